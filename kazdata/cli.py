@@ -1,0 +1,102 @@
+"""The ``kazdata`` command: build, validate, serve; each a thin call into the modules that own it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kazdata import bundled
+from kazdata.config import SETTINGS, load_settings
+from kazdata.errors import KazdataError, ValidationFailed
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Flags come from the settings table, so their help and defaults cannot drift from it."""
+    for setting in SETTINGS:
+        if setting.name in names:
+            default = setting.default if setting.default not in (None, ()) else "see help"
+            parser.add_argument(setting.flag, dest=setting.name, default=None, type=setting.parse,
+                                help=f"{setting.help} [env {setting.env}; default {default}]")
+
+
+def _sources_dir(settings: dict) -> Path:
+    return settings["sources"] or bundled.sources_dir()
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from kazdata.build import build_release
+    settings = load_settings({"base": args.base, "sources": args.sources})
+    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings["base"])
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from kazdata.sources import discover_sources
+    from kazdata.validation import validate_sources
+    settings = load_settings({"sources": args.sources})
+    paths = [Path(p) for p in args.files] or discover_sources(_sources_dir(settings))
+    report = validate_sources(paths)
+    for violation in report.violations:
+        print(violation)
+    errors = sum(v.severity == "Violation" for v in report.violations)
+    print(f"{len(paths)} file(s) checked: {errors} violation(s), "
+          f"{len(report.violations) - errors} warning(s)/info(s)")
+    return 0 if report.conforms else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from kazdata.web.serve import serve
+    names = [s.name for s in SETTINGS]
+    settings = load_settings({name: getattr(args, name, None) for name in names})
+    return serve(settings, dev=args.dev)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kazdata", description=(
+        "Publish the kazdata knowledge graph: validate curated sources, build an immutable "
+        "release, and serve it as Linked Data with a SPARQL endpoint."))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build", help="validate the sources and write a release",
+                                description="Validate the sources with the SHACL shapes and write a "
+                                            "release (dumps, VoID/DCAT, entity documents, SHA256SUMS) "
+                                            "to OUT. A failed build leaves OUT as it was.")
+    build.add_argument("out", help="release directory to write")
+    _add_setting_flags(build, ("base", "sources"))
+    build.set_defaults(run=cmd_build)
+
+    validate = commands.add_parser("validate", help="check the sources against the shapes",
+                                   description="Validate source files against the SHACL shapes and "
+                                               "print each violation with file, node, path, value "
+                                               "and rule. Exit status 1 on any violation.")
+    validate.add_argument("files", nargs="*", help="Turtle files (default: every source)")
+    _add_setting_flags(validate, ("sources",))
+    validate.set_defaults(run=cmd_validate)
+
+    serve = commands.add_parser("serve", help="serve a release over HTTP",
+                                description="Serve a release as Linked Data and SPARQL under the "
+                                            "production server (gunicorn). Builds the bundled "
+                                            "release first when the release directory is missing.")
+    _add_setting_flags(serve, tuple(s.name for s in SETTINGS))
+    serve.add_argument("--dev", action="store_true", help="use Flask's development server instead")
+    serve.set_defaults(run=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValidationFailed as error:
+        for violation in error.details.get("violations", []):
+            print(violation, file=sys.stderr)
+        print(f"kazdata: {error.message}", file=sys.stderr)
+        return 1
+    except (KazdataError, ValueError, FileNotFoundError) as error:
+        print(f"kazdata: {getattr(error, 'message', error)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

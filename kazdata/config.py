@@ -1,0 +1,87 @@
+"""Settings as data: each setting once, with its default and help.
+
+The one table drives the CLI flags (``--name``), the environment variables (``KAZDATA_NAME``),
+the README's settings table and the test that every setting is documented. Nothing reads the
+environment at import time: ``load_settings`` is called by the CLI or the app factory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from kazdata.namespaces import DEFAULT_BASE
+
+
+def _default_workers() -> int:
+    """Two workers per core, at least two: a slow query then never blocks the only worker."""
+    return max(2, 2 * (os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "KAZDATA_" + self.name.upper().replace("-", "_")
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "Interface to listen on."),
+    Setting("port", 5000, "TCP port to listen on.", int),
+    Setting("release", "release", "Release directory written by `kazdata build` and served by `kazdata serve`.", Path),
+    Setting("base", DEFAULT_BASE, "Canonical base IRI of the dataset; entity IRIs are {base}id/{type}/{slug}."),
+    Setting("workers", None, "Production-server worker processes (default: 2 per core, at least 2).", int),
+    Setting("threads", 4, "Threads per worker process (dereferencing is I/O-bound; SPARQL releases the GIL).", int),
+    Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
+    Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
+    Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
+    Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE and remote FROM may reach (default: none).", _csv),
+    Setting("sources", None, "Folder of curated source files (default: the bundled data/sources).", Path),
+)
+
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then environment variables, then explicit overrides (CLI flags), in that order.
+
+    Raises ValueError naming the variable when an environment value does not parse.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        if setting.env in environ:
+            try:
+                value = setting.parse(environ[setting.env])
+            except ValueError as error:
+                raise ValueError(f"{setting.env}={environ[setting.env]!r}: {error}") from None
+        values[setting.name] = value
+    for name, value in (overrides or {}).items():
+        if name not in _BY_NAME:
+            raise KeyError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    if values["workers"] is None:
+        values["workers"] = _default_workers()
+    if not values["base"].endswith("/"):
+        raise ValueError(f"base {values['base']!r} must end with '/'")
+    values["release"] = Path(values["release"])
+    return values

@@ -1,0 +1,81 @@
+"""Domain errors that carry their HTTP status.
+
+Lookup and query code raises these; one handler in ``kazdata.web`` renders them in the format
+the client asked for. Build-time errors (``SourceError``, ``ValidationFailed``) carry the file,
+line or node a curator has to fix.
+"""
+
+from __future__ import annotations
+
+
+class KazdataError(Exception):
+    """Base of every error kazdata reports to a user; ``status`` is the HTTP status it maps to."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class BadRequest(KazdataError):
+    status = 400
+    title = "Bad request"
+
+
+class NotFound(KazdataError):
+    status = 404
+    title = "Not found"
+
+
+class MethodNotAllowed(KazdataError):
+    status = 405
+    title = "Method not allowed"
+
+
+class NotAcceptable(KazdataError):
+    status = 406
+    title = "Not acceptable"
+
+
+class PayloadTooLarge(KazdataError):
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(KazdataError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class QueryTimeout(KazdataError):
+    status = 503
+    title = "Query time limit exceeded"
+
+
+class Forbidden(KazdataError):
+    status = 403
+    title = "Forbidden"
+
+
+class SourceError(KazdataError):
+    """A source file that cannot be read or parsed; says which file and line."""
+
+    status = 422
+    title = "Broken source"
+
+
+class ValidationFailed(KazdataError):
+    """The sources violate the shapes; ``details['violations']`` lists each one."""
+
+    status = 422
+    title = "Shape violations"
+
+
+class ReleaseError(KazdataError):
+    """A release directory that is incomplete or whose files do not match SHA256SUMS."""
+
+    status = 500
+    title = "Broken release"

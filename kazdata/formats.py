@@ -1,0 +1,162 @@
+"""Every format kazdata speaks, once: name, media types, extension and serializer.
+
+Content negotiation, ``Link`` headers, dump writing, the static export and the round-trip tests
+all iterate these tables, so adding a format is one entry. HTML is a format like the others:
+its documents are rendered by the build (``kazdata.pages``), not by a special case in the server.
+
+Serialisers are deterministic (sorted input, no timestamps): the same triples give the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import pyoxigraph as ox
+import rdflib
+
+
+@dataclass(frozen=True)
+class Style:
+    """What a serializer may need besides the triples: prefixes for Turtle, the JSON-LD context."""
+
+    prefixes: dict[str, str]
+    context: dict = field(default_factory=dict)
+
+
+Serializer = Callable[[list[ox.Triple], Style], bytes]
+
+
+@dataclass(frozen=True)
+class Format:
+    """One representation: the first media type is the one we send; the others are accepted."""
+
+    name: str
+    label: str
+    media_types: tuple[str, ...]
+    extension: str
+    text: bool = True
+    serializer: Serializer | None = None
+    oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
+
+    @property
+    def media_type(self) -> str:
+        return self.media_types[0]
+
+    @property
+    def content_type(self) -> str:
+        return f"{self.media_type}; charset=utf-8" if self.text else self.media_type
+
+
+def sort_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+    """Triples in a stable order: subject, then rdf:type first, then predicate and object."""
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    return sorted(set(triples), key=lambda t: (str(t.subject), str(t.predicate) != rdf_type,
+                                               str(t.predicate), str(t.object)))
+
+
+def _oxigraph_serializer(rdf_format: ox.RdfFormat, *, with_prefixes: bool) -> Serializer:
+    def serialize(triples: list[ox.Triple], style: Style) -> bytes:
+        prefixes = _used_prefixes(triples, style.prefixes) if with_prefixes else None
+        return ox.serialize(sort_triples(triples), format=rdf_format, prefixes=prefixes)
+    return serialize
+
+
+def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[str, str]:
+    """Only the prefixes a document uses, so small documents stay small."""
+    iris = {term.value for t in triples for term in (t.subject, t.predicate, t.object)
+            if isinstance(term, ox.NamedNode)}
+    iris |= {t.object.datatype.value for t in triples if isinstance(t.object, ox.Literal)}
+    used = {}
+    for name, ns in sorted(prefixes.items()):
+        locals_ = [iri[len(ns):] for iri in iris if iri.startswith(ns)]
+        # a prefix whose local names hold '/' would print as kd:event\/x: less readable than the IRI
+        if locals_ and not any("/" in local for local in locals_):
+            used[name] = ns
+    return used
+
+
+def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
+    """An rdflib graph of the triples, for what only rdflib does (compact JSON-LD, pySHACL)."""
+    graph = rdflib.Graph()
+    graph.parse(data=ox.serialize(sort_triples(triples), format=ox.RdfFormat.N_TRIPLES),
+                format="nt")
+    return graph
+
+
+def compact_jsonld(triples: list[ox.Triple], style: Style) -> bytes:
+    """Compact JSON-LD with the release's context embedded, nodes sorted by ``@id``.
+
+    The context is embedded rather than referenced by URL so that no client, and no server
+    of ours, has to fetch a remote context to read a document.
+    """
+    graph = to_rdflib(triples)
+    text = graph.serialize(format="json-ld", context=style.context, auto_compact=True)
+    document = json.loads(text)
+    context = document.pop("@context", style.context)
+    nodes = document.pop("@graph", None)
+    if nodes is None:  # a single node is compacted to the top level
+        nodes = [document] if document else []
+    body = {"@context": context, "@graph": _ordered(nodes)}
+    return (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+
+
+def _ordered(value, key: str | None = None):
+    """Sort JSON-LD arrays (sets in RDF, so order carries no meaning), except ``@list`` ones."""
+    if isinstance(value, dict):
+        return {k: _ordered(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_ordered(v) for v in value]
+        if key == "@list":
+            return items
+        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return value
+
+
+def _ntriples(triples: list[ox.Triple], style: Style) -> bytes:
+    lines = ox.serialize(sort_triples(triples), format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
+    return b"".join(sorted(lines))
+
+
+TURTLE = Format("turtle", "Turtle", ("text/turtle", "application/x-turtle", "application/turtle"),
+                "ttl", serializer=_oxigraph_serializer(ox.RdfFormat.TURTLE, with_prefixes=True),
+                oxigraph=ox.RdfFormat.TURTLE)
+JSON_LD = Format("jsonld", "JSON-LD", ("application/ld+json",), "jsonld",
+                 serializer=compact_jsonld, oxigraph=ox.RdfFormat.JSON_LD)
+N_TRIPLES = Format("ntriples", "N-Triples", ("application/n-triples", "text/plain"), "nt",
+                   serializer=_ntriples, oxigraph=ox.RdfFormat.N_TRIPLES)
+RDF_XML = Format("rdfxml", "RDF/XML", ("application/rdf+xml", "application/xml"), "rdf",
+                 serializer=_oxigraph_serializer(ox.RdfFormat.RDF_XML, with_prefixes=True),
+                 oxigraph=ox.RdfFormat.RDF_XML)
+HTML = Format("html", "HTML", ("text/html", "application/xhtml+xml"), "html")
+
+#: Formats of one graph (entity documents, the dataset description, the ontology). HTML first:
+#: a browser that sends ``*/*`` with low weight still gets a page, and curl without Accept
+#: gets Turtle because ``choose`` prefers the first RDF type on a bare ``*/*``.
+GRAPH_FORMATS: dict[str, Format] = {f.extension: f for f in (TURTLE, JSON_LD, N_TRIPLES, RDF_XML)}
+DOCUMENT_FORMATS: dict[str, Format] = {**GRAPH_FORMATS, HTML.extension: HTML}
+
+TRIG = Format("trig", "TriG", ("application/trig",), "trig", oxigraph=ox.RdfFormat.TRIG)
+N_QUADS = Format("nquads", "N-Quads", ("application/n-quads",), "nq", oxigraph=ox.RdfFormat.N_QUADS)
+#: Formats that keep named graphs, for dumps and CONSTRUCT results.
+DATASET_FORMATS: dict[str, Format] = {f.extension: f for f in (TRIG, N_QUADS)}
+
+#: SPARQL SELECT/ASK result formats.
+RESULT_FORMATS: dict[str, Format] = {f.extension: f for f in (
+    Format("json", "SPARQL JSON", ("application/sparql-results+json", "application/json"), "srj",
+           oxigraph=ox.QueryResultsFormat.JSON),
+    Format("xml", "SPARQL XML", ("application/sparql-results+xml", "application/xml", "text/xml"),
+           "srx", oxigraph=ox.QueryResultsFormat.XML),
+    Format("csv", "CSV", ("text/csv",), "csv", oxigraph=ox.QueryResultsFormat.CSV),
+    Format("tsv", "TSV", ("text/tab-separated-values",), "tsv", oxigraph=ox.QueryResultsFormat.TSV),
+)}
+
+
+def by_name(name: str, table: dict[str, Format]) -> Format | None:
+    """Find a format by extension, short name or media type (the ``format`` request parameter)."""
+    key = name.strip().lower()
+    for fmt in table.values():
+        if key in (fmt.extension, fmt.name, *fmt.media_types):
+            return fmt
+    return None

@@ -1,0 +1,298 @@
+"""HTML pages for people, rendered by the build (entity pages, indexes, timeline, ontology).
+
+Pages use labels, not IRIs, in the page's language (falling back to English), and link with
+host-relative paths (``/doc/event/...``) so that browsing works on whatever host serves the
+release while the RDF keeps the canonical IRIs. Jinja's autoescape escapes every value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from functools import cached_property
+
+import jinja2
+import pyoxigraph as ox
+
+from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, entity_ref
+from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
+
+SCHEMA = "https://schema.org/"
+KAZ_SUFFIX = "ontology#"
+PROV = "http://www.w3.org/ns/prov#"
+SEM = "http://semanticweb.cs.vu.nl/2009/11/sem/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDFS_COMMENT = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
+ALTERNATE_NAME = ox.NamedNode(SCHEMA + "alternateName")
+DEFAULT_LANGUAGE = "en"
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("kazdata", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def template_environment() -> jinja2.Environment:
+    """The one Jinja environment, shared with the web layer's few live pages."""
+    return _templates
+
+
+def format_date(literal: ox.Literal) -> str:
+    """'2011-12-16' -> '16 December 2011'; '2011-05' (gYearMonth) -> 'May 2011'."""
+    value = literal.value
+    try:
+        if literal.datatype.value == XSD + "gYearMonth":
+            return dt.datetime.strptime(value, "%Y-%m").strftime("%B %Y")
+        if literal.datatype.value == XSD + "date":
+            day = dt.date.fromisoformat(value)
+            return f"{day.day} {day:%B %Y}"
+    except ValueError:
+        pass
+    return value
+
+
+def local_name(iri: str) -> str:
+    for separator in ("#", "/"):
+        if separator in iri.rstrip("/"):
+            return iri.rstrip("/").rsplit(separator, 1)[-1]
+    return iri
+
+
+class GraphView:
+    """Read-only helpers over the release store: labels in a language, values, links."""
+
+    def __init__(self, store: ox.Store, base: str) -> None:
+        self.store = store
+        self.base = base
+
+    def objects(self, subject, predicate: str) -> list:
+        node = ox.NamedNode(predicate)
+        return sorted({q.object for q in self.store.quads_for_pattern(subject, node, None, None)}, key=str)
+
+    def subjects(self, predicate: str, obj) -> list:
+        node = ox.NamedNode(predicate)
+        return sorted({q.subject for q in self.store.quads_for_pattern(None, node, obj, None)}, key=str)
+
+    def value(self, subject, predicate: str):
+        values = self.objects(subject, predicate)
+        return values[0] if values else None
+
+    @cached_property
+    def languages(self) -> list[str]:
+        """Languages pages are rendered in: English, and those of any label or alternate name."""
+        tags = {DEFAULT_LANGUAGE}
+        for predicate in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME):
+            for quad in self.store.quads_for_pattern(None, predicate, None, None):
+                if isinstance(quad.object, ox.Literal) and quad.object.language:
+                    tags.add(quad.object.language.split("-")[0].lower())
+        return sorted(tags)
+
+    def label(self, term, language: str = DEFAULT_LANGUAGE) -> str:
+        if isinstance(term, ox.Literal):
+            return format_date(term) if term.datatype.value.startswith(XSD + "g") or \
+                term.datatype.value == XSD + "date" else term.value
+        names = [q.object for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME)
+                 for q in self.store.quads_for_pattern(term, p, None, None) if isinstance(q.object, ox.Literal)]
+        for wanted in (language, DEFAULT_LANGUAGE):
+            for name in names:
+                if (name.language or "").split("-")[0] == wanted:
+                    return name.value
+        for name in names:
+            if not name.language:
+                return name.value
+        return local_name(term.value) if isinstance(term, ox.NamedNode) else str(term)
+
+    def href(self, term) -> str | None:
+        """Where a link to ``term`` goes on the serving host; None for literals."""
+        if not isinstance(term, ox.NamedNode):
+            return None
+        ref = entity_ref(term.value, self.base)
+        if ref is not None:
+            return f"/doc/{ref.path}"
+        if term.value.startswith(self.base + KAZ_SUFFIX):
+            return "/ontology#" + term.value[len(self.base + KAZ_SUFFIX):]
+        if term.value.startswith(self.base):
+            return "/" + term.value[len(self.base):]
+        return term.value
+
+    def link(self, term, language: str) -> dict:
+        return {"label": self.label(term, language), "href": self.href(term),
+                "iri": term.value if isinstance(term, ox.NamedNode) else None,
+                "language": term.language if isinstance(term, ox.Literal) else None}
+
+    def index_entry(self, ref) -> dict:
+        subject = ox.NamedNode(ref.iri(self.base))
+        dates = [format_date(d) for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
+                 for d in self.objects(subject, p)]
+        sort_date = [d.value for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
+                     for d in self.objects(subject, p)]
+        return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
+                "labels": {lang: self.label(subject, lang) for lang in self.languages},
+                "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
+                "date": dates[0] if dates else None, "sort_date": sort_date[0] if sort_date else None,
+                "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")]}
+
+
+class PageRenderer:
+    """Renders the HTML of a release, one language at a time."""
+
+    def __init__(self, view: GraphView, style: Style) -> None:
+        self.view = view
+        self.style = style
+
+    def _render(self, template: str, language: str, **context) -> str:
+        return _templates.get_template(template).render(language=language, formats=DOCUMENT_FORMATS,
+                                                       **context)
+
+    def _figures_and_statements(self, subject, language: str) -> tuple[list, list, list]:
+        view, figures, statements = self.view, [], []
+        for claim in view.subjects(SCHEMA + "about", subject):
+            types = {t.value for t in view.objects(claim, RDF_TYPE.value)}
+            outlets = [view.link(o, language) for o in view.objects(claim, PROV + "wasAttributedTo")]
+            sources = [view.link(o, language) for o in view.objects(claim, PROV + "wasDerivedFrom")]
+            entry = {"claim": view.link(claim, language), "outlets": outlets, "sources": sources}
+            base_kaz = self.view.base + KAZ_SUFFIX
+            if base_kaz + "FigureClaim" in types:
+                entry.update(
+                    wording=view.label(view.value(claim, base_kaz + "wording") or claim, language),
+                    kind=view.label(view.value(claim, base_kaz + "figureKind"), language)
+                    if view.value(claim, base_kaz + "figureKind") else "",
+                    group=view.label(view.value(claim, base_kaz + "countedGroup"), language)
+                    if view.value(claim, base_kaz + "countedGroup") else "")
+                figures.append(entry)
+            elif base_kaz + "StatementClaim" in types:
+                text = view.value(claim, SCHEMA + "text")
+                speakers = [view.link(s, language) for s in view.objects(claim, base_kaz + "statedBy")]
+                entry.update(text=text.value if text else view.label(claim, language), speakers=speakers)
+                statements.append(entry)
+        quotations = []
+        quotation_subjects = set(view.subjects(SCHEMA + "about", subject))
+        quotation_subjects |= set(view.subjects(SCHEMA + "spokenByCharacter", subject))
+        quotation_subjects |= set(view.subjects(SCHEMA + "creator", subject))
+        for node in sorted(quotation_subjects, key=str):
+            if SCHEMA + "Quotation" not in {t.value for t in view.objects(node, RDF_TYPE.value)}:
+                continue
+            text = view.value(node, SCHEMA + "text")
+            quotations.append({
+                "link": view.link(node, language), "text": text.value if text else "",
+                "speakers": [view.link(s, language) for s in
+                             view.objects(node, SCHEMA + "spokenByCharacter") or view.objects(node, SCHEMA + "creator")],
+                "outlets": [view.link(o, language) for o in view.objects(node, PROV + "wasAttributedTo")]})
+        return figures, statements, quotations
+
+    def _map(self, subject) -> dict | None:
+        """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
+        view = self.view
+        points = []
+        latitude = ox.NamedNode(SCHEMA + "latitude")
+        places = {q.subject for q in view.store.quads_for_pattern(None, latitude, None, None)}
+        for place in sorted(places, key=str):
+            lat, lon = view.value(place, SCHEMA + "latitude"), view.value(place, SCHEMA + "longitude")
+            if lat is None or lon is None:
+                continue
+            points.append({"place": place, "lat": float(lat.value), "lon": float(lon.value)})
+        own = next((p for p in points if p["place"] == subject), None)
+        if own is None:
+            return None
+        near = [p for p in points if abs(p["lat"] - own["lat"]) < 12 and abs(p["lon"] - own["lon"]) < 20]
+        lats, lons = [p["lat"] for p in near], [p["lon"] for p in near]
+        south, north = min(lats) - 1, max(lats) + 1
+        west, east = min(lons) - 1, max(lons) + 1
+        width, height = 360, 240
+
+        def project(p):
+            return (round((p["lon"] - west) / (east - west) * width, 1),
+                    round((north - p["lat"]) / (north - south) * height, 1))
+        dots = [{"x": project(p)[0], "y": project(p)[1], "label": view.label(p["place"]),
+                 "href": view.href(p["place"]), "own": p is own} for p in near]
+        return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
+
+    def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
+        view = self.view
+        subject = ox.NamedNode(ref.iri(view.base))
+        properties: dict[str, dict] = {}
+        for triple in triples:
+            if triple.subject != subject or triple.predicate in (RDFS_LABEL, SCHEMA_NAME):
+                continue
+            key = triple.predicate.value
+            entry = properties.setdefault(key, {"predicate": view.link(triple.predicate, language), "objects": []})
+            entry["objects"].append(view.link(triple.object, language))
+        incoming: dict[str, dict] = defaultdict(lambda: {"count": 0, "subjects": []})
+        for triple in triples:
+            if triple.object == subject and triple.subject != subject and \
+                    entity_ref(triple.subject.value, view.base) is not None:
+                entry = incoming[triple.predicate.value]
+                entry["predicate"] = view.link(triple.predicate, language)
+                entry["count"] += 1
+                entry["subjects"].append(view.link(triple.subject, language))
+        figures, statements, quotations = self._figures_and_statements(subject, language)
+        jsonld = json.loads(JSON_LD.serializer(triples, self.style))
+        same_as = [view.link(o, language) for o in view.objects(subject, SCHEMA + "sameAs")]
+        alternate = [{"text": o.value, "language": o.language}
+                     for o in view.objects(subject, ALTERNATE_NAME.value) if isinstance(o, ox.Literal)]
+        return self._render(
+            "entity.html", language, ref=ref, iri=subject.value, title=view.label(subject, language),
+            types=[view.link(t, language) for t in view.objects(subject, RDF_TYPE.value)],
+            description=view.label(view.value(subject, SCHEMA + "description"), language)
+            if view.value(subject, SCHEMA + "description") else None,
+            properties=sorted(properties.values(), key=lambda e: e["predicate"]["label"].lower()),
+            incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
+            figures=figures, statements=statements, quotations=quotations, same_as=same_as,
+            alternate=alternate, map=self._map(subject),
+            jsonld=json.dumps(jsonld, ensure_ascii=False).replace("</", "<\\/"),
+            html=HTML)
+
+    def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
+        """The home page, the timeline, the index of each kind of entity and the ontology page."""
+        view = self.view
+        kinds: dict[str, list] = defaultdict(list)
+        for entry in index:
+            kinds[entry["kind"]].append(entry)
+        for entries in kinds.values():
+            entries.sort(key=lambda e: e["labels"].get(language, e["labels"][DEFAULT_LANGUAGE]).lower())
+        events = sorted(kinds.get("event", []), key=lambda e: (e["sort_date"] or "9999", e["path"]))
+        children: dict[str, list] = defaultdict(list)
+        for event in events:
+            for parent in event["parent"]:
+                children[parent].append(event)
+        roots = [e for e in events if not e["parent"]]
+        result = {
+            "home": self._render("home.html", language, kinds=sorted(kinds.items()),
+                                 event_count=len(events), title="kazdata"),
+            "timeline": self._render("timeline.html", language, roots=roots, children=children,
+                                     title="Timeline of events"),
+            "ontology": self._render("ontology.html", language, terms=self._ontology_terms(language),
+                                     title="kazdata ontology"),
+        }
+        for kind, entries in kinds.items():
+            result[f"kind-{kind}"] = self._render("kind.html", language, kind=kind, entries=entries,
+                                                  title=f"Index: {kind}")
+        return result
+
+    def _ontology_terms(self, language: str) -> list[dict]:
+        view = self.view
+        namespace = view.base + KAZ_SUFFIX
+        terms = []
+        subjects = sorted({q.subject for q in view.store.quads_for_pattern(None, RDF_TYPE, None, None)
+                           if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(namespace)}, key=str)
+        for term in subjects:
+            types = {t.value for t in view.objects(term, RDF_TYPE.value)}
+            usage_as_class = len(view.subjects(RDF_TYPE.value, term))
+            usage_as_property = sum(1 for _ in view.store.quads_for_pattern(None, term, None, None))
+            examples = view.subjects(RDF_TYPE.value, term)[:3] or sorted(
+                {q.subject for q in view.store.quads_for_pattern(None, term, None, None)}, key=str)[:3]
+            comment = view.value(term, RDFS_COMMENT.value)
+            terms.append({
+                "name": term.value[len(namespace):], "iri": term.value, "label": view.label(term, language),
+                "comment": comment.value if comment else "",
+                "kind": "class" if "http://www.w3.org/2002/07/owl#Class" in types else
+                        "property" if any("Property" in t for t in types) else "individual",
+                "domain": [view.link(d, language) for d in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#domain")],
+                "range": [view.link(r, language) for r in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#range")],
+                "parents": [view.link(p, language) for p in
+                            view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subClassOf")
+                            + view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subPropertyOf")],
+                "uses": usage_as_class + usage_as_property,
+                "examples": [view.link(e, language) for e in examples]})
+        return terms
