@@ -296,3 +296,34 @@ class PageRenderer:
                 "uses": usage_as_class + usage_as_property,
                 "examples": [view.link(e, language) for e in examples]})
         return terms
+
+
+SH = "http://www.w3.org/ns/shacl#"
+
+
+def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
+    """A readable summary of the SHACL shapes: each node shape, what it targets, its messages."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in shape_triples)
+
+    def values(subject, predicate: str) -> list:
+        return sorted({q.object for q in store.quads_for_pattern(subject, ox.NamedNode(SH + predicate), None, None)},
+                      key=str)
+
+    shapes = []
+    node_shapes = {q.subject for q in store.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(SH + "NodeShape"), None)}
+    for shape in sorted(node_shapes, key=str):
+        parts = [shape, *values(shape, "property"), *values(shape, "sparql")]
+        messages = []
+        for part in parts:
+            severity = next(iter(values(part, "severity")), None) or next(iter(values(shape, "severity")), None)
+            for message in values(part, "message"):
+                messages.append({"text": message.value,
+                                 "severity": local_name(severity.value) if severity else "Violation"})
+        names = values(shape, "name") + sorted({q.object for q in store.quads_for_pattern(shape, RDFS_LABEL, None, None)}, key=str)
+        shapes.append({"iri": shape.value, "name": local_name(shape.value),
+                       "label": names[0].value if names else local_name(shape.value),
+                       "targets": [local_name(t.value) for t in values(shape, "targetClass")],
+                       "messages": messages})
+    return _templates.get_template("shapes.html").render(language=language, shapes=shapes,
+                                                         title="SHACL shapes", formats={})

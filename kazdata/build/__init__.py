@@ -92,6 +92,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
                                                                       progress))
         steps.run("write VoID/DCAT description",
                   lambda: write_void(store, staging, prefixes, base, dumps))
+        steps.run("copy example queries", lambda: copy_example_queries(staging))
         steps.run("write SHA256SUMS", lambda: write_checksums(staging))
         _replace(staging, out)
     except BaseException:
@@ -99,6 +100,14 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
         raise
     progress(f"release written to {out}")
     return out
+
+
+def copy_example_queries(release: Path) -> None:
+    """The competency queries become the endpoint's example queries; they ship with the release."""
+    target = release / "queries"
+    target.mkdir()
+    for query in sorted(bundled.queries_dir().glob("*.rq")):
+        shutil.copyfile(query, target / query.name)
 
 
 def _replace(staging: Path, out: Path) -> None:

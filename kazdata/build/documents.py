@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata import pages
+from kazdata import bundled, pages
 from kazdata.build.dumps import load_context, write_bytes, write_graph
 from kazdata.build.void import dataset_iri
 from kazdata.entities import describe, list_entities
 from kazdata.formats import Style
+from kazdata.sources import load_source
 
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 
@@ -41,9 +42,13 @@ def write_documents(store: ox.Store, release: Path, prefixes: dict[str, str], ba
         if number % 1000 == 0:
             progress(f"    {number}/{len(refs)} entities")
     write_bytes(release / "docs" / "index.json",
-                (json.dumps({"base": base, "languages": view.languages, "entities": index},
+                (json.dumps({"base": base, "languages": view.languages, "entities": index,
+                             "graphs": sorted(g.value for g in store.named_graphs())},
                             ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
+    shape_triples = [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
     for language in view.languages:
-        for name, html in renderer.site_pages(index, language).items():
+        site = renderer.site_pages(index, language)
+        site["shapes"] = pages.render_shapes_page(shape_triples, language)
+        for name, html in site.items():
             write_bytes(release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)
     return index

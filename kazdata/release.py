@@ -1,0 +1,109 @@
+"""A release as the server reads it: files, their checksums, the entity index.
+
+The server only ever reads a release. Every file it may send is listed in ``SHA256SUMS``, which
+doubles as the table of ETags and as the allow-list of paths: a request path that is not a key
+of that table is not found, so no path can climb out of the release directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kazdata.build.checksums import CHECKSUMS, file_digest, read_checksums
+from kazdata.entities import EntityRef
+from kazdata.errors import NotFound, ReleaseError
+
+REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "context.jsonld", "ontology.ttl")
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """A file of the release with what HTTP needs to send it."""
+
+    path: Path
+    relative: str
+    digest: str
+
+    @property
+    def etag(self) -> str:
+        return self.digest[:32]
+
+
+class Release:
+    """An immutable release directory, opened once per server process."""
+
+    def __init__(self, directory: Path, *, verify: bool = False) -> None:
+        self.directory = Path(directory)
+        if not (self.directory / CHECKSUMS).is_file():
+            raise ReleaseError(f"{self.directory} is not a kazdata release: it has no {CHECKSUMS} "
+                               f"(build one with `kazdata build {self.directory}`)")
+        self.digests = read_checksums(self.directory)
+        missing = [name for name in REQUIRED if name not in self.digests]
+        if missing:
+            raise ReleaseError(f"{self.directory} is incomplete: missing {', '.join(missing)}")
+        if verify:
+            self.verify()
+        index = json.loads((self.directory / "docs" / "index.json").read_text(encoding="utf-8"))
+        self.base: str = index["base"]
+        self.languages: list[str] = index["languages"]
+        self.entities: dict[str, dict] = {entry["path"]: entry for entry in index["entities"]}
+        self.graphs: list[str] = index["graphs"]
+        self.examples: list[dict] = [self._example(name) for name in sorted(self.digests)
+                                     if name.startswith("queries/") and name.endswith(".rq")]
+        self.modified = os.stat(self.directory / CHECKSUMS).st_mtime
+        self.version = self.digests["dumps/kazdata.nq"][:12]
+
+    def _example(self, relative: str) -> dict:
+        """An example query: its file stem, the English question on its first line, its text."""
+        text = (self.directory / relative).read_text(encoding="utf-8")
+        first = text.splitlines()[0] if text else ""
+        question = first[1:].strip() if first.startswith("#") else relative
+        return {"name": Path(relative).stem, "question": question, "query": text}
+
+    def verify(self) -> None:
+        """Raise ReleaseError naming the first file whose bytes do not match SHA256SUMS."""
+        for relative, digest in self.digests.items():
+            path = self.directory / relative
+            if not path.is_file():
+                raise ReleaseError(f"{path} is listed in {CHECKSUMS} but missing")
+            if file_digest(path) != digest:
+                raise ReleaseError(f"{path} does not match its checksum in {CHECKSUMS}: "
+                                   "the release was modified after it was built")
+
+    def file(self, relative: str) -> ReleaseFile:
+        """The file at ``relative``; NotFound unless the release lists it."""
+        digest = self.digests.get(relative)
+        if digest is None:
+            raise NotFound(f"no such file in this release: {relative}")
+        return ReleaseFile(self.directory / relative, relative, digest)
+
+    def has(self, relative: str) -> bool:
+        return relative in self.digests
+
+    def entity(self, kind: str, slug: str) -> dict:
+        entry = self.entities.get(f"{kind}/{slug}")
+        if entry is None:
+            raise NotFound(f"there is no entity {kind}/{slug} in this dataset", kind=kind, slug=slug)
+        return entry
+
+    def entity_file(self, ref: EntityRef, extension: str, language: str | None = None) -> ReleaseFile:
+        suffix = f".{language}.{extension}" if language else f".{extension}"
+        return self.file(f"docs/{ref.path}{suffix}")
+
+    @cached_property
+    def dump_checksums(self) -> str:
+        """SHA256SUMS for the dumps alone, with paths relative to ``dumps/`` (for ``sha256sum -c``)."""
+        return "".join(f"{digest}  {name[len('dumps/'):]}\n" for name, digest in sorted(self.digests.items())
+                       if name.startswith("dumps/"))
+
+    def load_store(self) -> ox.Store:
+        """An in-memory Oxigraph store of the release: one named graph per source and the ontology."""
+        store = ox.Store()
+        store.bulk_load(path=str(self.directory / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS)
+        return store

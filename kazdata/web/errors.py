@@ -1,0 +1,108 @@
+"""One place that turns an error into a response, in the format the client asked for.
+
+Domain code raises ``kazdata.errors`` exceptions; Werkzeug's HTTP exceptions (404 for unknown
+routes, 405, 413) are mapped to the same renderers. No stack trace or internal path ever reaches
+a client: unexpected exceptions are logged and answered with a plain 500.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from kazdata.errors import KazdataError, NotFound
+from kazdata.pages import template_environment
+from kazdata.web.cors import add_cors
+
+log = logging.getLogger("kazdata.web")
+
+
+def _close_matches(message: str, limit: int = 5) -> list[dict]:
+    """Entities whose label or slug resembles the last segment of the requested path."""
+    release = current_app.extensions["kazdata"].release
+    wanted = request.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").lower()
+    names = {}
+    for path, entry in release.entities.items():
+        names[entry["labels"]["en"].lower()] = (path, entry["labels"]["en"])
+        names[path.rsplit("/", 1)[-1].replace("-", " ")] = (path, entry["labels"]["en"])
+    found = difflib.get_close_matches(wanted, list(names), n=limit * 2, cutoff=0.4)
+    seen, matches = set(), []
+    for name in found:
+        path, label = names[name]
+        if path not in seen:
+            seen.add(path)
+            matches.append({"path": path, "label": label})
+    return matches[:limit]
+
+
+def _render_html(status: int, title: str, message: str, extra: dict) -> Response:
+    matches = _close_matches(message) if status == 404 else []
+    html = template_environment().get_template("error.html").render(
+        language="en", status=status, title=title, message=message, matches=matches,
+        offered=extra.get("offered", []), formats={})
+    return Response(html, status, content_type="text/html; charset=utf-8")
+
+
+def _render_json(status: int, title: str, message: str, extra: dict) -> Response:
+    body = {"status": status, "error": title, "message": message}
+    if "offered" in extra:
+        body["offered"] = extra["offered"]
+    return Response(json.dumps(body, ensure_ascii=False) + "\n", status,
+                    content_type="application/json; charset=utf-8")
+
+
+def _render_text(status: int, title: str, message: str, extra: dict) -> Response:
+    text = f"{status} {title}: {message}\n"
+    if extra.get("offered"):
+        text += "Offered: " + ", ".join(extra["offered"]) + "\n"
+    return Response(text, status, content_type="text/plain; charset=utf-8")
+
+
+#: media type -> renderer; the client's Accept picks one, plain text when nothing matches.
+ERROR_RENDERERS = {
+    "text/plain": _render_text,
+    "text/html": _render_html,
+    "application/json": _render_json,
+    "application/sparql-results+json": _render_json,
+    "application/ld+json": _render_json,
+}
+
+
+def error_response(status: int, title: str, message: str, **extra) -> Response:
+    chosen = request.accept_mimetypes.best_match(list(ERROR_RENDERERS), default="text/plain")
+    if request.accept_mimetypes and request.accept_mimetypes.best == "*/*":
+        chosen = "text/plain"
+    response = ERROR_RENDERERS[chosen](status, title, message, extra)
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in extra.get("headers", {}).items():
+        response.headers[name] = value
+    return add_cors(response)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(KazdataError)
+    def handle_domain_error(error: KazdataError):
+        headers = error.details.get("headers", {}) if isinstance(error.details.get("headers"), dict) else {}
+        return error_response(error.status, error.title, error.message,
+                              offered=error.details.get("offered", []), headers=headers)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        headers = {}
+        if error.code == 405 and error.response is None:
+            allowed = getattr(error, "valid_methods", None)
+            if allowed:
+                headers["Allow"] = ", ".join(sorted(allowed))
+        message = {404: f"nothing is published at {request.path}"}.get(error.code, error.description or "")
+        return error_response(error.code or 500, error.name, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return error_response(500, "Internal Server Error",
+                              "the server failed to answer this request; the error was logged")

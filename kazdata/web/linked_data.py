@@ -1,0 +1,176 @@
+"""Dereferenceable URIs (the W3C "Cool URIs" 303 recipe) and everything else that has a URI.
+
+``/id/{type}/{slug}`` names the thing and answers 303 to ``/doc/{type}/{slug}``, the document
+about it, which is negotiated among the formats of ``kazdata.formats.DOCUMENT_FORMATS``. RDF
+keeps the canonical IRIs (``{base}id/...``); links in HTML pages are host-relative, so the same
+release browses correctly on any host.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, request
+from werkzeug.utils import escape
+
+from kazdata.entities import EntityRef
+from kazdata.errors import NotFound
+from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
+from kazdata.web.cors import add_cors
+from kazdata.web.negotiation import choose_format, choose_language
+from kazdata.web.sending import link_header, send_release_file
+
+blueprint = Blueprint("linked_data", __name__)
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+#: Server preference when the client accepts several equally: RDF before HTML, so that
+#: ``Accept: */*`` (curl, most libraries) gets Turtle and browsers, which ask for
+#: text/html explicitly, get pages.
+DOCUMENT_PREFERENCE = [*GRAPH_FORMATS.values(), HTML]
+
+
+def _release():
+    return current_app.extensions["kazdata"].release
+
+
+def _negotiated_format(extension: str | None, formats=DOCUMENT_PREFERENCE):
+    if extension is None:
+        return choose_format(request.accept_mimetypes, formats)
+    fmt = next((f for f in formats if f.extension == extension), None)
+    if fmt is None:
+        raise NotFound(f"no format with extension .{extension}; offered: "
+                       + ", ".join("." + f.extension for f in formats))
+    return fmt
+
+
+def _send_variant(stem: str, extension: str | None, links: list, formats=DOCUMENT_PREFERENCE,
+                  url_stem: str | None = None) -> Response:
+    """Send ``{stem}.{ext}`` (or ``{stem}.{lang}.html``) from the release with the Link headers."""
+    release = _release()
+    fmt = _negotiated_format(extension, formats)
+    url_stem = url_stem or "/" + stem
+    if fmt is HTML:
+        language = choose_language(request.accept_languages, release.languages)
+        file = release.file(f"{stem}.{language}.html")
+        vary = "Accept, Accept-Language"
+    else:
+        file = release.file(f"{stem}.{fmt.extension}")
+        vary = "Accept"
+    response = send_release_file(release, file, fmt, vary=vary)
+    response.headers["Content-Location"] = f"{url_stem}.{fmt.extension}"
+    alternates = [(f"{url_stem}.{other.extension}", "alternate", other.media_type)
+                  for other in formats if other is not fmt]
+    response.headers["Link"] = link_header(alternates + links)
+    if fmt is HTML:
+        response.headers["Content-Language"] = language
+    return response
+
+
+def _entity_links(ref: EntityRef) -> list:
+    base = _release().base
+    return [(f"{base}doc/{ref.path}", "canonical", None), (LICENSE, "license", None),
+            ("/dataset", "describedby", "text/turtle")]
+
+
+@blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
+def identifier(kind: str, slug: str) -> Response:
+    """303 See Other for every Accept: the IRI names a thing, not a document."""
+    _release().entity(kind, slug)
+    target = f"/doc/{kind}/{slug}"
+    response = redirect(target, code=303)
+    response.set_data(f"303 See Other: the document about this resource is at {target}\n")
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return add_cors(response)
+
+
+@blueprint.route("/doc/<kind>/<slug>", methods=["GET", "HEAD"])
+def document(kind: str, slug: str) -> Response:
+    extension = None
+    if "." in slug:
+        slug, extension = slug.rsplit(".", 1)
+    _release().entity(kind, slug)
+    ref = EntityRef(kind, slug)
+    return _send_variant(f"docs/{ref.path}", extension, _entity_links(ref), url_stem=f"/doc/{ref.path}")
+
+
+def _site_page(name: str) -> Response:
+    """A page of the site (home, timeline, indexes): HTML only, in the client's language."""
+    release = _release()
+    choose_format(request.accept_mimetypes, [HTML])  # 406 for a client that refuses HTML
+    language = choose_language(request.accept_languages, release.languages)
+    response = send_release_file(release, release.file(f"pages/{name}.{language}.html"), HTML,
+                                 vary="Accept-Language")
+    response.headers["Content-Language"] = language
+    return response
+
+
+@blueprint.route("/", methods=["GET", "HEAD"])
+def home() -> Response:
+    response = _site_page("home")
+    response.headers["Link"] = link_header([("/dataset", "describedby", "text/turtle"),
+                                            (LICENSE, "license", None)])
+    return response
+
+
+@blueprint.route("/timeline", methods=["GET", "HEAD"])
+def timeline() -> Response:
+    return _site_page("timeline")
+
+
+@blueprint.route("/index/<kind>", methods=["GET", "HEAD"])
+def kind_index(kind: str) -> Response:
+    if not _release().has(f"pages/kind-{kind}.en.html"):
+        raise NotFound(f"there is no index of {kind!r}; kinds: "
+                       + ", ".join(sorted({e['kind'] for e in _release().entities.values()})))
+    return _site_page(f"kind-{kind}")
+
+
+def _graph_resource(stem: str, extension: str | None, html_page: str | None) -> Response:
+    """The ontology, shapes and dataset description: negotiated; HTML where a page exists."""
+    formats = [*GRAPH_FORMATS.values()] + ([HTML] if html_page else [])
+    fmt = _negotiated_format(extension, formats)
+    if fmt is HTML:
+        response = _site_page(html_page)
+        response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding"
+        return response
+    return _send_variant(stem, fmt.extension, [(LICENSE, "license", None)], formats)
+
+
+@blueprint.route("/ontology", methods=["GET", "HEAD"])
+@blueprint.route("/ontology.<extension>", methods=["GET", "HEAD"])
+def ontology(extension: str | None = None) -> Response:
+    return _graph_resource("ontology", extension, "ontology")
+
+
+@blueprint.route("/shapes", methods=["GET", "HEAD"])
+@blueprint.route("/shapes.<extension>", methods=["GET", "HEAD"])
+def shapes(extension: str | None = None) -> Response:
+    return _graph_resource("shapes", extension, "shapes")
+
+
+@blueprint.route("/dataset", methods=["GET", "HEAD"])
+@blueprint.route("/dataset.<extension>", methods=["GET", "HEAD"])
+@blueprint.route("/.well-known/void", methods=["GET", "HEAD"])
+def dataset(extension: str | None = None) -> Response:
+    return _graph_resource("void", extension, None)
+
+
+@blueprint.route("/context.jsonld", methods=["GET", "HEAD"])
+def context() -> Response:
+    release = _release()
+    return send_release_file(release, release.file("context.jsonld"), JSON_LD, vary="")
+
+
+@blueprint.route("/sitemap.xml", methods=["GET", "HEAD"])
+def sitemap() -> Response:
+    """Computed from the entity index for the serving host (sitemaps need absolute URLs)."""
+    root = request.host_url.rstrip("/")
+    paths = ["/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/"]
+    paths += [f"/index/{kind}" for kind in sorted({e["kind"] for e in _release().entities.values()})]
+    paths += [f"/doc/{path}" for path in sorted(_release().entities)]
+    body = ['<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    body += [f"<url><loc>{escape(root + path)}</loc></url>" for path in paths]
+    body.append("</urlset>\n")
+    response = Response("\n".join(body), content_type="application/xml; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return add_cors(response)

@@ -1,0 +1,49 @@
+"""Send a precomputed release file with the headers every document carries.
+
+Werkzeug's ``send_file`` does the HTTP work (ETag and Last-Modified checks, 304, Range, HEAD);
+this adds the gzip variant, Vary, CORS, caching and Link headers.
+"""
+
+from __future__ import annotations
+
+from flask import Response, request, send_file
+
+from kazdata.formats import Format
+from kazdata.release import Release, ReleaseFile
+from kazdata.web.cors import add_cors
+
+#: A release never changes, but the same URL may serve the next release: clients revalidate
+#: with the ETag after an hour instead of being told the content is immutable forever.
+CACHE_CONTROL = "public, max-age=3600"
+
+
+def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = None, *,
+                      content_type: str | None = None, vary: str = "Accept",
+                      attachment: bool = False) -> Response:
+    """Respond with ``file`` (or its precomputed ``.gz`` when the client accepts gzip)."""
+    content_type = content_type or (fmt.content_type if fmt else "application/octet-stream")
+    chosen, encoding = file, None
+    if request.accept_encodings["gzip"] and release.has(file.relative + ".gz") \
+            and not request.headers.get("Range"):
+        chosen, encoding = release.file(file.relative + ".gz"), "gzip"
+    response = send_file(chosen.path, mimetype=content_type, etag=chosen.etag, conditional=True,
+                         last_modified=release.modified, max_age=None,
+                         as_attachment=attachment, download_name=file.path.name)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    response.headers["Content-Type"] = content_type
+    response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return add_cors(response)
+
+
+def link_header(links: list[tuple[str, str, str | None]]) -> str:
+    """``[(url, rel, type)]`` -> an RFC 8288 Link header value."""
+    parts = []
+    for url, rel, media_type in links:
+        part = f'<{url}>; rel="{rel}"'
+        if media_type:
+            part += f'; type="{media_type}"'
+        parts.append(part)
+    return ", ".join(parts)

@@ -1,0 +1,220 @@
+"""The SPARQL 1.1 Protocol endpoint at ``/sparql``, its service description and query page.
+
+Protocol parsing and response shaping live here; what may run and how is ``kazdata.query``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+
+from kazdata.build.dumps import load_context
+from kazdata.errors import BadRequest, Forbidden, NotFound
+from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, RESULT_FORMATS, Format, Style, by_name
+from kazdata.namespaces import prefixes_for
+from kazdata.pages import template_environment
+from kazdata.query import Engine, GraphResult, Policy, QueryRequest
+from kazdata.release import Release
+from kazdata.results import RESULT_WRITERS
+from kazdata.web.cors import add_cors
+from kazdata.web.negotiation import choose_format
+from kazdata.web.service_description import service_description
+
+blueprint = Blueprint("sparql", __name__)
+ALLOWED_METHODS = "GET, POST, HEAD, OPTIONS"
+CONSTRUCT_FORMATS: list[Format] = [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]
+FORMAT_PARAMETERS = ("format", "output", "results")
+TRUNCATED_HEADER = "X-Kazdata-Truncated"
+
+
+def recycle_worker() -> None:
+    """Ask the production server to replace this worker once in-flight requests are answered.
+
+    A runaway query cannot be interrupted inside pyoxigraph; ending the process is what frees
+    its CPU. Gunicorn treats SIGTERM to a worker as a graceful stop and starts a fresh worker.
+    """
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def make_engine(settings: dict, release: Release) -> Engine:
+    policy = Policy(timeout=settings["query_timeout"], limit=settings["result_limit"],
+                    service_allowlist=tuple(settings["service_allowlist"]),
+                    on_runaway=recycle_worker if settings.get("recycle_on_timeout") else (lambda: None))
+    return Engine(release.load_store(), prefixes_for(release.base), policy)
+
+
+def _resources():
+    return current_app.extensions["kazdata"]
+
+
+def _parse_pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"the {where} is not valid UTF-8 once percent-decoded") from None
+
+
+def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
+    """Read the query and its parameters the three ways the protocol allows."""
+    params: dict[str, list[str]] = {}
+    for key, value in _parse_pairs(request.query_string, "query string"):
+        params.setdefault(key, []).append(value)
+    if request.method == "POST":
+        media_type = (request.mimetype or "").lower()
+        if media_type == "application/x-www-form-urlencoded":
+            for key, value in _parse_pairs(request.get_data(cache=True), "request body"):
+                params.setdefault(key, []).append(value)
+        elif media_type == "application/sparql-query":
+            try:
+                params.setdefault("query", []).append(request.get_data(cache=True).decode("utf-8"))
+            except UnicodeDecodeError:
+                raise BadRequest("the query in the request body is not valid UTF-8") from None
+        elif media_type == "application/sparql-update":
+            raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
+        else:
+            raise BadRequest(f"POST needs Content-Type application/x-www-form-urlencoded or "
+                             f"application/sparql-query, not {request.mimetype or 'none'!r}")
+    if "update" in params:
+        raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
+    queries = params.get("query", [])
+    if len(queries) > 1:
+        raise BadRequest(f"{len(queries)} 'query' parameters given; send exactly one")
+    if not queries:
+        return None, params
+    if not queries[0].strip():
+        raise BadRequest("the 'query' parameter is empty")
+    return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
+                        tuple(params.get("named-graph-uri", []))), params
+
+
+def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Format:
+    for name in FORMAT_PARAMETERS:
+        for value in params.get(name, []):
+            table = {f.extension: f for f in formats}
+            fmt = by_name(value, table)
+            if fmt is not None:
+                return fmt
+    return choose_format(request.accept_mimetypes, formats)
+
+
+def _wants_html() -> bool:
+    accept = request.accept_mimetypes
+    return bool(accept) and accept.best_match(["text/html", "application/sparql-results+json",
+                                               "text/turtle"]) == "text/html" and accept["text/html"] > 0
+
+
+def _timeout(params: dict[str, list[str]]) -> float | None:
+    values = params.get("timeout", [])
+    if not values:
+        return None
+    try:
+        seconds = float(values[0])
+    except ValueError:
+        raise BadRequest(f"timeout must be a number of seconds, not {values[0]!r}") from None
+    if not 0 < seconds < 1e6:
+        raise BadRequest("timeout must be a positive number of seconds")
+    return seconds
+
+
+def _respond(result, params) -> Response:
+    limit = _resources().settings["result_limit"]
+    if isinstance(result, GraphResult):
+        fmt = _requested_format(params, CONSTRUCT_FORMATS)
+        if fmt.serializer is not None:
+            body = fmt.serializer(result.triples, _style())
+        else:  # TriG / N-Quads: the constructed triples form the default graph
+            body = ox.serialize([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                                 for t in result.triples], format=fmt.oxigraph)
+        response = Response(body, content_type=fmt.content_type)
+    else:
+        fmt = _requested_format(params, list(RESULT_FORMATS.values()))
+        response = Response(RESULT_WRITERS[fmt.extension](result), content_type=fmt.content_type)
+    if result.truncated:
+        response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
+    response.headers["Vary"] = "Accept"
+    response.headers["Cache-Control"] = "no-store" if request.method == "POST" else "public, max-age=300"
+    return add_cors(response)
+
+
+def _style() -> Style:
+    release = _resources().release
+    return Style(prefixes=prefixes_for(release.base), context=load_context(release.base))
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "HEAD", "OPTIONS"])
+def endpoint() -> Response:
+    if request.method == "OPTIONS":
+        return _preflight()
+    query, params = _protocol_request()
+    if query is None:
+        if request.method == "POST":
+            raise BadRequest("no query: send a 'query' parameter or an application/sparql-query body")
+        if not request.accept_mimetypes or _wants_html():
+            return query_page()
+        return _service_description_response()
+    if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
+        return query_page(initial_query=query.text, run=True)
+    result = _resources().engine.query(query, timeout=_timeout(params))
+    return _respond(result, params)
+
+
+def _preflight() -> Response:
+    response = Response(status=204)
+    response.headers["Allow"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
+    response.headers["Access-Control-Allow-Headers"] = request.headers.get(
+        "Access-Control-Request-Headers", "Content-Type, Accept")
+    response.headers["Access-Control-Max-Age"] = "86400"
+    return add_cors(response)
+
+
+def _service_description_response() -> Response:
+    resources = _resources()
+    fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
+    triples = service_description(request.base_url, resources.release, resources.settings,
+                                  list(RESULT_FORMATS.values()), CONSTRUCT_FORMATS)
+    response = Response(fmt.serializer(triples, _style()), content_type=fmt.content_type)
+    response.headers["Vary"] = "Accept"
+    return add_cors(response)
+
+
+def _examples() -> list[dict]:
+    return _resources().release.examples
+
+
+def query_page(initial_query: str | None = None, run: bool = False, selected: str | None = None) -> Response:
+    release = _resources().release
+    prefixes = prefixes_for(release.base)
+    examples = _examples()
+    if initial_query is None:
+        initial_query = examples[0]["query"] if examples else "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
+    page_data = {"prefixes": prefixes, "examples": examples, "run": run,
+                 "formats": {f.extension: f.media_type for f in RESULT_FORMATS.values()},
+                 "graphFormats": {f.extension: f.media_type for f in CONSTRUCT_FORMATS},
+                 "base": release.base}
+    html = template_environment().get_template("sparql.html").render(
+        language="en", title="SPARQL endpoint", query=initial_query, examples=examples,
+        prefixes=sorted(prefixes.items()), selected=selected, formats={},
+        page_data=json.dumps(page_data, ensure_ascii=False).replace("</", "<\\/"),
+        limits=_resources().settings)
+    response = Response(html, content_type=HTML.content_type)
+    response.headers["Vary"] = "Accept"
+    return add_cors(response)
+
+
+@blueprint.route("/sparql/examples/<name>", methods=["GET", "HEAD"])
+def example(name: str) -> Response:
+    """A stable, shareable URL per example query: the page for people, the query text otherwise."""
+    found = next((e for e in _examples() if e["name"] == name), None)
+    if found is None:
+        raise NotFound(f"no example query {name!r}; examples: " + ", ".join(e["name"] for e in _examples()))
+    if request.accept_mimetypes and request.accept_mimetypes.best_match(
+            ["text/html", "application/sparql-query", "text/plain"]) == "text/html":
+        return query_page(initial_query=found["query"], run=True, selected=name)
+    response = Response(found["query"], content_type="application/sparql-query; charset=utf-8")
+    return add_cors(response)

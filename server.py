@@ -1,0 +1,12 @@
+"""Run kazdata on the bundled dataset: ``python server.py`` (http://127.0.0.1:5000/).
+
+Builds ./release from the bundled sources when it does not exist yet, then serves it under the
+production server. Takes the same flags as ``kazdata serve`` (``--help``).
+"""
+
+import sys
+
+from kazdata.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -1,0 +1,462 @@
+"""Competency questions: each query in ``data/queries`` answers its question from the published dump.
+
+The query files are also the example queries of the SPARQL endpoint, so every one of them is run
+here against the Turtle dump (the ``dump_store`` fixture) and its answer checked against what the
+GlobalPost article of 19 December 2011 says (``data/sources/globalpost-2011-12-19.ttl``).
+
+Other sources add rows to the same questions (more articles, more claims about the same events),
+so a check asks that the article's rows be among the answers rather than be the only ones, except
+where the article's own entities pin the answer down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from kazdata.namespaces import PREFIXES
+
+QUERY_DIR = Path(__file__).resolve().parents[1] / "data" / "queries"
+QUERY_FILES = sorted(QUERY_DIR.glob("*.rq"))
+
+KD = PREFIXES["kd"]
+KAZ = PREFIXES["kaz"]
+WD = PREFIXES["wd"]
+GN = PREFIXES["gn"]
+
+ARTICLE = KD + "article/globalpost-2011-12-19"
+HEADLINE = "Kazakhstan oil workers protest police crackdown"
+NYT, REUTERS, AP, GLOBALPOST = "The New York Times", "Reuters", "The Associated Press", "GlobalPost"
+
+STRIKE = "Oil workers' strike in Mangystau Region, since May 2011"
+CLASHES = "Clashes with police in Mangystau Region, 16-17 December 2011"
+DISPUTE = "Dispute over holiday decorations in Zhanaozen, 16 December 2011"
+ZHANAOZEN_SHOOTING = "Police shooting on the central square of Zhanaozen, 16 December 2011"
+ARSON = "Arson in Zhanaozen, 16 December 2011"
+BLOCKADE = "Railway blockade in Shetpe, 17 December 2011"
+SHETPE_SHOOTING = "Police shooting in Shetpe, 17 December 2011"
+AKTAU_PROTEST = "Oil workers' protest in Aktau against the police crackdown, December 2011"
+EMERGENCY = "State of emergency in Zhanaozen, declared 17 December 2011"
+KASYMOV_STATEMENT = "Statement by Interior Minister Kalmukhambet Kasymov on the Zhanaozen shooting"
+AZUBALIS_STATEMENT = ("Statement by OSCE chairperson-in-office Audronius Azubalis "
+                      "on the handling of the situation")
+KREMLIN_MEETING = "Meeting at the Moscow Kremlin attended by Nursultan Nazarbayev, 19 December 2011"
+
+KASYMOV_QUOTE = ("Nobody specifically gave the order to open fire in that situation. Every police officer "
+                 "took the decision themselves. When they take a weapon off you, there is no need for an "
+                 "order to be issued.")
+AZUBALIS_QUOTE = ("Any action to control crowds by law enforcement should be proportionate and in line "
+                  "with international human rights standards")
+SLOGAN = "Don\u2019t Shoot the People"
+
+Row = dict[str, str | None]
+Answer = list[Row] | bool
+
+
+def run(store: ox.Store, path: Path) -> Answer:
+    """The answer of one query file: a boolean for ASK, else rows of variable -> lexical value (None if unbound)."""
+    result = store.query(path.read_text(encoding="utf-8"), prefixes=PREFIXES,
+                         use_default_graph_as_union=True)
+    if isinstance(result, ox.QueryBoolean):
+        return bool(result)
+    names = [variable.value for variable in result.variables]
+    return [{name: (solution[name].value if solution[name] is not None else None) for name in names}
+            for solution in result]
+
+
+def assert_has_row(rows: list[Row], **expected: str | None) -> Row:
+    """Assert that some row has all the ``expected`` values (None = unbound); return the first such row."""
+    for row in rows:
+        if all(row.get(name) == value for name, value in expected.items()):
+            return row
+    raise AssertionError(f"no row with {expected!r} among {len(rows)} rows: {rows!r}")
+
+
+def column(rows: list[Row], name: str, **where: str | None) -> set[str | None]:
+    """The values of column ``name`` in the rows that have the ``where`` values."""
+    return {row[name] for row in rows if all(row.get(k) == v for k, v in where.items())}
+
+
+CHECKS: dict[str, Callable[[Answer], None]] = {}
+
+
+def check(stem: str) -> Callable[[Callable[[Answer], None]], Callable[[Answer], None]]:
+    """Register the check of the query file ``{stem}.rq``."""
+    def register(function: Callable[[Answer], None]) -> Callable[[Answer], None]:
+        CHECKS[stem] = function
+        return function
+    return register
+
+
+# ---------------------------------------------------------------- the article
+
+@check("01-articles")
+def _(rows):
+    row = assert_has_row(rows, article=ARTICLE, headline=HEADLINE, section="Business, Finance & Economics",
+                         datePublished="2011-12-19", publisherName=GLOBALPOST)
+    assert "19 December 2011" in row["dateNote"]
+
+
+@check("02-cited-outlets")
+def _(rows):
+    cited = {(row["outletName"], row["wikidata"]) for row in rows if row["headline"] == HEADLINE}
+    assert cited == {(NYT, WD + "Q9684"), (REUTERS, WD + "Q130879"), (AP, WD + "Q40469")}
+    assert column(rows, "outletAlternateName", outletName=AP) == {"AP"}
+
+
+@check("03-article-photos")
+def _(rows):
+    assert_has_row(rows, headline=HEADLINE,
+                   caption="Kazakhstan's President Nursultan Nazarbayev attends a meeting at the Moscow "
+                           "Kremlin on Dec. 19, 2011.",
+                   eventName=KREMLIN_MEETING, date="2011-12-19", placeName="Moscow Kremlin",
+                   attendeeName="Nursultan Nazarbayev", attendeeTitle="President of Kazakhstan")
+
+
+@check("04-related-stories")
+def _(rows):
+    row = assert_has_row(rows, headline=HEADLINE, relatedHeadline="Peace Corps pulls out of Kazakhstan",
+                         relatedPublisherName=GLOBALPOST)
+    assert set(row["about"].split(", ")) == {"Peace Corps", "Kazakhstan"}
+
+
+# ---------------------------------------------------------------- events
+
+@check("05-event-timeline")
+def _(rows):
+    expected = {
+        # name: (kind class, start, end, earliest start, latest start, date wording, place, reported by)
+        STRIKE: ("Strike", "2011-05", None, None, None, "since May", "Mangystau Region", REUTERS),
+        CLASHES: ("Clash", "2011-12-16", "2011-12-17", None, None, "on Dec. 16 and Dec. 17",
+                  "Mangystau Region", NYT),
+        DISPUTE: ("Dispute", "2011-12-16", "2011-12-16", None, None, None, "Zhanaozen", NYT),
+        ZHANAOZEN_SHOOTING: ("PoliceUseOfForce", "2011-12-16", "2011-12-16", None, None, "On Friday",
+                             "central square of Zhanaozen", NYT),
+        ARSON: ("Arson", "2011-12-16", "2011-12-16", None, None, "After the clash in the square",
+                "Zhanaozen", GLOBALPOST),
+        BLOCKADE: ("Blockade", "2011-12-17", "2011-12-17", None, None, "On Saturday", "Shetpe", NYT),
+        SHETPE_SHOOTING: ("PoliceUseOfForce", "2011-12-17", "2011-12-17", None, None, "On Saturday",
+                          "Shetpe", NYT),
+        AKTAU_PROTEST: ("Protest", None, None, "2011-12-18", "2011-12-19", "today", "Aktau", NYT),
+        EMERGENCY: ("StateOfEmergency", "2011-12-17", None, None, None, "On Dec. 17", "Zhanaozen", AP),
+        KASYMOV_STATEMENT: ("OfficialStatement", None, None, "2011-12-16", "2011-12-19", None, None, AP),
+        AZUBALIS_STATEMENT: ("OfficialStatement", None, None, "2011-12-16", "2011-12-19", None, None, AP),
+    }
+    for name, (kind, start, end, earliest, latest, wording, place, outlet) in expected.items():
+        assert_has_row(rows, eventName=name, kindClass=KAZ + kind, start=start, end=end,
+                       earliestStart=earliest, latestStart=latest, dateWording=wording,
+                       placeName=place, reportedBy=outlet)
+    assert_has_row(rows, eventName=KREMLIN_MEETING, kindClass=None, kind="event", start="2011-12-19",
+                   placeName="Moscow Kremlin", reportedBy=GLOBALPOST)
+    order = [row["eventName"] for row in rows]
+    assert order.index(STRIKE) < order.index(CLASHES) < order.index(BLOCKADE) < order.index(KREMLIN_MEETING)
+
+
+@check("06-oil-strike")
+def _(rows):
+    assert_has_row(rows, strikeName=STRIKE, since="2011-05", dateWording="since May",
+                   regionName="Mangystau Region", strikers="striking oil workers", demand="wage increases",
+                   participantsWording="Thousands", participantsAtLeast="2000", reportedBy=REUTERS)
+
+
+@check("07-clashes-casualties")
+def _(rows):
+    ours = {(r["figure"], r["wording"], r["value"], r["qualifier"], r["countedGroup"], r["reportedBy"])
+            for r in rows if r["clashName"] == CLASHES}
+    assert {
+        ("deaths", "at least 14", "14", "at least", "striking workers", NYT),
+        ("wounded", "dozens", "24", "order of magnitude in words", "striking workers", NYT),
+    } <= ours
+    assert_has_row(rows, clashName=CLASHES, start="2011-12-16", end="2011-12-17")
+
+
+@check("08-clashes-sub-events")
+def _(rows):
+    parts = {(r["partName"], r["kindClass"], r["date"], r["placeName"], r["partOfName"])
+             for r in rows if r["clashName"] == CLASHES}
+    assert {
+        (ZHANAOZEN_SHOOTING, KAZ + "PoliceUseOfForce", "2011-12-16", "central square of Zhanaozen", CLASHES),
+        (BLOCKADE, KAZ + "Blockade", "2011-12-17", "Shetpe", CLASHES),
+        (SHETPE_SHOOTING, KAZ + "PoliceUseOfForce", "2011-12-17", "Shetpe", BLOCKADE),
+    } <= parts
+
+
+@check("09-zhanaozen-shooting-deaths")
+def _(rows):
+    assert_has_row(rows, eventName=ZHANAOZEN_SHOOTING, date="2011-12-16", dateWording="On Friday",
+                   placeName="central square of Zhanaozen", cityName="Zhanaozen", wording="at least 13",
+                   killedAtLeast="13", qualifier="at least", reportedBy=NYT)
+    assert SHETPE_SHOOTING not in column(rows, "eventName"), "Shetpe is not in Zhanaozen"
+
+
+@check("10-zhanaozen-shooting-accounts")
+def _(rows):
+    accounts = {(r["eventName"], r["speakerName"], r["reportedBy"]) for r in rows}
+    assert {
+        (DISPUTE, "witnesses", NYT),
+        (ZHANAOZEN_SHOOTING, "officials", NYT),
+        (ZHANAOZEN_SHOOTING, "Kalmukhambet Kasymov", AP),
+    } <= accounts
+    (officials,) = column(rows, "text", speakerName="officials", reportedBy=NYT)
+    assert "\u201chooligans,\u201d" in officials and "stones and gasoline bombs" in officials
+    (witnesses,) = column(rows, "text", speakerName="witnesses", reportedBy=NYT)
+    assert "holiday decorations for a government-sponsored children\u2019s party" in witnesses
+    assert column(rows, "text", speakerName="Kalmukhambet Kasymov") == {
+        "the police had no choice but to fire their weapons"}
+
+
+@check("11-zhanaozen-arson")
+def _(rows):
+    for target in ("mayor's office in Zhanaozen", "hotel in Zhanaozen", "UzenMunaiGas oil company headquarters",
+                   "local branch of the Nur Otan party in Zhanaozen"):
+        assert_has_row(rows, arsonName=ARSON, date="2011-12-16", dateWording="After the clash in the square",
+                       targetName=target, inPlace="Zhanaozen", afterEvent=ZHANAOZEN_SHOOTING,
+                       accountBy="Kalmukhambet Kasymov", reportedBy=GLOBALPOST)
+
+
+@check("12-shetpe-events")
+def _(rows):
+    assert_has_row(rows, eventName=BLOCKADE, kindClass=KAZ + "Blockade", date="2011-12-17",
+                   dateWording="On Saturday", targetName="railroad tracks in Shetpe", figure="participants",
+                   wording="several hundred", value="200", qualifier="order of magnitude in words",
+                   countedGroup="protesters", reportedBy=NYT)
+    assert_has_row(rows, eventName=SHETPE_SHOOTING, kindClass=KAZ + "PoliceUseOfForce", date="2011-12-17",
+                   figure="deaths", wording="one person", value="1", qualifier="exactly", reportedBy=NYT)
+
+
+@check("13-aktau-protest")
+def _(rows):
+    assert_has_row(rows, protestName=AKTAU_PROTEST, protesters="striking oil workers",
+                   participantsWording="hundreds", participantsAtLeast="200", againstEvent=CLASHES,
+                   slogan=SLOGAN, sloganMedium="signs", reportedBy=NYT)
+
+
+@check("14-aktau-protest-date")
+def _(rows):
+    row = assert_has_row(rows, protestName=AKTAU_PROTEST, dateWording="today", exactDate=None,
+                         earliestStart="2011-12-18", latestStart="2011-12-19")
+    assert "uncertain" in row["dateNote"]
+
+
+@check("15-aktau-date-uncertain")
+def _(answer):
+    assert answer is True
+
+
+@check("16-state-of-emergency")
+def _(rows):
+    assert_has_row(rows, emergencyName=EMERGENCY, placeName="Zhanaozen", declaredOn="2011-12-17",
+                   dateWording="On Dec. 17", endDate=None, declaredBy="Nursultan Nazarbayev",
+                   declaredByTitle="President of Kazakhstan", durationWording="three-week",
+                   duration="P21D", reportedBy=AP)
+    assert column(rows, "endDate", emergencyName=EMERGENCY) == {None}, "the article gives no end date"
+
+
+# ---------------------------------------------------------------- what was said
+
+@check("17-official-statements")
+def _(rows):
+    assert_has_row(rows, statementName=KASYMOV_STATEMENT, speakerName="Kalmukhambet Kasymov",
+                   earliestStart="2011-12-16", latestStart="2011-12-19", aboutEvent=ZHANAOZEN_SHOOTING,
+                   quotation=KASYMOV_QUOTE, reportedBy=AP)
+    assert_has_row(rows, statementName=KASYMOV_STATEMENT, aboutEvent=ARSON)
+    assert_has_row(rows, statementName=AZUBALIS_STATEMENT, speakerName="Audronius Azubalis",
+                   earliestStart="2011-12-16", latestStart="2011-12-19", aboutEvent=CLASHES,
+                   quotation=AZUBALIS_QUOTE, reportedBy=AP)
+    ours = column(rows, "place", statementName=KASYMOV_STATEMENT) | column(rows, "place",
+                                                                         statementName=AZUBALIS_STATEMENT)
+    assert ours == {None}, "the article places no statement anywhere"
+
+
+@check("18-quotations")
+def _(rows):
+    assert_has_row(rows, text=KASYMOV_QUOTE, speakerName="Kalmukhambet Kasymov",
+                   speakerTitle="Interior Minister", aboutEvent=ZHANAOZEN_SHOOTING, reportedBy=AP)
+    assert column(rows, "speakerTitle", text=AZUBALIS_QUOTE, speakerName="Audronius Azubalis",
+                  aboutEvent=CLASHES, reportedBy=AP) == {"Lithuanian Foreign Minister",
+                                                         "OSCE chairperson-in-office"}
+    assert_has_row(rows, text=SLOGAN, speakerName="striking oil workers", medium="signs",
+                   aboutEvent=AKTAU_PROTEST, reportedBy=NYT)
+
+
+@check("19-statement-claims")
+def _(rows):
+    claims = {(r["reportedBy"], r["speakerName"], r["aboutEvent"]) for r in rows}
+    assert {
+        (REUTERS, "striking oil workers", STRIKE),
+        (NYT, "witnesses", DISPUTE),
+        (NYT, "officials", ZHANAOZEN_SHOOTING),
+        (AP, "Kalmukhambet Kasymov", ZHANAOZEN_SHOOTING),
+        (GLOBALPOST, "Kalmukhambet Kasymov", ARSON),
+        (AP, "Audronius Azubalis", CLASHES),
+        (AP, "Nursultan Nazarbayev", EMERGENCY),
+    } <= claims
+    assert_has_row(rows, reportedBy=AP, speakerName="Audronius Azubalis",
+                   text="expressed dismay at the way the situation was handled")
+    assert_has_row(rows, reportedBy=REUTERS, aboutEvent=STRIKE,
+                   text="Thousands of oilmen had been on strike in the Mangistau region since May, "
+                        "demanding wage increases")
+
+
+@check("20-figures-by-outlet")
+def _(rows):
+    figures = {(r["reportedBy"], r["aboutEvent"], r["figure"], r["wording"], r["qualifier"], r["value"],
+                r["duration"]) for r in rows}
+    assert {
+        (REUTERS, STRIKE, "participants", "Thousands", "order of magnitude in words", "2000", None),
+        (NYT, CLASHES, "deaths", "at least 14", "at least", "14", None),
+        (NYT, CLASHES, "wounded", "dozens", "order of magnitude in words", "24", None),
+        (NYT, ZHANAOZEN_SHOOTING, "deaths", "at least 13", "at least", "13", None),
+        (NYT, SHETPE_SHOOTING, "deaths", "one person", "exactly", "1", None),
+        (NYT, BLOCKADE, "participants", "several hundred", "order of magnitude in words", "200", None),
+        (NYT, AKTAU_PROTEST, "participants", "hundreds", "order of magnitude in words", "200", None),
+        (AP, EMERGENCY, "duration", "three-week", "exactly", None, "P21D"),
+    } <= figures
+    # how words were turned into numbers is written down with each such figure
+    for row in rows:
+        if row["qualifier"] == "order of magnitude in words" and row["reportedBy"] in {NYT, REUTERS}:
+            assert row["valueNote"], row
+
+
+# ---------------------------------------------------------------- people, organisations, places
+
+@check("21-people")
+def _(rows):
+    people = {r["name"]: r for r in rows}
+    expected = {
+        # name: (job titles, affiliations, Wikidata item or None where the identifier is not verified)
+        "Nursultan Nazarbayev": ({"President of Kazakhstan"}, set(), WD + "Q57394"),
+        "Kalmukhambet Kasymov": ({"Interior Minister"}, set(), None),
+        "Audronius Azubalis": ({"Lithuanian Foreign Minister", "OSCE chairperson-in-office"},
+                               {"Organization for Security and Co-operation in Europe"}, WD + "Q58201"),
+    }
+    for name, (titles, affiliations, wikidata) in expected.items():
+        person = people[name]
+        assert titles <= set((person["jobTitles"] or "").split("; ")), name
+        assert affiliations <= set((person["affiliations"] or "").split("; ")), name
+        assert person["wikidata"] == wikidata, name
+
+
+@check("22-organisations")
+def _(rows):
+    organisations = {r["name"]: r for r in rows}
+    expected = {
+        # name: (kind, Wikidata item or None where the identifier is not verified)
+        NYT: ("NewsMediaOrganization", WD + "Q9684"),
+        REUTERS: ("NewsMediaOrganization", WD + "Q130879"),
+        AP: ("NewsMediaOrganization", WD + "Q40469"),
+        GLOBALPOST: ("NewsMediaOrganization", None),
+        "Organization for Security and Co-operation in Europe": ("Organization", WD + "Q81299"),
+        "Nur Otan": ("Organization", WD + "Q1195092"),
+        "UzenMunaiGas": ("Corporation", None),
+        "Peace Corps": ("Organization", None),
+        "police": ("Organization", None),
+    }
+    for name, (kind, wikidata) in expected.items():
+        assert (organisations[name]["kind"], organisations[name]["wikidata"]) == (kind, wikidata), name
+    uzen = organisations["UzenMunaiGas"]
+    assert set(uzen["alternateNames"].split("; ")) == {"OzenMunaiGas", "Ozenmunaigas"}
+    assert uzen["locations"] == "UzenMunaiGas oil company headquarters"
+    assert "OSCE" in organisations["Organization for Security and Co-operation in Europe"]["alternateNames"]
+
+
+@check("23-places")
+def _(rows):
+    places = {r["name"]: r for r in rows}
+    expected = {
+        # name: (kind, contained in, latitude, longitude)
+        "Kazakhstan": ("Country", None, "48.0", "68.0"),
+        "Mangystau Region": ("AdministrativeArea", "Kazakhstan", "43.867", "52.000"),
+        "Aktau": ("City", "Mangystau Region", "43.66105", "51.17392"),
+        "Zhanaozen": ("City", "Mangystau Region", "43.34116", "52.86192"),
+        "Shetpe": ("City", "Mangystau Region", "44.13922", "52.15305"),
+        "Moscow Kremlin": ("Place", None, "55.751667", "37.617778"),
+    }
+    for name, (kind, container, latitude, longitude) in expected.items():
+        row = places[name]
+        assert (row["kind"], row["containedIn"]) == (kind, container), name
+        assert (Decimal(row["latitude"]), Decimal(row["longitude"])) == (Decimal(latitude), Decimal(longitude))
+    for name in ("central square of Zhanaozen", "mayor's office in Zhanaozen", "hotel in Zhanaozen",
+                 "UzenMunaiGas oil company headquarters", "local branch of the Nur Otan party in Zhanaozen"):
+        assert (places[name]["kind"], places[name]["containedIn"], places[name]["latitude"]) == (
+            "Place", "Zhanaozen", None), name
+    assert places["railroad tracks in Shetpe"]["containedIn"] == "Shetpe"
+
+
+@check("24-external-identifiers")
+def _(rows):
+    links = {(r["label"], r["dataset"], r["identifier"]) for r in rows}
+    assert {
+        ("Kazakhstan", "Wikidata", "Q232"), ("Kazakhstan", "GeoNames", "1522867"),
+        ("Aktau", "Wikidata", "Q198989"), ("Aktau", "GeoNames", "610612"),
+        ("Zhanaozen", "Wikidata", "Q1000852"), ("Zhanaozen", "GeoNames", "607610"),
+        ("Shetpe", "Wikidata", "Q4523462"), ("Shetpe", "GeoNames", "608324"),
+        ("Mangystau Region", "Wikidata", "Q238931"), ("Mangystau Region", "GeoNames", "608879"),
+        ("Moscow Kremlin", "Wikidata", "Q133274"),
+        ("Nursultan Nazarbayev", "Wikidata", "Q57394"),
+        ("Audronius Azubalis", "Wikidata", "Q58201"),
+        ("Organization for Security and Co-operation in Europe", "Wikidata", "Q81299"),
+        ("Nur Otan", "Wikidata", "Q1195092"),
+        (NYT, "Wikidata", "Q9684"), (REUTERS, "Wikidata", "Q130879"), (AP, "Wikidata", "Q40469"),
+    } <= links
+    assert_has_row(rows, label="Zhanaozen", externalIri=GN + "607610/")
+    assert "other" not in column(rows, "dataset")
+    unverified = {"Kalmukhambet Kasymov", "UzenMunaiGas", GLOBALPOST, "Peace Corps"}
+    assert not unverified & column(rows, "label"), "entities without a verified identifier must not be linked"
+
+
+@check("25-alternate-names")
+def _(rows):
+    names = {(r["name"], r["alternateName"], r["language"]) for r in rows}
+    assert {
+        ("Zhanaozen", "Janaozen", "(untagged)"), ("Zhanaozen", "Novy Uzen", "(untagged)"),
+        ("Zhanaozen", "Zhangaozen", "(untagged)"),
+        ("Zhanaozen", "\u0416\u0430\u04a3\u0430\u04e9\u0437\u0435\u043d", "kk"),  # Жаңаөзен
+        ("Zhanaozen", "\u0416\u0430\u043d\u0430\u043e\u0437\u0435\u043d", "ru"),  # Жанаозен
+        ("Aktau", "Aqtau", "(untagged)"), ("Aktau", "\u0410\u049b\u0442\u0430\u0443", "kk"),  # Ақтау
+        ("Aktau", "\u0410\u043a\u0442\u0430\u0443", "ru"),  # Актау
+        ("Shetpe", "\u0428\u0435\u0442\u043f\u0435", "kk"), ("Shetpe", "\u0428\u0435\u0442\u043f\u0435", "ru"),
+        ("Mangystau Region", "Mangyshlak", "(untagged)"),
+        ("Mangystau Region", "\u041c\u0430\u04a3\u0493\u044b\u0441\u0442\u0430\u0443 \u043e\u0431\u043b\u044b\u0441\u044b", "kk"),
+        ("Nursultan Nazarbayev", "\u041d\u04b1\u0440\u0441\u04b1\u043b\u0442\u0430\u043d \u041d\u0430\u0437\u0430\u0440\u0431\u0430\u0435\u0432", "kk"),
+        ("Nursultan Nazarbayev", "\u041d\u0443\u0440\u0441\u0443\u043b\u0442\u0430\u043d \u041d\u0430\u0437\u0430\u0440\u0431\u0430\u0435\u0432", "ru"),
+        ("Audronius Azubalis", "Audronius A\u017eubalis", "(untagged)"),
+        ("Nur Otan", "\u041d\u04b1\u0440 \u041e\u0442\u0430\u043d", "kk"),
+        ("UzenMunaiGas", "OzenMunaiGas", "(untagged)"), ("UzenMunaiGas", "Ozenmunaigas", "(untagged)"),
+        (AP, "AP", "(untagged)"),
+        ("Organization for Security and Co-operation in Europe", "OSCE", "(untagged)"),
+    } <= names
+    latin_tagged = {r["alternateName"] for r in rows
+                    if r["language"] != "(untagged)" and r["alternateName"].isascii()}
+    assert not latin_tagged, "Latin-script alternate names carry no language tag"
+
+
+# ---------------------------------------------------------------- the query files themselves
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=[path.stem for path in QUERY_FILES])
+def test_competency_question(dump_store: ox.Store, path: Path) -> None:
+    assert path.stem in CHECKS, f"{path.name} has no expected answer in CHECKS"
+    CHECKS[path.stem](run(dump_store, path))
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=[path.stem for path in QUERY_FILES])
+def test_query_file_starts_with_its_question(path: Path) -> None:
+    first_line = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first_line.startswith("# ") and first_line.rstrip().endswith("?"), first_line
+    assert len(first_line) > len("# ?") + 10, "the question is too short to say what the query answers"
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=[path.stem for path in QUERY_FILES])
+def test_query_file_relies_on_predeclared_prefixes(path: Path) -> None:
+    declared = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.lstrip().upper().startswith(("PREFIX ", "BASE "))]
+    assert not declared, "the endpoint predeclares the prefixes; the example queries do not repeat them"
+
+
+def test_every_check_has_its_query_file() -> None:
+    assert len(QUERY_FILES) >= 15
+    assert set(CHECKS) == {path.stem for path in QUERY_FILES}
