@@ -74,6 +74,8 @@ def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
                 params.setdefault("query", []).append(request.get_data(cache=True).decode("utf-8"))
             except UnicodeDecodeError:
                 raise BadRequest("the query in the request body is not valid UTF-8") from None
+        elif not media_type and not request.get_data(cache=True):
+            pass  # an empty POST: answered below as "no query", the more useful message
         elif media_type == "application/sparql-update":
             raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
         else:
@@ -103,9 +105,11 @@ def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Fo
 
 
 def _wants_html() -> bool:
+    """True for browsers: text/html named explicitly and preferred (``*/*`` alone means a client)."""
     accept = request.accept_mimetypes
-    return bool(accept) and accept.best_match(["text/html", "application/sparql-results+json",
-                                               "text/turtle"]) == "text/html" and accept["text/html"] > 0
+    if not any(value in ("text/html", "application/xhtml+xml") for value, _q in accept):
+        return False
+    return accept.best_match(["application/sparql-results+json", "text/turtle", "text/html"]) == "text/html"
 
 
 def _timeout(params: dict[str, list[str]]) -> float | None:
@@ -154,7 +158,7 @@ def endpoint() -> Response:
     if query is None:
         if request.method == "POST":
             raise BadRequest("no query: send a 'query' parameter or an application/sparql-query body")
-        if not request.accept_mimetypes or _wants_html():
+        if _wants_html():
             return query_page()
         return _service_description_response()
     if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
@@ -213,8 +217,7 @@ def example(name: str) -> Response:
     found = next((e for e in _examples() if e["name"] == name), None)
     if found is None:
         raise NotFound(f"no example query {name!r}; examples: " + ", ".join(e["name"] for e in _examples()))
-    if request.accept_mimetypes and request.accept_mimetypes.best_match(
-            ["text/html", "application/sparql-query", "text/plain"]) == "text/html":
+    if _wants_html():
         return query_page(initial_query=found["query"], run=True, selected=name)
     response = Response(found["query"], content_type="application/sparql-query; charset=utf-8")
     return add_cors(response)

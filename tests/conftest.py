@@ -1,0 +1,112 @@
+"""Shared fixtures: a release built once per test session, the app, and a live server.
+
+The live server is the real thing: ``kazdata serve`` in a subprocess (gunicorn, as deployed)
+on a free loopback port, talked to with real clients.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import requests
+
+from kazdata.build import build_release, quiet
+from kazdata.config import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_debian_package(package: str, executable: str) -> str:
+    """The path of ``executable``; skip outside CI when the Debian package is missing, fail in CI."""
+    found = shutil.which(executable) or (executable if os.path.exists(executable) else None)
+    if found:
+        return found
+    message = f"needs the Debian package {package!r} ({executable} not found): apt-get install {package}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def release_dir(tmp_path_factory) -> Path:
+    return build_release(tmp_path_factory.mktemp("release") / "release", progress=quiet)
+
+
+@pytest.fixture(scope="session")
+def dump_store(release_dir) -> ox.Store:
+    """The published Turtle dump, loaded into Oxigraph (what an archivist downloads)."""
+    store = ox.Store()
+    store.bulk_load(path=str(release_dir / "dumps" / "kazdata.ttl"), format=ox.RdfFormat.TURTLE)
+    return store
+
+
+@pytest.fixture(scope="session")
+def settings(release_dir) -> dict:
+    return load_settings({"release": release_dir}, environ={})
+
+
+@pytest.fixture(scope="session")
+def app(settings):
+    from kazdata.web import create_app
+    return create_app(settings)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """A ``kazdata serve`` process; ``url(path)`` gives absolute URLs on it."""
+
+    def __init__(self, release: Path, extra: list[str] | None = None) -> None:
+        self.port = free_port()
+        self.root = f"http://127.0.0.1:{self.port}"
+        command = [shutil.which("kazdata") or "kazdata", "serve", "--release", str(release),
+                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", *(extra or [])]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("kazdata serve exited: " + self.process.stdout.read().decode(errors="replace"))
+            try:
+                requests.get(self.root + "/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("kazdata serve did not start within 60 s")
+
+    def url(self, path: str) -> str:
+        return self.root + path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_server(release_dir):
+    server = LiveServer(release_dir, ["--query-timeout", "3"])
+    yield server
+    server.stop()

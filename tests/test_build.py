@@ -1,0 +1,147 @@
+"""The release build: reproducible, complete, checksummed, and safe to fail."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Dataset, Graph
+from rdflib.compare import isomorphic
+
+from kazdata import bundled
+from kazdata.build import build_release, quiet
+from kazdata.build.checksums import read_checksums
+from kazdata.errors import SourceError, ValidationFailed
+from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
+
+
+def _tree(directory: Path) -> dict[str, bytes]:
+    return {p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_two_builds_are_byte_identical(release_dir, tmp_path):
+    again = build_release(tmp_path / "again", progress=quiet)
+    first, second = _tree(release_dir), _tree(again)
+    assert sorted(first) == sorted(second)
+    differing = [name for name in first if first[name] != second[name]]
+    assert differing == []
+
+
+def test_checksums_verify_with_sha256sum(release_dir):
+    result = subprocess.run(["sha256sum", "--check", "--strict", "SHA256SUMS"], cwd=release_dir,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = set(read_checksums(release_dir))
+    on_disk = {p.relative_to(release_dir).as_posix() for p in release_dir.rglob("*") if p.is_file()}
+    assert listed == on_disk - {"SHA256SUMS"}
+
+
+@pytest.mark.parametrize("extension", sorted(GRAPH_FORMATS))
+def test_every_graph_dump_is_isomorphic_to_the_ntriples(release_dir, extension):
+    reference = Graph().parse(release_dir / "dumps" / "kazdata.nt", format="nt")
+    dump = Graph().parse(release_dir / "dumps" / f"kazdata.{extension}", format=RDFLIB_FORMAT[extension])
+    assert len(reference) > 300
+    assert isomorphic(reference, dump)
+    unzipped = gzip.decompress((release_dir / "dumps" / f"kazdata.{extension}.gz").read_bytes())
+    assert unzipped == (release_dir / "dumps" / f"kazdata.{extension}").read_bytes()
+
+
+@pytest.mark.parametrize("extension", sorted(DATASET_FORMATS))
+def test_dataset_dumps_keep_one_graph_per_source_and_the_ontology(release_dir, extension):
+    dataset = Dataset()
+    dataset.parse(release_dir / "dumps" / f"kazdata.{extension}", format=RDFLIB_FORMAT[extension])
+    names = {str(g.identifier) for g in dataset.graphs() if len(g)}
+    assert names == {"https://w3id.org/kazdata/graph/globalpost-2011-12-19",
+                     "https://w3id.org/kazdata/graph/ontology"}
+    union = Graph()
+    for graph in dataset.graphs():
+        union += graph
+    assert isomorphic(union, Graph().parse(release_dir / "dumps" / "kazdata.nt", format="nt"))
+
+
+def test_void_describes_the_release(release_dir):
+    store = ox.Store()
+    store.load(path=str(release_dir / "void.ttl"), format=ox.RdfFormat.TURTLE)
+    dump_triples = sum(1 for _ in ox.parse(path=str(release_dir / "dumps" / "kazdata.nt"), format=ox.RdfFormat.N_TRIPLES))
+    answer = {row["p"].value: row["o"] for row in store.query("""
+        SELECT ?p ?o WHERE { <https://w3id.org/kazdata/dataset> ?p ?o
+          FILTER(?p IN (void:triples, dcterms:license, void:sparqlEndpoint, void:uriSpace, dcat:version)) }""",
+        prefixes={"void": "http://rdfs.org/ns/void#", "dcterms": "http://purl.org/dc/terms/",
+                  "dcat": "http://www.w3.org/ns/dcat#"})}
+    assert int(answer["http://rdfs.org/ns/void#triples"].value) == dump_triples
+    assert answer["http://purl.org/dc/terms/license"].value == "https://creativecommons.org/licenses/by/4.0/"
+    assert answer["http://rdfs.org/ns/void#sparqlEndpoint"].value == "https://w3id.org/kazdata/sparql"
+    dumps = {row["url"].value for row in store.query(
+        "SELECT ?url WHERE { ?d <http://www.w3.org/ns/dcat#distribution> ?url }")}
+    for extension in [*GRAPH_FORMATS, *DATASET_FORMATS]:
+        assert f"https://w3id.org/kazdata/dumps/kazdata.{extension}" in dumps
+    subsets = {row["g"].value: row["doc"].value for row in store.query(
+        "SELECT ?g ?doc WHERE { ?d <http://rdfs.org/ns/void#subset> ?g . "
+        "?g <http://www.w3.org/ns/prov#wasDerivedFrom> ?doc }")}
+    assert subsets["https://w3id.org/kazdata/graph/globalpost-2011-12-19"] == \
+        "https://w3id.org/kazdata/id/article/globalpost-2011-12-19"
+
+
+def _sources_with(tmp_path: Path, *extra: Path) -> Path:
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    for path in [*bundled.sources_dir().glob("*.ttl"), *extra]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_a_second_source_gets_its_graph_and_its_claim_sits_beside_the_articles(tmp_path):
+    sources = _sources_with(tmp_path, FIXTURES / "second-source" / "example-wire-2011-12-20.ttl")
+    release = build_release(tmp_path / "release", sources_dir=sources, progress=quiet)
+    store = ox.Store()
+    store.load(path=str(release / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS)
+    rows = store.query("""
+        SELECT ?g ?value ?outlet ?doc WHERE { GRAPH ?g {
+          ?claim schema:about <https://w3id.org/kazdata/id/event/zhanaozen-shooting-2011-12-16> ;
+                 kaz:figureKind kaz:Deaths ; kaz:reportedValue ?value ;
+                 prov:wasAttributedTo ?outlet ; prov:wasDerivedFrom ?doc } } ORDER BY ?value""",
+        prefixes={"schema": "https://schema.org/", "kaz": "https://w3id.org/kazdata/ontology#",
+                  "prov": "http://www.w3.org/ns/prov#"})
+    found = [(r["g"].value.rsplit("/", 1)[-1], int(r["value"].value), r["outlet"].value.rsplit("/", 1)[-1],
+              r["doc"].value.rsplit("/", 1)[-1]) for r in rows]
+    assert found == [("globalpost-2011-12-19", 13, "new-york-times", "globalpost-2011-12-19"),
+                     ("example-wire-2011-12-20", 16, "example-wire", "example-wire-2011-12-20")]
+
+
+def test_a_failed_build_leaves_the_previous_release_untouched(release_dir, tmp_path):
+    published = tmp_path / "published"
+    shutil.copytree(release_dir, published)
+    before = _tree(published)
+    broken = _sources_with(tmp_path, FIXTURES / "unparsable" / "broken-syntax.ttl")
+    with pytest.raises(SourceError) as error:
+        build_release(published, sources_dir=broken, progress=quiet)
+    assert "broken-syntax.ttl" in error.value.message and "3:" in error.value.message
+    assert _tree(published) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".published")]
+
+
+def test_a_shape_violation_stops_the_build(tmp_path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text((FIXTURES / "second-source" / "example-wire-2011-12-20.ttl").read_text()
+                   .replace("kaz:figureKind kaz:Deaths ;", ""))
+    sources = _sources_with(tmp_path, bad)
+    with pytest.raises(ValidationFailed) as error:
+        build_release(tmp_path / "out", sources_dir=sources, progress=quiet)
+    violations = error.value.details["violations"]
+    assert any(v.focus_node.endswith("zhanaozen-shooting-deaths-example-wire") and v.source_file == str(sources / "bad.ttl")
+               for v in violations)
+    assert not (tmp_path / "out").exists()
+
+
+def test_another_base_rewrites_every_dataset_iri(tmp_path):
+    release = build_release(tmp_path / "rebased", base="https://example.org/kz/", progress=quiet)
+    text = (release / "dumps" / "kazdata.nt").read_text()
+    assert "https://w3id.org/kazdata/" not in text
+    assert "<https://example.org/kz/id/place/zhanaozen>" in text

@@ -1,0 +1,226 @@
+"""Dereferencing against the real server process: 303s, negotiation, headers, every entity."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlparse
+
+import pytest
+import requests
+from rdflib import Graph, URIRef
+from rdflib.compare import isomorphic
+
+from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS
+from kazdata.release import Release
+
+RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
+BASE = "https://w3id.org/kazdata/"
+
+
+@pytest.fixture(scope="module")
+def entity_paths(release_dir) -> list[str]:
+    return sorted(Release(release_dir).entities)
+
+
+def _parse(response: requests.Response, extension: str) -> Graph:
+    return Graph().parse(data=response.content, format=RDFLIB_FORMAT[extension])
+
+
+def test_every_entity_redirects_and_negotiates_every_format(live_server, entity_paths):
+    assert len(entity_paths) > 50
+    session = requests.Session()
+    for path in entity_paths:
+        for accept in ("text/turtle", "text/html", "*/*", None):
+            headers = {"Accept": accept} if accept else {}
+            response = session.get(live_server.url(f"/id/{path}"), headers=headers, allow_redirects=False)
+            assert response.status_code == 303, path
+            assert response.headers["Location"].endswith(f"/doc/{path}")
+            assert "Accept" in response.headers["Vary"]
+            assert response.headers["Access-Control-Allow-Origin"] == "*"
+            assert f"/doc/{path}" in response.text
+        graphs = {}
+        for extension, fmt in DOCUMENT_FORMATS.items():
+            response = session.get(live_server.url(f"/id/{path}"), headers={"Accept": fmt.media_type})
+            assert response.status_code == 200, (path, extension)
+            assert response.history and response.history[0].status_code == 303
+            assert response.headers["Content-Type"] == fmt.content_type
+            assert response.headers["Content-Location"] == f"/doc/{path}.{extension}"
+            assert "Accept" in response.headers["Vary"]
+            links = response.headers["Link"]
+            assert f'<{BASE}doc/{path}>; rel="canonical"' in links
+            assert 'rel="license"' in links and 'rel="describedby"' in links
+            for other_extension, other in DOCUMENT_FORMATS.items():
+                if other_extension != extension:
+                    assert f'</doc/{path}.{other_extension}>; rel="alternate"; type="{other.media_type}"' in links
+            assert response.headers["ETag"] and response.headers["Last-Modified"]
+            direct = session.get(live_server.url(f"/doc/{path}.{extension}"))
+            assert direct.status_code == 200 and direct.content == response.content
+            if extension in GRAPH_FORMATS:
+                graphs[extension] = _parse(response, extension)
+        subject = URIRef(f"{BASE}id/{path}")
+        assert (subject, None, None) in graphs["ttl"]
+        for extension, graph in graphs.items():
+            assert isomorphic(graph, graphs["ttl"]), (path, extension)
+
+
+def test_document_holds_cbd_labels_of_links_and_incoming_links(client):
+    graph = Graph().parse(data=client.get("/doc/place/zhanaozen.ttl").data, format="turtle")
+    zhanaozen = URIRef(f"{BASE}id/place/zhanaozen")
+    mangystau = URIRef(f"{BASE}id/place/mangystau-region")
+    schema = "https://schema.org/"
+    assert (zhanaozen, URIRef(schema + "containedInPlace"), mangystau) in graph
+    assert (mangystau, URIRef("http://www.w3.org/2000/01/rdf-schema#label"), None) in graph
+    document = URIRef(f"{BASE}doc/place/zhanaozen")
+    incoming = [(s, p) for s, p in graph.subject_predicates(zhanaozen) if s != document]
+    assert any(str(s).endswith("zhanaozen-state-of-emergency-2011-12-17") for s, _ in incoming)
+    count = graph.value(document, URIRef(f"{BASE}ontology#incomingLinkCount"))
+    assert int(count) == len(incoming)
+
+
+@pytest.mark.parametrize("accept, expected", [
+    ("text/turtle;q=0.5, application/ld+json", "application/ld+json"),
+    ("application/rdf+xml;q=0.9, text/html;q=0.8", "application/rdf+xml"),
+    ("text/*", "text/turtle"),
+    ("*/*", "text/turtle"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html"),
+    ("application/n-triples", "application/n-triples"),
+])
+def test_negotiation_honours_q_values_and_wildcards(live_server, accept, expected):
+    response = requests.get(live_server.url("/doc/place/aktau"), headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].split(";")[0] == expected
+
+
+def test_unacceptable_type_is_406_listing_the_offer(live_server):
+    response = requests.get(live_server.url("/doc/place/aktau"), headers={"Accept": "image/png"})
+    assert response.status_code == 406
+    assert "text/turtle" in response.text and "application/ld+json" in response.text
+    assert "Accept" in response.headers["Vary"]
+
+
+def test_unknown_uri_is_404_with_close_matches_for_people(live_server):
+    response = requests.get(live_server.url("/doc/place/zhanaozenn"), headers={"Accept": "text/html"})
+    assert response.status_code == 404
+    assert 'href="/doc/place/zhanaozen"' in response.text
+    plain = requests.get(live_server.url("/id/place/nowhere"), headers={"Accept": "text/turtle"})
+    assert plain.status_code == 404 and plain.headers["Content-Type"].startswith("text/plain")
+    assert "place/nowhere" in plain.text and "Traceback" not in plain.text
+    assert plain.headers["Access-Control-Allow-Origin"] == "*" and "Accept" in plain.headers["Vary"]
+
+
+def test_conditional_requests_gzip_and_head(live_server):
+    url = live_server.url("/doc/event/zhanaozen-shooting-2011-12-16.ttl")
+    first = requests.get(url)
+    assert first.headers["Cache-Control"].startswith("public")
+    again = requests.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    since = requests.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304
+    zipped = requests.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.content == first.content
+    assert zipped.headers["ETag"] != first.headers["ETag"]
+    head = requests.head(url)
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
+
+
+def test_html_language_follows_accept_language(live_server):
+    kazakh = requests.get(live_server.url("/doc/place/zhanaozen"),
+                          headers={"Accept": "text/html", "Accept-Language": "kk, en;q=0.5"})
+    assert kazakh.headers["Content-Language"] == "kk"
+    assert "<h1>Жаңаөзен</h1>" in kazakh.text
+    english = requests.get(live_server.url("/doc/place/zhanaozen"), headers={"Accept": "text/html"})
+    assert "<h1>Zhanaozen</h1>" in english.text and "Accept-Language" in english.headers["Vary"]
+
+
+def test_entity_page_embeds_schema_org_json_ld_matching_the_document(client):
+    html = client.get("/doc/event/zhanaozen-shooting-2011-12-16.html").get_data(as_text=True)
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    embedded = Graph().parse(data=block, format="json-ld")
+    turtle = Graph().parse(data=client.get("/doc/event/zhanaozen-shooting-2011-12-16.ttl").data, format="turtle")
+    assert isomorphic(embedded, turtle)
+    assert "at least 13" in html and "The New York Times" in html
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+
+
+def test_no_internal_link_from_the_home_page_is_broken(live_server):
+    session = requests.Session()
+    seen, queue, broken = set(), ["/"], []
+    while queue:
+        path = queue.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        response = session.get(live_server.url(path), headers={"Accept": "text/html"})
+        if response.status_code != 200:
+            broken.append((path, response.status_code))
+            continue
+        if not response.headers["Content-Type"].startswith("text/html"):
+            continue
+        parser = _Links()
+        parser.feed(response.text)
+        for link in parser.links:
+            target = urljoin(path, link)
+            parsed = urlparse(target)
+            if parsed.netloc or parsed.scheme:
+                continue
+            queue.append(parsed.path)
+    assert broken == []
+    assert len(seen) > 100
+
+
+def test_ontology_page_documents_every_term(live_server, release_dir):
+    ontology = Graph().parse(release_dir / "ontology.ttl", format="turtle")
+    terms = {str(s) for s in ontology.subjects() if str(s).startswith(BASE + "ontology#")}
+    page = requests.get(live_server.url("/ontology"), headers={"Accept": "text/html"}).text
+    for term in terms:
+        assert f'id="{term.rsplit("#", 1)[1]}"' in page, term
+    turtle = requests.get(live_server.url("/ontology"), headers={"Accept": "text/turtle"})
+    assert isomorphic(Graph().parse(data=turtle.content, format="turtle"), ontology)
+    jsonld = requests.get(live_server.url("/ontology"), headers={"Accept": "application/ld+json"})
+    assert isomorphic(Graph().parse(data=jsonld.content, format="json-ld"), ontology)
+
+
+@pytest.mark.parametrize("path, media_type", [
+    ("/shapes", "text/html"), ("/shapes.ttl", "text/turtle"), ("/context.jsonld", "application/ld+json"),
+    ("/dataset", "text/turtle"), ("/.well-known/void", "text/turtle"), ("/sitemap.xml", "application/xml"),
+    ("/dumps/", "text/html"), ("/dumps/SHA256SUMS", "text/plain"), ("/SHA256SUMS", "text/plain"),
+    ("/timeline", "text/html"), ("/index/event", "text/html"),
+])
+def test_everything_else_that_has_a_uri(live_server, path, media_type):
+    accept = "text/html" if media_type == "text/html" else "*/*"
+    response = requests.get(live_server.url(path), headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].split(";")[0] == media_type
+
+
+def test_dumps_support_ranges_and_checksums(live_server, release_dir):
+    import hashlib
+    url = live_server.url("/dumps/kazdata.ttl")
+    full = requests.get(url)
+    assert full.headers["Content-Type"] == "text/turtle; charset=utf-8"
+    assert int(full.headers["Content-Length"]) == len(full.content) == (release_dir / "dumps/kazdata.ttl").stat().st_size
+    part = requests.get(url, headers={"Range": "bytes=10-19"})
+    assert part.status_code == 206 and part.content == full.content[10:20]
+    sums = requests.get(live_server.url("/dumps/SHA256SUMS")).text
+    assert f"{hashlib.sha256(full.content).hexdigest()}  kazdata.ttl" in sums
+    gz = requests.get(live_server.url("/dumps/kazdata.nt.gz"), stream=True)
+    assert gz.headers["Content-Type"] == "application/gzip"
+
+
+@pytest.mark.parametrize("path", ["/dumps/..%2fvoid.ttl", "/doc/../../etc/passwd",
+                                  "/dumps/%2e%2e/docs/index.json", "/doc/place/..%2f..%2fSHA256SUMS"])
+def test_no_path_traversal(live_server, path):
+    response = requests.get(live_server.url(path))
+    assert response.status_code == 404
+    assert "root:" not in response.text

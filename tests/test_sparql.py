@@ -1,0 +1,249 @@
+"""The SPARQL endpoint against the real server, with real clients (SPARQLWrapper, rdflib)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+
+import pyoxigraph as ox
+import pytest
+import requests
+from rdflib import Graph
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, TSV, TURTLE, XML, SPARQLWrapper
+
+from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, RESULT_FORMATS
+
+PLACES = "SELECT ?place ?label WHERE { ?place a schema:City ; rdfs:label ?label } ORDER BY ?label"
+CONSTRUCT = "CONSTRUCT { ?p rdfs:label ?l } WHERE { ?p a schema:City ; rdfs:label ?l }"
+CITIES = ["Aktau", "Shetpe", "Zhanaozen"]
+# A query that touches no storage and runs for minutes: a cross product of VALUES blocks.
+VALUES_20 = "VALUES ?{v} {{ " + " ".join(str(i) for i in range(40)) + " }}"
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(VALUES_20.format(v=f"v{i}") for i in range(8)) + " }"
+
+
+def _wrapper(live_server, fmt, method="GET") -> SPARQLWrapper:
+    wrapper = SPARQLWrapper(live_server.url("/sparql"))
+    wrapper.setReturnFormat(fmt)
+    wrapper.setMethod(method)
+    return wrapper
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_select_in_every_results_format(live_server, method):
+    wrapper = _wrapper(live_server, JSON, method)
+    wrapper.setQuery(PLACES)
+    rows = wrapper.queryAndConvert()["results"]["bindings"]
+    assert [r["label"]["value"] for r in rows] == CITIES
+    for fmt, check in ((XML, lambda doc: len(doc.getElementsByTagName("result")) == 3),
+                       (CSV, lambda data: data.decode().splitlines()[1:] != [] and b"Aktau" in data),
+                       (TSV, lambda data: b'"Aktau"@en' in data)):
+        wrapper = _wrapper(live_server, fmt, method)
+        wrapper.setQuery(PLACES)
+        assert check(wrapper.queryAndConvert()), fmt
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+@pytest.mark.parametrize("fmt", [TURTLE, N3, XML, JSONLD])
+def test_sparqlwrapper_construct(live_server, method, fmt):
+    wrapper = _wrapper(live_server, fmt, method)
+    wrapper.setQuery(CONSTRUCT)
+    result = wrapper.query()
+    converted = result.convert()
+    graph = converted if isinstance(converted, Graph) else Graph().parse(
+        data=converted, format={TURTLE: "turtle", N3: "turtle", JSONLD: "json-ld"}[fmt])
+    assert sorted(str(o) for o in graph.objects()) == CITIES
+
+
+def test_sparqlwrapper_ask(live_server):
+    wrapper = _wrapper(live_server, JSON)
+    wrapper.setQuery("ASK { ?e a kaz:Strike }")
+    assert wrapper.queryAndConvert()["boolean"] is True
+
+
+def test_rdflib_sparqlstore(live_server):
+    store = SPARQLStore(live_server.url("/sparql"), returnFormat="json")
+    graph = Graph(store=store)
+    labels = sorted(str(row.label) for row in graph.query(
+        "SELECT ?label WHERE { ?p a <https://schema.org/City> ; <http://www.w3.org/2000/01/rdf-schema#label> ?label }"))
+    assert labels == CITIES
+
+
+@pytest.mark.parametrize("fmt", list(RESULT_FORMATS.values()), ids=lambda f: f.extension)
+def test_results_parse_with_oxigraph(live_server, fmt):
+    response = requests.get(live_server.url("/sparql"), params={"query": PLACES}, headers={"Accept": fmt.media_type})
+    assert response.status_code == 200 and response.headers["Content-Type"] == fmt.content_type
+    if fmt.extension == "csv":  # CSV is lossy: Oxigraph has no parser for it, the csv module reads it
+        import csv
+        import io
+        rows = list(csv.DictReader(io.StringIO(response.text)))
+        assert [r["label"] for r in rows] == CITIES
+        return
+    rows = list(ox.parse_query_results(response.content, format=fmt.oxigraph))
+    assert [r["label"].value for r in rows] == CITIES
+
+
+@pytest.mark.parametrize("fmt", [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()], ids=lambda f: f.extension)
+def test_construct_in_every_rdf_format(live_server, fmt):
+    response = requests.post(live_server.url("/sparql"), data=CONSTRUCT.encode(),
+                             headers={"Content-Type": "application/sparql-query", "Accept": fmt.media_type})
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"] == fmt.content_type
+    objects = sorted(q.object.value for q in ox.parse(response.content, format=fmt.oxigraph))
+    assert objects == CITIES
+
+
+def test_format_parameter_is_a_fallback_for_browsers(live_server):
+    response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "format": "csv"},
+                            headers={"Accept": "text/html"})
+    assert response.headers["Content-Type"].startswith("text/csv")
+
+
+def test_named_graphs_and_protocol_dataset(live_server):
+    query = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g"
+    rows = requests.get(live_server.url("/sparql"), params={"query": query},
+                        headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+    assert [r["g"]["value"].rsplit("/", 1)[-1] for r in rows] == ["globalpost-2011-12-19", "ontology"]
+    only_ontology = requests.get(live_server.url("/sparql"), headers={"Accept": "application/sparql-results+json"},
+                                 params={"query": "ASK { ?e a kaz:Strike }",
+                                         "default-graph-uri": "https://w3id.org/kazdata/graph/ontology"}).json()
+    assert only_ontology["boolean"] is False
+
+
+@pytest.mark.parametrize("description, request_kwargs, status, words", [
+    ("no query", {"method": "POST", "data": {}}, 400, "no query"),
+    ("two queries", {"method": "GET", "params": [("query", "ASK {}"), ("query", "ASK {}")]}, 400, "2 'query'"),
+    ("wrong media type", {"method": "POST", "data": b"ASK {}", "headers": {"Content-Type": "text/plain"}}, 400, "Content-Type"),
+    ("malformed", {"method": "GET", "params": {"query": "SELECT * WHERE {\n  ?s ?p }"}}, 400, "2:"),
+    ("invalid utf-8", {"method": "POST", "data": b"\xff\xfe", "headers": {"Content-Type": "application/sparql-query"}}, 400, "UTF-8"),
+    ("update by form", {"method": "POST", "data": {"update": "DROP ALL"}}, 403, "read-only"),
+    ("update body", {"method": "POST", "data": b"CLEAR ALL", "headers": {"Content-Type": "application/sparql-update"}}, 403, "read-only"),
+    ("bad method", {"method": "PUT", "data": b"x"}, 405, ""),
+])
+def test_protocol_errors(live_server, description, request_kwargs, status, words):
+    kwargs = dict(request_kwargs)
+    method = kwargs.pop("method")
+    response = requests.request(method, live_server.url("/sparql"), **kwargs)
+    assert response.status_code == status, (description, response.text)
+    assert words in response.text
+    assert "Traceback" not in response.text
+    if status == 405:
+        assert "POST" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("update", [
+    "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "DELETE WHERE { ?s ?p ?o }",
+    "LOAD <http://127.0.0.1:1/x>", "CLEAR ALL", "DROP GRAPH <urn:g>", "CREATE GRAPH <urn:g>",
+    "PREFIX ex: <urn:x> WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }",
+    "ADD DEFAULT TO <urn:g>", "MOVE DEFAULT TO <urn:g>", "COPY DEFAULT TO <urn:g>",
+])
+@pytest.mark.parametrize("how", ["get", "form", "body"])
+def test_every_update_form_is_refused(live_server, update, how):
+    url = live_server.url("/sparql")
+    if how == "get":
+        response = requests.get(url, params={"query": update})
+    elif how == "form":
+        response = requests.post(url, data={"query": update})
+    else:
+        response = requests.post(url, data=update.encode(), headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 403 and "read-only" in response.text
+
+
+def test_service_and_remote_from_are_refused_without_a_request(live_server):
+    import socket
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(1)
+    port = listener.getsockname()[1]
+    for query, status in ((f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}", 403),
+                          (f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}", 403),
+                          (f"SELECT * FROM <http://127.0.0.1:{port}/data.ttl> WHERE {{ ?s ?p ?o }}", 400),
+                          (f"SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", 400)):
+        response = requests.get(live_server.url("/sparql"), params={"query": query})
+        assert response.status_code == status, response.text
+        assert f"127.0.0.1:{port}" in response.text
+    with pytest.raises(socket.timeout):
+        listener.accept()
+    listener.close()
+
+
+def test_oversized_body_is_refused(live_server):
+    response = requests.post(live_server.url("/sparql"), data=b"#" * 2_000_000,
+                             headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 413
+
+
+def test_runaway_query_is_stopped_and_the_server_keeps_answering(live_server):
+    """The live server runs with a 3 s limit; the query would run for many minutes."""
+    outcome = {}
+
+    def heavy():
+        started = time.monotonic()
+        response = requests.get(live_server.url("/sparql"), params={"query": CARTESIAN}, timeout=60)
+        outcome.update(status=response.status_code, text=response.text, seconds=time.monotonic() - started)
+
+    thread = threading.Thread(target=heavy)
+    thread.start()
+    time.sleep(0.5)
+    light = [requests.get(live_server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(20)]
+    thread.join(30)
+    assert light == [200] * 20
+    assert outcome["status"] == 503 and "limit" in outcome["text"]
+    assert outcome["seconds"] < 10
+    time.sleep(2)  # the worker that ran it has been replaced; its CPU is free again
+    busy = subprocess.run(["ps", "-o", "pcpu=,args=", "--ppid", str(live_server.process.pid)],
+                          capture_output=True, text=True).stdout
+    assert all(float(line.split()[0]) < 50 for line in busy.strip().splitlines()), busy
+    assert requests.get(live_server.url("/sparql"), params={"query": "ASK {}"},
+                        headers={"Accept": "application/sparql-results+json"}).json()["boolean"] is True
+
+
+def test_result_limit_truncates_with_a_signal(tmp_path, release_dir):
+    from kazdata.config import load_settings
+    from kazdata.web import create_app
+    app = create_app(load_settings({"release": release_dir, "result_limit": 5}, environ={}))
+    response = app.test_client().get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"},
+                                     headers={"Accept": "application/sparql-results+json"})
+    assert response.headers["X-Kazdata-Truncated"] == "true; limit=5"
+    assert len(response.get_json()["results"]["bindings"]) == 5
+
+
+def test_service_description(live_server):
+    response = requests.get(live_server.url("/sparql"), headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=response.content, format="turtle")
+    sd = "http://www.w3.org/ns/sparql-service-description#"
+    answer = graph.query(f"""ASK {{ ?s a <{sd}Service> ; <{sd}endpoint> <{live_server.url('/sparql')}> ;
+        <{sd}supportedLanguage> <{sd}SPARQL11Query> ; <{sd}resultFormat> <http://www.w3.org/ns/formats/SPARQL_Results_JSON> ;
+        <{sd}defaultDataset> ?d . ?d <{sd}namedGraph> ?g . ?g <{sd}name> <https://w3id.org/kazdata/graph/ontology> }}""")
+    assert answer.askAnswer
+
+
+def test_cors_preflight(live_server):
+    response = requests.options(live_server.url("/sparql"), headers={
+        "Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    assert "content-type" in response.headers["Access-Control-Allow-Headers"]
+
+
+def test_oxigraph_federates_into_the_endpoint(live_server):
+    """Another engine's SERVICE call (Oxigraph POSTs directly, follows no redirect) gets rows."""
+    store = ox.Store()
+    rows = list(store.query(f"""SELECT ?label WHERE {{ SERVICE <{live_server.url('/sparql')}> {{
+        ?p a <https://schema.org/City> ; <http://www.w3.org/2000/01/rdf-schema#label> ?label }} }} ORDER BY ?label"""))
+    assert [r["label"].value for r in rows] == CITIES
+
+
+def test_example_queries_have_stable_urls(live_server, release_dir):
+    from kazdata.release import Release
+    examples = Release(release_dir).examples
+    assert len(examples) >= 15
+    for example in examples:
+        text = requests.get(live_server.url(f"/sparql/examples/{example['name']}")).text
+        assert text == example["query"]
+        page = requests.get(live_server.url(f"/sparql/examples/{example['name']}"), headers={"Accept": "text/html"})
+        assert example["question"] in page.text
