@@ -240,7 +240,7 @@ class PageRenderer:
             incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
             alternate=alternate, map=self._map(subject),
-            jsonld=json.dumps(jsonld, ensure_ascii=False).replace("</", "<\\/"),
+            jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
             html=HTML)
 
     def site_pages(self, index: list[dict], language: str) -> dict[str, str]:

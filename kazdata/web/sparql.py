@@ -204,7 +204,7 @@ def query_page(initial_query: str | None = None, run: bool = False, selected: st
     html = template_environment().get_template("sparql.html").render(
         language="en", title="SPARQL endpoint", query=initial_query, examples=examples,
         prefixes=sorted(prefixes.items()), selected=selected, formats={},
-        page_data=json.dumps(page_data, ensure_ascii=False).replace("</", "<\\/"),
+        page_data=json.dumps(page_data, ensure_ascii=False).replace("<", "\\u003c"),
         limits=_resources().settings)
     response = Response(html, content_type=HTML.content_type)
     response.headers["Vary"] = "Accept"
