@@ -195,7 +195,7 @@ class PageRenderer:
         own = next((p for p in points if p["place"] == subject), None)
         if own is None:
             return None
-        near = [p for p in points if abs(p["lat"] - own["lat"]) < 12 and abs(p["lon"] - own["lon"]) < 20]
+        near = [p for p in points if abs(p["lat"] - own["lat"]) < 5 and abs(p["lon"] - own["lon"]) < 8]
         lats, lons = [p["lat"] for p in near], [p["lon"] for p in near]
         south, north = min(lats) - 1, max(lats) + 1
         west, east = min(lons) - 1, max(lons) + 1

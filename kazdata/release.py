@@ -39,7 +39,7 @@ class Release:
     """An immutable release directory, opened once per server process."""
 
     def __init__(self, directory: Path, *, verify: bool = False) -> None:
-        self.directory = Path(directory)
+        self.directory = Path(directory).resolve()  # Flask resolves relative paths against the package
         if not (self.directory / CHECKSUMS).is_file():
             raise ReleaseError(f"{self.directory} is not a kazdata release: it has no {CHECKSUMS} "
                                f"(build one with `kazdata build {self.directory}`)")
