@@ -78,7 +78,7 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     data = Graph()
     defined_in: dict[str, str] = {}
     for path in paths:
-        source = load_source(Path(path))  # checks syntax with a precise position first
+        source = load_source(Path(path), check_name=False)  # checks syntax with a precise position
         part = Graph().parse(source.path, format="turtle")
         for subject in set(part.subjects()):
             defined_in.setdefault(str(subject), str(source.path))

@@ -122,7 +122,7 @@ def test_a_failed_build_leaves_the_previous_release_untouched(release_dir, tmp_p
     broken = _sources_with(tmp_path, FIXTURES / "unparsable" / "broken-syntax.ttl")
     with pytest.raises(SourceError) as error:
         build_release(published, sources_dir=broken, progress=quiet)
-    assert "broken-syntax.ttl" in error.value.message and "3:" in error.value.message
+    assert "broken-syntax.ttl" in error.value.message and "line 3" in error.value.message
     assert _tree(published) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".published")]
 

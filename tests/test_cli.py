@@ -1,0 +1,62 @@
+"""The command line as a curator and an operator use it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kazdata import bundled
+from kazdata.config import SETTINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"]])
+def test_every_command_has_help(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: kazdata" in result.stdout
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.flag}`" in readme and f"`{setting.env}`" in readme, setting.name
+
+
+def test_validate_passes_the_bundled_data():
+    result = run("validate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 violation(s)" in result.stdout
+
+
+def test_validate_names_file_node_and_rule_of_a_violation(tmp_path):
+    broken = tmp_path / "broken.ttl"
+    broken.write_text((FIXTURES / "second-source" / "example-wire-2011-12-20.ttl").read_text()
+                      .replace("prov:wasAttributedTo <organization/example-wire> ;", ""))
+    result = run("validate", *map(str, bundled.sources_dir().glob("*.ttl")), str(broken))
+    assert result.returncode == 1
+    assert f"{broken}: Violation" in result.stdout
+    assert "zhanaozen-shooting-deaths-example-wire" in result.stdout
+    assert "wasAttributedTo" in result.stdout
+
+
+def test_a_syntax_error_names_file_line_and_column(tmp_path):
+    result = run("validate", str(FIXTURES / "unparsable" / "broken-syntax.ttl"))
+    assert result.returncode == 1
+    assert "broken-syntax.ttl" in result.stderr and "line 3" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_installed_package_builds_from_another_directory(tmp_path):
+    """The ontology, shapes and sources are found wherever kazdata runs from."""
+    result = run("build", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "dumps" / "kazdata.ttl").stat().st_size > 10000
