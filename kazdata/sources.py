@@ -65,8 +65,14 @@ def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True
             if term.value not in genids:
                 genids[term.value] = ox.NamedNode(f"{base}.well-known/genid/{name}-{len(genids) + 1}")
             return genids[term.value]
-        if isinstance(term, ox.NamedNode) and base != DEFAULT_BASE and term.value.startswith(DEFAULT_BASE):
+        if base == DEFAULT_BASE:
+            return term
+        if isinstance(term, ox.NamedNode) and term.value.startswith(DEFAULT_BASE):
             return ox.NamedNode(base + term.value[len(DEFAULT_BASE):])
+        if isinstance(term, ox.Literal) and not term.language and term.value.startswith(DEFAULT_BASE) \
+                and " " not in term.value:
+            # an IRI written as a string, such as vann:preferredNamespaceUri
+            return ox.Literal(base + term.value[len(DEFAULT_BASE):], datatype=term.datatype)
         return term
 
     triples = tuple(ox.Triple(map_term(q.subject), map_term(q.predicate), map_term(q.object))

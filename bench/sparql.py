@@ -1,0 +1,309 @@
+"""SPARQL: the example queries timed on three engines, and light traffic beside heavy queries.
+
+Part 1 runs each example query (release/queries/*.rq) ``--runs`` times, one after another, after
+one untimed warm-up run, on
+- kazdata /sparql (``kazdata serve``, gunicorn): the query text as published (predeclared prefixes),
+  GET ?query=, Accept: application/sparql-results+json; time = client wall time of the request;
+- Oxigraph's server (``oxigraph serve-read-only --union-default-graph`` on dumps/kazdata.nq):
+  the same query with PREFIX lines for kazdata.namespaces.PREFIXES, same GET and Accept;
+- rdflib in-process: ``Dataset(default_union=True)`` parsed from the same .nq, the same text as
+  Oxigraph; time = ``ds.query(text)`` plus reading every row (no HTTP, no serialisation).
+It prints median and p99 (nearest rank: with 20 runs, the slowest) per engine and query, and
+the ratios kazdata/oxigraph and rdflib/kazdata of the medians. Row counts are compared.
+
+Part 2 serves kazdata with ``--query-timeout 5`` and measures light traffic (one client thread
+asking for /doc/ Turtle documents, one asking a cheap SPARQL query, each a fresh connection
+every ``--light-interval`` s) for ``--light-seconds``, first alone, then while 4 client
+threads keep sending a heavy query (a cartesian product of six 100-value VALUES blocks, which
+runs past the 5 s limit) and prints both p99s and their ratio.
+
+    python bench/sparql.py [--release DIR] [--runs N] [--light-seconds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+import common as c
+
+JSON = {"Accept": "application/sparql-results+json, text/turtle;q=0.9"}
+TURTLE = {"Accept": "text/turtle"}
+AIM_SPARQL_RATIO = 1.5
+HEAVY_CLIENTS = 4
+HEAVY_TIMEOUT = 5.0
+
+
+def heavy_query() -> str:
+    values = " ".join(str(i) for i in range(100))
+    blocks = " ".join(f"VALUES ?v{i} {{ {values} }}" for i in range(6))
+    return f"SELECT (COUNT(*) AS ?n) WHERE {{ {blocks} }}"
+
+
+def _rows_http(status: int, headers: dict, body: bytes) -> str:
+    if status != 200:
+        return f"HTTP {status}"
+    if "json" in headers.get("content-type", ""):
+        data = json.loads(body)
+        if "boolean" in data:
+            return str(data["boolean"]).lower()
+        return str(len(data["results"]["bindings"]))
+    return f"{len(body)} bytes"
+
+
+def _time_http(client: c.HttpClient, endpoint: str, query: str, runs: int) -> tuple[list[float], str]:
+    path = endpoint + "?query=" + quote(query)
+    outcome = ""
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        status, headers, body = client.get(path, JSON)
+        elapsed = time.perf_counter() - started
+        outcome = _rows_http(status, headers, body)
+        if status != 200:
+            return [], outcome
+        if i:
+            times.append(elapsed * 1000)
+    return times, outcome
+
+
+def _time_rdflib(dataset, query: str, runs: int) -> tuple[list[float], str]:
+    times = []
+    outcome = ""
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        try:
+            result = dataset.query(query)
+            if result.type == "ASK":
+                outcome = str(bool(result.askAnswer)).lower()
+            elif result.type == "SELECT":
+                outcome = str(len(list(result)))
+            else:
+                outcome = f"{len(result.graph)} triples"
+        except Exception as error:  # rdflib's engine fails on some valid queries
+            return [], f"error: {type(error).__name__}: {str(error)[:60]}"
+        elapsed = time.perf_counter() - started
+        if i:
+            times.append(elapsed * 1000)
+    return times, outcome
+
+
+def query_timings(release: Path, runs: int) -> dict:
+    from rdflib import Dataset
+    queries = sorted((release / "queries").glob("*.rq"))
+    c.emit(f"\n== sparql part 1: {len(queries)} example queries x {runs} sequential runs "
+           "(+1 warm-up) per engine ==")
+    per_query: dict[str, dict] = {q.stem: {} for q in queries}
+    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
+        server, base = c.kazdata_server(release, workers=c.default_workers())
+        started = time.perf_counter()
+        with server:
+            client = c.HttpClient(base)
+            for path in queries:
+                times, rows = _time_http(client, "/sparql", path.read_text(encoding="utf-8"), runs)
+                per_query[path.stem]["kazdata"] = {"times": times, "rows": rows}
+            client.close()
+        c.emit(f"  kazdata done ({time.perf_counter() - started:.0f} s)")
+        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
+        server, base = c.oxigraph_server(location)
+        started = time.perf_counter()
+        with server:
+            client = c.HttpClient(base)
+            for path in queries:
+                times, rows = _time_http(client, "/query",
+                                         c.with_prefixes(path.read_text(encoding="utf-8")), runs)
+                per_query[path.stem]["oxigraph"] = {"times": times, "rows": rows}
+            client.close()
+        c.emit(f"  oxigraph done ({time.perf_counter() - started:.0f} s)")
+    started = time.perf_counter()
+    dataset = Dataset(default_union=True)
+    dataset.parse(release / "dumps" / "kazdata.nq", format="nquads")
+    for path in queries:
+        times, rows = _time_rdflib(dataset, c.with_prefixes(path.read_text(encoding="utf-8")), runs)
+        per_query[path.stem]["rdflib"] = {"times": times, "rows": rows}
+    c.emit(f"  rdflib done ({time.perf_counter() - started:.0f} s)")
+
+    rows = []
+    ratios_ko, ratios_rk = [], []
+    for name, engines in per_query.items():
+        stats = {}
+        for engine in ("kazdata", "oxigraph", "rdflib"):
+            times = engines[engine]["times"]
+            stats[engine] = (c.median(times), c.percentile(times, 99))
+            engines[engine]["median_ms"], engines[engine]["p99_ms"] = stats[engine]
+        ko = c.ratio(stats["kazdata"][0], stats["oxigraph"][0])
+        rk = c.ratio(stats["rdflib"][0], stats["kazdata"][0])
+        engines["kazdata_vs_oxigraph"], engines["rdflib_vs_kazdata"] = ko, rk
+        if ko == ko:
+            ratios_ko.append(ko)
+        if rk == rk:
+            ratios_rk.append(rk)
+        counts = [engines[e]["rows"] for e in ("kazdata", "oxigraph", "rdflib")]
+        agree = "yes" if len(set(counts)) == 1 else "NO: " + "/".join(counts)
+        rows.append([name, stats["kazdata"][0], stats["kazdata"][1], stats["oxigraph"][0], stats["oxigraph"][1],
+                     stats["rdflib"][0], stats["rdflib"][1], f"{ko:.2f}x" if ko == ko else "n/a",
+                     f"{rk:.1f}x" if rk == rk else "n/a", counts[0], agree])
+    c.emit()
+    c.emit(c.table(["query", "kazdata med ms", "kazdata p99 ms", "oxigraph med ms", "oxigraph p99 ms",
+                    "rdflib med ms", "rdflib p99 ms", "kazdata/oxigraph", "rdflib/kazdata",
+                    "rows (kazdata)", "same rows on all 3"], rows,
+                   title=f"Example queries, {runs} sequential runs each (medians and p99 in ms)"))
+    within = sum(1 for r in ratios_ko if r <= AIM_SPARQL_RATIO)
+    geo_ko = _geomean(ratios_ko)
+    geo_rk = _geomean(ratios_rk)
+    total = {e: sum(per_query[q][e]["median_ms"] for q in per_query if per_query[q][e]["times"])
+             for e in ("kazdata", "oxigraph", "rdflib")}
+    c.emit(f"kazdata/oxigraph median ratio: geometric mean {geo_ko:.2f}x, max {max(ratios_ko):.2f}x; "
+           f"{within} of {len(ratios_ko)} queries within {AIM_SPARQL_RATIO}x "
+           f"(aim: all within {AIM_SPARQL_RATIO}x: {'met' if within == len(ratios_ko) else 'MISSED'})")
+    c.emit(f"rdflib/kazdata median ratio: geometric mean {geo_rk:.1f}x over {len(ratios_rk)} queries "
+           f"rdflib could answer")
+    c.emit("sum of medians over the queries each engine answered: "
+           + ", ".join(f"{e} {v:.1f} ms" for e, v in total.items()))
+    return {"queries": per_query, "kazdata_vs_oxigraph_geomean": geo_ko, "kazdata_vs_oxigraph_max": max(ratios_ko),
+            "within_aim": within, "answered_by_both": len(ratios_ko), "rdflib_vs_kazdata_geomean": geo_rk,
+            "aim_met": within == len(ratios_ko), "runs": runs, "sum_of_medians_ms": total}
+
+
+def _geomean(values: list[float]) -> float:
+    import math
+    values = [v for v in values if v > 0]
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+# --- part 2: light traffic beside heavy queries ------------------------------------------
+
+def _light_client(base: str, paths: list[str], headers: dict, stop: threading.Event,
+                  interval: float, out: dict) -> None:
+    """One request at a time, each on a new connection, every ``interval`` s until ``stop``."""
+    client = c.HttpClient(base, timeout=30, keep_alive=False)
+    i = 0
+    while not stop.is_set():
+        path = paths[i % len(paths)]
+        i += 1
+        started = time.perf_counter()
+        try:
+            status, _headers, _body = client.get(path, headers)
+            elapsed = (time.perf_counter() - started) * 1000
+            if status == 200:
+                out["times"].append(elapsed)
+            else:
+                out["failures"].append(f"HTTP {status}")
+        except OSError as error:
+            out["failures"].append(type(error).__name__)
+        stop.wait(max(0.0, interval - (time.perf_counter() - started)))
+
+
+def _heavy_client(url: str, query: str, stop: threading.Event, out: list) -> None:
+    while not stop.is_set():
+        started = time.perf_counter()
+        try:
+            response = requests.get(url, params={"query": query}, headers=JSON, timeout=60)
+            out.append((response.status_code, time.perf_counter() - started))
+        except requests.RequestException as error:
+            out.append((type(error).__name__, time.perf_counter() - started))
+
+
+def _light_phase(base: str, doc_paths: list[str], cheap: str, seconds: float, interval: float,
+                 heavy: bool) -> dict:
+    stop = threading.Event()
+    doc = {"times": [], "failures": []}
+    sparql = {"times": [], "failures": []}
+    heavy_out: list = []
+    heavy_threads = []
+    if heavy:
+        for _ in range(HEAVY_CLIENTS):
+            thread = threading.Thread(target=_heavy_client, args=(base + "/sparql", heavy_query(), stop, heavy_out))
+            thread.start()
+            heavy_threads.append(thread)
+        time.sleep(1.0)  # let the heavy queries start before measuring
+    light = [threading.Thread(target=_light_client, args=(base, doc_paths, TURTLE, stop, interval, doc)),
+             threading.Thread(target=_light_client, args=(base, ["/sparql?query=" + quote(cheap)], JSON, stop,
+                                                          interval, sparql))]
+    for thread in light:
+        thread.start()
+    time.sleep(seconds)
+    stop.set()
+    for thread in light + heavy_threads:
+        thread.join(timeout=90)
+    return {"doc": doc, "sparql": sparql, "heavy": heavy_out}
+
+
+def light_under_heavy(release: Path, *, seconds: float, interval: float) -> dict:
+    workers = c.default_workers()
+    c.emit(f"\n== sparql part 2: light traffic ({seconds:g} s, a request every {interval * 1000:.0f} ms per "
+           f"client, /doc/ and cheap SPARQL) alone and beside {HEAVY_CLIENTS} heavy queries; "
+           f"kazdata serve --query-timeout {HEAVY_TIMEOUT:g}, {workers} workers ==")
+    entities = c.sample_entities(release)
+    cheap = c.cheap_query(release)
+    server, base = c.kazdata_server(release, workers=workers, query_timeout=HEAVY_TIMEOUT)
+    with server:
+        doc_paths = [f"/doc/{e['path']}" for e in entities]
+        c.warm_up(base, doc_paths, TURTLE)
+        c.warm_up(base, ["/sparql?query=" + quote(cheap)], JSON)
+        quiet = _light_phase(base, doc_paths, cheap, seconds, interval, heavy=False)
+        c.emit(f"  alone: {len(quiet['doc']['times'])} /doc/ and {len(quiet['sparql']['times'])} SPARQL answers")
+        busy = _light_phase(base, doc_paths, cheap, seconds, interval, heavy=True)
+        c.emit(f"  beside heavy queries: {len(busy['doc']['times'])} /doc/ and {len(busy['sparql']['times'])} "
+               f"SPARQL answers")
+        # the server must still be answering once the heavy queries are gone
+        time.sleep(2)
+        after = requests.get(base + doc_paths[0], headers=TURTLE, timeout=30).status_code
+    statuses: dict = {}
+    for status, _elapsed in busy["heavy"]:
+        statuses[status] = statuses.get(status, 0) + 1
+    heavy_times = [elapsed for _status, elapsed in busy["heavy"]]
+    rows = []
+    result = {}
+    for kind, label in (("doc", "/doc/ Turtle"), ("sparql", "cheap SPARQL")):
+        q, b = quiet[kind], busy[kind]
+        q50, q99 = c.median(q["times"]), c.percentile(q["times"], 99)
+        b50, b99 = c.median(b["times"]), c.percentile(b["times"], 99)
+        rows.append([label, len(q["times"]), q50, q99, len(b["times"]), b50, b99, f"{c.ratio(b99, q99):.1f}x",
+                     f"{len(q['failures'])}/{len(b['failures'])}"])
+        result[kind] = {"alone_p50_ms": q50, "alone_p99_ms": q99, "heavy_p50_ms": b50, "heavy_p99_ms": b99,
+                        "ratio_p99": c.ratio(b99, q99), "alone_n": len(q["times"]), "heavy_n": len(b["times"]),
+                        "alone_failures": q["failures"], "heavy_failures": b["failures"]}
+    c.emit()
+    c.emit(c.table(["light request", "n alone", "p50 alone ms", "p99 alone ms", "n beside heavy",
+                    "p50 beside heavy ms", "p99 beside heavy ms", "p99 ratio", "failed alone/beside"],
+                   rows, title=f"Light traffic with and without {HEAVY_CLIENTS} concurrent heavy queries "
+                               f"(query timeout {HEAVY_TIMEOUT:g} s)"))
+    c.emit(f"heavy queries answered: {len(busy['heavy'])}, statuses {statuses}, "
+           f"time each {min(heavy_times, default=0):.1f}-{max(heavy_times, default=0):.1f} s; "
+           f"/doc/ status 2 s after the heavy clients stopped: {after}")
+    result.update({"heavy_statuses": {str(k): v for k, v in statuses.items()},
+                   "heavy_seconds": [min(heavy_times, default=0), max(heavy_times, default=0)],
+                   "status_after": after, "seconds": seconds, "interval": interval})
+    return result
+
+
+def run(release: Path, *, runs: int = 20, light_seconds: float = 20.0, light_interval: float = 0.05) -> dict:
+    timings = query_timings(release, runs)
+    light = light_under_heavy(release, seconds=light_seconds, interval=light_interval)
+    return {"timings": timings, "light": light}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    c.add_common_args(parser)
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per query and engine")
+    parser.add_argument("--light-seconds", type=float, default=20.0)
+    parser.add_argument("--light-interval", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    with c.release_dir(args.release) as release:
+        results = run(release, runs=args.runs, light_seconds=args.light_seconds,
+                      light_interval=args.light_interval)
+    c.write_json(args.json, results)
+    return results
+
+
+if __name__ == "__main__":
+    main()
