@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyshacl
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib import Graph, Literal
+from rdflib.namespace import SH
 
 from kazdata import bundled
 from kazdata.sources import load_source
@@ -92,7 +92,8 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
         data, shacl_graph=shapes, inference="none",
         advanced=True, allow_warnings=True, meta_shacl=False)
     report = ValidationReport()
-    for result in results_graph.subjects(RDF.type, SH.ValidationResult):
+    # top-level results only: those nested under sh:detail repeat a failed sh:node check
+    for result in results_graph.objects(None, SH.result):
         focus = results_graph.value(result, SH.focusNode)
         messages = sorted(str(m) for m in results_graph.objects(result, SH.resultMessage))
         severity = results_graph.value(result, SH.resultSeverity)

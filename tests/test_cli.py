@@ -60,3 +60,30 @@ def test_installed_package_builds_from_another_directory(tmp_path):
     result = run("build", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "dumps" / "kazdata.ttl").stat().st_size > 10000
+
+
+def test_server_py_builds_the_bundled_release_first_and_serves_it(tmp_path):
+    """A newcomer's one command: no release yet, so it is built, then served."""
+    import time
+
+    import requests
+
+    from tests.conftest import free_port
+    release, port = tmp_path / "fresh-release", free_port()
+    process = subprocess.Popen(["python", "server.py", "--release", str(release), "--port", str(port),
+                                "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/doc/place/aktau", headers={"Accept": "text/turtle"}, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("python server.py did not start: " + process.stdout.read().decode(errors="replace"))
+        assert response.status_code == 200 and "Aktau" in response.text
+        assert (release / "SHA256SUMS").is_file()
+    finally:
+        process.terminate()
+        process.wait(10)
