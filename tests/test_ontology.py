@@ -1,0 +1,62 @@
+"""The vocabulary documents itself, and the package ships what it needs."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
+
+from kazdata import bundled
+
+KAZ = "https://w3id.org/kazdata/ontology#"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def ontology() -> Graph:
+    return Graph().parse(bundled.ontology_file(), format="turtle")
+
+
+def _english(graph: Graph, term, predicate) -> list[Literal]:
+    return [o for o in graph.objects(term, predicate) if isinstance(o, Literal) and o.language == "en"]
+
+
+def test_every_term_has_an_english_label_and_comment(ontology):
+    terms = {s for s in ontology.subjects() if str(s).startswith(KAZ)}
+    assert len(terms) > 40
+    for term in terms:
+        assert _english(ontology, term, RDFS.label), term
+        assert _english(ontology, term, RDFS.comment), term
+
+
+def test_properties_have_domain_and_range_and_classes_are_aligned(ontology):
+    for kind in (OWL.ObjectProperty, OWL.DatatypeProperty):
+        for prop in ontology.subjects(RDF.type, kind):
+            assert ontology.value(prop, RDFS.domain) is not None, prop
+            assert ontology.value(prop, RDFS.range) is not None, prop
+    for cls in ontology.subjects(RDF.type, OWL.Class):
+        assert ontology.value(cls, RDFS.subClassOf) is not None, cls
+    assert (URIRef(KAZ + "Strike"), RDFS.subClassOf, URIRef("https://schema.org/Event")) in ontology
+
+
+def test_ontology_metadata(ontology):
+    header = URIRef("https://w3id.org/kazdata/ontology")
+    for predicate in (OWL.versionIRI, OWL.versionInfo, URIRef("http://purl.org/dc/terms/license"),
+                      URIRef("http://purl.org/dc/terms/creator"), URIRef("http://purl.org/dc/terms/created")):
+        assert ontology.value(header, predicate) is not None, predicate
+
+
+def test_the_wheel_ships_ontology_shapes_data_templates_and_assets(tmp_path):
+    subprocess.run(["pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], check=True,
+                   capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("kazdata-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ("kazdata/bundled/ontology/kazdata.ttl", "kazdata/bundled/ontology/context.jsonld",
+                     "kazdata/bundled/shapes/kazdata-shapes.ttl", "kazdata/bundled/data/dataset.ttl",
+                     "kazdata/bundled/data/sources/globalpost-2011-12-19.ttl", "kazdata/templates/entity.html",
+                     "kazdata/web/static/sparql.js"):
+        assert expected in names, expected
+    assert any(n.startswith("kazdata/bundled/data/queries/") for n in names)
