@@ -396,6 +396,56 @@ def _numeric(text: str) -> bool:
     return text.replace(",", "").replace(".", "", 1).replace("x", "").lstrip("-").isdigit()
 
 
+def loadavg() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine skews every figure."""
+    return "/".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+class CpuMeter:
+    """CPU used on the whole machine vs by this process and its reaped children, over a part.
+
+    ``others`` (busy time of the machine minus ours) is what other work on the machine took
+    while we measured; ``steal`` is time the hypervisor gave to other guests. Both skew figures.
+    """
+
+    def __init__(self) -> None:
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+        busy = (user + nice + system + irq + softirq) / self.tick
+        me = os.times()
+        ours = me.user + me.system + me.children_user + me.children_system
+        return time.monotonic(), busy, ours, steal / self.tick
+
+    def read(self) -> dict:
+        now = self._sample()
+        wall = now[0] - self.start[0]
+        busy, ours, steal = (now[i] - self.start[i] for i in (1, 2, 3))
+        others = max(0.0, busy - ours)
+        return {"wall_s": wall, "busy_cpu_s": busy, "ours_cpu_s": ours, "others_cpu_s": others,
+                "others_cores": others / wall if wall else 0.0, "steal_cpu_s": steal}
+
+    def describe(self) -> str:
+        r = self.read()
+        return (f"{r['wall_s']:.0f} s wall; CPU used by this benchmark {r['ours_cpu_s']:.0f} s, by other "
+                f"processes {r['others_cpu_s']:.0f} s ({r['others_cores']:.2f} cores on average), "
+                f"steal {r['steal_cpu_s']:.1f} s")
+
+
+def wait_for_quiet(max_seconds: float, threshold: float = 1.0) -> None:
+    """Wait (at most ``max_seconds``) until the 1-minute load average is below ``threshold``."""
+    deadline = time.monotonic() + max_seconds
+    if os.getloadavg()[0] < threshold:
+        return
+    emit(f"load average {loadavg()} >= {threshold:g}: waiting up to {max_seconds:.0f} s for a quieter machine")
+    while time.monotonic() < deadline and os.getloadavg()[0] >= threshold:
+        time.sleep(5)
+    emit(f"  load average now {loadavg()}; going on")
+
+
 def emit(text: str = "") -> None:
     print(text, flush=True)
 

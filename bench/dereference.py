@@ -46,6 +46,7 @@ def run(release: Path, *, duration: int = 10, connections: int = 32, workers: in
     entities = c.sample_entities(release)
     c.emit(f"\n== dereference: wrk -t2 -c{connections} -d{duration}s over {len(entities)} entities "
            f"({', '.join(e['path'] for e in entities)}) ==")
+    meter = c.CpuMeter()
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-deref-") as tmp:
         tmp = Path(tmp)
@@ -75,7 +76,9 @@ def run(release: Path, *, duration: int = 10, connections: int = 32, workers: in
     c.emit(f"kazdata/oxigraph req/s = {kazdata_vs_oxigraph:.2f}x (aim >= {AIM_RATIO}x: "
            f"{'met' if met_ratio else 'MISSED'}); kazdata p99 = {k['p99_ms']:.1f} ms (aim < {AIM_P99_MS:g} ms: "
            f"{'met' if met_p99 else 'MISSED'}); kazdata/nginx req/s = {kazdata_vs_nginx:.3f}x")
-    return {"results": results, "kazdata_vs_oxigraph": kazdata_vs_oxigraph, "kazdata_vs_nginx": kazdata_vs_nginx,
+    c.emit(f"machine during this part: {meter.describe()}")
+    return {"cpu": meter.read(), "results": results, "kazdata_vs_oxigraph": kazdata_vs_oxigraph,
+            "kazdata_vs_nginx": kazdata_vs_nginx,
             "aim_ratio_met": met_ratio, "aim_p99_met": met_p99, "workers": workers, "threads": threads,
             "entities": [e["path"] for e in entities]}
 

@@ -54,6 +54,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
            f"{threads} threads, wrk -t2 -c{connections} -d{duration}s, {rounds} round(s) ==")
     c.emit(f"/doc/: {len(doc_paths)} entities rotated, Accept: text/turtle; "
            f"SPARQL: GET {c.cheap_query(release)}")
+    meter = c.CpuMeter()
     order = ["gunicorn", "granian"]
     schedule = [name for i in range(rounds) for name in (order if i % 2 == 0 else order[::-1])]
     runs: dict[str, list[dict]] = {"gunicorn": [], "granian": []}
@@ -89,7 +90,9 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     c.emit()
     c.emit(c.table(["server", "round", "/doc/ req/s", "/doc/ p99 ms", "sparql req/s", "sparql p99 ms"],
                    per_round, title="Per round"))
-    return {"workers": workers, "threads": threads, "duration": duration, "connections": connections,
+    c.emit(f"machine during this part: {meter.describe()}")
+    return {"cpu": meter.read(), "workers": workers, "threads": threads, "duration": duration,
+            "connections": connections,
             "rounds": rounds, "summary": summary, "runs": runs}
 
 

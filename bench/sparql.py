@@ -100,6 +100,7 @@ def query_timings(release: Path, runs: int) -> dict:
     queries = sorted((release / "queries").glob("*.rq"))
     c.emit(f"\n== sparql part 1: {len(queries)} example queries x {runs} sequential runs "
            "(+1 warm-up) per engine ==")
+    meter = c.CpuMeter()
     per_query: dict[str, dict] = {q.stem: {} for q in queries}
     with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
         server, base = c.kazdata_server(release, workers=c.default_workers())
@@ -167,7 +168,9 @@ def query_timings(release: Path, runs: int) -> dict:
            f"rdflib could answer")
     c.emit("sum of medians over the queries each engine answered: "
            + ", ".join(f"{e} {v:.1f} ms" for e, v in total.items()))
-    return {"queries": per_query, "kazdata_vs_oxigraph_geomean": geo_ko, "kazdata_vs_oxigraph_max": max(ratios_ko),
+    c.emit(f"machine during this part: {meter.describe()}")
+    return {"cpu": meter.read(), "queries": per_query, "kazdata_vs_oxigraph_geomean": geo_ko,
+            "kazdata_vs_oxigraph_max": max(ratios_ko),
             "within_aim": within, "answered_by_both": len(ratios_ko), "rdflib_vs_kazdata_geomean": geo_rk,
             "aim_met": within == len(ratios_ko), "runs": runs, "sum_of_medians_ms": total}
 
@@ -243,6 +246,7 @@ def light_under_heavy(release: Path, *, seconds: float, interval: float) -> dict
            f"kazdata serve --query-timeout {HEAVY_TIMEOUT:g}, {workers} workers ==")
     entities = c.sample_entities(release)
     cheap = c.cheap_query(release)
+    meter = c.CpuMeter()
     server, base = c.kazdata_server(release, workers=workers, query_timeout=HEAVY_TIMEOUT)
     with server:
         doc_paths = [f"/doc/{e['path']}" for e in entities]
@@ -279,7 +283,8 @@ def light_under_heavy(release: Path, *, seconds: float, interval: float) -> dict
     c.emit(f"heavy queries answered: {len(busy['heavy'])}, statuses {statuses}, "
            f"time each {min(heavy_times, default=0):.1f}-{max(heavy_times, default=0):.1f} s; "
            f"/doc/ status 2 s after the heavy clients stopped: {after}")
-    result.update({"heavy_statuses": {str(k): v for k, v in statuses.items()},
+    c.emit(f"machine during this part: {meter.describe()}")
+    result.update({"cpu": meter.read(), "heavy_statuses": {str(k): v for k, v in statuses.items()},
                    "heavy_seconds": [min(heavy_times, default=0), max(heavy_times, default=0)],
                    "status_after": after, "seconds": seconds, "interval": interval})
     return result

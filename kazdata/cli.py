@@ -52,6 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings, dev=args.dev)
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from kazdata.publish import publish
+    publish(Path(args.release), Path(args.to))
+    print(f"{args.to} -> {Path(args.release).resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kazdata", description=(
         "Publish the kazdata knowledge graph: validate curated sources, build an immutable "
@@ -81,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting_flags(serve, tuple(s.name for s in SETTINGS))
     serve.add_argument("--dev", action="store_true", help="use Flask's development server instead")
     serve.set_defaults(run=cmd_serve)
+    publish = commands.add_parser("publish", help="switch a served release path to a new release",
+                                  description="Verify RELEASE against its SHA256SUMS, then atomically "
+                                              "repoint the symlink TO at it. A server started with "
+                                              "`--release TO` switches within a second, without "
+                                              "failing a request.")
+    publish.add_argument("release", help="a release directory written by `kazdata build`")
+    publish.add_argument("--to", required=True, help="the symlink the server serves (created if missing)")
+    publish.set_defaults(run=cmd_publish)
     return parser
 
 

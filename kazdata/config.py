@@ -37,6 +37,14 @@ class Setting:
         return "--" + self.name.replace("_", "-")
 
 
+def _flag(value: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -52,6 +60,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
     Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE and remote FROM may reach (default: none).", _csv),
+    Setting("verify", True, "Check every file of a release against its SHA256SUMS before serving it (true/false).", _flag),
     Setting("sources", None, "Folder of curated source files (default: the bundled data/sources).", Path),
 )
 

@@ -18,7 +18,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"], ["publish"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.returncode == 0

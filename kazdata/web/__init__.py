@@ -1,27 +1,17 @@
 """The web application: the only package that imports Flask and Werkzeug.
 
-``create_app(settings)`` opens the release once, attaches it, and registers one blueprint per
-URL area. Nothing is read from the environment at import time.
+``create_app(settings)`` opens the release (``Resources`` switches to a newly published one),
+attaches it, and registers one blueprint per URL area. Nothing is read from the environment at import time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 
 from kazdata.config import load_settings
-from kazdata.release import Release
-
-
-@dataclass
-class Resources:
-    """What request handlers share: the settings and the open release (and its SPARQL engine)."""
-
-    settings: dict[str, Any]
-    release: Release
-    engine: Any = None
+from kazdata.web.resources import Resources
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
@@ -33,13 +23,12 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings["max_body"]
     app.json.ensure_ascii = False
-    release = Release(settings["release"])
-    app.extensions["kazdata"] = Resources(settings=settings, release=release,
-                                          engine=sparql.make_engine(settings, release))
+    app.extensions["kazdata"] = Resources(settings, sparql.make_engine)
     app.url_map.strict_slashes = False
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(__import__("kazdata.web.openapi", fromlist=["blueprint"]).blueprint)
     register_error_handlers(app)
     register_security_headers(app)
     return app

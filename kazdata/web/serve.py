@@ -47,8 +47,10 @@ def gunicorn_options(settings: dict) -> dict:
 
 
 def serve(settings: dict, *, dev: bool = False) -> int:
+    from kazdata.release import Release
     from kazdata.web import create_app
     ensure_release(settings)
+    Release(settings["release"], verify=settings["verify"])  # refuse a broken release with a clear message
     if dev:
         app = create_app(settings)
         app.run(host=settings["host"], port=settings["port"], threaded=True)

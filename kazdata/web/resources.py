@@ -1,0 +1,84 @@
+"""The release a server process serves, switched atomically when a new one is published.
+
+Releases are switched by pointing the release path (a symlink, see ``kazdata publish``) at a new
+release directory. Each worker notices within a second, opens and verifies the new release
+beside the old one, and swaps one reference: requests already running finish on the release
+they started with, and no request fails during the switch. A release that does not verify is
+refused with a log message and the current one keeps being served.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kazdata.build.checksums import CHECKSUMS
+from kazdata.errors import ReleaseError
+from kazdata.release import Release
+
+log = logging.getLogger("kazdata.web")
+CHECK_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """One release with what was opened from it: what a request works with."""
+
+    stamp: tuple
+    release: Release
+    engine: Any
+
+
+class Resources:
+    """Settings plus the served release and SPARQL engine, re-checked at most once a second."""
+
+    def __init__(self, settings: dict[str, Any], open_engine: Callable[[dict, Release], Any]) -> None:
+        self.settings = settings
+        self._open_engine = open_engine
+        self._lock = threading.Lock()
+        self._served = self._open(self._stamp())
+        self._checked = time.monotonic()
+
+    def _stamp(self) -> tuple:
+        real = os.path.realpath(self.settings["release"])
+        stat = os.stat(os.path.join(real, CHECKSUMS))
+        return real, stat.st_ino, stat.st_mtime_ns
+
+    def _open(self, stamp: tuple) -> Served:
+        release = Release(Path(stamp[0]), verify=self.settings.get("verify", True))
+        return Served(stamp, release, self._open_engine(self.settings, release))
+
+    def _refresh(self) -> Served:
+        served = self._served
+        if time.monotonic() - self._checked < CHECK_INTERVAL or not self._lock.acquire(blocking=False):
+            return served
+        try:
+            self._checked = time.monotonic()
+            try:
+                stamp = self._stamp()
+            except OSError:
+                return served  # the pointer is being replaced: keep serving what we have
+            if stamp != served.stamp:
+                try:
+                    self._served = self._open(stamp)
+                    log.warning("now serving release %s (%s)", stamp[0], self._served.release.version)
+                except (ReleaseError, OSError, ValueError, KeyError) as error:
+                    log.error("not switching to %s: %s", stamp[0], getattr(error, "message", error))
+                    self._served = Served(stamp, served.release, served.engine)  # retry on next change
+            return self._served
+        finally:
+            self._lock.release()
+
+    @property
+    def release(self) -> Release:
+        return self._refresh().release
+
+    @property
+    def engine(self):
+        return self._refresh().engine

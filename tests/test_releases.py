@@ -1,0 +1,120 @@
+"""Releases change while serving: atomic switches, refused broken releases, replaced workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from kazdata import bundled
+from kazdata.build import build_release, quiet
+from kazdata.errors import ReleaseError
+from kazdata.publish import publish
+from tests.conftest import LiveServer
+
+FIXTURES = Path(__file__).parent / "fixtures"
+NEW_CLAIM = "/doc/claim/zhanaozen-shooting-deaths-example-wire.ttl"
+
+
+@pytest.fixture(scope="module")
+def second_release(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("second")
+    sources = root / "sources"
+    sources.mkdir()
+    for path in [*bundled.sources_dir().glob("*.ttl"), FIXTURES / "second-source" / "example-wire-2011-12-20.ttl"]:
+        shutil.copy(path, sources / path.name)
+    return build_release(root / "release", sources_dir=sources, progress=quiet)
+
+
+def _hammer(server: LiveServer, stop: threading.Event, outcomes: list) -> None:
+    session = requests.Session()
+    paths = ["/doc/place/aktau.ttl", "/doc/event/zhanaozen-shooting-2011-12-16", "/dumps/SHA256SUMS",
+             "/sparql?query=ASK%7B%3Fs%20a%20kaz%3AStrike%7D"]
+    index = 0
+    while not stop.is_set():
+        path = paths[index % len(paths)]
+        index += 1
+        try:
+            outcomes.append(session.get(server.url(path), timeout=10,
+                                        headers={"Accept": "text/turtle, application/sparql-results+json"}).status_code)
+        except requests.RequestException as error:
+            outcomes.append(repr(error))
+
+
+def test_switching_release_under_load_fails_no_request(tmp_path, release_dir, second_release):
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    server = LiveServer(link)
+    try:
+        assert requests.get(server.url(NEW_CLAIM)).status_code == 404
+        stop, outcomes = threading.Event(), []
+        threads = [threading.Thread(target=_hammer, args=(server, stop, outcomes)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        publish(second_release, link)
+        deadline = time.monotonic() + 10
+        while requests.get(server.url(NEW_CLAIM)).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)  # every worker has switched by now
+        stop.set()
+        for thread in threads:
+            thread.join()
+        assert len(outcomes) > 100
+        assert [o for o in outcomes if o != 200] == []
+        for _ in range(8):  # whichever worker answers, it serves the new release
+            assert requests.get(server.url(NEW_CLAIM)).status_code == 200
+    finally:
+        server.stop()
+
+
+def _tampered_copy(release_dir: Path, target: Path) -> Path:
+    shutil.copytree(release_dir, target)
+    document = target / "docs" / "place" / "aktau.ttl"
+    document.write_text(document.read_text().replace("Aktau", "Tampered"))
+    return target
+
+
+def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
+    tampered = _tampered_copy(release_dir, tmp_path / "tampered")
+    result = subprocess.run(["kazdata", "serve", "--release", str(tampered), "--port", "1"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "aktau.ttl does not match its checksum" in result.stderr
+    with pytest.raises(ReleaseError):
+        publish(tampered, tmp_path / "link")
+
+
+def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, release_dir):
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    server = LiveServer(link)
+    try:
+        tampered = _tampered_copy(release_dir, tmp_path / "tampered")
+        (tmp_path / "sneak").symlink_to(tampered)
+        os.replace(tmp_path / "sneak", link)  # bypass `kazdata publish`, which would refuse it
+        time.sleep(2.5)
+        for _ in range(6):
+            response = requests.get(server.url("/doc/place/aktau.ttl"))
+            assert response.status_code == 200 and "Tampered" not in response.text
+    finally:
+        server.stop()
+
+
+def test_a_killed_worker_is_replaced(live_server):
+    children = subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert len(children) >= 2
+    os.kill(int(children[0]), signal.SIGKILL)
+    time.sleep(2)
+    statuses = [requests.get(live_server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(30)]
+    assert statuses == [200] * 30
+    after = subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True, text=True).stdout.split()
+    assert len(after) == len(children) and children[0] not in after
