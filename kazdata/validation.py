@@ -7,6 +7,7 @@ the sum of its parts" cross sources; each violation names the file that defines 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,10 @@ class Violation:
     source_shape: str
     constraint: str
     source_file: str | None
+    locations: tuple[str, ...] = ()  # "file:line" of each source that describes the focus node
 
     def __str__(self) -> str:
-        where = self.source_file or "(no source file defines this node)"
+        where = ", ".join(self.locations) or self.source_file or "(no source file defines this node)"
         parts = [f"{where}: {self.severity}: {self.message}", f"  node:  {self.focus_node}"]
         if self.path:
             parts.append(f"  path:  {self.path}")
@@ -61,6 +63,32 @@ def _term_text(term) -> str | None:
     return str(term)
 
 
+def _spellings(text: str, iri: str) -> list[str]:
+    """How ``iri`` may be written in a Turtle file: in full, relative to @base, or prefixed."""
+    spellings = [f"<{iri}>"]
+    for base in re.findall(r"@base\s+<([^>]*)>", text, re.I):
+        if iri.startswith(base):
+            spellings.append(f"<{iri[len(base):]}>")
+    for prefix, namespace in re.findall(r"@prefix\s+([\w.-]*):\s*<([^>]*)>", text, re.I):
+        if iri.startswith(namespace):
+            spellings.append(f"{prefix}:{iri[len(namespace):]}")
+    return spellings
+
+
+def locate(path: Path, iri: str) -> int | None:
+    """The line where ``iri`` is first written as a subject (else first mentioned), or None."""
+    text = path.read_text(encoding="utf-8")
+    spellings = _spellings(text, iri)
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if any(line.lstrip().startswith(s) for s in spellings):
+            return number
+    for number, line in enumerate(lines, 1):
+        if any(s in line for s in spellings):
+            return number
+    return None
+
+
 def _shapes_graph(paths: Sequence[Path]) -> Graph:
     shapes = Graph()
     for path in paths:
@@ -76,12 +104,12 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     ``load_source`` before rdflib sees the file. Returns a report otherwise.
     """
     data = Graph()
-    defined_in: dict[str, str] = {}
+    defined_in: dict[str, list[Path]] = {}
     for path in paths:
         source = load_source(Path(path), check_name=False)  # checks syntax with a precise position
         part = Graph().parse(source.path, format="turtle")
         for subject in set(part.subjects()):
-            defined_in.setdefault(str(subject), str(source.path))
+            defined_in.setdefault(str(subject), []).append(source.path)
         data += part
     # The ontology is merged into the data graph (pySHACL's ont_graph alone did not make
     # facts such as ``kaz:Deaths a kaz:FigureKind`` visible to sh:class), so shapes that target
@@ -105,7 +133,8 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
             severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
             source_shape=str(results_graph.value(result, SH.sourceShape)),
             constraint=str(results_graph.value(result, SH.sourceConstraintComponent)),
-            source_file=defined_in.get(str(focus)),
+            source_file=str(defined_in[str(focus)][0]) if str(focus) in defined_in else None,
+            locations=tuple(f"{path}:{locate(path, str(focus)) or '?'}" for path in defined_in.get(str(focus), [])),
         ))
     report.violations.sort(key=lambda v: (v.source_file or "", v.focus_node, v.source_shape, v.message))
     return report
