@@ -327,3 +327,30 @@ def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
                        "messages": messages})
     return _templates.get_template("shapes.html").render(language=language, shapes=shapes,
                                                          title="SHACL shapes", formats={})
+
+
+def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str) -> str:
+    """The VoID/DCAT description as a page: what the dataset is, its size, dumps and sources."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in void_triples)
+    view = GraphView(store, base)
+    dataset = ox.NamedNode(base + "dataset")
+    void, dcat, dcterms = "http://rdfs.org/ns/void#", "http://www.w3.org/ns/dcat#", "http://purl.org/dc/terms/"
+
+    def text(predicate: str) -> str:
+        value = view.value(dataset, predicate)
+        return value.value if value is not None else ""
+
+    dumps = [{"href": view.href(d), "label": view.label(d, language),
+              "size": (view.value(d, dcat + "byteSize").value if view.value(d, dcat + "byteSize") else "")}
+             for d in view.objects(dataset, dcat + "distribution")]
+    classes = sorted(({"label": local_name(view.value(p, void + "class").value),
+                       "count": int(view.value(p, void + "entities").value)}
+                      for p in view.objects(dataset, void + "classPartition")), key=lambda c: (-c["count"], c["label"]))
+    graphs = [{"iri": g.value, "triples": view.value(g, void + "triples").value,
+               "sources": [view.link(d, language) for d in view.objects(g, "http://www.w3.org/ns/prov#wasDerivedFrom")]}
+              for g in view.objects(dataset, void + "subset")]
+    return _templates.get_template("dataset.html").render(
+        language=language, formats={}, title=text(dcterms + "title"), description=text(dcterms + "description"),
+        license=text(dcterms + "license"), version=text(dcat + "version"), triples=text(void + "triples"),
+        entities=text(void + "entities"), dumps=dumps, classes=classes, graphs=graphs)

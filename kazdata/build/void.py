@@ -10,9 +10,10 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.build.dumps import Dump, load_context, write_graph
+from kazdata.build.dumps import Dump, load_context, write_bytes, write_graph
 from kazdata.entities import RDF_TYPE, list_entities
 from kazdata.formats import Style
+from kazdata.pages import GraphView, render_dataset_page
 from kazdata.sources import load_source
 
 VOID = "http://rdfs.org/ns/void#"
@@ -108,3 +109,6 @@ def write_void(store: ox.Store, release: Path, prefixes: dict[str, str], base: s
     """Write ``void.{ttl,jsonld,nt,rdf}``; also served at /dataset and /.well-known/void."""
     triples = describe_dataset(store, base, dumps, release_version(release))
     write_graph(triples, release / "void", Style(prefixes=prefixes, context=load_context(base)))
+    for language in GraphView(store, base).languages:
+        html = render_dataset_page(triples, base, language)
+        write_bytes(release / "pages" / f"dataset.{language}.html", html.encode(), gzipped=True)
