@@ -1,0 +1,209 @@
+"""Hostile and heavy traffic against `kazdata serve`: one command, loopback only, bounded in time.
+
+    python bench/load.py [--seconds 60] [--release DIR]
+
+Phases, each reported with requests, errors and latency percentiles (wrk, 2 threads, 32
+connections, a mixed workload: documents in every format, cheap SPARQL, dumps with Range):
+1. baseline: the mixed workload alone;
+2. under attack: the same workload while 4 clients send queries of death (a cartesian product
+   of VALUES blocks and a regex over every literal, stopped by the time limit) and 16
+   slowloris-style clients (8 send their headers a byte a second, 8 read a dump a byte at a time)
+   hold connections; halfway through, a new release is published (`kazdata publish`) and the
+   workers switch to it.
+Prints the light traffic's p99 ratio (phase 2 / phase 1; target at most 2) and every error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = r"""
+local paths = {}
+local n = 0
+init = function(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+request = function()
+  n = n + 1
+  local entry = paths[(n % #paths) + 1]
+  local accept, range, path = entry:match("^(%S+)%s+(%S+)%s+(.+)$")
+  local headers = { ["Accept"] = accept }
+  if range ~= "-" then headers["Range"] = range end
+  return wrk.format("GET", path, headers)
+end
+"""
+HEAVY = [
+    "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+        f"VALUES ?v{i} {{ {' '.join(str(j) for j in range(40))} }}" for i in range(8)) + " }",
+    'SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f . '
+    'FILTER(REGEX(STR(?b), "^(a+)+$") || REGEX(STR(?d), "(x|y|z)*q")) }',
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def workload(release: Path) -> list[str]:
+    """Lines 'ACCEPT RANGE PATH' for the wrk script: every entity in every format, SPARQL, dumps."""
+    import json
+    entities = [e["path"] for e in json.loads((release / "docs" / "index.json").read_text())["entities"]]
+    accepts = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]
+    lines = [f"{accepts[i % len(accepts)]} - /doc/{path}" for i, path in enumerate(entities)]
+    cheap = ["ASK { ?e a kaz:Strike }", "SELECT ?p WHERE { ?p a schema:City } LIMIT 5"]
+    lines += [f"application/sparql-results+json - /sparql?query={quote(q)}" for q in cheap] * 8
+    lines += ["*/* bytes=0-4095 /dumps/kazdata.ttl", "*/* bytes=1000-1999 /dumps/kazdata.nq"] * 4
+    return lines
+
+
+def run_wrk(url: str, script: Path, paths: Path, seconds: int) -> dict:
+    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url,
+                             "--", str(paths)], capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", output, re.M)
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    requests_done = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {"requests": requests_done, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            "p50": ms("50"), "p99": ms("99"), "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+            "socket_errors": socket_errors.group(1) if socket_errors else "none"}
+
+
+class Attack:
+    """Queries of death and slow clients, until stopped."""
+
+    def __init__(self, root: str, host: str, port: int) -> None:
+        self.root, self.host, self.port = root, host, port
+        self.stop = threading.Event()
+        self.heavy_statuses: list[int | str] = []
+        self.threads = [threading.Thread(target=self.heavy, args=(HEAVY[i % 2],)) for i in range(4)]
+        self.threads += [threading.Thread(target=self.slow_sender) for _ in range(8)]
+        self.threads += [threading.Thread(target=self.slow_reader) for _ in range(8)]
+
+    def heavy(self, query: str) -> None:
+        while not self.stop.is_set():
+            try:
+                status = requests.get(self.root + "/sparql", params={"query": query}, timeout=30).status_code
+            except requests.RequestException as error:
+                status = type(error).__name__
+            self.heavy_statuses.append(status)
+
+    def slow_sender(self) -> None:
+        while not self.stop.is_set():
+            with socket.create_connection((self.host, self.port), timeout=5) as sock:
+                for byte in b"GET /doc/place/aktau HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100:
+                    if self.stop.is_set():
+                        return
+                    try:
+                        sock.send(bytes([byte]))
+                    except OSError:
+                        break
+                    time.sleep(1)
+
+    def slow_reader(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection((self.host, self.port), timeout=5) as sock:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                    sock.sendall(b"GET /dumps/kazdata.nq HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+                    while not self.stop.is_set() and sock.recv(16):
+                        time.sleep(0.5)
+            except OSError:
+                time.sleep(0.5)
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.daemon = True
+            thread.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop.set()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=60, help="length of the attacked phase (baseline: a third)")
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("bench/load.py needs wrk: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="kazdata-load-"))
+    try:
+        for name in ("a", "b"):
+            subprocess.run(["kazdata", "build", str(work / name)], check=True, capture_output=True)
+        link = work / "current"
+        subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
+        port = free_port()
+        root = f"http://127.0.0.1:{port}"
+        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5"]
+        if args.workers:
+            command += ["--workers", str(args.workers)]
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(300):
+            try:
+                requests.get(root + "/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        script, paths = work / "mixed.lua", work / "paths.txt"
+        script.write_text(LUA)
+        paths.write_text("\n".join(workload(work / "a")) + "\n")
+        baseline = run_wrk(root, script, paths, max(10, args.seconds // 3))
+        switched = {}
+
+        def switch_halfway() -> None:
+            time.sleep(args.seconds / 2)
+            started = time.monotonic()
+            subprocess.run(["kazdata", "publish", str(work / "b"), "--to", str(link)], check=True, capture_output=True)
+            switched["seconds"] = time.monotonic() - started
+
+        with Attack(root, "127.0.0.1", port) as attack:
+            switcher = threading.Thread(target=switch_halfway)
+            switcher.start()
+            attacked = run_wrk(root, script, paths, args.seconds)
+            switcher.join()
+        alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
+              f"(gunicorn gthread, {args.workers or 'default'} workers), query timeout 5 s; nproc {os.cpu_count()}")
+        print(f"{'phase':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  socket errors")
+        for label, row in (("baseline", baseline), ("queries of death + slow clients", attacked)):
+            print(f"{label:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
+                  f"{row['non_2xx']:>9}  {row['socket_errors']}")
+        heavy = attack.heavy_statuses
+        print(f"light-traffic p99 ratio (attacked / baseline): {attacked['p99'] / baseline['p99']:.2f} (target <= 2)")
+        print(f"queries of death answered: {len(heavy)}, statuses: "
+              + ", ".join(f"{s}: {heavy.count(s)}" for s in sorted(set(map(str, heavy)))))
+        print(f"release switch under load: published in {switched.get('seconds', float('nan')):.3f} s; "
+              f"non-2xx during the attacked phase (includes the switch): {attacked['non_2xx']}")
+        print(f"server still answering afterwards: HTTP {alive}")
+        return 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
