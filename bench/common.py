@@ -78,6 +78,50 @@ def with_prefixes(query: str) -> str:
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items()) + query
 
 
+# --- a frozen copy of the code under test -------------------------------------------------
+
+SNAPSHOT_PARTS = ("kazdata", "ontology", "shapes", "data")
+
+
+def code_fingerprint(root: Path) -> str:
+    """sha256 (first 12 hex digits) over the files of the package and its bundled folders."""
+    import hashlib
+    digest = hashlib.sha256()
+    for part in SNAPSHOT_PARTS:
+        for path in sorted((root / part).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def git_state() -> str:
+    """The commit checked out and how many files of the code under test differ from it."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=20).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", *SNAPSHOT_PARTS],
+                               capture_output=True, text=True, timeout=20).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{head}" + (f" + {len(dirty)} uncommitted file(s) in {'/'.join(SNAPSHOT_PARTS)}" if dirty else " (clean)")
+
+
+def snapshot_code(target: Path) -> Path:
+    """Copy the code under test to ``target`` and make every later import and child use it.
+
+    The repository may change while a run takes minutes (an editable install reads the working
+    tree whenever a server starts); a copy taken once keeps every server of a run on the same code.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    for part in SNAPSHOT_PARTS:
+        shutil.copytree(REPO / part, target / part, ignore=shutil.ignore_patterns("__pycache__"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    sys.path.insert(0, str(target))
+    if "kazdata" in sys.modules:
+        raise RuntimeError("kazdata was imported before the snapshot; import it only afterwards")
+    return target
+
+
 # --- processes ----------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -184,7 +228,8 @@ def granian_server(release: Path, *, workers: int, threads: int,
     """The same app (bench/wsgi_app.py -> create_app) under granian's WSGI interface."""
     port = free_port()
     env = {**os.environ, "KAZDATA_RELEASE": str(release), "KAZDATA_THREADS": str(threads),
-           "KAZDATA_WORKERS": str(workers), "PYTHONPATH": str(BENCH_DIR)}
+           "KAZDATA_WORKERS": str(workers),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))}
     if query_timeout is not None:
         env["KAZDATA_QUERY_TIMEOUT"] = str(query_timeout)
     argv = ["granian", "--interface", "wsgi", "--host", HOST, "--port", str(port),
@@ -331,6 +376,21 @@ def wrk(base: str, paths: list[str], headers: dict[str, str], *, threads: int = 
         "errors": errors,
         "non_2xx": raw["status"],
     }
+
+
+def combine(runs: list[dict]) -> dict:
+    """Several rounds of the same wrk measurement: the median of each figure, errors summed."""
+    keys = ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "bytes_per_req")
+    merged = {key: median([run[key] for run in runs]) for key in keys}
+    merged["errors"] = sum(run["errors"] for run in runs)
+    merged["non_2xx"] = sum(run["non_2xx"] for run in runs)
+    merged["rounds"] = len(runs)
+    return merged
+
+
+def abba(names: list[str], rounds: int) -> list[str]:
+    """Run order for ``rounds`` rounds, reversed every other round (A B, B A, A B ...)."""
+    return [name for i in range(rounds) for name in (names if i % 2 == 0 else names[::-1])]
 
 
 def check_urls(base: str, paths: list[str], headers: dict[str, str], expect_type: str) -> None:

@@ -17,6 +17,7 @@ import datetime
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +29,7 @@ import dereference  # noqa: E402
 import servers  # noqa: E402
 import sparql  # noqa: E402
 
-LIGHT_AIM_P99_MS = 20.0  # no bound was given for this aim; the /doc/ p99 bound is used
+LIGHT_AIM_RATIO = 2.0  # the target bench/load.py states: p99 beside heavy load at most 2x the p99 alone
 
 
 def _command_version(argv: list[str]) -> str:
@@ -88,11 +89,18 @@ def versions() -> list[tuple[str, str]]:
 def contention(s: dict, d: dict, q: dict) -> str:
     """How much CPU other processes on the machine took while each part ran."""
     rows = []
-    for name, cpu in (("servers", s["cpu"]), ("dereference", d["cpu"]), ("sparql: example queries", q["timings"]["cpu"]),
-                      ("sparql: light traffic", q["light"]["cpu"])):
-        rows.append([name, cpu["wall_s"], cpu["ours_cpu_s"], cpu["others_cpu_s"], cpu["others_cores"], cpu["steal_cpu_s"]])
-    return c.table(["part", "wall s", "CPU s (benchmark)", "CPU s (other processes)", "other processes, cores",
-                    "steal CPU s"], rows, title="Machine load during each part (2 cores = 2 CPU s per second)")
+    parts = (("servers", s["cpu"]), ("dereference", d["cpu"]),
+             ("sparql: example queries", q["timings"]["cpu"]), ("sparql: light traffic", q["light"]["cpu"]))
+    for name, cpu in parts:
+        rows.append([name, cpu["wall_s"], cpu["ours_cpu_s"], cpu["others_cpu_s"], cpu["others_cores"],
+                     cpu["steal_cpu_s"]])
+    return c.table(["part", "wall s", "CPU s (benchmark)", "CPU s (other processes)",
+                    "other processes, cores", "steal CPU s"], rows,
+                   title="Machine load during each part (2 cores = 2 CPU s per second)")
+
+
+def _figures(r: dict) -> str:
+    return f"{r['rps']:.0f} req/s; p50 {r['p50_ms']:.1f} ms; p99 {r['p99_ms']:.1f} ms"
 
 
 def summary(s: dict, d: dict, q: dict) -> str:
@@ -101,32 +109,32 @@ def summary(s: dict, d: dict, q: dict) -> str:
     t, light = q["timings"], q["light"]
     rows = [
         ["servers", f"/doc/ Turtle, gunicorn vs granian ({s['workers']}x{s['threads']})",
-         f"{g['doc']['rps']:.0f} vs {r['doc']['rps']:.0f} req/s; p99 {g['doc']['p99_ms']:.1f} vs {r['doc']['p99_ms']:.1f} ms",
+         f"{g['doc']['rps']:.0f} vs {r['doc']['rps']:.0f} req/s; p99 {g['doc']['p99_ms']:.1f} vs "
+         f"{r['doc']['p99_ms']:.1f} ms",
          f"granian/gunicorn {c.ratio(r['doc']['rps'], g['doc']['rps']):.2f}x req/s"],
         ["servers", "cheap SPARQL GET, gunicorn vs granian",
          f"{g['sparql']['rps']:.0f} vs {r['sparql']['rps']:.0f} req/s; p99 {g['sparql']['p99_ms']:.1f} vs "
          f"{r['sparql']['p99_ms']:.1f} ms",
          f"granian/gunicorn {c.ratio(r['sparql']['rps'], g['sparql']['rps']):.2f}x req/s"],
-        ["dereference", "kazdata /doc/ (gunicorn)",
-         f"{dr['kazdata']['rps']:.0f} req/s; p50 {dr['kazdata']['p50_ms']:.1f} ms; p99 {dr['kazdata']['p99_ms']:.1f} ms", ""],
-        ["dereference", "Oxigraph DESCRIBE",
-         f"{dr['oxigraph']['rps']:.0f} req/s; p50 {dr['oxigraph']['p50_ms']:.1f} ms; p99 {dr['oxigraph']['p99_ms']:.1f} ms",
+        ["dereference", "kazdata /doc/ (gunicorn)", _figures(dr["kazdata"]), ""],
+        ["dereference", "Oxigraph DESCRIBE", _figures(dr["oxigraph"]),
          f"kazdata/oxigraph {d['kazdata_vs_oxigraph']:.2f}x"],
-        ["dereference", "nginx static .ttl",
-         f"{dr['nginx']['rps']:.0f} req/s; p50 {dr['nginx']['p50_ms']:.1f} ms; p99 {dr['nginx']['p99_ms']:.1f} ms",
+        ["dereference", "nginx static .ttl", _figures(dr["nginx"]),
          f"kazdata/nginx {d['kazdata_vs_nginx']:.3f}x"],
         ["sparql", f"{len(t['queries'])} example queries, medians",
          "sum of medians " + ", ".join(f"{e} {v:.1f} ms" for e, v in t["sum_of_medians_ms"].items()),
          f"kazdata/oxigraph geomean {t['kazdata_vs_oxigraph_geomean']:.2f}x (max {t['kazdata_vs_oxigraph_max']:.2f}x); "
          f"rdflib/kazdata geomean {t['rdflib_vs_kazdata_geomean']:.1f}x"],
         ["light traffic", "/doc/ p99 alone vs beside 4 heavy queries",
-         f"{light['doc']['alone_p99_ms']:.1f} vs {light['doc']['heavy_p99_ms']:.1f} ms",
+         f"{light['doc']['alone_p99_ms']:.1f} vs {light['doc']['heavy_p99_ms']:.1f} ms "
+         f"(max {light['doc']['alone_max_ms']:.0f} vs {light['doc']['heavy_max_ms']:.0f} ms)",
          f"{light['doc']['ratio_p99']:.1f}x"],
         ["light traffic", "cheap SPARQL p99 alone vs beside 4 heavy queries",
-         f"{light['sparql']['alone_p99_ms']:.1f} vs {light['sparql']['heavy_p99_ms']:.1f} ms",
+         f"{light['sparql']['alone_p99_ms']:.1f} vs {light['sparql']['heavy_p99_ms']:.1f} ms "
+         f"(max {light['sparql']['alone_max_ms']:.0f} vs {light['sparql']['heavy_max_ms']:.0f} ms)",
          f"{light['sparql']['ratio_p99']:.1f}x"],
     ]
-    light_worst = max(light["doc"]["heavy_p99_ms"], light["sparql"]["heavy_p99_ms"])
+    light_worst = max(light["doc"]["ratio_p99"], light["sparql"]["ratio_p99"])
     aims = [
         ["kazdata /doc/ >= 0.5x Oxigraph DESCRIBE req/s", f"{d['kazdata_vs_oxigraph']:.2f}x",
          "met" if d["aim_ratio_met"] else "MISSED"],
@@ -135,9 +143,9 @@ def summary(s: dict, d: dict, q: dict) -> str:
         [f"SPARQL medians within {sparql.AIM_SPARQL_RATIO}x of Oxigraph server (every query)",
          f"{t['within_aim']} of {t['answered_by_both']} within; geomean {t['kazdata_vs_oxigraph_geomean']:.2f}x",
          "met" if t["aim_met"] else "MISSED"],
-        [f"light-traffic p99 beside heavy queries < {LIGHT_AIM_P99_MS:g} ms (assumed bound)",
-         f"/doc/ {light['doc']['heavy_p99_ms']:.1f} ms, SPARQL {light['sparql']['heavy_p99_ms']:.1f} ms",
-         "met" if light_worst < LIGHT_AIM_P99_MS else "MISSED"],
+        [f"light-traffic p99 beside heavy queries <= {LIGHT_AIM_RATIO:g}x p99 alone (bench/load.py target)",
+         f"/doc/ {light['doc']['ratio_p99']:.1f}x, SPARQL {light['sparql']['ratio_p99']:.1f}x",
+         "met" if light_worst <= LIGHT_AIM_RATIO else "MISSED"],
     ]
     verdicts = []
     for kind, label in (("doc", "/doc/ Turtle"), ("sparql", "cheap SPARQL GET")):
@@ -155,15 +163,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     c.add_common_args(parser)
     parser.add_argument("--quick", action="store_true", help="short runs, to check that everything works")
-    parser.add_argument("--wait-quiet", type=float, default=120.0,
+    parser.add_argument("--wait-quiet", type=float, default=60.0,
                         help="first wait up to this many seconds for the 1-minute load average to drop below 1")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     when = datetime.datetime.now(datetime.timezone.utc)
     c.emit(f"kazdata benchmarks, {when:%Y-%m-%d %H:%M UTC}")
     duration = 3 if args.quick else 10
+    code = tempfile.TemporaryDirectory(prefix="kazdata-bench-code-")
+    snapshot = c.snapshot_code(Path(code.name) / "code")
+    fingerprint = c.code_fingerprint(snapshot)
+    git = c.git_state()
+    c.emit(f"code under test: {git}; copied to {snapshot} (fingerprint {fingerprint}); "
+           "every server of this run imports that copy")
     c.wait_for_quiet(args.wait_quiet)
-    with c.release_dir(args.release) as release:
+    with code, c.release_dir(args.release) as release:
         s = servers.run(release, duration=duration, rounds=1 if args.quick else 2)
         d = dereference.run(release, duration=duration)
         q = sparql.run(release, runs=5 if args.quick else 20, light_seconds=8 if args.quick else 20)
@@ -172,11 +186,15 @@ def main(argv: list[str] | None = None) -> int:
     c.emit("\n== versions ==")
     c.emit(c.table(["software", "version"], [list(row) for row in versions()]))
     c.emit(f"\ndate: {when:%Y-%m-%d %H:%M UTC}; total run time {time.perf_counter() - started:.0f} s")
+    now = c.code_fingerprint(c.REPO)
+    c.emit(f"code under test: fingerprint {fingerprint} (working tree now {now}"
+           + (", changed during the run; the figures are for the copy)" if now != fingerprint else ", unchanged)"))
     c.emit()
     c.emit(contention(s, d, q))
     c.emit()
     c.emit(summary(s, d, q))
-    c.write_json(args.json, {"date": when.isoformat(), "machine": machine(), "versions": versions(),
+    c.write_json(args.json, {"date": when.isoformat(), "code": {"git": git, "fingerprint": fingerprint},
+                             "machine": machine(), "versions": versions(),
                              "servers": s, "dereference": d, "sparql": q})
     return 0
 

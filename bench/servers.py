@@ -4,8 +4,8 @@ gunicorn is started exactly as ``kazdata serve`` runs it (gthread, preload); gra
 ``bench/wsgi_app.py`` (the same ``create_app``) with its WSGI interface, the same number of
 worker processes and as many blocking threads per worker as gunicorn has threads. Each server
 gets wrk -t2 -c32 for ``--duration`` seconds on /doc/ (Turtle, rotating over entities) and on
-a cheap SPARQL GET. With ``--rounds 2`` (default) the order is gunicorn, granian, granian,
-gunicorn, and the figures are the mean of the rounds.
+a cheap SPARQL GET. Rounds alternate the order (``--rounds 2``, the default: gunicorn,
+granian, granian, gunicorn) and the figures are the median of the rounds (with two, the mean).
 
     python bench/servers.py [--release DIR] [--workers N] [--threads T] [--duration S]
 """
@@ -35,14 +35,6 @@ def _measure(server, base: str, doc_paths: list[str], sparql_path: str, *, durat
     return {"doc": doc, "sparql": sparql}
 
 
-def _mean(runs: list[dict]) -> dict:
-    keys = ("rps", "p50_ms", "p99_ms", "bytes_per_req")
-    merged = {k: sum(r[k] for r in runs) / len(runs) for k in keys}
-    merged["errors"] = sum(r["errors"] for r in runs)
-    merged["non_2xx"] = sum(r["non_2xx"] for r in runs)
-    return merged
-
-
 def run(release: Path, *, workers: int | None = None, threads: int | None = None,
         duration: int = 10, connections: int = 32, rounds: int = 2) -> dict:
     workers = workers or c.default_workers()
@@ -55,8 +47,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     c.emit(f"/doc/: {len(doc_paths)} entities rotated, Accept: text/turtle; "
            f"SPARQL: GET {c.cheap_query(release)}")
     meter = c.CpuMeter()
-    order = ["gunicorn", "granian"]
-    schedule = [name for i in range(rounds) for name in (order if i % 2 == 0 else order[::-1])]
+    schedule = c.abba(["gunicorn", "granian"], rounds)
     runs: dict[str, list[dict]] = {"gunicorn": [], "granian": []}
     for name in schedule:
         started = time.perf_counter()
@@ -69,7 +60,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
         c.emit(f"  {name}: /doc/ {result['doc']['rps']:.0f} req/s p99 {result['doc']['p99_ms']:.1f} ms; "
                f"sparql {result['sparql']['rps']:.0f} req/s p99 {result['sparql']['p99_ms']:.1f} ms "
                f"({time.perf_counter() - started:.0f} s)")
-    summary = {name: {kind: _mean([r[kind] for r in results]) for kind in ("doc", "sparql")}
+    summary = {name: {kind: c.combine([r[kind] for r in results]) for kind in ("doc", "sparql")}
                for name, results in runs.items()}
     rows = []
     for kind, label in (("doc", "/doc/ Turtle"), ("sparql", "cheap SPARQL GET")):
@@ -81,7 +72,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     c.emit(c.table(["workload", "gunicorn req/s", "granian req/s", "granian/gunicorn req/s",
                     "gunicorn p50 ms", "granian p50 ms", "gunicorn p99 ms", "granian p99 ms",
                     "granian/gunicorn p99", "errors+non-2xx g/r"], rows,
-                   title=f"Production server (mean of {rounds} round(s))"))
+                   title=f"Production server (median of {rounds} round(s))"))
     per_round = []
     for name in ("gunicorn", "granian"):
         for i, result in enumerate(runs[name], 1):

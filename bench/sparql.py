@@ -1,7 +1,8 @@
 """SPARQL: the example queries timed on three engines, and light traffic beside heavy queries.
 
-Part 1 runs each example query (release/queries/*.rq) ``--runs`` times, one after another, after
-one untimed warm-up run, on
+Part 1 runs each example query (release/queries/*.rq) ``--runs`` times, one request at a time,
+after one untimed warm-up run, the three engines taking turns run by run (so that other work on
+the machine falls on all three alike), on
 - kazdata /sparql (``kazdata serve``, gunicorn): the query text as published (predeclared prefixes),
   GET ?query=, Accept: application/sparql-results+json; time = client wall time of the request;
 - Oxigraph's server (``oxigraph serve-read-only --union-default-graph`` on dumps/kazdata.nq):
@@ -58,78 +59,71 @@ def _rows_http(status: int, headers: dict, body: bytes) -> str:
     return f"{len(body)} bytes"
 
 
-def _time_http(client: c.HttpClient, endpoint: str, query: str, runs: int) -> tuple[list[float], str]:
-    path = endpoint + "?query=" + quote(query)
-    outcome = ""
-    times = []
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        status, headers, body = client.get(path, JSON)
-        elapsed = time.perf_counter() - started
-        outcome = _rows_http(status, headers, body)
-        if status != 200:
-            return [], outcome
-        if i:
-            times.append(elapsed * 1000)
-    return times, outcome
+def _once_http(client: c.HttpClient, path: str) -> tuple[float | None, str]:
+    """One timed GET: (milliseconds or None on failure, row count or what went wrong)."""
+    started = time.perf_counter()
+    status, headers, body = client.get(path, JSON)
+    elapsed = (time.perf_counter() - started) * 1000
+    return (elapsed if status == 200 else None), _rows_http(status, headers, body)
 
 
-def _time_rdflib(dataset, query: str, runs: int) -> tuple[list[float], str]:
-    times = []
-    outcome = ""
-    for i in range(runs + 1):
-        started = time.perf_counter()
-        try:
-            result = dataset.query(query)
-            if result.type == "ASK":
-                outcome = str(bool(result.askAnswer)).lower()
-            elif result.type == "SELECT":
-                outcome = str(len(list(result)))
-            else:
-                outcome = f"{len(result.graph)} triples"
-        except Exception as error:  # rdflib's engine fails on some valid queries
-            return [], f"error: {type(error).__name__}: {str(error)[:60]}"
-        elapsed = time.perf_counter() - started
-        if i:
-            times.append(elapsed * 1000)
-    return times, outcome
+def _once_rdflib(dataset, query: str) -> tuple[float | None, str]:
+    """One timed in-process query, every row read: (milliseconds or None, row count or error)."""
+    started = time.perf_counter()
+    try:
+        result = dataset.query(query)
+        if result.type == "ASK":
+            outcome = str(bool(result.askAnswer)).lower()
+        elif result.type == "SELECT":
+            outcome = str(len(list(result)))
+        else:
+            outcome = f"{len(result.graph)} triples"
+    except Exception as error:  # rdflib's engine fails on some valid queries
+        return None, f"error: {type(error).__name__}: {str(error)[:60]}"
+    return (time.perf_counter() - started) * 1000, outcome
 
 
 def query_timings(release: Path, runs: int) -> dict:
     from rdflib import Dataset
     queries = sorted((release / "queries").glob("*.rq"))
     c.emit(f"\n== sparql part 1: {len(queries)} example queries x {runs} sequential runs "
-           "(+1 warm-up) per engine ==")
+           "(+1 warm-up) per engine, the engines taking turns request by request ==")
     meter = c.CpuMeter()
-    per_query: dict[str, dict] = {q.stem: {} for q in queries}
-    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
-        server, base = c.kazdata_server(release, workers=c.default_workers())
-        started = time.perf_counter()
-        with server:
-            client = c.HttpClient(base)
-            for path in queries:
-                times, rows = _time_http(client, "/sparql", path.read_text(encoding="utf-8"), runs)
-                per_query[path.stem]["kazdata"] = {"times": times, "rows": rows}
-            client.close()
-        c.emit(f"  kazdata done ({time.perf_counter() - started:.0f} s)")
-        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
-        server, base = c.oxigraph_server(location)
-        started = time.perf_counter()
-        with server:
-            client = c.HttpClient(base)
-            for path in queries:
-                times, rows = _time_http(client, "/query",
-                                         c.with_prefixes(path.read_text(encoding="utf-8")), runs)
-                per_query[path.stem]["oxigraph"] = {"times": times, "rows": rows}
-            client.close()
-        c.emit(f"  oxigraph done ({time.perf_counter() - started:.0f} s)")
-    started = time.perf_counter()
+    per_query: dict[str, dict] = {}
     dataset = Dataset(default_union=True)
     dataset.parse(release / "dumps" / "kazdata.nq", format="nquads")
-    for path in queries:
-        times, rows = _time_rdflib(dataset, c.with_prefixes(path.read_text(encoding="utf-8")), runs)
-        per_query[path.stem]["rdflib"] = {"times": times, "rows": rows}
-    c.emit(f"  rdflib done ({time.perf_counter() - started:.0f} s)")
+    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
+        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
+        kazdata, kazdata_base = c.kazdata_server(release, workers=c.default_workers())
+        oxigraph, oxigraph_base = c.oxigraph_server(location)
+        started = time.perf_counter()
+        with kazdata, oxigraph:
+            k_client, o_client = c.HttpClient(kazdata_base), c.HttpClient(oxigraph_base)
+            for path in queries:
+                text = path.read_text(encoding="utf-8")
+                full = c.with_prefixes(text)
+                engines = {
+                    "kazdata": lambda: _once_http(k_client, "/sparql?query=" + quote(text)),
+                    "oxigraph": lambda: _once_http(o_client, "/query?query=" + quote(full)),
+                    "rdflib": lambda: _once_rdflib(dataset, full),
+                }
+                entry = {name: {"times": [], "rows": ""} for name in engines}
+                failed = set()
+                for i in range(runs + 1):  # run 0 is the warm-up
+                    for name, once in engines.items():
+                        if name in failed:
+                            continue
+                        elapsed, outcome = once()
+                        entry[name]["rows"] = outcome
+                        if elapsed is None:
+                            failed.add(name)
+                            entry[name]["times"] = []
+                        elif i:
+                            entry[name]["times"].append(elapsed)
+                per_query[path.stem] = entry
+            k_client.close()
+            o_client.close()
+        c.emit(f"  {len(queries)} queries done ({time.perf_counter() - started:.0f} s)")
 
     rows = []
     ratios_ko, ratios_rk = [], []
@@ -270,14 +264,18 @@ def light_under_heavy(release: Path, *, seconds: float, interval: float) -> dict
         q, b = quiet[kind], busy[kind]
         q50, q99 = c.median(q["times"]), c.percentile(q["times"], 99)
         b50, b99 = c.median(b["times"]), c.percentile(b["times"], 99)
-        rows.append([label, len(q["times"]), q50, q99, len(b["times"]), b50, b99, f"{c.ratio(b99, q99):.1f}x",
-                     f"{len(q['failures'])}/{len(b['failures'])}"])
-        result[kind] = {"alone_p50_ms": q50, "alone_p99_ms": q99, "heavy_p50_ms": b50, "heavy_p99_ms": b99,
-                        "ratio_p99": c.ratio(b99, q99), "alone_n": len(q["times"]), "heavy_n": len(b["times"]),
-                        "alone_failures": q["failures"], "heavy_failures": b["failures"]}
+        qmax, bmax = max(q["times"], default=float("nan")), max(b["times"], default=float("nan"))
+        rows.append([label, len(q["times"]), q50, q99, qmax, len(b["times"]), b50, b99, bmax,
+                     f"{c.ratio(b99, q99):.1f}x", f"{len(q['failures'])}/{len(b['failures'])}"])
+        result[kind] = {"alone_p50_ms": q50, "alone_p99_ms": q99, "alone_max_ms": qmax, "heavy_p50_ms": b50,
+                        "heavy_p99_ms": b99, "heavy_max_ms": bmax, "ratio_p99": c.ratio(b99, q99),
+                        "alone_n": len(q["times"]), "heavy_n": len(b["times"]),
+                        "alone_failures": q["failures"], "heavy_failures": b["failures"],
+                        "alone_times_ms": q["times"], "heavy_times_ms": b["times"]}
     c.emit()
-    c.emit(c.table(["light request", "n alone", "p50 alone ms", "p99 alone ms", "n beside heavy",
-                    "p50 beside heavy ms", "p99 beside heavy ms", "p99 ratio", "failed alone/beside"],
+    c.emit(c.table(["light request", "n alone", "p50 alone ms", "p99 alone ms", "max alone ms", "n beside heavy",
+                    "p50 beside heavy ms", "p99 beside heavy ms", "max beside heavy ms", "p99 ratio",
+                    "failed alone/beside"],
                    rows, title=f"Light traffic with and without {HEAVY_CLIENTS} concurrent heavy queries "
                                f"(query timeout {HEAVY_TIMEOUT:g} s)"))
     c.emit(f"heavy queries answered: {len(busy['heavy'])}, statuses {statuses}, "

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -165,11 +166,12 @@ class Engine:
             except (BadRequest, OSError, ValueError, RuntimeError) as error:
                 outcome["error"] = error
 
+        started = time.monotonic()
         worker = threading.Thread(target=run, name="sparql-query", daemon=True)
         worker.start()
         worker.join(timeout)
         if worker.is_alive():
-            self.policy.on_runaway()
+            self._watch(worker, self.policy.timeout - (time.monotonic() - started))
             raise QueryTimeout(f"the query ran longer than the {timeout:g} s limit and was stopped; "
                                "narrow it (LIMIT, more specific patterns) or ask for less")
         if "error" in outcome:
@@ -178,6 +180,24 @@ class Engine:
                 raise error
             raise BadRequest(f"the query failed: {error}") from None
         return outcome["result"]
+
+
+    def _watch(self, worker: threading.Thread, remaining: float) -> None:
+        """End the process (``policy.on_runaway``) only if the query outlives the operator's limit.
+
+        A client that asked for a shorter timeout gets its answer at once, but cannot make the
+        server replace a worker by asking for a tiny one: the query keeps the operator's budget.
+        """
+        if remaining <= 0:
+            self.policy.on_runaway()
+            return
+
+        def watch() -> None:
+            worker.join(remaining)
+            if worker.is_alive():
+                self.policy.on_runaway()
+
+        threading.Thread(target=watch, name="sparql-watchdog", daemon=True).start()
 
 
 #: How much lower than request handling a query thread runs (Linux ``nice`` is per thread).

@@ -247,3 +247,15 @@ def test_example_queries_have_stable_urls(live_server, release_dir):
         assert text == example["query"]
         page = requests.get(live_server.url(f"/sparql/examples/{example['name']}"), headers={"Accept": "text/html"})
         assert example["question"] in page.text
+
+
+def test_a_tiny_client_timeout_cannot_make_the_server_replace_workers(live_server):
+    def workers():
+        return set(subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True,
+                                  text=True).stdout.split())
+    before = workers()
+    for _ in range(20):
+        response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "timeout": "0.000001"})
+        assert response.status_code in (200, 503)
+    time.sleep(1)
+    assert workers() == before

@@ -15,7 +15,7 @@ from kazdata.web.resources import Resources
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
-    from kazdata.web import dumps, linked_data, sparql
+    from kazdata.web import dumps, linked_data, openapi, sparql
     from kazdata.web.errors import register_error_handlers
     from kazdata.web.security import register_security_headers
 
@@ -28,7 +28,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
-    app.register_blueprint(__import__("kazdata.web.openapi", fromlist=["blueprint"]).blueprint)
+    app.register_blueprint(openapi.blueprint)
     register_error_handlers(app)
     register_security_headers(app)
     return app

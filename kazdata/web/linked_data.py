@@ -92,10 +92,11 @@ def document(kind: str, slug: str) -> Response:
     return _send_variant(f"docs/{ref.path}", extension, _entity_links(ref), url_stem=f"/doc/{ref.path}")
 
 
-def _site_page(name: str) -> Response:
+def _site_page(name: str, negotiate: bool = True) -> Response:
     """A page of the site (home, timeline, indexes): HTML only, in the client's language."""
     release = _release()
-    choose_format(request.accept_mimetypes, [HTML])  # 406 for a client that refuses HTML
+    if negotiate:
+        choose_format(request.accept_mimetypes, [HTML])  # 406 for a client that refuses HTML
     language = choose_language(request.accept_languages, release.languages)
     response = send_release_file(release, release.file(f"pages/{name}.{language}.html"), HTML,
                                  vary="Accept-Language")
@@ -129,7 +130,7 @@ def _graph_resource(stem: str, extension: str | None, html_page: str | None) -> 
     formats = [*GRAPH_FORMATS.values()] + ([HTML] if html_page else [])
     fmt = _negotiated_format(extension, formats)
     if fmt is HTML:
-        response = _site_page(html_page)
+        response = _site_page(html_page, negotiate=False)  # already chosen, by Accept or by the suffix
         response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding"
         return response
     return _send_variant(stem, fmt.extension, [(LICENSE, "license", None)], formats)
@@ -151,7 +152,7 @@ def shapes(extension: str | None = None) -> Response:
 @blueprint.route("/dataset.<extension>", methods=["GET", "HEAD"])
 @blueprint.route("/.well-known/void", methods=["GET", "HEAD"])
 def dataset(extension: str | None = None) -> Response:
-    return _graph_resource("void", extension, None)
+    return _graph_resource("void", extension, "dataset")
 
 
 @blueprint.route("/context.jsonld", methods=["GET", "HEAD"])

@@ -22,6 +22,7 @@ blueprint = Blueprint("openapi", __name__)
 
 OPENAPI_VERSION = "3.0.3"
 TEXT = {"type": "string"}
+HEADER = {"type": "string", "maxLength": 200}
 BINARY = {"type": "string", "format": "binary"}
 ERROR_JSON = {
     "type": "object",
@@ -44,6 +45,7 @@ ERRORS = {
     "405": "The method is not allowed here; `Allow` lists the methods that are.",
     "406": "None of the media types in Accept is offered; the message lists those that are.",
     "413": "The request body is larger than the server accepts (setting `--max-body`).",
+    "414": "The request line is longer than the server accepts (8190 bytes): send long queries with POST.",
     "416": "The Range cannot be satisfied for this file.",
     "503": "The query ran longer than its time limit and was stopped.",
 }
@@ -51,9 +53,12 @@ JSON_TYPES = ("application/json", "application/ld+json", "application/sparql-res
 
 
 def _content(media_types, schema=None) -> dict:
+    """``{media type: {schema}}``; ``schema=False`` for bodies that have none to check (byte ranges)."""
     content = {}
-    for media_type in dict.fromkeys(media_types):
-        if schema is not None:
+    for media_type in dict.fromkeys(m.split(";", 1)[0].strip() for m in media_types):
+        if schema is False:
+            content[media_type] = {}
+        elif schema is not None:
             content[media_type] = {"schema": schema}
         elif media_type in JSON_TYPES:
             content[media_type] = {"schema": {"type": "object"}}
@@ -90,12 +95,12 @@ def _types(formats) -> list[str]:
     return [fmt.media_type for fmt in formats]
 
 
-#: What a precomputed release file answers (Werkzeug's conditional and range handling).
 def _file_responses(description: str, media_types, negotiated: bool = False,
                     headers: dict | None = None) -> dict:
+    """What a precomputed release file answers (``send_release_file``: conditional requests, ranges)."""
     responses = {
         "200": _ok(description, media_types, headers=headers),
-        "206": _ok("The requested byte range (a Range request).", media_types),
+        "206": _ok("The requested byte range (a Range request).", media_types, schema=False),
         "304": {"description": "Not modified: the ETag in If-None-Match (or If-Modified-Since) still holds."},
     }
     responses.update(_errors(400, 404, *((406,) if negotiated else ()), 416))
@@ -148,18 +153,26 @@ def build_spec(release, settings: dict) -> dict:
     location = {"Location": {"description": "The document about the resource.", "required": True,
                              "schema": {"type": "string"}}}
     etag = {"ETag": {"description": "Strong validator of the release file sent.", "schema": TEXT}}
-    graph_resource = lambda name, what, html: {  # noqa: E731 - three resources share this shape
-        f"/{name}": {"get": _get(
-            f"{what} (negotiated)", _file_responses(what, graph_types + ([HTML.media_type] if html else []),
-                                                    negotiated=True, headers=etag),
-            _file_parameters(languages=html), negotiated_note, f"{name}", ("documents",))},
-        f"/{name}.{{extension}}": {"get": _get(
-            f"{what} in the format named by the suffix",
-            _file_responses(what, graph_types + ([HTML.media_type] if html else []), headers=etag),
-            [_path_parameter("extension", "Format suffix.",
-                             {"type": "string", "enum": extensions + ([HTML.extension] if html else [])}, "ttl"),
-             *_file_parameters(languages=html)], operation_id=f"{name}-suffix", tags=("documents",))},
-    }
+
+    def has_page(name: str) -> bool:
+        return release.has(f"pages/{name}.{release.languages[0]}.html") if release.languages else False
+
+    def graph_resource(name: str, what: str) -> dict:
+        """The ontology, the shapes and the dataset description: negotiated, or chosen by a suffix;
+        HTML too where the release has a page for it."""
+        html = has_page(name)
+        media_types = graph_types + ([HTML.media_type] if html else [])
+        suffixes = extensions + ([HTML.extension] if html else [])
+        return {
+            f"/{name}": {"get": _get(
+                f"{what} (negotiated)", _file_responses(what, media_types, negotiated=True, headers=etag),
+                _file_parameters(languages=html), negotiated_note, name, ("documents",))},
+            f"/{name}.{{extension}}": {"get": _get(
+                f"{what} in the format named by the suffix", _file_responses(what, media_types, headers=etag),
+                [_path_parameter("extension", "Format suffix.", {"type": "string", "enum": suffixes}, "ttl"),
+                 *_file_parameters(languages=html)], operation_id=f"{name}-suffix", tags=("documents",))},
+        }
+
     sparql_parameters = [
         {"name": "query", "in": "query", "required": False, "description":
             "A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT or DESCRIBE). Without it, GET answers the "
@@ -222,13 +235,14 @@ def build_spec(release, settings: dict) -> dict:
                              {"type": "string", "pattern": slug_pattern}, example_slug + ".ttl"),
              *_file_parameters(languages=True)],
             negotiated_note, "document", ("documents",))},
-        **graph_resource("ontology", "The ontology", True),
-        **graph_resource("shapes", "The SHACL shapes", True),
-        **graph_resource("dataset", "The VoID and DCAT description of the dataset", False),
+        **graph_resource("ontology", "The ontology"),
+        **graph_resource("shapes", "The SHACL shapes"),
+        **graph_resource("dataset", "The VoID and DCAT description of the dataset"),
         "/.well-known/void": {"get": _get(
             "The VoID description (same as /dataset)",
-            _file_responses("VoID/DCAT description.", graph_types, negotiated=True, headers=etag),
-            _file_parameters(), operation_id="well-known-void", tags=("documents",))},
+            _file_responses("VoID/DCAT description.", graph_types + ([HTML.media_type] if has_page("dataset") else []),
+                            negotiated=True, headers=etag),
+            _file_parameters(languages=has_page("dataset")), operation_id="well-known-void", tags=("documents",))},
         "/context.jsonld": {"get": _get("The JSON-LD context",
                                         _file_responses("JSON-LD context.", [JSON_LD.media_type]),
                                         _file_parameters(), operation_id="context", tags=("documents",))},
@@ -287,6 +301,10 @@ def build_spec(release, settings: dict) -> dict:
                                        "304": {"description": "Not modified."}},
                                       operation_id="openapi", tags=("meta",))},
     }
+    for item in paths.values():  # a generated value can make the request line too long for the server
+        for operation in item.values():
+            if any(p.get("in") in ("path", "query") for p in operation.get("parameters", [])):
+                operation["responses"].update(_errors(414))
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -309,14 +327,14 @@ def build_spec(release, settings: dict) -> dict:
                           for status, text in ERRORS.items()},
             "parameters": {
                 "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
-                                "description": "ETags the client holds; 304 when one still matches.", "schema": TEXT},
+                                "description": "ETags the client holds; 304 when one still matches.", "schema": HEADER},
                 "IfModifiedSince": {"name": "If-Modified-Since", "in": "header", "required": False,
-                                    "description": "HTTP date; 304 when the release is not newer.", "schema": TEXT},
+                                    "description": "HTTP date; 304 when the release is not newer.", "schema": HEADER},
                 "Range": {"name": "Range", "in": "header", "required": False,
-                          "description": "One byte range, e.g. `bytes=0-99`.", "schema": TEXT},
+                          "description": "One byte range, e.g. `bytes=0-99`.", "schema": HEADER},
                 "AcceptLanguage": {"name": "Accept-Language", "in": "header", "required": False,
                                    "description": "Language of HTML pages: " + ", ".join(release.languages) + ".",
-                                   "schema": TEXT},
+                                   "schema": HEADER},
             },
         },
     }

@@ -12,9 +12,10 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
+from rdflib.exceptions import Error as RdflibError
 
 from kazdata.build.dumps import load_context
-from kazdata.errors import BadRequest, Forbidden, NotFound
+from kazdata.errors import BadRequest, Forbidden, NotAcceptable, NotFound, PayloadTooLarge
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, RESULT_FORMATS, Format, Style, by_name
 from kazdata.namespaces import prefixes_for
 from kazdata.pages import template_environment
@@ -59,6 +60,17 @@ def _parse_pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
         raise BadRequest(f"the {where} is not valid UTF-8 once percent-decoded") from None
 
 
+def _body() -> bytes:
+    """The request body. A chunked body (no Content-Length) longer than the limit is refused with
+    413 here: Werkzeug would silently cut it at the limit and the query would run truncated."""
+    data = request.get_data(cache=True)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if request.content_length is None and limit is not None and len(data) >= limit \
+            and request.environ["wsgi.input"].read(1):
+        raise PayloadTooLarge(f"the request body is longer than the {limit} bytes this server accepts")
+    return data
+
+
 def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     """Read the query and its parameters the three ways the protocol allows."""
     params: dict[str, list[str]] = {}
@@ -67,14 +79,14 @@ def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     if request.method == "POST":
         media_type = (request.mimetype or "").lower()
         if media_type == "application/x-www-form-urlencoded":
-            for key, value in _parse_pairs(request.get_data(cache=True), "request body"):
+            for key, value in _parse_pairs(_body(), "request body"):
                 params.setdefault(key, []).append(value)
         elif media_type == "application/sparql-query":
             try:
-                params.setdefault("query", []).append(request.get_data(cache=True).decode("utf-8"))
+                params.setdefault("query", []).append(_body().decode("utf-8"))
             except UnicodeDecodeError:
                 raise BadRequest("the query in the request body is not valid UTF-8") from None
-        elif not media_type and not request.get_data(cache=True):
+        elif not media_type and not _body():
             pass  # an empty POST: answered below as "no query", the more useful message
         elif media_type == "application/sparql-update":
             raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
@@ -130,7 +142,14 @@ def _respond(result, params) -> Response:
     if isinstance(result, GraphResult):
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
         if fmt.serializer is not None:
-            body = fmt.serializer(result.triples, _style())
+            try:
+                body = fmt.serializer(result.triples, _style())
+            except (ValueError, RdflibError):  # JSON-LD goes through rdflib, which lacks RDF 1.2 terms
+                others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
+                raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
+                                    "does not support (such as RDF 1.2 triple terms or directional language "
+                                    "strings); ask for " + ", ".join(f.label for f in others),
+                                    offered=[f.media_type for f in others]) from None
         else:  # TriG / N-Quads: the constructed triples form the default graph
             body = ox.serialize([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
                                  for t in result.triples], format=fmt.oxigraph)
