@@ -193,10 +193,10 @@ def main() -> int:
         for label, row in (("baseline", baseline), ("queries of death + slow clients", attacked)):
             print(f"{label:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
                   f"{row['non_2xx']:>9}  {row['socket_errors']}")
-        heavy = attack.heavy_statuses
+        heavy = [str(status) for status in attack.heavy_statuses]
         print(f"light-traffic p99 ratio (attacked / baseline): {attacked['p99'] / baseline['p99']:.2f} (target <= 2)")
         print(f"queries of death answered: {len(heavy)}, statuses: "
-              + ", ".join(f"{s}: {heavy.count(s)}" for s in sorted(set(map(str, heavy)))))
+              + ", ".join(f"{s}: {heavy.count(s)}" for s in sorted(set(heavy))))
         print(f"release switch under load: published in {switched.get('seconds', float('nan')):.3f} s; "
               f"non-2xx during the attacked phase (includes the switch): {attacked['non_2xx']}")
         print(f"server still answering afterwards: HTTP {alive}")

@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("release", "release", "Release directory written by `kazdata build` and served by `kazdata serve`.", Path),
     Setting("base", DEFAULT_BASE, "Canonical base IRI of the dataset; entity IRIs are {base}id/{type}/{slug}."),
     Setting("workers", None, "Production-server worker processes (default: 2 per core, at least 2).", int),
-    Setting("threads", 4, "Threads per worker process (dereferencing is I/O-bound; SPARQL releases the GIL).", int),
+    Setting("threads", 32, "Threads per worker process: a slow client holds a thread, so keep plenty (SPARQL releases the GIL).", int),
     Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),

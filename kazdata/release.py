@@ -19,6 +19,8 @@ from kazdata.build.checksums import CHECKSUMS, file_digest, read_checksums
 from kazdata.entities import EntityRef
 from kazdata.errors import NotFound, ReleaseError
 
+#: Documents served from memory per release (the rest are read from disk on each request).
+CACHE_BYTES = 256 * 1024 * 1024
 REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "context.jsonld", "ontology.ttl")
 
 
@@ -58,6 +60,8 @@ class Release:
                                      if name.startswith("queries/") and name.endswith(".rq")]
         self.modified = os.stat(self.directory / CHECKSUMS).st_mtime
         self.version = self.digests["dumps/kazdata.nq"][:12]
+        self._cache: dict[str, bytes] = {}
+        self._cached_bytes = 0
 
     def _example(self, relative: str) -> dict:
         """An example query: its file stem, the English question on its first line, its text."""
@@ -82,6 +86,17 @@ class Release:
         if digest is None:
             raise NotFound(f"no such file in this release: {relative}")
         return ReleaseFile(self.directory / relative, relative, digest)
+
+    def read(self, relative: str) -> bytes:
+        """The bytes of a listed file, kept in memory up to ``CACHE_BYTES`` per release."""
+        cached = self._cache.get(relative)
+        if cached is not None:
+            return cached
+        data = self.file(relative).path.read_bytes()
+        if self._cached_bytes + len(data) <= CACHE_BYTES:
+            self._cache[relative] = data
+            self._cached_bytes += len(data)
+        return data
 
     def has(self, relative: str) -> bool:
         return relative in self.digests

@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask
 
 from kazdata.config import load_settings
+from kazdata.web.documents import FastDocuments
 from kazdata.web.resources import Resources
 
 
@@ -31,4 +32,5 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(openapi.blueprint)
     register_error_handlers(app)
     register_security_headers(app)
+    app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # the hot path, before Flask
     return app

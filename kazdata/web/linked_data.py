@@ -11,19 +11,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, redirect, request
 from werkzeug.utils import escape
 
-from kazdata.entities import EntityRef
 from kazdata.errors import NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format, choose_language
-from kazdata.web.sending import link_header, send_release_file
+from kazdata.web.documents import DOCUMENT_PREFERENCE, LICENSE, link_header, plan_document
+from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("linked_data", __name__)
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-#: Server preference when the client accepts several equally: RDF before HTML, so that
-#: ``Accept: */*`` (curl, most libraries) gets Turtle and browsers, which ask for
-#: text/html explicitly, get pages.
-DOCUMENT_PREFERENCE = [*GRAPH_FORMATS.values(), HTML]
 
 
 def _release():
@@ -63,12 +58,6 @@ def _send_variant(stem: str, extension: str | None, links: list, formats=DOCUMEN
     return response
 
 
-def _entity_links(ref: EntityRef) -> list:
-    base = _release().base
-    return [(f"{base}doc/{ref.path}", "canonical", None), (LICENSE, "license", None),
-            ("/dataset", "describedby", "text/turtle")]
-
-
 @blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
 def identifier(kind: str, slug: str) -> Response:
     """303 See Other for every Accept: the IRI names a thing, not a document."""
@@ -84,12 +73,17 @@ def identifier(kind: str, slug: str) -> Response:
 
 @blueprint.route("/doc/<kind>/<slug>", methods=["GET", "HEAD"])
 def document(kind: str, slug: str) -> Response:
+    """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here."""
     extension = None
     if "." in slug:
         slug, extension = slug.rsplit(".", 1)
-    _release().entity(kind, slug)
-    ref = EntityRef(kind, slug)
-    return _send_variant(f"docs/{ref.path}", extension, _entity_links(ref), url_stem=f"/doc/{ref.path}")
+    plan = plan_document(_release(), kind, slug, extension, accept=request.accept_mimetypes,
+                         languages=request.accept_languages,
+                         gzip_ok=bool(request.accept_encodings["gzip"]) and not request.headers.get("Range"))
+    response = Response(plan.body, headers=plan.headers)
+    response.set_etag(plan.etag)
+    response.last_modified = plan.last_modified
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(plan.body))
 
 
 def _site_page(name: str, negotiate: bool = True) -> Response:

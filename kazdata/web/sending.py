@@ -1,7 +1,7 @@
 """Send a precomputed release file with the headers every document carries.
 
 Werkzeug's ``send_file`` does the HTTP work (ETag and Last-Modified checks, 304, Range, HEAD);
-this adds the gzip variant, Vary, CORS, caching and Link headers.
+this adds the gzip variant, Vary, CORS and caching headers.
 """
 
 from __future__ import annotations
@@ -11,10 +11,8 @@ from flask import Response, request, send_file
 from kazdata.formats import Format
 from kazdata.release import Release, ReleaseFile
 from kazdata.web.cors import add_cors
+from kazdata.web.documents import CACHE_CONTROL
 
-#: A release never changes, but the same URL may serve the next release: clients revalidate
-#: with the ETag after an hour instead of being told the content is immutable forever.
-CACHE_CONTROL = "public, max-age=3600"
 
 
 def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = None, *,
@@ -36,14 +34,3 @@ def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = 
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["X-Content-Type-Options"] = "nosniff"
     return add_cors(response)
-
-
-def link_header(links: list[tuple[str, str, str | None]]) -> str:
-    """``[(url, rel, type)]`` -> an RFC 8288 Link header value."""
-    parts = []
-    for url, rel, media_type in links:
-        part = f'<{url}>; rel="{rel}"'
-        if media_type:
-            part += f'; type="{media_type}"'
-        parts.append(part)
-    return ", ".join(parts)
