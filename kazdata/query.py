@@ -201,6 +201,8 @@ class Engine:
 
 
 #: How much lower than request handling a query thread runs (Linux ``nice`` is per thread).
+#: Measured with bench/load.py: 19 was worse than 10, because a starved query thread that holds
+#: the GIL for a moment (result conversion) then holds up the request threads.
 QUERY_NICENESS = 10
 
 

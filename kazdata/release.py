@@ -117,6 +117,11 @@ class Release:
         return "".join(f"{digest}  {name[len('dumps/'):]}\n" for name, digest in sorted(self.digests.items())
                        if name.startswith("dumps/"))
 
+    @cached_property
+    def context(self) -> dict:
+        """The release's published JSON-LD context (the object inside ``@context``)."""
+        return json.loads(self.read("context.jsonld"))["@context"]
+
     def load_store(self) -> ox.Store:
         """An in-memory Oxigraph store of the release: one named graph per source and the ontology."""
         store = ox.Store()

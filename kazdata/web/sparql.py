@@ -14,7 +14,6 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from rdflib.exceptions import Error as RdflibError
 
-from kazdata.build.dumps import load_context
 from kazdata.errors import BadRequest, Forbidden, NotAcceptable, NotFound, PayloadTooLarge
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, RESULT_FORMATS, Format, Style, by_name
 from kazdata.namespaces import prefixes_for
@@ -166,7 +165,7 @@ def _respond(result, params) -> Response:
 
 def _style() -> Style:
     release = _resources().release
-    return Style(prefixes=prefixes_for(release.base), context=load_context(release.base))
+    return Style(prefixes=prefixes_for(release.base), context=release.context)
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "HEAD", "OPTIONS"])
