@@ -210,17 +210,17 @@ def default_threads() -> int:
 
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
-                   query_timeout: float | None = None) -> tuple[Server, str]:
-    """``kazdata serve`` (gunicorn, exactly as the CLI runs it)."""
+                   query_timeout: float | None = None, server: str = "granian") -> tuple[Server, str]:
+    """``kazdata serve --server SERVER``, exactly as the CLI runs it (granian is the default)."""
     port = free_port()
     argv = ["kazdata", "serve", "--release", str(release), "--host", HOST, "--port", str(port),
-            "--workers", str(workers)]
+            "--workers", str(workers), "--server", server]
     if threads is not None:
         argv += ["--threads", str(threads)]
     if query_timeout is not None:
         argv += ["--query-timeout", str(query_timeout)]
     base = f"http://{HOST}:{port}"
-    return Server("kazdata-gunicorn", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
+    return Server(f"kazdata-{server}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
 
 
 def granian_server(release: Path, *, workers: int, threads: int,

@@ -1,6 +1,6 @@
 """The production-server choice, measured: the same kazdata app under gunicorn and under granian.
 
-gunicorn is started exactly as ``kazdata serve`` runs it (gthread, preload); granian runs
+gunicorn is started exactly as ``kazdata serve --server gunicorn`` runs it (gthread, preload); granian runs
 ``bench/wsgi_app.py`` (the same ``create_app``) with its WSGI interface, the same number of
 worker processes and as many blocking threads per worker as gunicorn has threads. Each server
 gets wrk -t2 -c32 for ``--duration`` seconds on /doc/ (Turtle, rotating over entities) and on
@@ -52,7 +52,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     for name in schedule:
         started = time.perf_counter()
         if name == "gunicorn":
-            server, base = c.kazdata_server(release, workers=workers, threads=threads)
+            server, base = c.kazdata_server(release, workers=workers, threads=threads, server="gunicorn")
         else:
             server, base = c.granian_server(release, workers=workers, threads=threads)
         result = _measure(server, base, doc_paths, sparql_path, duration=duration, connections=connections)

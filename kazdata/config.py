@@ -45,6 +45,12 @@ def _flag(value: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _server(value: str) -> str:
+    if value not in ("granian", "gunicorn"):
+        raise ValueError(f"server must be granian or gunicorn, not {value!r}")
+    return value
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -54,8 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 5000, "TCP port to listen on.", int),
     Setting("release", "release", "Release directory written by `kazdata build` and served by `kazdata serve`.", Path),
     Setting("base", DEFAULT_BASE, "Canonical base IRI of the dataset; entity IRIs are {base}id/{type}/{slug}."),
+    Setting("server", "granian", "Production HTTP server: granian (measured fastest) or gunicorn.", _server),
     Setting("workers", None, "Production-server worker processes (default: 2 per core, at least 2).", int),
-    Setting("threads", 32, "Threads per worker process: a slow client holds a thread, so keep plenty (SPARQL releases the GIL).", int),
+    Setting("threads", 8, "Python threads per worker process (under gunicorn a slow client holds one, so keep plenty).", int),
     Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),

@@ -1,6 +1,6 @@
 """Shared fixtures: a release built once per test session, the app, and a live server.
 
-The live server is the real thing: ``kazdata serve`` in a subprocess (gunicorn, as deployed)
+The live server is the real thing: ``kazdata serve`` in a subprocess (the production server, as deployed)
 on a free loopback port, talked to with real clients.
 """
 

@@ -3,7 +3,7 @@
 Sound means: no 5xx except the deliberate 503 of a query that ran out of time; no stack trace and
 no internal filesystem path in any body or header; every 4xx says what was wrong; an answer comes
 back. Most properties run against the app through Flask's test client (fast); a smaller set talks
-raw HTTP to the real server (gunicorn), where request lines, chunked bodies and byte-level
+raw HTTP to the real server (granian), where request lines, chunked bodies and byte-level
 garbage reach the code as a real client would send them.
 """
 
@@ -142,7 +142,7 @@ def leaks(release_dir) -> list[str]:
 
 
 def assert_sound(status: int, header_items, body: bytes, *, sent: str, markers: list[str], method: str = "GET",
-                 query_may_time_out: bool = False) -> None:
+                 query_may_time_out: bool = False, not_http: bool = False) -> None:
     """The properties every response has, whatever was sent (``sent`` is the request, for messages)."""
     headers = {name.lower(): value for name, value in header_items}
     text = body.decode("utf-8", "replace")
@@ -152,7 +152,11 @@ def assert_sound(status: int, header_items, body: bytes, *, sent: str, markers: 
     for marker in markers:
         if marker not in sent:  # an error message may quote what the client sent, and nothing else
             assert marker not in everything, f"{marker!r} leaked for {sent[:300]!r}: {everything[:800]}"
-    if 400 <= status < 500 and method != "HEAD":
+    if not_http:
+        # A request line with raw bytes over 0x7F is not HTTP (RFC 9112 wants them percent-encoded):
+        # granian's parser refuses it with a bare 400 before any application code runs.
+        assert status == 400 or text.strip(), f"empty {status} for {sent[:300]!r}"
+    elif 400 <= status < 500 and method != "HEAD":
         assert text.strip(), f"empty {status} for {sent[:300]!r}"
     if status == 405:
         assert headers.get("allow"), f"405 without Allow for {sent[:300]!r}"
@@ -348,13 +352,13 @@ request_targets = st.one_of(
 @LIVE
 @given(method=st.sampled_from(METHODS + ["FOO", "TRACE"]), target=request_targets, headers=headers)
 def test_live_raw_requests(live_server, release_dir, method, target, headers):
-    """Raw request lines (non-ASCII, invalid UTF-8, '..', encoded slashes) and headers to gunicorn."""
+    """Raw request lines (non-ASCII, invalid UTF-8, '..', encoded slashes) and headers to the production server."""
     assume(not any(c in target for c in b" \r\n\x00\t"))  # those end the request line: another test's subject
     lines = [f"{method} ".encode() + target + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
     lines += [f"{name}: {value}".encode("latin-1") for name, value in headers.items()]
     status, header_items, body = raw_http(live_server, b"\r\n".join(lines) + b"\r\n\r\n", method=method)
     assert_sound(status, header_items, body, sent=_sent(target, headers), markers=leaks(release_dir), method=method,
-                 query_may_time_out=True)
+                 query_may_time_out=True, not_http=any(byte > 0x7F for byte in target))
 
 
 @LIVE
@@ -402,7 +406,8 @@ def test_live_bodies_around_the_limit(live_server, release_dir, size, framing, c
 def test_live_request_lines_the_server_refuses(live_server, release_dir, target):
     head = b"GET " + target + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     status, header_items, body = raw_http(live_server, head)
-    assert_sound(status, header_items, body, sent=_sent(target), markers=leaks(release_dir))
+    assert_sound(status, header_items, body, sent=_sent(target), markers=leaks(release_dir),
+                 not_http=any(byte > 0x7F for byte in target))
     assert 400 <= status < 500
 
 

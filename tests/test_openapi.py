@@ -1,6 +1,6 @@
 """The OpenAPI description at /openapi.json: valid, complete, and true of the real server.
 
-Schemathesis loads the description from the live server (gunicorn, as deployed), generates
+Schemathesis loads the description from the live server (as deployed), generates
 requests for every operation from it, schema-conforming and not, and checks each response:
 no 5xx, only documented status codes, documented media types, required headers, error bodies.
 The run is bounded (a few examples per operation and mode) so that it stays well under a minute.
