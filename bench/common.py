@@ -210,8 +210,8 @@ def default_threads() -> int:
 
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
-                   query_timeout: float | None = None, server: str = "granian") -> tuple[Server, str]:
-    """``kazdata serve --server SERVER``, exactly as the CLI runs it (granian is the default)."""
+                   query_timeout: float | None = None, server: str = "gunicorn") -> tuple[Server, str]:
+    """``kazdata serve --server SERVER``, exactly as the CLI runs it (gunicorn is the default)."""
     port = free_port()
     argv = ["kazdata", "serve", "--release", str(release), "--host", HOST, "--port", str(port),
             "--workers", str(workers), "--server", server]

@@ -1,6 +1,6 @@
 """/doc/ throughput at 32 connections: kazdata vs Oxigraph DESCRIBE vs nginx static files.
 
-- kazdata: ``kazdata serve`` (granian, default workers and threads), GET /doc/{kind}/{slug}
+- kazdata: ``kazdata serve`` (gunicorn, default workers and threads), GET /doc/{kind}/{slug}
   with Accept: text/turtle, rotating over a sample of entities (one per kind, then more);
 - Oxigraph: ``oxigraph serve-read-only --union-default-graph`` on the release's N-Quads,
   GET /query?query=DESCRIBE <iri> with Accept: text/turtle, for the same entities;
@@ -57,7 +57,7 @@ def run(release: Path, *, duration: int = 10, connections: int = 32, workers: in
             if name == "kazdata":
                 server, base = c.kazdata_server(release, workers=workers, threads=threads)
                 paths = [f"/doc/{e['path']}" for e in entities]
-                label = f"kazdata (granian {workers}x{threads})"
+                label = f"kazdata (gunicorn {workers}x{threads})"
             elif name == "oxigraph":
                 server, base = c.oxigraph_server(location)
                 paths = ["/query?query=" + quote(f"DESCRIBE <{e['iri']}>") for e in entities]
@@ -72,7 +72,7 @@ def run(release: Path, *, duration: int = 10, connections: int = 32, workers: in
     k, o, n = results["kazdata"], results["oxigraph"], results["nginx"]
     rows = [[name, r["rps"], r["p50_ms"], r["p99_ms"], r["bytes_per_req"], r["errors"] + r["non_2xx"],
              c.ratio(k["rps"], r["rps"])]
-            for name, r in (("kazdata /doc/ (granian)", k), ("oxigraph DESCRIBE", o), ("nginx static .ttl", n))]
+            for name, r in (("kazdata /doc/ (gunicorn)", k), ("oxigraph DESCRIBE", o), ("nginx static .ttl", n))]
     c.emit()
     c.emit(c.table(["server", "req/s", "p50 ms", "p99 ms", "bytes/resp", "errors+non-2xx",
                     "kazdata req/s ÷ this"], rows,

@@ -146,6 +146,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=60, help="length of the attacked phase (baseline: a third)")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk: apt-get install wrk")
@@ -157,10 +158,12 @@ def main() -> int:
         subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
         port = free_port()
         root = f"http://127.0.0.1:{port}"
-        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5"]
+        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5",
+                   "--server", args.server]
         if args.workers:
             command += ["--workers", str(args.workers)]
-        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server_log = open(work / "server.log", "wb")  # a file: an undrained pipe would block the server
+        server = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT)
         for _ in range(300):
             try:
                 requests.get(root + "/", timeout=1)
@@ -184,11 +187,15 @@ def main() -> int:
             switcher.start()
             attacked = run_wrk(root, script, paths, args.seconds)
             switcher.join()
-        alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
+        try:
+            alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
+        except requests.ConnectionError as error:
+            alive = f"no answer ({type(error).__name__}); server exit code {server.poll()}; its log ends:\n" + \
+                (work / "server.log").read_text(errors="replace")[-3000:]
         server.send_signal(signal.SIGTERM)
         server.wait(30)
         print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
-              f"(gunicorn gthread, {args.workers or 'default'} workers), query timeout 5 s; nproc {os.cpu_count()}")
+              f"({args.server}, {args.workers or 'default'} workers), query timeout 5 s; nproc {os.cpu_count()}")
         print(f"{'phase':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  socket errors")
         for label, row in (("baseline", baseline), ("queries of death + slow clients", attacked)):
             print(f"{label:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"

@@ -116,7 +116,7 @@ def summary(s: dict, d: dict, q: dict) -> str:
          f"{g['sparql']['rps']:.0f} vs {r['sparql']['rps']:.0f} req/s; p99 {g['sparql']['p99_ms']:.1f} vs "
          f"{r['sparql']['p99_ms']:.1f} ms",
          f"granian/gunicorn {c.ratio(r['sparql']['rps'], g['sparql']['rps']):.2f}x req/s"],
-        ["dereference", "kazdata /doc/ (kazdata serve: granian)", _figures(dr["kazdata"]), ""],
+        ["dereference", "kazdata /doc/ (kazdata serve: gunicorn)", _figures(dr["kazdata"]), ""],
         ["dereference", "Oxigraph DESCRIBE", _figures(dr["oxigraph"]),
          f"kazdata/oxigraph {d['kazdata_vs_oxigraph']:.2f}x"],
         ["dereference", "nginx static .ttl", _figures(dr["nginx"]),

@@ -3,7 +3,7 @@
 Part 1 runs each example query (release/queries/*.rq) ``--runs`` times, one request at a time,
 after one untimed warm-up run, the three engines taking turns run by run (so that other work on
 the machine falls on all three alike), on
-- kazdata /sparql (``kazdata serve``, granian): the query text as published (predeclared prefixes),
+- kazdata /sparql (``kazdata serve``, gunicorn): the query text as published (predeclared prefixes),
   GET ?query=, Accept: application/sparql-results+json; time = client wall time of the request;
 - Oxigraph's server (``oxigraph serve-read-only --union-default-graph`` on dumps/kazdata.nq):
   the same query with PREFIX lines for kazdata.namespaces.PREFIXES, same GET and Accept;

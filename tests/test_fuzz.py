@@ -3,7 +3,7 @@
 Sound means: no 5xx except the deliberate 503 of a query that ran out of time; no stack trace and
 no internal filesystem path in any body or header; every 4xx says what was wrong; an answer comes
 back. Most properties run against the app through Flask's test client (fast); a smaller set talks
-raw HTTP to the real server (granian), where request lines, chunked bodies and byte-level
+raw HTTP to the real server, where request lines, chunked bodies and byte-level
 garbage reach the code as a real client would send them.
 """
 

@@ -1,8 +1,8 @@
-"""Run the app under a production server (granian by default, or gunicorn), or Flask's dev server.
+"""Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
 
-Granian was chosen by measurement (docs/decisions/005-production-server.md): 3.1x gunicorn's
-requests/s on /doc/ here. Both let a worker end itself after a runaway query and be replaced
-without failing the other requests it is answering, which the query time limit depends on.
+Chosen by measurement (docs/decisions/005-production-server.md): granian serves 2.4-3.1x
+gunicorn's requests/s here, but under a stream of queries of death, whose workers end
+themselves to free the CPU, granian stopped answering while gunicorn lost no request.
 """
 
 from __future__ import annotations
