@@ -131,9 +131,8 @@ RDF_XML = Format("rdfxml", "RDF/XML", ("application/rdf+xml", "application/xml")
                  oxigraph=ox.RdfFormat.RDF_XML)
 HTML = Format("html", "HTML", ("text/html", "application/xhtml+xml"), "html")
 
-#: Formats of one graph (entity documents, the dataset description, the ontology). HTML first:
-#: a browser that sends ``*/*`` with low weight still gets a page, and curl without Accept
-#: gets Turtle because ``choose`` prefers the first RDF type on a bare ``*/*``.
+#: Formats of one graph (entity documents, the dataset description, the ontology), Turtle first:
+#: on a tie (``*/*``, no Accept) the first is chosen; browsers ask for text/html by name.
 GRAPH_FORMATS: dict[str, Format] = {f.extension: f for f in (TURTLE, JSON_LD, N_TRIPLES, RDF_XML)}
 DOCUMENT_FORMATS: dict[str, Format] = {**GRAPH_FORMATS, HTML.extension: HTML}
 

@@ -245,7 +245,6 @@ class PageRenderer:
 
     def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
         """The home page, the timeline, the index of each kind of entity and the ontology page."""
-        view = self.view
         kinds: dict[str, list] = defaultdict(list)
         for entry in index:
             kinds[entry["kind"]].append(entry)

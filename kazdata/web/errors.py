@@ -14,14 +14,14 @@ import logging
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from kazdata.errors import KazdataError, NotFound
+from kazdata.errors import KazdataError
 from kazdata.pages import template_environment
 from kazdata.web.cors import add_cors
 
 log = logging.getLogger("kazdata.web")
 
 
-def _close_matches(message: str, limit: int = 5) -> list[dict]:
+def _close_matches(limit: int = 5) -> list[dict]:
     """Entities whose label or slug resembles the last segment of the requested path."""
     release = current_app.extensions["kazdata"].release
     wanted = request.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").lower()
@@ -40,7 +40,7 @@ def _close_matches(message: str, limit: int = 5) -> list[dict]:
 
 
 def _render_html(status: int, title: str, message: str, extra: dict) -> Response:
-    matches = _close_matches(message) if status == 404 else []
+    matches = _close_matches() if status == 404 else []
     html = template_environment().get_template("error.html").render(
         language="en", status=status, title=title, message=message, matches=matches,
         offered=extra.get("offered", []), formats={})
