@@ -52,6 +52,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings, dev=args.dev)
 
 
+def cmd_generate(args: argparse.Namespace) -> int:
+    from kazdata.generate import generate
+    for path in generate(args.events, Path(args.out), seed=args.seed):
+        print(path)
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from kazdata.publish import publish
     publish(Path(args.release), Path(args.to))
@@ -88,6 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting_flags(serve, tuple(s.name for s in SETTINGS))
     serve.add_argument("--dev", action="store_true", help="use Flask's development server instead")
     serve.set_defaults(run=cmd_serve)
+    generate = commands.add_parser("generate", help="write a synthetic, SHACL-valid event dataset",
+                                   description="Write a deterministic (seeded) synthetic event dataset "
+                                               "in kazdata's vocabulary to OUT, one source file per "
+                                               "1,000 events, for tests and benchmarks "
+                                               "(`kazdata build REL --sources OUT`).")
+    generate.add_argument("out", help="folder to write the source files to")
+    generate.add_argument("--events", type=int, required=True, help="how many events")
+    generate.add_argument("--seed", type=int, default=2011, help="random seed (default 2011)")
+    generate.set_defaults(run=cmd_generate)
+
     publish = commands.add_parser("publish", help="switch a served release path to a new release",
                                   description="Verify RELEASE against its SHA256SUMS, then atomically "
                                               "repoint the symlink TO at it. A server started with "

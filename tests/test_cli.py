@@ -19,7 +19,7 @@ def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
-@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"], ["publish"]])
+@pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"], ["publish"], ["generate"]])
 def test_every_command_has_help(command):
     result = run(*command, "--help")
     assert result.returncode == 0
@@ -96,3 +96,17 @@ def test_two_sources_that_clash_are_both_named_with_lines():
     assert result.returncode == 1
     first = next(line for line in result.stdout.splitlines() if "DisjointKinds" in line or "different kinds" in line)
     assert "globalpost-2011-12-19.ttl:" in first and "clashing-kinds.ttl:10" in first
+
+
+def test_generated_data_is_deterministic_valid_and_builds(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert run("generate", "--events", "12", str(first)).returncode == 0
+    assert run("generate", "--events", "12", str(second)).returncode == 0
+    files = sorted(p.name for p in first.iterdir())
+    assert files == ["synthetic-report-0.ttl", "synthetic-world.ttl"]
+    assert all((first / name).read_bytes() == (second / name).read_bytes() for name in files)
+    result = run("build", str(tmp_path / "release"), "--sources", str(first))
+    assert result.returncode == 0, result.stderr
+    triples = len((tmp_path / "release" / "dumps" / "kazdata.nt").read_text().splitlines())
+    ontology = len((tmp_path / "release" / "ontology.nt").read_text().splitlines())
+    assert 20 * 12 < triples - ontology < 60 * 12 + 200  # about 30 triples an event, plus the world
