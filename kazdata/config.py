@@ -66,7 +66,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
-    Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE and remote FROM may reach (default: none).", _csv),
+    Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE may call (default: none).", _csv),
     Setting("verify", True, "Check every file of a release against its SHA256SUMS before serving it (true/false).", _flag),
     Setting("sources", None, "Folder of curated source files (default: the bundled data/sources).", Path),
 )

@@ -75,7 +75,7 @@ def _triples(store: ox.Store, subject=None, predicate=None, obj=None) -> Iterato
 
 
 def list_entities(store: ox.Store, base: str) -> list[EntityRef]:
-    """Every entity that is the subject of at least one triple, sorted."""
+    """Every entity IRI of this dataset that has an rdf:type, sorted."""
     refs = {entity_ref(q.subject.value, base) for q in store.quads_for_pattern(None, RDF_TYPE, None, None)
             if isinstance(q.subject, ox.NamedNode)}
     return sorted(ref for ref in refs if ref is not None)

@@ -30,10 +30,6 @@ class NotFound(KazdataError):
     title = "Not found"
 
 
-class MethodNotAllowed(KazdataError):
-    status = 405
-    title = "Method not allowed"
-
 
 class NotAcceptable(KazdataError):
     status = 406
@@ -44,10 +40,6 @@ class PayloadTooLarge(KazdataError):
     status = 413
     title = "Payload too large"
 
-
-class UnsupportedMediaType(KazdataError):
-    status = 415
-    title = "Unsupported media type"
 
 
 class QueryTimeout(KazdataError):

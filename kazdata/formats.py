@@ -1,7 +1,7 @@
 """Every format kazdata speaks, once: name, media types, extension and serializer.
 
-Content negotiation, ``Link`` headers, dump writing, the static export and the round-trip tests
-all iterate these tables, so adding a format is one entry. HTML is a format like the others:
+Content negotiation, ``Link`` headers, dump writing and the round-trip tests all iterate these
+tables, so adding a format is one entry. HTML is a format like the others:
 its documents are rendered by the build (``kazdata.pages``), not by a special case in the server.
 
 Serialisers are deterministic (sorted input, no timestamps): the same triples give the same bytes.

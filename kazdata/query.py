@@ -34,7 +34,8 @@ _LEXICAL_NOISE = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|' r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
     r'"(?:[^"\\\n]|\\.)*"|' r"'(?:[^'\\\n]|\\.)*'|"
     r"<[^<>\"{}|^`\\\s]*>|#[^\n]*", re.S)
-_IRI = r"<([^<>\"{}|^`\\\s]*)>"
+_FROM = re.compile(r"(?<![\w:?$])FROM(?![\w:])\s*(NAMED(?![\w:])\s*)?<(\d+)>", re.I)
+_SERVICE = re.compile(r"(?<![\w:?$])SERVICE(?![\w:])\s*(?:SILENT(?![\w:])\s*)?(<\d+>|[^\s{]+)", re.I)
 
 
 def _keywords_only(text: str) -> str:
@@ -85,9 +86,32 @@ class Policy:
     on_runaway: Callable[[], None] = field(default=lambda: None)
 
 
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _unescape(text: str) -> str:
+    """SPARQL resolves \\u and \\U escapes before parsing, anywhere in the query (SPARQL 1.1
+    section 19.2), and so does Oxigraph: SERV\\u0049CE is SERVICE. Check what will be parsed."""
+    return _CODEPOINT.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), text)
+
+
+def _masked(text: str) -> tuple[str, list[str]]:
+    """The query with strings and comments blanked and each IRI replaced by ``<N>``, its index
+    in the returned list: keywords are then found only outside IRIs (``<http://x/service>``)."""
+    iris: list[str] = []
+
+    def mask(match: re.Match) -> str:
+        token = match.group(0)
+        if not token.startswith("<"):
+            return " "
+        iris.append(token[1:-1])
+        return f"<{len(iris) - 1}>"
+    return _LEXICAL_NOISE.sub(mask, _unescape(text)), iris
+
+
 def refuse_updates(text: str) -> None:
     """Raise Forbidden if ``text`` is a SPARQL Update request (read-only endpoint)."""
-    body = _PROLOGUE.sub("", _keywords_only(text), count=1)
+    body = _PROLOGUE.sub("", _keywords_only(_unescape(text)), count=1)
     first = body.lstrip().split(None, 1)[0].upper() if body.strip() else ""
     if first in UPDATE_KEYWORDS:
         raise Forbidden(f"SPARQL Update ({first}) is not allowed: this endpoint is read-only")
@@ -97,18 +121,19 @@ def refuse_remote_access(text: str, graphs: Iterable[str], allowlist: Iterable[s
     """Raise Forbidden for ``SERVICE`` to anything but an allow-listed endpoint IRI, and
     BadRequest for ``FROM``/``FROM NAMED`` naming a graph that the release does not have."""
     allowed = set(allowlist)
-    # blank strings and comments but keep IRIs, which are what we look at here
-    code = _LEXICAL_NOISE.sub(lambda m: m.group(0) if m.group(0).startswith("<") else " ", text)
-    for match in re.finditer(r"(?<![\w:?$])SERVICE(?![\w:])\s+(?:SILENT\s+)?(\S+)", code, re.I):
+    code, iris = _masked(text)
+    for match in _SERVICE.finditer(code):
         target = match.group(1)
-        iri = target[1:-1] if target.startswith("<") and target.endswith(">") else None
+        iri = iris[int(target[1:-1])] if re.fullmatch(r"<\d+>", target) else None
         if iri is None or iri not in allowed:
-            raise Forbidden(f"SERVICE {target} refused: this endpoint does not call other endpoints "
+            shown = f"<{iri}>" if iri is not None else target
+            raise Forbidden(f"SERVICE {shown} refused: this endpoint does not call other endpoints "
                             "(federation is off unless the operator allow-lists an endpoint)")
     known = set(graphs)
-    for match in re.finditer(rf"(?<![\w:?$])FROM(?![\w:])\s+(NAMED\s+)?{_IRI}", code, re.I):
-        if match.group(2) not in known:
-            raise BadRequest(f"FROM {'NAMED ' if match.group(1) else ''}<{match.group(2)}>: no such graph "
+    for match in _FROM.finditer(code):
+        graph = iris[int(match.group(2))]
+        if graph not in known:
+            raise BadRequest(f"FROM {'NAMED ' if match.group(1) else ''}<{graph}>: no such graph "
                              "here, and this endpoint never fetches remote data; graphs: "
                              + ", ".join(sorted(known)))
 
@@ -133,14 +158,20 @@ class Engine:
             if graph not in self.graphs:
                 raise BadRequest(f"graph <{graph}> is not in this dataset; graphs: " + ", ".join(self.graphs))
 
-    def _evaluate(self, request: QueryRequest, limit: int) -> QueryResult:
-        options: dict = {"prefixes": self.prefixes}
+    @staticmethod
+    def _dataset(request: QueryRequest) -> dict:
+        """The graphs a query sees: the protocol's parameters, else its FROM, else the union."""
         if request.default_graphs or request.named_graphs:
-            options["default_graph"] = [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]
+            options: dict = {"default_graph": [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]}
             if request.named_graphs:
                 options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
-        else:
-            options["use_default_graph_as_union"] = True
+            return options
+        if _FROM.search(_masked(request.text)[0]):
+            return {}  # Oxigraph builds the dataset from the query's FROM / FROM NAMED
+        return {"use_default_graph_as_union": True}
+
+    def _evaluate(self, request: QueryRequest, limit: int) -> QueryResult:
+        options: dict = {"prefixes": self.prefixes, **self._dataset(request)}
         try:
             results = self.store.query(request.text, **options)
         except SyntaxError as error:
@@ -164,7 +195,8 @@ class Engine:
             try:
                 outcome["result"] = self._evaluate(request, self.policy.limit)
             except (BadRequest, OSError, ValueError, RuntimeError) as error:
-                outcome["error"] = error
+                # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
+                outcome["error"] = error.with_traceback(None)
 
         started = time.monotonic()
         worker = threading.Thread(target=run, name="sparql-query", daemon=True)

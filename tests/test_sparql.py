@@ -94,10 +94,24 @@ def test_construct_in_every_rdf_format(live_server, fmt):
     assert objects == CITIES
 
 
-def test_format_parameter_is_a_fallback_for_browsers(live_server):
-    response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "format": "csv"},
+@pytest.mark.parametrize("parameter", ["format", "output", "results"])
+def test_format_parameter_is_a_fallback_for_browsers(live_server, parameter):
+    response = requests.get(live_server.url("/sparql"), params={"query": PLACES, parameter: "csv"},
                             headers={"Accept": "text/html"})
     assert response.headers["Content-Type"].startswith("text/csv")
+
+
+def test_from_narrows_the_dataset_to_the_named_graph(live_server):
+    def count(query: str) -> int:
+        rows = requests.get(live_server.url("/sparql"), params={"query": query},
+                            headers={"Accept": "application/sparql-results+json"}).json()["results"]["bindings"]
+        return int(rows[0]["n"]["value"])
+    everything = count("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    ontology = count("SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kazdata/graph/ontology> WHERE { ?s ?p ?o }")
+    article = count("SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kazdata/graph/globalpost-2011-12-19> "
+                    "WHERE { ?s ?p ?o }")
+    assert 0 < ontology < everything and 0 < article < everything
+    assert ontology + article == everything
 
 
 def test_named_graphs_and_protocol_dataset(live_server):
@@ -160,7 +174,10 @@ def test_service_and_remote_from_are_refused_without_a_request(live_server):
     for query, status in ((f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}", 403),
                           (f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}", 403),
                           (f"SELECT * FROM <http://127.0.0.1:{port}/data.ttl> WHERE {{ ?s ?p ?o }}", 400),
-                          (f"SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", 400)):
+                          (f"SELECT * FROM NAMED <http://127.0.0.1:{port}/g> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", 400),
+                          (f"SELECT * WHERE {{ SERVICE<http://127.0.0.1:{port}/>{{?s ?p ?o}} }}", 403),
+                          (f"SELECT * WHERE {{ SERVICE SILENT<http://127.0.0.1:{port}/>{{?s ?p ?o}} }}", 403),
+                          (f"SELECT * FROM<http://127.0.0.1:{port}/d> WHERE {{ ?s ?p ?o }}", 400)):
         response = requests.get(live_server.url("/sparql"), params={"query": query})
         assert response.status_code == status, response.text
         assert f"127.0.0.1:{port}" in response.text

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from kazdata.build.checksums import CHECKSUMS, file_digest
+from kazdata.build.checksums import CHECKSUMS
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
 from kazdata.pages import template_environment
-from kazdata.release import ReleaseFile
 from kazdata.web.cors import add_cors
 from kazdata.web.sending import send_release_file
 
@@ -46,9 +45,7 @@ def dump_checksums() -> Response:
 @blueprint.route(f"/{CHECKSUMS}", methods=["GET", "HEAD"])
 def release_checksums() -> Response:
     release = _release()
-    path = release.directory / CHECKSUMS  # not listed in itself, so not a release.file(): digest it here
-    file = ReleaseFile(path, CHECKSUMS, file_digest(path))
-    return send_release_file(release, file, content_type="text/plain; charset=utf-8", vary="")
+    return send_release_file(release, release.checksums_file, content_type="text/plain; charset=utf-8", vary="")
 
 
 @blueprint.route("/dumps/<name>", methods=["GET", "HEAD"])

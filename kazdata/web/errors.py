@@ -25,11 +25,8 @@ def _close_matches(limit: int = 5) -> list[dict]:
     """Entities whose label or slug resembles the last segment of the requested path."""
     release = current_app.extensions["kazdata"].release
     wanted = request.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").lower()
-    names = {}
-    for path, entry in release.entities.items():
-        names[entry["labels"]["en"].lower()] = (path, entry["labels"]["en"])
-        names[path.rsplit("/", 1)[-1].replace("-", " ")] = (path, entry["labels"]["en"])
-    found = difflib.get_close_matches(wanted, list(names), n=limit * 2, cutoff=0.4)
+    names = release.names
+    found = difflib.get_close_matches(wanted[:200], list(names), n=limit * 2, cutoff=0.4)
     seen, matches = set(), []
     for name in found:
         path, label = names[name]

@@ -1,8 +1,8 @@
 """Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
 
-Chosen by measurement (docs/decisions/005-production-server.md): granian serves 2.4-3.1x
-gunicorn's requests/s here, but under a stream of queries of death, whose workers end
-themselves to free the CPU, granian stopped answering while gunicorn lost no request.
+Chosen by measurement (docs/decisions/005-production-server.md): granian serves more requests/s
+here (3.1x on /doc/, 1.7x on a cheap query), but under a stream of queries of death, whose
+workers end themselves to free the CPU, granian stopped answering while gunicorn lost none.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@
   const prefixNames = Object.keys(data.prefixes);
 
   const TOKEN = /("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|(#[^\n]*)|(<[^<>"\s]*>)|([?$][A-Za-z_][\w]*)|([A-Za-z][\w.-]*)?:([\w.-]*)|\b([A-Za-z]+)\b/g;
-  const KEYWORDS = new Set("SELECT CONSTRUCT DESCRIBE ASK WHERE FILTER OPTIONAL UNION GRAPH PREFIX BASE DISTINCT REDUCED ORDER BY GROUP HAVING LIMIT OFFSET VALUES BIND AS MINUS EXISTS NOT IN FROM NAMED SERVICE COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT ASC DESC LANG LANGMATCHES STR REGEX CONTAINS STRSTARTS YEAR IF COALESCE BOUND a".split(" "));
+  const KEYWORDS = new Set("SELECT CONSTRUCT DESCRIBE ASK WHERE FILTER OPTIONAL UNION GRAPH PREFIX BASE DISTINCT REDUCED ORDER BY GROUP HAVING LIMIT OFFSET VALUES BIND AS MINUS EXISTS NOT IN FROM NAMED SERVICE COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT ASC DESC LANG LANGMATCHES STR REGEX CONTAINS STRSTARTS YEAR IF COALESCE BOUND A".split(" "));
 
   function escapeHtml(text) {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -43,7 +43,7 @@
   function cell(term) {
     const td = document.createElement("td");
     if (!term) return td;
-    if (term.type === "uri") {
+    if (term.type === "uri" && /^https?:\/\//i.test(term.value)) {  // never a javascript: link
       const a = document.createElement("a");
       a.href = localHref(term.value);
       a.textContent = term.value;
