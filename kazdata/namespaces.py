@@ -7,6 +7,8 @@ and the query page, so a prefix a user sees in one place works in all the others
 from __future__ import annotations
 
 DEFAULT_BASE = "https://w3id.org/kazdata/"
+#: The licence of the data and of every release (CC BY 4.0), stated in documents, dumps and headers.
+LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 
 #: prefix -> namespace IRI, for a release whose canonical base is ``DEFAULT_BASE``.
 PREFIXES: dict[str, str] = {

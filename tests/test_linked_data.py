@@ -241,3 +241,13 @@ def test_the_fast_path_answers_exactly_like_the_flask_route(client, entity_paths
                 fast_headers = sorted((k, v) for k, v in fast.headers.items() if k != "Date")
                 routed_headers = sorted((k, v) for k, v in routed.headers.items() if k != "Date")
                 assert fast_headers == routed_headers, (path, accept, encoding)
+
+
+@pytest.mark.parametrize("path", ["/dataset", "/ontology", "/shapes"])
+def test_graph_resources_link_to_alternates_that_exist(client, path):
+    response = client.get(path, headers={"Accept": "text/turtle"})
+    assert response.headers["Content-Location"] == f"{path}.ttl"
+    targets = re.findall(r'<(/[^>]+)>; rel="alternate"', response.headers["Link"])
+    assert len(targets) == 4  # the other RDF formats and the HTML page
+    for target in [response.headers["Content-Location"], *targets]:
+        assert client.get(target).status_code == 200, target

@@ -18,9 +18,9 @@ from kazdata.build.dumps import load_context, write_bytes, write_graph
 from kazdata.build.void import dataset_iri
 from kazdata.entities import describe, list_entities
 from kazdata.formats import Style
+from kazdata.namespaces import LICENSE
 from kazdata.sources import load_source
 
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 
 
 def write_documents(store: ox.Store, release: Path, prefixes: dict[str, str], base: str,

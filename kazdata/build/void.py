@@ -3,16 +3,17 @@ what the build measures (triples, classes, properties, subsets per source, dumps
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kazdata import bundled
+from kazdata.build.checksums import file_digest
 from kazdata.build.dumps import Dump, load_context, write_bytes, write_graph
 from kazdata.entities import RDF_TYPE, list_entities
 from kazdata.formats import Style
+from kazdata.namespaces import LICENSE
 from kazdata.pages import GraphView, render_dataset_page
 from kazdata.sources import load_source
 
@@ -40,7 +41,7 @@ def dataset_iri(base: str) -> str:
 
 def release_version(release: Path) -> str:
     """A content address of the release: the first 12 hex digits of the N-Quads dump's SHA-256."""
-    return hashlib.sha256((release / "dumps" / "kazdata.nq").read_bytes()).hexdigest()[:12]
+    return file_digest(release / "dumps" / "kazdata.nq")[:12]
 
 
 def describe_dataset(store: ox.Store, base: str, dumps: list[Dump], version: str) -> list[ox.Triple]:
@@ -96,7 +97,7 @@ def describe_dataset(store: ox.Store, base: str, dumps: list[Dump], version: str
             add(url, DCAT + "downloadURL", url)
             add(url, DCAT + "mediaType", _n(IANA + dump.format.media_type))
             add(url, RDFS + "label", ox.Literal(f"{dump.format.label} dump{' (gzip)' if compressed else ''}", language="en"))
-            add(url, DCTERMS + "license", _n("https://creativecommons.org/licenses/by/4.0/"))
+            add(url, DCTERMS + "license", _n(LICENSE))
             if compressed:
                 add(url, DCAT + "compressFormat", _n(IANA + "application/gzip"))
             else:

@@ -20,12 +20,12 @@ from werkzeug.http import parse_accept_header, parse_date, parse_etags
 from kazdata.entities import EntityRef
 from kazdata.errors import KazdataError, NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML
+from kazdata.namespaces import LICENSE
 from kazdata.release import Release
 from kazdata.web.cors import EXPOSED
 from kazdata.web.negotiation import choose_format, choose_language
 from kazdata.web.security import CONTENT_SECURITY_POLICY
 
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 #: Server preference when the client accepts several equally: RDF before HTML, so that
 #: ``Accept: */*`` (curl, most libraries) gets Turtle and browsers, which ask for
 #: text/html explicitly, get pages.

@@ -15,7 +15,8 @@ from kazdata.errors import NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format, choose_language
-from kazdata.web.documents import DOCUMENT_PREFERENCE, LICENSE, link_header, plan_document
+from kazdata.namespaces import LICENSE
+from kazdata.web.documents import DOCUMENT_PREFERENCE, link_header, plan_document
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("linked_data", __name__)
@@ -35,26 +36,14 @@ def _negotiated_format(extension: str | None, formats=DOCUMENT_PREFERENCE):
     return fmt
 
 
-def _send_variant(stem: str, extension: str | None, links: list, formats=DOCUMENT_PREFERENCE,
-                  url_stem: str | None = None) -> Response:
-    """Send ``{stem}.{ext}`` (or ``{stem}.{lang}.html``) from the release with the Link headers."""
+def _send_graph(stem: str, url: str, fmt, formats) -> Response:
+    """Send the RDF file ``{stem}.{ext}`` of the release, served at ``{url}.{ext}``."""
     release = _release()
-    fmt = _negotiated_format(extension, formats)
-    url_stem = url_stem or "/" + stem
-    if fmt is HTML:
-        language = choose_language(request.accept_languages, release.languages)
-        file = release.file(f"{stem}.{language}.html")
-        vary = "Accept, Accept-Language"
-    else:
-        file = release.file(f"{stem}.{fmt.extension}")
-        vary = "Accept"
-    response = send_release_file(release, file, fmt, vary=vary)
-    response.headers["Content-Location"] = f"{url_stem}.{fmt.extension}"
-    alternates = [(f"{url_stem}.{other.extension}", "alternate", other.media_type)
+    response = send_release_file(release, release.file(f"{stem}.{fmt.extension}"), fmt, vary="Accept")
+    response.headers["Content-Location"] = f"{url}.{fmt.extension}"
+    alternates = [(f"{url}.{other.extension}", "alternate", other.media_type)
                   for other in formats if other is not fmt]
-    response.headers["Link"] = link_header(alternates + links)
-    if fmt is HTML:
-        response.headers["Content-Language"] = language
+    response.headers["Link"] = link_header(alternates + [(LICENSE, "license", None)])
     return response
 
 
@@ -119,7 +108,7 @@ def kind_index(kind: str) -> Response:
     return _site_page(f"kind-{kind}")
 
 
-def _graph_resource(stem: str, extension: str | None, html_page: str | None) -> Response:
+def _graph_resource(stem: str, url: str, extension: str | None, html_page: str | None) -> Response:
     """The ontology, shapes and dataset description: negotiated; HTML where a page exists."""
     formats = [*GRAPH_FORMATS.values()] + ([HTML] if html_page else [])
     fmt = _negotiated_format(extension, formats)
@@ -127,26 +116,26 @@ def _graph_resource(stem: str, extension: str | None, html_page: str | None) -> 
         response = _site_page(html_page, negotiate=False)  # already chosen, by Accept or by the suffix
         response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding"
         return response
-    return _send_variant(stem, fmt.extension, [(LICENSE, "license", None)], formats)
+    return _send_graph(stem, url, fmt, formats)
 
 
 @blueprint.route("/ontology", methods=["GET", "HEAD"])
 @blueprint.route("/ontology.<extension>", methods=["GET", "HEAD"])
 def ontology(extension: str | None = None) -> Response:
-    return _graph_resource("ontology", extension, "ontology")
+    return _graph_resource("ontology", "/ontology", extension, "ontology")
 
 
 @blueprint.route("/shapes", methods=["GET", "HEAD"])
 @blueprint.route("/shapes.<extension>", methods=["GET", "HEAD"])
 def shapes(extension: str | None = None) -> Response:
-    return _graph_resource("shapes", extension, "shapes")
+    return _graph_resource("shapes", "/shapes", extension, "shapes")
 
 
 @blueprint.route("/dataset", methods=["GET", "HEAD"])
 @blueprint.route("/dataset.<extension>", methods=["GET", "HEAD"])
 @blueprint.route("/.well-known/void", methods=["GET", "HEAD"])
 def dataset(extension: str | None = None) -> Response:
-    return _graph_resource("void", extension, "dataset")
+    return _graph_resource("void", "/dataset", extension, "dataset")
 
 
 @blueprint.route("/context.jsonld", methods=["GET", "HEAD"])
