@@ -98,6 +98,13 @@ class Release:
             self._cached_bytes += len(data)
         return data
 
+    def variant(self, file: ReleaseFile, gzip_ok: bool) -> tuple[ReleaseFile, str | None]:
+        """The precomputed ``.gz`` copy of ``file`` and its Content-Encoding when the client
+        accepts gzip and the build wrote one; otherwise ``file`` itself."""
+        if gzip_ok and self.has(file.relative + ".gz"):
+            return self.file(file.relative + ".gz"), "gzip"
+        return file, None
+
     def has(self, relative: str) -> bool:
         return relative in self.digests
 

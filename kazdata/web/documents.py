@@ -18,12 +18,12 @@ from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
 from kazdata.entities import EntityRef
-from kazdata.errors import KazdataError, NotFound
+from kazdata.errors import KazdataError
 from kazdata.formats import GRAPH_FORMATS, HTML
 from kazdata.namespaces import LICENSE
 from kazdata.release import Release
 from kazdata.web.cors import EXPOSED
-from kazdata.web.negotiation import choose_format, choose_language
+from kazdata.web.negotiation import choose_language, format_for
 from kazdata.web.security import CONTENT_SECURITY_POLICY
 
 #: Server preference when the client accepts several equally: RDF before HTML, so that
@@ -61,17 +61,10 @@ def plan_document(release: Release, kind: str, slug: str, extension: str | None,
     """The response to ``/doc/{kind}/{slug}[.{extension}]``; raises NotFound or NotAcceptable."""
     release.entity(kind, slug)
     ref = EntityRef(kind, slug)
-    if extension is None:
-        fmt = choose_format(accept, DOCUMENT_PREFERENCE)
-    else:
-        fmt = next((f for f in DOCUMENT_PREFERENCE if f.extension == extension), None)
-        if fmt is None:
-            raise NotFound(f"no format with extension .{extension}; offered: "
-                           + ", ".join("." + f.extension for f in DOCUMENT_PREFERENCE))
+    fmt = format_for(extension, accept, DOCUMENT_PREFERENCE)
     language = choose_language(languages, release.languages) if fmt is HTML else None
     file = release.entity_file(ref, fmt.extension, language)
-    encoding = "gzip" if gzip_ok and release.has(file.relative + ".gz") else None
-    chosen = release.file(file.relative + ".gz") if encoding else file
+    chosen, encoding = release.variant(file, gzip_ok)
     url_stem = f"/doc/{ref.path}"
     links = [(f"{url_stem}.{other.extension}", "alternate", other.media_type)
              for other in DOCUMENT_PREFERENCE if other is not fmt]

@@ -14,9 +14,9 @@ from werkzeug.utils import escape
 from kazdata.errors import NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
 from kazdata.web.cors import add_cors
-from kazdata.web.negotiation import choose_format, choose_language
+from kazdata.web.negotiation import choose_format, choose_language, format_for
 from kazdata.namespaces import LICENSE
-from kazdata.web.documents import DOCUMENT_PREFERENCE, link_header, plan_document
+from kazdata.web.documents import link_header, plan_document
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("linked_data", __name__)
@@ -24,16 +24,6 @@ blueprint = Blueprint("linked_data", __name__)
 
 def _release():
     return current_app.extensions["kazdata"].release
-
-
-def _negotiated_format(extension: str | None, formats=DOCUMENT_PREFERENCE):
-    if extension is None:
-        return choose_format(request.accept_mimetypes, formats)
-    fmt = next((f for f in formats if f.extension == extension), None)
-    if fmt is None:
-        raise NotFound(f"no format with extension .{extension}; offered: "
-                       + ", ".join("." + f.extension for f in formats))
-    return fmt
 
 
 def _send_graph(stem: str, url: str, fmt, formats) -> Response:
@@ -111,7 +101,7 @@ def kind_index(kind: str) -> Response:
 def _graph_resource(stem: str, url: str, extension: str | None, html_page: str | None) -> Response:
     """The ontology, shapes and dataset description: negotiated; HTML where a page exists."""
     formats = [*GRAPH_FORMATS.values()] + ([HTML] if html_page else [])
-    fmt = _negotiated_format(extension, formats)
+    fmt = format_for(extension, request.accept_mimetypes, formats)
     if fmt is HTML:
         response = _site_page(html_page, negotiate=False)  # already chosen, by Accept or by the suffix
         response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding"

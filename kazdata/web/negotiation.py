@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 
-from kazdata.errors import NotAcceptable
+from kazdata.errors import NotAcceptable, NotFound
 from kazdata.formats import Format
 
 
@@ -30,6 +30,17 @@ def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
         raise NotAcceptable("none of the requested media types is offered here; offered: "
                             + ", ".join(offered), offered=offered)
     return by_type[best]
+
+
+def format_for(extension: str | None, accept: MIMEAccept, formats: list[Format]) -> Format:
+    """The format a URL suffix names, or else the one Accept prefers; NotFound for an unknown suffix."""
+    if extension is None:
+        return choose_format(accept, formats)
+    fmt = next((f for f in formats if f.extension == extension), None)
+    if fmt is None:
+        raise NotFound(f"no format with extension .{extension}; offered: "
+                       + ", ".join("." + f.extension for f in formats))
+    return fmt
 
 
 def choose_language(accept: LanguageAccept, languages: list[str], default: str = "en") -> str:

@@ -20,10 +20,7 @@ def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = 
                       attachment: bool = False) -> Response:
     """Respond with ``file`` (or its precomputed ``.gz`` when the client accepts gzip)."""
     content_type = content_type or (fmt.content_type if fmt else "application/octet-stream")
-    chosen, encoding = file, None
-    if request.accept_encodings["gzip"] and release.has(file.relative + ".gz") \
-            and not request.headers.get("Range"):
-        chosen, encoding = release.file(file.relative + ".gz"), "gzip"
+    chosen, encoding = release.variant(file, bool(request.accept_encodings["gzip"]) and not request.headers.get("Range"))
     response = send_file(chosen.path, mimetype=content_type, etag=chosen.etag, conditional=True,
                          last_modified=release.modified, max_age=None,
                          as_attachment=attachment, download_name=file.path.name)
