@@ -19,7 +19,7 @@ import pyoxigraph as ox
 from kazdata import bundled
 from kazdata.build.checksums import write_checksums
 from kazdata.build.documents import write_documents
-from kazdata.build.dumps import write_dumps
+from kazdata.build.dumps import load_shapes, write_dumps
 from kazdata.build.void import write_void
 from kazdata.errors import ValidationFailed
 from kazdata.namespaces import DEFAULT_BASE, prefixes_for
@@ -87,8 +87,9 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        dumps = steps.run("write dumps", lambda: write_dumps(store, staging, prefixes, base))
-        steps.run("write entity documents", lambda: write_documents(store, staging, prefixes, base,
+        shapes = load_shapes(base)
+        dumps = steps.run("write dumps", lambda: write_dumps(store, staging, prefixes, base, shapes))
+        steps.run("write entity documents", lambda: write_documents(store, staging, prefixes, base, shapes,
                                                                       progress))
         steps.run("write VoID/DCAT description",
                   lambda: write_void(store, staging, prefixes, base, dumps))

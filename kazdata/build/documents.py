@@ -13,18 +13,17 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata import bundled, pages
+from kazdata import pages
 from kazdata.build.dumps import load_context, write_bytes, write_graph
 from kazdata.build.void import dataset_iri
 from kazdata.entities import describe, list_entities
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
-from kazdata.sources import load_source
 
 
 
 def write_documents(store: ox.Store, release: Path, prefixes: dict[str, str], base: str,
-                    progress) -> list[dict]:
+                    shapes: list[ox.Triple], progress) -> list[dict]:
     """Write every entity document and ``docs/index.json``; return the index entries."""
     style = Style(prefixes=prefixes, context=load_context(base))
     view = pages.GraphView(store, base)
@@ -45,10 +44,9 @@ def write_documents(store: ox.Store, release: Path, prefixes: dict[str, str], ba
                 (json.dumps({"base": base, "languages": view.languages, "entities": index,
                              "graphs": sorted(g.value for g in store.named_graphs())},
                             ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode())
-    shape_triples = [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
     for language in view.languages:
         site = renderer.site_pages(index, language)
-        site["shapes"] = pages.render_shapes_page(shape_triples, language)
+        site["shapes"] = pages.render_shapes_page(shapes, language)
         for name, html in site.items():
             write_bytes(release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)
     return index

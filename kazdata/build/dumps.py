@@ -60,7 +60,13 @@ def _sorted_quads(store: ox.Store) -> list[ox.Quad]:
     return sorted(store, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
 
 
-def write_dumps(store: ox.Store, release: Path, prefixes: dict[str, str], base: str) -> list[Dump]:
+def load_shapes(base: str) -> list[ox.Triple]:
+    """The shapes as published (rebased, blank nodes skolemised like a source's)."""
+    return [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
+
+
+def write_dumps(store: ox.Store, release: Path, prefixes: dict[str, str], base: str,
+                shapes: list[ox.Triple]) -> list[Dump]:
     """Write ``dumps/``, ``context.jsonld``, ``ontology.*`` and ``shapes.ttl``; return the dumps."""
     context = load_context(base)
     style = Style(prefixes=prefixes, context=context)
@@ -78,8 +84,5 @@ def write_dumps(store: ox.Store, release: Path, prefixes: dict[str, str], base: 
                 (json.dumps({"@context": context}, ensure_ascii=False, indent=2) + "\n").encode())
     ontology = [q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri("ontology", base)))]
     write_graph(ontology, release / "ontology", style)
-    shapes: list[ox.Triple] = []
-    for path in bundled.shapes_files():
-        shapes.extend(load_source(path, base).triples)
     write_graph(shapes, release / "shapes", style)
     return dumps

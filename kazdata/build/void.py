@@ -13,17 +13,12 @@ from kazdata.build.checksums import file_digest
 from kazdata.build.dumps import Dump, load_context, write_bytes, write_graph
 from kazdata.entities import RDF_TYPE, list_entities
 from kazdata.formats import Style
-from kazdata.namespaces import LICENSE
+from kazdata.namespaces import LICENSE, PREFIXES
 from kazdata.pages import GraphView, render_dataset_page
 from kazdata.sources import load_source
 
-VOID = "http://rdfs.org/ns/void#"
-DCAT = "http://www.w3.org/ns/dcat#"
-DCTERMS = "http://purl.org/dc/terms/"
-PROV = "http://www.w3.org/ns/prov#"
-OWL = "http://www.w3.org/2002/07/owl#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+VOID, DCAT, DCTERMS, PROV, OWL, XSD, RDFS = (PREFIXES[name] for name in
+                                             ("void", "dcat", "dcterms", "prov", "owl", "xsd", "rdfs"))
 IANA = "https://www.iana.org/assignments/media-types/"
 
 

@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from kazdata import bundled
+from kazdata.build.checksums import CHECKSUMS
 from kazdata.errors import ReleaseError
 
 
 def ensure_release(settings: dict) -> None:
     """Build the bundled dataset first when the release directory does not exist yet."""
     release = Path(settings["release"])
-    if (release / "SHA256SUMS").is_file():
+    if (release / CHECKSUMS).is_file():
         return
     if release.exists() and any(release.iterdir()):
         raise ReleaseError(f"{release} exists but is not a kazdata release; refusing to overwrite it")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pyoxigraph as ox
 
 from kazdata.formats import Format
+from kazdata.namespaces import PREFIXES
 from kazdata.release import Release
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-VOID = "http://rdfs.org/ns/void#"
-RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-RDFS_COMMENT = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
-XSD = "http://www.w3.org/2001/XMLSchema#"
+SD, VOID, XSD = PREFIXES["sd"], PREFIXES["void"], PREFIXES["xsd"]
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
 W3C_FORMATS = {  # W3C format IRIs (https://www.w3.org/ns/formats/) by media type
     "application/sparql-results+json": "SPARQL_Results_JSON",
     "application/sparql-results+xml": "SPARQL_Results_XML",
