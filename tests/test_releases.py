@@ -118,3 +118,16 @@ def test_a_killed_worker_is_replaced(live_server):
     assert statuses == [200] * 30
     after = subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True, text=True).stdout.split()
     assert len(after) == len(children) and children[0] not in after
+
+
+def test_the_granian_server_option_serves_documents_and_queries(release_dir):
+    """`--server granian` is offered (docs/decisions/005); it must at least serve."""
+    server = LiveServer(release_dir, ["--server", "granian"])
+    try:
+        document = requests.get(server.url("/doc/place/aktau"), headers={"Accept": "text/turtle"})
+        assert document.status_code == 200 and "Aktau" in document.text
+        answer = requests.get(server.url("/sparql"), params={"query": "ASK { ?e a kaz:Strike }"},
+                              headers={"Accept": "application/sparql-results+json"})
+        assert answer.json()["boolean"] is True
+    finally:
+        server.stop()
