@@ -61,6 +61,9 @@ class Release:
         self.modified = os.stat(self.directory / CHECKSUMS).st_mtime
         self.version = self.digests["dumps/kazdata.nq"][:12]
         self._cache: dict[str, bytes] = {}
+        #: what a server derives from this release once (e.g. the service description); it is
+        #: dropped with the release when a new one is switched in
+        self.memo: dict = {}
         self._cached_bytes = 0
 
     def _example(self, relative: str) -> dict:

@@ -195,12 +195,24 @@ def _preflight() -> Response:
     return add_cors(response)
 
 
+def _service_description_bytes(endpoint_url: str, release: Release, limits: tuple, fmt: Format) -> bytes:
+    """Serialised once per release, endpoint URL and format (kept in ``release.memo``, so it goes
+    when the release is switched): the description only changes with them."""
+    key = ("service-description", endpoint_url, limits, fmt.extension)
+    if key not in release.memo:
+        settings = dict(zip(("query_timeout", "result_limit", "max_body"), limits))
+        triples = service_description(endpoint_url, release, settings, list(RESULT_FORMATS.values()),
+                                      CONSTRUCT_FORMATS)
+        release.memo[key] = fmt.serializer(triples, _style())
+    return release.memo[key]
+
+
 def _service_description_response() -> Response:
     resources = _resources()
     fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
-    triples = service_description(request.base_url, resources.release, resources.settings,
-                                  list(RESULT_FORMATS.values()), CONSTRUCT_FORMATS)
-    response = Response(fmt.serializer(triples, _style()), content_type=fmt.content_type)
+    limits = tuple(resources.settings[name] for name in ("query_timeout", "result_limit", "max_body"))
+    body = _service_description_bytes(request.base_url, resources.release, limits, fmt)
+    response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     return add_cors(response)
 
