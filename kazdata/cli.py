@@ -27,7 +27,7 @@ def _sources_dir(settings: dict) -> Path:
 def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.build import build_release
     settings = load_settings({"base": args.base, "sources": args.sources})
-    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings["base"])
+    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings["base"], with_store=args.store)
     return 0
 
 
@@ -59,6 +59,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load(args: argparse.Namespace) -> int:
+    from kazdata.backends.remote import load_release
+    from kazdata.release import Release
+    release = Release(Path(args.release), verify=True)
+    for graph, count in load_release(release.directory, args.endpoint):
+        print(f"{count:>9} triples -> <{graph}>")
+    return 0
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from kazdata.publish import publish
     publish(Path(args.release), Path(args.to))
@@ -77,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "release (dumps, VoID/DCAT, entity documents, SHA256SUMS) "
                                             "to OUT. A failed build leaves OUT as it was.")
     build.add_argument("out", help="release directory to write")
+    build.add_argument("--store", action="store_true",
+                       help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only")
     _add_setting_flags(build, ("base", "sources"))
     build.set_defaults(run=cmd_build)
 
@@ -104,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--events", type=int, required=True, help="how many events")
     generate.add_argument("--seed", type=int, default=2011, help="random seed (default 2011)")
     generate.set_defaults(run=cmd_generate)
+
+    load = commands.add_parser("load", help="push a release into a remote triple store",
+                               description="Verify RELEASE, then PUT each of its graphs into a SPARQL 1.1 "
+                                           "Graph Store (replacing graphs of the same name), for "
+                                           "`kazdata serve --backend remote --endpoint QUERY_URL`.")
+    load.add_argument("release", nargs="?", default="release", help="release directory (default: release)")
+    load.add_argument("--endpoint", required=True,
+                      help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store")
+    load.set_defaults(run=cmd_load)
 
     publish = commands.add_parser("publish", help="switch a served release path to a new release",
                                   description="Verify RELEASE against its SHA256SUMS, then atomically "

@@ -52,6 +52,18 @@ def _server(value: str) -> str:
     return value
 
 
+def _backend(value: str) -> str:
+    if value not in ("memory", "disk", "remote"):
+        raise ValueError(f"backend must be memory, disk or remote, not {value!r}")
+    return value
+
+
+def _default_query_processes() -> int:
+    """Four per core: a query of death holds one until the time limit kills it, and cheap
+    queries need free ones beside it (children of one store share it copy-on-write)."""
+    return max(4, 4 * (os.cpu_count() or 1))
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -64,6 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server", "gunicorn", "Production HTTP server: gunicorn, or granian (faster, but see docs/decisions/005).", _server),
     Setting("workers", None, "Production-server worker processes (default: 4 per core, at least 4).", int),
     Setting("threads", 32, "Python threads per worker process (under gunicorn a slow client holds one, so keep plenty).", int),
+    Setting("backend", "memory", "Where the triples live: memory (the dump loaded in memory), disk (the RocksDB store of a release built with --store, opened read-only) or remote (a SPARQL 1.1 endpoint, see --endpoint).", _backend),
+    Setting("endpoint", None, "With --backend remote: the remote store's SPARQL query URL (load it with `kazdata load`)."),
+    Setting("query_processes", None, "Query processes evaluating SPARQL beside the web workers (default: 4 per core, at least 4); 0 evaluates in the web workers' threads.", int),
     Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
@@ -98,6 +113,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
             values[name] = value
     if values["workers"] is None:
         values["workers"] = _default_workers()
+    if values["query_processes"] is None:
+        values["query_processes"] = _default_query_processes()
     if not values["base"].endswith("/"):
         raise ValueError(f"base {values['base']!r} must end with '/'")
     values["release"] = Path(values["release"])

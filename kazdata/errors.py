@@ -47,6 +47,13 @@ class QueryTimeout(KazdataError):
     title = "Query time limit exceeded"
 
 
+class BackendUnavailable(KazdataError):
+    """The store that answers SPARQL (query processes, a remote endpoint) cannot be reached."""
+
+    status = 503
+    title = "Query service unavailable"
+
+
 class Forbidden(KazdataError):
     status = 403
     title = "Forbidden"

@@ -9,22 +9,20 @@ Safety model (README "Security"):
   refused unless its IRI is on the operator's allow-list; ``FROM``/``FROM NAMED`` and the
   protocol's graph parameters may only name graphs of the release (Oxigraph never fetches them,
   but a remote IRI there is a mistake worth a clear message);
-- bounded: the query runs in a helper thread while the request waits at most the time limit
-  (pyoxigraph releases the GIL while it evaluates); at most ``limit`` rows are kept.
+- bounded: the backend stops waiting at the time limit and keeps at most ``limit`` rows; how it
+  frees the CPU of a runaway query is the backend's business (``kazdata.backends``).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import pyoxigraph as ox
 
-from kazdata.errors import BadRequest, Forbidden, QueryTimeout
+from kazdata.errors import BadRequest, Forbidden
 
 UPDATE_KEYWORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 
@@ -54,10 +52,15 @@ class QueryRequest:
     named_graphs: tuple[str, ...] = ()
 
 
+#: One solution: variable name -> term, or None where the variable is unbound. Plain dicts,
+#: because pyoxigraph's QuerySolution cannot be pickled across to the web process.
+Row = Mapping[str, "ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None"]
+
+
 @dataclass
 class SelectResult:
     variables: list[str]
-    rows: list[ox.QuerySolution]
+    rows: Sequence[Row]
     truncated: bool
 
 
@@ -83,7 +86,6 @@ class Policy:
     timeout: float = 10.0
     limit: int = 10000
     service_allowlist: tuple[str, ...] = ()
-    on_runaway: Callable[[], None] = field(default=lambda: None)
 
 
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -138,18 +140,25 @@ def refuse_remote_access(text: str, graphs: Iterable[str], allowlist: Iterable[s
                              + ", ".join(sorted(known)))
 
 
-class Engine:
-    """Runs read-only SPARQL on a pyoxigraph store under a ``Policy``.
+class Backend(Protocol):
+    """Where a query is evaluated (``kazdata.backends``): in this process, in a query process,
+    or on a remote SPARQL endpoint. ``query`` raises BadRequest, QueryTimeout or
+    BackendUnavailable and returns at most ``limit`` rows or triples, flagged when cut."""
 
-    ``query`` raises BadRequest (syntax, with line and column), Forbidden (update, SERVICE)
-    or QueryTimeout; it returns at most ``policy.limit`` rows or triples, flagged when cut.
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult: ...
+
+
+class Engine:
+    """Runs read-only SPARQL under a ``Policy`` on a backend.
+
+    What may run is decided here, before any backend sees the query: updates, ``SERVICE`` and
+    graphs outside the release are refused the same way whichever backend evaluates it.
     """
 
-    def __init__(self, store: ox.Store, prefixes: dict[str, str], policy: Policy) -> None:
-        self.store = store
-        self.prefixes = prefixes
+    def __init__(self, backend: Backend, graphs: Iterable[str], policy: Policy) -> None:
+        self.backend = backend
+        self.graphs = tuple(sorted(graphs))
         self.policy = policy
-        self.graphs = tuple(sorted(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode)))
 
     def check(self, request: QueryRequest) -> None:
         refuse_updates(request.text)
@@ -158,103 +167,23 @@ class Engine:
             if graph not in self.graphs:
                 raise BadRequest(f"graph <{graph}> is not in this dataset; graphs: " + ", ".join(self.graphs))
 
-    @staticmethod
-    def _dataset(request: QueryRequest) -> dict:
-        """The graphs a query sees: the protocol's parameters, else its FROM, else the union."""
-        if request.default_graphs or request.named_graphs:
-            options: dict = {"default_graph": [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]}
-            if request.named_graphs:
-                options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
-            return options
-        if _FROM.search(_masked(request.text)[0]):
-            return {}  # Oxigraph builds the dataset from the query's FROM / FROM NAMED
-        return {"use_default_graph_as_union": True}
-
-    def _evaluate(self, request: QueryRequest, limit: int) -> QueryResult:
-        options: dict = {"prefixes": self.prefixes, **self._dataset(request)}
-        try:
-            results = self.store.query(request.text, **options)
-        except SyntaxError as error:
-            raise BadRequest(f"malformed query: {error}") from None
-        if isinstance(results, ox.QueryBoolean):
-            return AskResult(bool(results))
-        if isinstance(results, ox.QuerySolutions):
-            variables = [v.value for v in results.variables]
-            rows = _take(results, limit + 1)
-            return SelectResult(variables, rows[:limit], len(rows) > limit)
-        triples = _take(results, limit + 1)
-        return GraphResult(triples[:limit], len(triples) > limit)
-
     def query(self, request: QueryRequest, timeout: float | None = None) -> QueryResult:
-        self.check(request)
-        timeout = min(timeout or self.policy.timeout, self.policy.timeout)
-        outcome: dict = {}
+        """Check, then evaluate within ``min(timeout, policy.timeout)`` seconds.
 
-        def run() -> None:
-            _lower_priority()
-            try:
-                outcome["result"] = self._evaluate(request, self.policy.limit)
-            except (BadRequest, OSError, ValueError, RuntimeError) as error:
-                # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
-                outcome["error"] = error.with_traceback(None)
-
-        started = time.monotonic()
-        worker = threading.Thread(target=run, name="sparql-query", daemon=True)
-        worker.start()
-        worker.join(timeout)
-        if worker.is_alive():
-            self._watch(worker, self.policy.timeout - (time.monotonic() - started))
-            raise QueryTimeout(f"the query ran longer than the {timeout:g} s limit and was stopped; "
-                               "narrow it (LIMIT, more specific patterns) or ask for less")
-        if "error" in outcome:
-            error = outcome["error"]
-            if isinstance(error, BadRequest):
-                raise error
-            raise BadRequest(f"the query failed: {error}") from None
-        return outcome["result"]
-
-
-    def _watch(self, worker: threading.Thread, remaining: float) -> None:
-        """End the process (``policy.on_runaway``) only if the query outlives the operator's limit.
-
-        A client that asked for a shorter timeout gets its answer at once, but cannot make the
-        server replace a worker by asking for a tiny one: the query keeps the operator's budget.
+        A client may ask for less time than the operator allows, but the backend keeps the
+        operator's budget for stopping the query: a tiny client timeout cannot make the server
+        kill and replace query processes.
         """
-        if remaining <= 0:
-            self.policy.on_runaway()
-            return
-
-        def watch() -> None:
-            worker.join(remaining)
-            if worker.is_alive():
-                self.policy.on_runaway()
-
-        threading.Thread(target=watch, name="sparql-watchdog", daemon=True).start()
+        self.check(request)
+        return self.backend.query(request, limit=self.policy.limit,
+                                  timeout=min(timeout or self.policy.timeout, self.policy.timeout))
 
 
-#: How much lower than request handling a query thread runs (Linux ``nice`` is per thread).
-#: Measured with bench/load.py: 19 was worse than 10, because a starved query thread that holds
-#: the GIL for a moment (result conversion) then holds up the request threads.
-QUERY_NICENESS = 10
+def uses_from(text: str) -> bool:
+    """True if the query names its own dataset with ``FROM`` / ``FROM NAMED``."""
+    return bool(_FROM.search(_masked(text)[0]))
 
 
-def _lower_priority() -> None:
-    """Let dereferencing and cheap requests win the CPU from long queries.
-
-    On Linux a thread has its own nice value, so the query thread can lower its own priority
-    without privileges; elsewhere this does nothing.
-    """
-    if hasattr(os, "setpriority"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), QUERY_NICENESS)
-        except OSError:
-            pass
-
-
-def _take(iterator, count: int) -> list:
-    items = []
-    for item in iterator:
-        items.append(item)
-        if len(items) >= count:
-            break
-    return items
+def timeout_message(seconds: float) -> str:
+    return (f"the query ran longer than the {seconds:g} s limit and was stopped; "
+            "narrow it (LIMIT, more specific patterns) or ask for less")

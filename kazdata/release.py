@@ -24,6 +24,14 @@ CACHE_BYTES = 256 * 1024 * 1024
 REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "context.jsonld", "ontology.ttl")
 
 
+def release_stamp(path: str | Path) -> tuple:
+    """What identifies the release behind ``path`` (usually a symlink): its real path and the
+    inode and mtime of its SHA256SUMS. A server compares stamps to notice a newly published release."""
+    real = os.path.realpath(path)
+    stat = os.stat(os.path.join(real, CHECKSUMS))
+    return real, stat.st_ino, stat.st_mtime_ns
+
+
 @dataclass(frozen=True)
 class ReleaseFile:
     """A file of the release with what HTTP needs to send it."""

@@ -95,6 +95,17 @@ class LiveServer:
     def url(self, path: str) -> str:
         return self.root + path
 
+    def processes(self) -> dict:
+        """The server's process tree: gunicorn ``workers``, the query ``supervisor`` (the child
+        that has children of its own) and its ``queries`` processes."""
+        def children(pid: int) -> set[int]:
+            out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+            return {int(child) for child in out.split()}
+        tree = {child: children(child) for child in children(self.process.pid)}
+        supervisor = next((pid for pid, grandchildren in tree.items() if grandchildren), None)
+        return {"workers": {pid for pid in tree if pid != supervisor}, "supervisor": supervisor,
+                "queries": tree.get(supervisor, set())}
+
     def stop(self) -> None:
         self.process.terminate()
         try:

@@ -1,27 +1,37 @@
-"""The query engine's limits, checked in-process against a real pyoxigraph store."""
+"""The query backends' limits, checked directly (no HTTP) against real stores and processes."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import threading
 import time
 
 import pyoxigraph as ox
 import pytest
 
-from kazdata.errors import QueryTimeout
-from kazdata.query import QUERY_NICENESS, Engine, Policy, QueryRequest, _lower_priority
+from kazdata.backends.embedded import QUERY_NICENESS, InProcessBackend, lower_priority
+from kazdata.backends.processes import CHILD_NICENESS, HEAVY_NICENESS, ProcessBackend, QueryService
+from kazdata.config import load_settings
+from kazdata.errors import BadRequest, QueryTimeout
+from kazdata.publish import publish
+from kazdata.query import AskResult, Engine, Policy, QueryRequest, SelectResult
 
 # about 11 million rows: a couple of seconds, so the abandoned thread does not burn the test run
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
     f"VALUES ?v{i} {{ {' '.join(str(j) for j in range(15))} }}" for i in range(6)) + " }"
+# many minutes: only a kill stops it
+ENDLESS = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+    f"VALUES ?v{i} {{ {' '.join(str(j) for j in range(40))} }}" for i in range(8)) + " }"
+STRIKES = QueryRequest("SELECT ?e WHERE { ?e a kaz:Strike }")
 
 
 def test_a_query_thread_runs_at_lower_priority_than_its_caller():
     seen = {}
 
     def in_thread():
-        _lower_priority()
+        lower_priority()
         seen["query"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
@@ -32,10 +42,9 @@ def test_a_query_thread_runs_at_lower_priority_than_its_caller():
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
 
 
-def test_a_runaway_query_times_out_and_other_threads_keep_running():
+def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
     """pyoxigraph releases the GIL while evaluating, so the request thread is not blocked."""
-    runaways = []
-    engine = Engine(ox.Store(), {}, Policy(timeout=0.5, on_runaway=lambda: runaways.append(1)))
+    engine = Engine(InProcessBackend(ox.Store(), {}), [], Policy(timeout=0.5))
     ticks = []
     stop = threading.Event()
 
@@ -54,4 +63,111 @@ def test_a_runaway_query_times_out_and_other_threads_keep_running():
     thread.join()
     assert 0.4 < waited < 1.5
     assert len(ticks) > 20  # the other thread ran all along
-    assert runaways == [1]  # past the operator's limit, the worker is told to go
+
+
+@pytest.fixture()
+def service(release_dir, tmp_path):
+    """A query supervisor on a symlinked release, so tests can publish another one."""
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    settings = load_settings({"release": link, "query_processes": 2, "query_timeout": 2.0}, environ={})
+    started = QueryService.start(settings)
+    assert _wait_for(lambda: len(_children(started)) == 2)
+    yield started, link
+    started.stop()
+
+
+def _children(service: QueryService) -> set[int]:
+    out = subprocess.run(["pgrep", "-P", str(service.pid)], capture_output=True, text=True).stdout
+    return {int(pid) for pid in out.split()}
+
+
+def _wait_for(condition, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_query_processes_answer_and_report_bad_queries(service):
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    result = backend.query(STRIKES, limit=10, timeout=2.0)
+    assert isinstance(result, SelectResult) and result.variables == ["e"]
+    assert [row["e"].value for row in result.rows] == ["https://w3id.org/kazdata/id/event/mangystau-oil-strike-2011"]
+    assert isinstance(backend.query(QueryRequest("ASK { ?s ?p ?o }"), limit=10, timeout=2.0), AskResult)
+    with pytest.raises(BadRequest, match="malformed query"):
+        backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
+    cut = backend.query(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), limit=3, timeout=2.0)
+    assert len(cut.rows) == 3 and cut.truncated
+
+
+def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(service):
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=1.0)
+    before = _children(supervisor)
+    assert len(before) == 2
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        backend.query(QueryRequest(ENDLESS), limit=10, timeout=1.0)
+    assert time.monotonic() - started < 2
+    assert _wait_for(lambda: len(_children(supervisor)) == 2 and _children(supervisor) != before)
+    busy = subprocess.run(["ps", "-o", "pcpu=", "--ppid", str(supervisor.pid)], capture_output=True, text=True).stdout
+    time.sleep(0.5)
+    assert all(float(value) < 50 for value in busy.split()), busy
+    assert backend.query(STRIKES, limit=10, timeout=1.0).rows  # and the replacement answers
+
+
+def test_a_long_query_is_moved_to_the_lowest_priority(service):
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    seen = {}
+
+    def watch():
+        time.sleep(0.6)
+        for pid in _children(supervisor):
+            seen[pid] = os.getpriority(os.PRIO_PROCESS, pid)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    with pytest.raises(QueryTimeout):
+        backend.query(QueryRequest(ENDLESS), limit=10, timeout=1.0)
+    watcher.join()
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert sorted(seen.values()) == [min(19, base + CHILD_NICENESS), max(HEAVY_NICENESS, base)]
+
+
+def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_limit(service):
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    before = _children(supervisor)
+    with pytest.raises(QueryTimeout):
+        backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.3)
+    time.sleep(0.5)
+    assert _children(supervisor) == before  # still running, within the operator's 2 s
+    assert _wait_for(lambda: _children(supervisor) != before, seconds=4)
+
+
+def test_query_processes_switch_to_a_published_release(service, tmp_path):
+    from kazdata.build import build_release, quiet
+    supervisor, link = service
+    sources = tmp_path / "sources"
+    shutil.copytree(__import__("kazdata.bundled", fromlist=["x"]).sources_dir(), sources)
+    (sources / "extra-2012-01-01.ttl").write_text(
+        "@prefix schema: <https://schema.org/> .\n"
+        "<https://w3id.org/kazdata/id/place/switch-test> a schema:Place ; schema:name \"Switch test\"@en .\n")
+    newer = build_release(tmp_path / "newer", sources_dir=sources, progress=quiet)
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    ask = QueryRequest('ASK { ?p schema:name "Switch test"@en }')
+    assert backend.query(ask, limit=1, timeout=2.0).value is False
+    publish(newer, link)
+    assert _wait_for(lambda: backend.query(ask, limit=1, timeout=2.0).value, seconds=10)
+
+
+def test_the_service_refuses_a_release_it_cannot_open(release_dir):
+    from kazdata.errors import ReleaseError
+    settings = load_settings({"release": release_dir, "backend": "disk", "query_processes": 1}, environ={})
+    with pytest.raises(ReleaseError, match="--store"):
+        QueryService.start(settings)

@@ -109,15 +109,38 @@ def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, relea
 
 
 def test_a_killed_worker_is_replaced(live_server):
-    children = subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True,
-                              text=True).stdout.split()
-    assert len(children) >= 2
-    os.kill(int(children[0]), signal.SIGKILL)
+    workers = live_server.processes()["workers"]
+    assert len(workers) >= 2
+    victim = min(workers)
+    os.kill(victim, signal.SIGKILL)
     time.sleep(2)
     statuses = [requests.get(live_server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(30)]
     assert statuses == [200] * 30
-    after = subprocess.run(["pgrep", "-P", str(live_server.process.pid)], capture_output=True, text=True).stdout.split()
-    assert len(after) == len(children) and children[0] not in after
+    after = live_server.processes()["workers"]
+    assert len(after) == len(workers) and victim not in after
+
+
+def _ask(server) -> int:
+    return requests.get(server.url("/sparql"), params={"query": "ASK { ?e a kaz:Strike }"},
+                        headers={"Accept": "application/sparql-results+json"}, timeout=10).status_code
+
+
+def test_a_killed_query_process_or_supervisor_is_replaced(release_dir):
+    server = LiveServer(release_dir)
+    try:
+        tree = server.processes()
+        os.kill(min(tree["queries"]), signal.SIGKILL)
+        assert all(_ask(server) == 200 for _ in range(10))
+        os.kill(tree["supervisor"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.processes()["supervisor"] in (None, tree["supervisor"]):
+            time.sleep(0.2)
+        after = server.processes()
+        assert after["supervisor"] not in (None, tree["supervisor"])
+        assert all(_ask(server) == 200 for _ in range(10))
+        assert not (after["queries"] & tree["queries"])  # the orphans of the killed supervisor ended
+    finally:
+        server.stop()
 
 
 def test_the_granian_server_option_serves_documents_and_queries(release_dir):

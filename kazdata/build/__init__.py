@@ -65,8 +65,12 @@ def load_store(source_paths: list[Path], base: str) -> ox.Store:
 
 
 def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEFAULT_BASE,
-                  progress: Progress = stderr_progress) -> Path:
+                  progress: Progress = stderr_progress, with_store: bool = False) -> Path:
     """Validate the sources and write a release to ``out``; return ``out``.
+
+    With ``with_store``, also write the RocksDB store that ``--backend disk`` opens (``store/``,
+    after SHA256SUMS: RocksDB files are not byte-reproducible, so they are not listed; the
+    store records the digest of the dump it was loaded from instead).
 
     Raises SourceError for a file that does not parse and ValidationFailed (with every
     violation in ``details['violations']``) for shape violations; ``out`` is unchanged then.
@@ -95,12 +99,21 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
                   lambda: write_void(store, staging, prefixes, base, dumps))
         steps.run("copy example queries", lambda: copy_example_queries(staging))
         steps.run("write SHA256SUMS", lambda: write_checksums(staging))
+        if with_store:
+            steps.run("write the on-disk store", lambda: write_release_store(staging))
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     progress(f"release written to {out}")
     return out
+
+
+def write_release_store(release: Path) -> None:
+    from kazdata.backends.embedded import write_store
+    from kazdata.build.checksums import file_digest
+    nquads = release / "dumps" / "kazdata.nq"
+    write_store(release, nquads, file_digest(nquads))
 
 
 def copy_example_queries(release: Path) -> None:

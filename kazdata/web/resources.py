@@ -10,7 +10,6 @@ refused with a log message and the current one keeps being served.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kazdata.build.checksums import CHECKSUMS
 from kazdata.errors import ReleaseError
-from kazdata.release import Release
+from kazdata.release import Release, release_stamp
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0
@@ -46,9 +44,7 @@ class Resources:
         self._checked = time.monotonic()
 
     def _stamp(self) -> tuple:
-        real = os.path.realpath(self.settings["release"])
-        stat = os.stat(os.path.join(real, CHECKSUMS))
-        return real, stat.st_ino, stat.st_mtime_ns
+        return release_stamp(self.settings["release"])
 
     def _open(self, stamp: tuple) -> Served:
         release = Release(Path(stamp[0]), verify=self.settings.get("verify", True))

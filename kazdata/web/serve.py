@@ -1,8 +1,9 @@
 """Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
 
-Chosen by measurement (docs/decisions/005-production-server.md): granian serves more requests/s
-here (3.1x on /doc/, 1.7x on a cheap query), but under a stream of queries of death, whose
-workers end themselves to free the CPU, granian stopped answering while gunicorn lost none.
+Before the HTTP server starts, the query supervisor is forked (``kazdata.backends.processes``):
+SPARQL runs in its killable query processes, so the web workers never run a query themselves
+and are never replaced because of one. The server is chosen by measurement
+(docs/decisions/005-production-server.md).
 """
 
 from __future__ import annotations
@@ -46,18 +47,25 @@ def gunicorn_options(settings: dict) -> dict:
     }
 
 
-def run_granian(settings: dict) -> None:
-    """Granian's workers load ``kazdata.web.wsgi:production_app`` with the settings exported."""
+def run_granian(settings: dict, service=None) -> None:
+    """Granian's workers load ``kazdata.web.wsgi:production_app`` with the settings exported.
+
+    Granian's master is not Python code we can hook, so a query supervisor that dies is not
+    restarted under granian (its query processes are, by the supervisor); see decision 005.
+    """
     import os
 
     from granian import Granian
     from granian.constants import Interfaces
     from kazdata.config import SETTINGS
+    from kazdata.web.wsgi import QUERY_SOCKET_ENV
     for setting in SETTINGS:
         value = settings[setting.name]
         if value is not None:
             os.environ[setting.env] = (",".join(value) if isinstance(value, tuple) else
                                        str(value).lower() if isinstance(value, bool) else str(value))
+    if settings.get("query_socket"):
+        os.environ[QUERY_SOCKET_ENV] = settings["query_socket"]
     Granian("kazdata.web.wsgi:production_app", factory=True, interface=Interfaces.WSGI,
             address=settings["host"], port=settings["port"], workers=settings["workers"],
             blocking_threads=settings["threads"], backlog=2048, websockets=False,
@@ -65,12 +73,20 @@ def run_granian(settings: dict) -> None:
             log_level="warning").serve()
 
 
-def run_gunicorn(settings: dict) -> None:
+def run_gunicorn(settings: dict, service=None) -> None:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
 
     from kazdata.web import create_app
 
-    settings = {**settings, "recycle_on_timeout": True}
+    class KazdataArbiter(Arbiter):
+        """Gunicorn's master, which also restarts the query supervisor should it die: the master
+        is single-threaded, so it can fork safely, and it already wakes about once a second."""
+
+        def manage_workers(self) -> None:
+            super().manage_workers()
+            if service is not None:
+                service.keep_running()
 
     class KazdataServer(BaseApplication):
         def load_config(self) -> None:
@@ -79,6 +95,9 @@ def run_gunicorn(settings: dict) -> None:
 
         def load(self):
             return create_app(settings)
+
+        def run(self) -> None:
+            KazdataArbiter(self).run()
 
     KazdataServer().run()
 
@@ -95,8 +114,19 @@ def serve(settings: dict, *, dev: bool = False) -> int:
         from kazdata.web import create_app
         create_app(settings).run(host=settings["host"], port=settings["port"], threaded=True)
         return 0
+    service = None
+    if settings["backend"] != "remote" and settings["query_processes"] > 0:
+        from kazdata.backends.processes import QueryService
+        service = QueryService.start(settings)
+        settings = {**settings, "query_socket": service.socket_path}
     print(f"kazdata: serving {settings['release']} on http://{settings['host']}:{settings['port']}/ "
-          f"under {settings['server']} with {settings['workers']} workers x {settings['threads']} threads",
+          f"under {settings['server']} with {settings['workers']} workers x {settings['threads']} threads; "
+          f"SPARQL on the {settings['backend']} backend"
+          + (f" in {settings['query_processes']} query processes" if service else ""),
           file=sys.stderr, flush=True)
-    SERVERS[settings["server"]](settings)
+    try:
+        SERVERS[settings["server"]](settings, service)
+    finally:
+        if service is not None:
+            service.stop()
     return 0

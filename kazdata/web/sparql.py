@@ -6,14 +6,13 @@ Protocol parsing and response shaping live here; what may run and how is ``kazda
 from __future__ import annotations
 
 import json
-import os
-import signal
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from rdflib.exceptions import Error as RdflibError
 
+from kazdata.backends import open_backend
 from kazdata.errors import BadRequest, Forbidden, NotAcceptable, NotFound, PayloadTooLarge
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, RESULT_FORMATS, Format, Style, by_name
 from kazdata.namespaces import prefixes_for
@@ -32,20 +31,10 @@ FORMAT_PARAMETERS = ("format", "output", "results")
 TRUNCATED_HEADER = "X-Kazdata-Truncated"
 
 
-def recycle_worker() -> None:
-    """Ask the production server to replace this worker once in-flight requests are answered.
-
-    A runaway query cannot be interrupted inside pyoxigraph; ending the process is what frees
-    its CPU. Gunicorn treats SIGTERM to a worker as a graceful stop and starts a fresh worker.
-    """
-    os.kill(os.getpid(), signal.SIGTERM)
-
-
 def make_engine(settings: dict, release: Release) -> Engine:
     policy = Policy(timeout=settings["query_timeout"], limit=settings["result_limit"],
-                    service_allowlist=tuple(settings["service_allowlist"]),
-                    on_runaway=recycle_worker if settings.get("recycle_on_timeout") else (lambda: None))
-    return Engine(release.load_store(), prefixes_for(release.base), policy)
+                    service_allowlist=tuple(settings["service_allowlist"]))
+    return Engine(open_backend(settings, release), release.graphs, policy)
 
 
 def _resources():

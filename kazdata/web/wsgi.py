@@ -1,17 +1,21 @@
-"""The app as the production server's worker processes load it.
+"""The app as granian's worker processes load it.
 
-``kazdata serve`` puts every setting in its ``KAZDATA_*`` environment variable and starts
-granian, whose workers call ``production_app``. Unlike ``create_app`` for tests, this app ends
-its worker after a query outlives the time limit, so the server replaces it and the CPU is freed.
+``kazdata serve`` puts every setting in its ``KAZDATA_*`` environment variable, and the socket
+of the query processes it started in ``KAZDATA_QUERY_SOCKET``, then starts granian, whose
+workers call ``production_app``.
 """
 
 from __future__ import annotations
+
+import os
 
 from flask import Flask
 
 from kazdata.config import load_settings
 from kazdata.web import create_app
 
+QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
+
 
 def production_app() -> Flask:
-    return create_app({**load_settings(), "recycle_on_timeout": True})
+    return create_app({**load_settings(), "query_socket": os.environ.get(QUERY_SOCKET_ENV)})

@@ -1,0 +1,56 @@
+"""Where the triples live, behind one small interface (``kazdata.query.Backend``).
+
+Chosen by the ``backend`` setting:
+- ``memory`` (default): the release's N-Quads dump loaded into an in-memory Oxigraph store;
+- ``disk``: the RocksDB store ``kazdata build --store`` writes into the release, opened
+  read-only: it opens in milliseconds at any size, and the query processes share the operating
+  system's page cache instead of each holding a copy;
+- ``remote``: any SPARQL 1.1 endpoint (``--endpoint``), loaded with ``kazdata load``.
+
+Under ``kazdata serve`` the embedded stores are evaluated in killable query processes
+(``kazdata.backends.processes``); the in-process app (tests, ``--dev``) evaluates in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kazdata.backends.embedded import InProcessBackend, check_disk_store, open_disk, open_memory
+from kazdata.errors import ReleaseError
+from kazdata.namespaces import prefixes_for
+from kazdata.query import Backend
+from kazdata.release import Release
+
+
+@dataclass(frozen=True)
+class EmbeddedStore:
+    """How an embedded store is opened, and whether forked processes may share one opening
+    (an in-memory store can be shared copy-on-write; RocksDB must be opened after the fork)."""
+
+    name: str
+    open: Callable[[Release], ox.Store]
+    shared_by_fork: bool
+    check: Callable[[Release], None] = lambda release: None
+
+
+EMBEDDED_STORES: dict[str, EmbeddedStore] = {
+    "memory": EmbeddedStore("memory", open_memory, shared_by_fork=True),
+    "disk": EmbeddedStore("disk", open_disk, shared_by_fork=False, check=check_disk_store),
+}
+BACKENDS = (*EMBEDDED_STORES, "remote")
+
+
+def open_backend(settings: dict, release: Release) -> Backend:
+    """The backend a web process queries for ``release``, as the settings ask."""
+    if settings["backend"] == "remote":
+        from kazdata.backends.remote import RemoteBackend
+        if not settings.get("endpoint"):
+            raise ReleaseError("--backend remote needs --endpoint, the remote store's SPARQL query URL")
+        return RemoteBackend(settings["endpoint"], release.graphs, prefixes_for(release.base))
+    if settings.get("query_socket"):
+        from kazdata.backends.processes import ProcessBackend
+        return ProcessBackend(settings["query_socket"], settings["query_timeout"])
+    return InProcessBackend(EMBEDDED_STORES[settings["backend"]].open(release), prefixes_for(release.base))
