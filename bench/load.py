@@ -147,6 +147,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=60, help="length of the attacked phase (baseline: a third)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
+    parser.add_argument("--query-processes", type=int, default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk: apt-get install wrk")
@@ -162,6 +163,8 @@ def main() -> int:
                    "--server", args.server]
         if args.workers:
             command += ["--workers", str(args.workers)]
+        if args.query_processes is not None:
+            command += ["--query-processes", str(args.query_processes)]
         server_log = open(work / "server.log", "wb")  # a file: an undrained pipe would block the server
         server = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT)
         for _ in range(300):
@@ -195,7 +198,8 @@ def main() -> int:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
         print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
-              f"({args.server}, {args.workers or 'default'} workers), query timeout 5 s; nproc {os.cpu_count()}")
+              f"({args.server}, {args.workers or 'default'} workers, {args.query_processes or 'default'} query "
+              f"processes), query timeout 5 s; nproc {os.cpu_count()}")
         print(f"{'phase':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  socket errors")
         for label, row in (("baseline", baseline), ("queries of death + slow clients", attacked)):
             print(f"{label:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
