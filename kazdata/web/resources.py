@@ -47,7 +47,8 @@ class Resources:
         return release_stamp(self.settings["release"])
 
     def _open(self, stamp: tuple) -> Served:
-        release = Release(Path(stamp[0]), verify=self.settings.get("verify", True))
+        verify = self.settings.get("verify", True) and stamp != self.settings.get("verified")
+        release = Release(Path(stamp[0]), verify=verify)
         return Served(stamp, release, self._open_engine(self.settings, release))
 
     def _refresh(self) -> Served:

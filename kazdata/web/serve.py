@@ -107,9 +107,13 @@ SERVERS = {"granian": run_granian, "gunicorn": run_gunicorn}
 
 
 def serve(settings: dict, *, dev: bool = False) -> int:
-    from kazdata.release import Release
+    from kazdata.release import Release, release_stamp
     ensure_release(settings)
-    Release(settings["release"], verify=settings["verify"])  # refuse a broken release with a clear message
+    # refuse a broken release with a clear message; the app and the query supervisor then skip
+    # verifying this same release again (hashing it is most of the start-up time at 10^6 triples)
+    stamp = release_stamp(settings["release"])
+    Release(stamp[0], verify=settings["verify"])
+    settings = {**settings, "verified": stamp}
     if dev:
         from kazdata.web import create_app
         create_app(settings).run(host=settings["host"], port=settings["port"], threaded=True)
