@@ -29,11 +29,12 @@ def _text(body: str) -> Response:
 @blueprint.route("/dumps/", methods=["GET", "HEAD"])
 def listing() -> Response:
     release = _release()
-    files = [{"name": name[len("dumps/"):], "size": (release.directory / name).stat().st_size,
-              "sha256": digest} for name, digest in sorted(release.digests.items()) if name.startswith("dumps/")]
-    html = template_environment().get_template("dumps.html").render(
-        language="en", title="Downloads", files=files, version=release.version, formats={})
-    response = Response(html, content_type="text/html; charset=utf-8")
+    if "dumps-page" not in release.memo:  # rendered once per release: the files never change
+        files = [{"name": name[len("dumps/"):], "size": (release.directory / name).stat().st_size,
+                  "sha256": digest} for name, digest in sorted(release.digests.items()) if name.startswith("dumps/")]
+        release.memo["dumps-page"] = template_environment().get_template("dumps.html").render(
+            language="en", title="Downloads", files=files, version=release.version, formats={})
+    response = Response(release.memo["dumps-page"], content_type="text/html; charset=utf-8")
     return add_cors(response)
 
 
