@@ -92,15 +92,17 @@ def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
             entries[header] = choose_format(parse_accept_header(header, MIMEAccept), formats).extension
         except NotAcceptable:
             entries[header] = ""
-    by_type = [(media_type, fmt) for fmt in formats for media_type in fmt.media_types]
-    wildcards = sorted({t.split("/")[0] + "/*" for t, _ in by_type}) + ["*/*"]
-    regexes: list[tuple[str, str]] = []
-    for q_pattern in _Q_TIERS:
-        for media_type, fmt in by_type:
-            regexes.append(("~*" + _element(re.escape(media_type), q_pattern), fmt.extension))
-        for wildcard in wildcards:
-            winner = choose_format(parse_accept_header(wildcard, MIMEAccept), formats)
-            regexes.append(("~*" + _element(re.escape(wildcard), q_pattern), winner.extension))
+    # one regex per format and tier (its media types as alternatives), then the wildcards of
+    # the tier, "type/*" before "*/*" (more specific), grouped by the format each one picks
+    alternatives = [(fmt.extension, [re.escape(t) for t in fmt.media_types]) for fmt in formats]
+    type_wildcards: dict[str, list[str]] = {}
+    for media_type in sorted({t.split("/")[0] + "/*" for fmt in formats for t in fmt.media_types}):
+        winner = choose_format(parse_accept_header(media_type, MIMEAccept), formats).extension
+        type_wildcards.setdefault(winner, []).append(re.escape(media_type))
+    any_type = choose_format(parse_accept_header("*/*", MIMEAccept), formats).extension
+    alternatives += list(type_wildcards.items()) + [(any_type, [re.escape("*/*")])]
+    regexes = [("~*" + _element("(?:" + "|".join(names) + ")", q_pattern), extension)
+               for q_pattern in _Q_TIERS for extension, names in alternatives]
     return list(entries.items()) + regexes
 
 
