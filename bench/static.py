@@ -18,6 +18,7 @@ rounds (static, plain, then plain, static); figures are medians of the rounds.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -110,15 +111,34 @@ def request_mix(base: str, entities: list[dict]) -> tuple[list[tuple[str, dict]]
     return negotiated, plain
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in the group (nginx master and workers).
+
+    Less disturbed than req/s by other work on the machine: what nginx itself spent."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _load(server, base: str, mix: list[tuple[str, dict]], *, duration: int, connections: int, label: str) -> dict:
     script = c.wrk_requests_script(mix)
     with server:
         c.wrk(base, [mix[0][0]], {}, connections=8, duration=2, label="warm-up", script=script)
+        before = group_cpu_seconds(server.proc.pid)
         result = c.wrk(base, [mix[0][0]], {}, connections=connections, duration=duration, label=label, script=script)
+        result["cpu_us_per_req"] = (group_cpu_seconds(server.proc.pid) - before) / max(result["requests"], 1) * 1e6
     if result["errors"] or result["non_2xx"]:
         raise RuntimeError(f"{label}: {result['errors']} errors, {result['non_2xx']} non-2xx responses")
     c.emit(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-           f"{result['bytes_per_req']:.0f} bytes/response")
+           f"{result['bytes_per_req']:.0f} bytes/response, nginx CPU {result['cpu_us_per_req']:.1f} µs/request")
     return result
 
 
@@ -146,14 +166,20 @@ def run(release: Path, *, duration: int = 10, connections: int = 32, rounds: int
                 runs[name].append(_load(server, base, plain, duration=duration, connections=connections,
                                         label="plain nginx (same files by path)"))
     results = {name: c.combine(values) for name, values in runs.items()}
+    for name, values in runs.items():
+        results[name]["cpu_us_per_req"] = c.median([run["cpu_us_per_req"] for run in values])
     s, p = results["static"], results["plain"]
     ratio = c.ratio(s["rps"], p["rps"])
     c.emit()
-    c.emit(c.table(["server", "req/s", "p50 ms", "p99 ms", "bytes/resp", "static req/s ÷ this"],
-                   [["static export, negotiated", s["rps"], s["p50_ms"], s["p99_ms"], s["bytes_per_req"], 1.0],
-                    ["plain nginx, by file path", p["rps"], p["p50_ms"], p["p99_ms"], p["bytes_per_req"], ratio]],
+    c.emit(c.table(["server", "req/s", "p50 ms", "p99 ms", "bytes/resp", "nginx CPU µs/req", "static req/s ÷ this"],
+                   [["static export, negotiated", s["rps"], s["p50_ms"], s["p99_ms"], s["bytes_per_req"],
+                     s["cpu_us_per_req"], 1.0],
+                    ["plain nginx, by file path", p["rps"], p["p50_ms"], p["p99_ms"], p["bytes_per_req"],
+                     p["cpu_us_per_req"], ratio]],
                    title=f"/doc/ with mixed Accept, {connections} connections (median of {rounds} round(s))"))
-    c.emit(f"static/plain req/s = {ratio:.2f}x (aim >= {AIM_RATIO}x: {'met' if ratio >= AIM_RATIO else 'MISSED'})")
+    c.emit(f"static/plain req/s = {ratio:.2f}x (aim >= {AIM_RATIO}x: {'met' if ratio >= AIM_RATIO else 'MISSED'}); "
+           f"nginx CPU per request static/plain = {c.ratio(s['cpu_us_per_req'], p['cpu_us_per_req']):.2f}x; "
+           f"load average {c.loadavg()}")
     c.emit(f"machine during this part: {meter.describe()}")
     return {"cpu": meter.read(), "results": results, "runs": runs, "rounds": rounds, "ratio": ratio,
             "aim_met": ratio >= AIM_RATIO, "entities": [e["path"] for e in entities]}
