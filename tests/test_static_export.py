@@ -251,6 +251,41 @@ def test_the_export_checks_with_sha256sum(export_dir, nginx):
     assert "sha256sum -c" in (out / "README.txt").read_text()
 
 
+def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tmp_path):
+    """``nginx -p OUT -c OUT/nginx.conf`` (daemon, pid and logs in OUT), as ``nobody`` when root."""
+    import shutil
+    import tempfile
+    from kazdata.static_export import export_static
+    nginx = require_debian_package("nginx", "/usr/sbin/nginx")
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
+    try:
+        out = export_static(release_dir, folder / "export", listen=f"127.0.0.1:{port}")
+        prefix = []
+        if os.geteuid() == 0:
+            runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
+            folder.chmod(0o755)
+            subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
+            prefix = [runuser, "-u", "nobody", "--"]
+        command = [*prefix, nginx, "-p", str(out), "-c", str(out / "nginx.conf")]
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+        try:
+            deadline = time.monotonic() + 20
+            while not (out / "logs" / "nginx.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            response = requests.get(f"http://127.0.0.1:{port}/doc/place/aktau", timeout=10)
+            assert response.status_code == 200 and response.headers["ETag"]
+            master = int((out / "logs" / "nginx.pid").read_text())
+            assert os.stat(f"/proc/{master}").st_uid != 0
+        finally:
+            subprocess.run([*command, "-s", "quit"], capture_output=True, timeout=30)
+            deadline = time.monotonic() + 10
+            while (out / "logs" / "nginx.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the master removes its pid file when it has exited
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_path):
     from kazdata.static_export import ExportError, export_static
     out = export_static(release_dir, tmp_path / "export", listen="8099")
