@@ -29,9 +29,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kazdata.build.checksums import CHECKSUMS, file_digest
-from kazdata.errors import KazdataError
+from kazdata.errors import ExportError
 from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.nginx_config import write_nginx_config
 from kazdata.release import Release
+from kazdata.static_pages import write_computed_files
 
 #: Files of a previous export; one of them marks a folder this command may replace.
 MARKER = "kazdata-locations.conf"
@@ -39,11 +41,6 @@ MARKER = "kazdata-locations.conf"
 SERVED_PREFIXES = ("dumps/", "pages/")
 SERVED_TOP_LEVEL = ("context.jsonld", *(f"{stem}.{ext}" for stem in ("ontology", "shapes", "void")
                                         for ext in DOCUMENT_FORMATS if ext != HTML.extension))
-
-
-class ExportError(KazdataError):
-    status = 500
-    title = "Export failed"
 
 
 @dataclass(frozen=True)
@@ -133,7 +130,6 @@ class SiteWriter:
 
 def write_site(release: Release, site: Path) -> list[ExportedFile]:
     """Every served release file (and its gzip copy) plus what the server computes per request."""
-    from kazdata.static_pages import write_computed_files
     writer = SiteWriter(site, release.modified)
     for name in served_names(release):
         file = release.file(name)
@@ -182,7 +178,6 @@ def export_static(release_dir: Path, out: Path, *, listen: str = "127.0.0.1:8080
     kept). Raises ReleaseError for a broken release, ValueError for a bad ``listen`` or
     ``sparql_upstream``, ExportError when ``out`` holds something else.
     """
-    from kazdata.nginx_config import write_nginx_config
     listen, upstream = parse_listen(listen), parse_upstream(sparql_upstream)
     release = Release(Path(release_dir), verify=True)
     out = Path(out).resolve()

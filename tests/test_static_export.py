@@ -287,7 +287,8 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
 
 
 def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_path):
-    from kazdata.static_export import ExportError, export_static
+    from kazdata.errors import ExportError
+    from kazdata.static_export import export_static
     out = export_static(release_dir, tmp_path / "export", listen="8099")
     (out / "logs" / "access.log").write_text("kept\n")
     export_static(release_dir, out, listen="8099")
