@@ -346,11 +346,39 @@ end
 """ + _LUA_DONE
 
 
+def wrk_requests_script(requests_: list[tuple[str, dict[str, str]]]) -> str:
+    """A wrk Lua script that rotates over ``(path, headers)`` pairs, each with its own headers."""
+    entries = ",\n  ".join(
+        "{" + _lua_string(path) + ", {" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}"
+                                                   for k, v in headers.items()) + "}}"
+        for path, headers in requests_)
+    return f"""local entries = {{
+  {entries}
+}}
+local counter = 0
+local thread_count = 0
+setup = function(thread)
+  thread:set("offset", thread_count)
+  thread_count = thread_count + 1
+end
+init = function(args)
+  counter = (offset or 0) * 7
+end
+request = function()
+  counter = counter + 1
+  local entry = entries[(counter % #entries) + 1]
+  return wrk.format("GET", entry[1], entry[2])
+end
+""" + _LUA_DONE
+
+
 def wrk(base: str, paths: list[str], headers: dict[str, str], *, threads: int = 2,
-        connections: int = 32, duration: int = 10, label: str = "") -> dict:
-    """Run wrk for ``duration`` seconds against ``base`` + rotating ``paths``; return figures."""
+        connections: int = 32, duration: int = 10, label: str = "", script: str | None = None) -> dict:
+    """Run wrk for ``duration`` seconds against ``base`` + rotating ``paths``; return figures.
+
+    ``script`` replaces the generated rotation (see ``wrk_requests_script``)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-        handle.write(wrk_script(paths, headers))
+        handle.write(script or wrk_script(paths, headers))
         script = handle.name
     try:
         proc = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",

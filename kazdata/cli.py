@@ -75,6 +75,15 @@ def cmd_publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_static(args: argparse.Namespace) -> int:
+    from kazdata.static_export import export_static
+    settings = load_settings({"release": args.release})
+    out = export_static(settings["release"], Path(args.out), listen=args.listen,
+                        sparql_upstream=args.sparql_upstream)
+    print(f"exported to {out}; serve it with: nginx -p {out} -c {out}/nginx.conf")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kazdata", description=(
         "Publish the kazdata knowledge graph: validate curated sources, build an immutable "
@@ -133,6 +142,19 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("release", help="a release directory written by `kazdata build`")
     publish.add_argument("--to", required=True, help="the symlink the server serves (created if missing)")
     publish.set_defaults(run=cmd_publish)
+    export = commands.add_parser("export-static", help="write every document and an nginx configuration",
+                                 description="Write every document of a release in every format, "
+                                             "the dumps and pages, and an nginx configuration that "
+                                             "dereferences and negotiates as `kazdata serve` does, "
+                                             "to OUT (run it with `nginx -p OUT -c OUT/nginx.conf`). "
+                                             "/sparql is proxied to a kazdata server.")
+    export.add_argument("out", help="folder to write (a previous export there is replaced)")
+    _add_setting_flags(export, ("release",))
+    export.add_argument("--listen", default="127.0.0.1:8080",
+                        help="nginx listen address, HOST:PORT or PORT (default 127.0.0.1:8080)")
+    export.add_argument("--sparql-upstream", default="http://127.0.0.1:5000",
+                        help="kazdata server that answers /sparql (default http://127.0.0.1:5000)")
+    export.set_defaults(run=cmd_export_static)
     return parser
 
 

@@ -78,3 +78,10 @@ class ReleaseError(KazdataError):
 
     status = 500
     title = "Broken release"
+
+
+class ExportError(KazdataError):
+    """A static export that cannot be written where it was asked to (``kazdata export-static``)."""
+
+    status = 500
+    title = "Export failed"

@@ -1,0 +1,132 @@
+"""Content negotiation compiled into nginx ``map`` blocks, decided by the server's own code.
+
+nginx cannot parse an Accept header, compare q-values or run Python, but a ``map`` can look a
+header up in a hash of exact strings and then try regular expressions in order. Both are
+generated here from the one format registry and the one negotiation function:
+
+1. **Exact entries.** The Accept headers that real clients send (browsers, curl, RDF libraries,
+   each offered media type alone) are answered at export time by
+   ``kazdata.web.negotiation.choose_format`` itself, so for them nginx picks exactly what the
+   Python server picks, with one hash lookup.
+2. **Tiers of regular expressions** for every other header, tried in order: quality tier
+   (q=1, then q=0.9x, 0.8x ... 0.1x, then 0.0x), within a tier each offered format in server
+   preference order, then the wildcards. This mirrors Werkzeug's ``best_match``: highest
+   quality wins, a specific type beats a wildcard of the same quality, the server's order
+   breaks ties; ``q=0`` never matches. It is exact except where two acceptable types have
+   q-values with the same first decimal digit (``0.85`` vs ``0.8``): nginx then takes the
+   server's preferred one. Media-type parameters other than ``q`` make an entry unmatched, as
+   in Werkzeug.
+
+A header nothing matches gives the map's default, ``""``: the configuration answers 406.
+Accept-Language is compiled the same way (exact tags first, then primary-subtag fallback, as
+Werkzeug's ``LanguageAccept`` does), defaulting to English.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
+
+from kazdata.formats import Format
+from kazdata.errors import NotAcceptable
+from kazdata.web.negotiation import choose_format, choose_language
+
+#: Accept headers sent by clients we know of; each becomes an exact map entry.
+KNOWN_ACCEPT = (
+    "", "*/*", "*/*;q=0.8", "text/*", "application/*",
+    # Firefox, Chrome/Edge, Safari page loads
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,"
+    "application/signed-exchange;v=b3;q=0.7",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/png,"
+    "image/svg+xml,*/*;q=0.8",
+    # rdflib, Apache Jena, RDF4J, SPARQLWrapper-style RDF requests
+    "application/rdf+xml, */*;q=0.1",
+    "text/turtle, application/rdf+xml;q=0.9, */*;q=0.1",
+    "text/turtle,application/n-triples;q=0.9,application/ld+json;q=0.8,application/rdf+xml;q=0.7,"
+    "*/*;q=0.1",
+    "text/turtle,application/n-quads,application/trig;q=0.95,application/ld+json;q=0.9,"
+    "application/rdf+xml;q=0.7,application/n-triples;q=0.5,text/plain;q=0.1,*/*;q=0.05",
+    "application/rdf+xml, application/xml;q=0.9, text/turtle;q=0.8, */*;q=0.1",
+    "application/ld+json, application/json;q=0.9, */*;q=0.1",
+    "text/turtle;q=0.5, application/ld+json",
+    "application/rdf+xml;q=0.9, text/html;q=0.8",
+)
+
+KNOWN_ACCEPT_LANGUAGE = ("", "*", "en", "en-US", "en-GB", "en-US,en;q=0.9", "en-GB,en;q=0.9",
+                         "en-US,en;q=0.5", "kk", "kk-KZ", "kk,ru;q=0.9,en;q=0.8", "ru", "ru-RU",
+                         "ru-RU,ru;q=0.9", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7",
+                         "de-DE,de;q=0.9,en;q=0.8", "fr-FR,fr;q=0.9,en;q=0.8")
+
+#: q-value patterns from the best tier down; ``q=0`` is in none of them.
+_Q_TIERS = [r"(?:;\s*q\s*=\s*1(?:\.0*)?)?"]
+_Q_TIERS += [rf";\s*q\s*=\s*0?\.{digit}\d*" for digit in range(9, 0, -1)]
+_Q_TIERS += [r";\s*q\s*=\s*0?\.0+[1-9]\d*"]
+
+
+def _element(name_pattern: str, q_pattern: str) -> str:
+    """A regex matching one comma-separated Accept element with that name and quality."""
+    return rf"(?:^|,)\s*{name_pattern}\s*{q_pattern}\s*(?:,|$)"
+
+
+def nginx_string(value: str) -> str:
+    """``value`` as a double-quoted nginx token; ValueError for what nginx would unescape."""
+    if '"' in value or re.search(r"\\[\\'trn]", value) or any(ord(c) < 32 for c in value):
+        raise ValueError(f"cannot quote {value!r} for nginx")
+    return f'"{value}"'
+
+
+def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
+    """``(key, extension)`` map entries for Accept; keys starting with ``~*`` are regexes.
+
+    The order matters for the regexes (nginx tries them in order); exact keys come first.
+    """
+    formats = list(formats)
+    entries: dict[str, str] = {}
+    for header in KNOWN_ACCEPT:
+        try:
+            entries[header] = choose_format(parse_accept_header(header, MIMEAccept), formats).extension
+        except NotAcceptable:
+            entries[header] = ""
+    # one regex per format and tier (its media types as alternatives), then the wildcards of
+    # the tier, "type/*" before "*/*" (more specific), grouped by the format each one picks
+    alternatives = [(fmt.extension, [re.escape(t) for t in fmt.media_types]) for fmt in formats]
+    type_wildcards: dict[str, list[str]] = {}
+    for media_type in sorted({t.split("/")[0] + "/*" for fmt in formats for t in fmt.media_types}):
+        winner = choose_format(parse_accept_header(media_type, MIMEAccept), formats).extension
+        type_wildcards.setdefault(winner, []).append(re.escape(media_type))
+    any_type = choose_format(parse_accept_header("*/*", MIMEAccept), formats).extension
+    alternatives += list(type_wildcards.items()) + [(any_type, [re.escape("*/*")])]
+    regexes = [("~*" + _element("(?:" + "|".join(names) + ")", q_pattern), extension)
+               for q_pattern in _Q_TIERS for extension, names in alternatives]
+    return list(entries.items()) + regexes
+
+
+def language_map_entries(languages: list[str]) -> list[tuple[str, str]]:
+    """``(key, language)`` map entries for Accept-Language, exact keys first (default: English)."""
+    entries = {header: choose_language(parse_accept_header(header, LanguageAccept), languages)
+               for header in KNOWN_ACCEPT_LANGUAGE}
+    regexes: list[tuple[str, str]] = []
+    for q_pattern in _Q_TIERS:  # exact tags (and "*") at any quality beat a primary-subtag match
+        for language in languages:
+            regexes.append(("~*" + _element(re.escape(language), q_pattern), language))
+        regexes.append(("~*" + _element(r"\*", q_pattern), languages[0]))
+    for q_pattern in _Q_TIERS:
+        for language in languages:
+            regexes.append(("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q_pattern), language))
+    return list(entries.items()) + regexes
+
+
+def map_block(source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> str:
+    """An nginx ``map`` block; exact keys are looked up first, regexes tried in the given order."""
+    lines = [f"map {source} {variable} {{", f"    default {nginx_string(default)};"]
+    for key, value in entries:
+        if not key.startswith("~") and key in ("default", "hostnames", "include", "volatile"):
+            key = "\\" + key
+        lines.append(f"    {nginx_string(key)} {nginx_string(value)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

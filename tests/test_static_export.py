@@ -1,0 +1,303 @@
+"""The static deployment against the Python server: `kazdata export-static`, then the real nginx
+on a free loopback port with the generated configuration, compared request by request with the
+real `kazdata serve` (the ``live_server`` fixture), which also answers the proxied /sparql."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import ROOT, free_port, require_debian_package
+from kazdata.formats import DOCUMENT_FORMATS
+from kazdata.release import Release
+
+#: Headers the static deployment must send exactly as the Python server does.
+COMPARED = ("Content-Type", "Vary", "Link", "ETag", "Content-Location", "Content-Language",
+            "Content-Encoding", "Cache-Control", "Access-Control-Allow-Origin",
+            "Access-Control-Expose-Headers", "Content-Security-Policy", "X-Content-Type-Options",
+            "Referrer-Policy", "Last-Modified", "Location")
+#: Error bodies are plain text in the static deployment (see decision 006); these must match.
+COMPARED_ON_ERRORS = ("Vary", "Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options")
+
+
+class Nginx:
+    """``nginx -p OUT -c OUT/nginx.conf`` in the foreground, stopped by its process id."""
+
+    def __init__(self, out: Path, port: int) -> None:
+        executable = require_debian_package("nginx", "/usr/sbin/nginx")
+        self.root = f"http://127.0.0.1:{port}"
+        directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")  # tmp dirs are 0700
+        self.process = subprocess.Popen([executable, "-p", str(out), "-c", str(out / "nginx.conf"),
+                                         "-g", directives], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("nginx exited: " + self.process.stdout.read().decode(errors="replace"))
+            try:
+                requests.get(self.root + "/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("nginx did not start within 20 s")
+
+    def url(self, path: str) -> str:
+        return self.root + path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def export_dir(release_dir, live_server, tmp_path_factory) -> tuple[Path, int]:
+    out = tmp_path_factory.mktemp("static") / "export"
+    port = free_port()
+    subprocess.run([sys.executable, "-m", "kazdata.cli", "export-static", str(out), "--release", str(release_dir),
+                    "--listen", f"127.0.0.1:{port}", "--sparql-upstream", live_server.root],
+                   check=True, cwd=ROOT, capture_output=True, timeout=300)
+    return out, port
+
+
+@pytest.fixture(scope="module")
+def nginx(export_dir):
+    server = Nginx(*export_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def entity_paths(release_dir) -> list[str]:
+    return sorted(Release(release_dir).entities)
+
+
+def _same(python: requests.Response, static: requests.Response, what) -> None:
+    assert static.status_code == python.status_code, what
+    names = COMPARED if python.status_code < 400 else COMPARED_ON_ERRORS
+    for name in names:
+        assert static.headers.get(name) == python.headers.get(name), (what, name)
+    if python.status_code < 400:
+        assert static.content == python.content, what
+
+
+def _both(live_server, nginx, session, path, headers):
+    python = session.get(live_server.url(path), headers=headers, allow_redirects=False)
+    static = session.get(nginx.url(path), headers=headers, allow_redirects=False)
+    _same(python, static, (path, headers))
+    return static
+
+
+def test_every_entity_redirects_and_every_document_matches_the_python_server(live_server, nginx, entity_paths):
+    assert len(entity_paths) > 50
+    session = requests.Session()
+    for path in entity_paths:
+        for accept in ("text/turtle", "text/html", "*/*", None):
+            headers = {"Accept": accept} if accept else {}
+            response = _both(live_server, nginx, session, f"/id/{path}", headers)
+            assert response.status_code == 303 and response.headers["Location"] == f"/doc/{path}"
+            assert response.text == f"303 See Other: the document about this resource is at /doc/{path}\n"
+        for extension, fmt in DOCUMENT_FORMATS.items():
+            for encoding in ("gzip", "identity"):
+                by_accept = _both(live_server, nginx, session, f"/doc/{path}",
+                                  {"Accept": fmt.media_type, "Accept-Encoding": encoding})
+                assert by_accept.status_code == 200 and by_accept.headers["Content-Type"] == fmt.content_type
+                assert (by_accept.headers.get("Content-Encoding") == "gzip") == (encoding == "gzip")
+                by_suffix = _both(live_server, nginx, session, f"/doc/{path}.{extension}",
+                                  {"Accept-Encoding": encoding})
+                assert by_suffix.content == by_accept.content
+        followed = session.get(nginx.url(f"/id/{path}"), headers={"Accept": "application/ld+json"})
+        assert followed.history[0].status_code == 303
+        assert followed.headers["Content-Type"] == "application/ld+json; charset=utf-8"
+
+
+@pytest.mark.parametrize("accept", [
+    # from the clients the configuration knows (exact map entries)
+    "text/turtle;q=0.5, application/ld+json", "application/rdf+xml;q=0.9, text/html;q=0.8", "text/*", "*/*",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/n-triples",
+    # anything else (regular-expression tiers)
+    "application/ld+json;q=0.2, text/turtle;q=0.7", "application/n-triples;q=0.7, text/html;q=0.3",
+    "TEXT/TURTLE", "text/turtle;q=0, */*;q=0.1", "application/xhtml+xml", "application/xml",
+    "image/png, text/*;q=0.2", "application/*", "text/plain; q=1.0", "image/webp,application/ld+json;q=0.05",
+    "text/html;level=1, application/rdf+xml;q=0.5", "application/x-turtle;q=0.3,application/rdf+xml;q=0.1",
+    "image/png", "application/json", "text/turtle;q=0",
+])
+def test_negotiation_picks_what_the_python_server_picks(live_server, nginx, accept):
+    session = requests.Session()
+    for path in ("/doc/place/aktau", "/ontology", "/dataset", "/"):
+        response = _both(live_server, nginx, session, path, {"Accept": accept})
+        assert response.status_code in (200, 406)
+
+
+def test_q_values_with_the_same_first_decimal_go_by_server_preference(nginx):
+    """The documented limit: nginx compares q-values to one decimal place (decision 006)."""
+    response = requests.get(nginx.url("/doc/place/aktau"),
+                            headers={"Accept": "application/ld+json;q=0.85, application/rdf+xml;q=0.8"})
+    assert response.headers["Content-Type"] == "application/ld+json; charset=utf-8"  # Python: the same
+    tie = requests.get(nginx.url("/doc/place/aktau"),
+                       headers={"Accept": "application/rdf+xml;q=0.85, application/ld+json;q=0.8"})
+    assert tie.headers["Content-Type"] == "application/ld+json; charset=utf-8"  # Python: RDF/XML
+
+
+@pytest.mark.parametrize("language", ["kk", "ru, en;q=0.5", "en-US,en;q=0.9", "de", "kk-KZ",
+                                      "fr;q=0.9, ru;q=0.3", "ru-RU;q=0.8, kk;q=0.1", "*", "EN"])
+def test_html_language_follows_accept_language_as_in_python(live_server, nginx, language):
+    session = requests.Session()
+    for path in ("/doc/place/zhanaozen", "/", "/timeline", "/index/event", "/ontology"):
+        response = _both(live_server, nginx, session, path, {"Accept": "text/html", "Accept-Language": language})
+        assert response.headers["Content-Language"] in ("en", "kk", "ru")
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/timeline", "/timeline/", "/index/event", "/ontology", "/ontology.ttl", "/ontology.html",
+    "/shapes", "/shapes.jsonld", "/dataset", "/dataset.nt", "/.well-known/void", "/context.jsonld",
+    "/SHA256SUMS", "/dumps/", "/dumps", "/dumps/SHA256SUMS", "/dumps/kazdata.ttl", "/dumps/kazdata.nq.gz",
+    "/doc/place/aktau/",
+    # errors: status and error headers match (bodies are plain text, see decision 006)
+    "/index/nowhere", "/id/place/nowhere", "/doc/place/nowhere", "/doc/place/nowhere.ttl",
+    "/doc/place/aktau.xyz", "/id/place/aktau.ttl", "/dumps/nothing.ttl", "/nothing", "/void.ttl",
+])
+def test_everything_else_that_has_a_uri_matches(live_server, nginx, path):
+    session = requests.Session()
+    for accept in ("text/html", "*/*", "text/turtle", "image/png"):
+        for encoding in ("gzip", "identity"):
+            _both(live_server, nginx, session, path, {"Accept": accept, "Accept-Encoding": encoding})
+
+
+def test_sitemap_lists_the_same_urls_on_the_serving_host(live_server, nginx):
+    python = requests.get(live_server.url("/sitemap.xml"))
+    static = requests.get(nginx.url("/sitemap.xml"))
+    assert static.headers["Content-Type"] == python.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert static.text == python.text.replace(live_server.root, nginx.root)
+    assert requests.get(nginx.url("/sitemap.xml"), headers={"Host": "x<y"}).status_code == 400
+
+
+def test_conditional_requests_gzip_range_and_head(nginx):
+    url = nginx.url("/doc/event/zhanaozen-shooting-2011-12-16.ttl")
+    identity = {"Accept-Encoding": "identity"}
+    first = requests.get(url, headers=identity)
+    assert "Content-Encoding" not in first.headers and first.headers["Accept-Ranges"] == "bytes"
+    assert requests.get(url, headers={**identity, "If-None-Match": first.headers["ETag"]}).status_code == 304
+    listed = f'"0000", W/{first.headers["ETag"]}'
+    assert requests.get(url, headers={**identity, "If-None-Match": listed}).status_code == 304
+    assert requests.get(url, headers={**identity, "If-None-Match": '"0000"'}).status_code == 200
+    since = requests.get(url, headers={**identity, "If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304
+    zipped = requests.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["Content-Encoding"] == "gzip" and zipped.content == first.content
+    assert zipped.headers["ETag"] != first.headers["ETag"]
+    assert requests.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}).status_code == 304
+    assert requests.get(url, headers={"Accept-Encoding": "gzip;q=0"}).headers.get("Content-Encoding") is None
+    part = requests.get(url, headers={"Range": "bytes=10-19", "Accept-Encoding": "gzip"})
+    assert part.status_code == 206 and part.content == first.content[10:20]
+    assert "Content-Encoding" not in part.headers and part.headers["ETag"] == first.headers["ETag"]
+    head = requests.head(url, headers=identity)
+    assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
+    dump = requests.get(nginx.url("/dumps/kazdata.ttl"), headers={"Range": "bytes=0-9"})
+    assert dump.status_code == 206 and len(dump.content) == 10
+
+
+@pytest.mark.parametrize("path", ["/doc/../SHA256SUMS", "/doc/../../etc/passwd", "/dumps/..%2fvoid.ttl",
+                                  "/dumps/%2e%2e/docs/index.json", "/doc/place/..%2f..%2fSHA256SUMS",
+                                  "/doc/place/%2E%2E/%2E%2E/SHA256SUMS", "/static/..%5c..%5cnginx.conf",
+                                  "/identity/SHA256SUMS", "/site/identity/SHA256SUMS", "/docs/place/aktau.ttl",
+                                  "/pages/home.en.html", "/_kazdata/dumps.html", "/nginx.conf", "/void.ttl",
+                                  "/docs/index.json", "/_kazdata/see-other/place/aktau"])
+def test_no_path_traversal(nginx, path):
+    """Sent byte for byte (requests would normalise the dot segments away)."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(nginx.root.rsplit(":", 1)[1]), timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    # a path climbing above the root is refused by nginx's request parser itself, with 400
+    assert response.status == (400 if path.startswith("/doc/../..") else 404), path
+    assert b"root:" not in body and b"worker_processes" not in body
+
+
+def test_sparql_is_proxied_to_the_kazdata_server(nginx):
+    answer = requests.get(nginx.url("/sparql"), params={"query": "ASK {}"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200 and answer.json()["boolean"] is True
+    select = requests.post(nginx.url("/sparql"), data={"query": "SELECT ?s WHERE { ?s a schema:Event } LIMIT 1"},
+                           headers={"Accept": "application/sparql-results+json"})
+    assert select.status_code == 200 and len(select.json()["results"]["bindings"]) == 1
+    query = "SELECT * WHERE { ?s ?p <http://example.org/../x/> }"  # dot segments in a query string pass
+    assert requests.get(nginx.url("/sparql"), params={"query": query}).status_code == 200
+    assert requests.get(nginx.url("/sparql/examples/01-articles")).status_code == 200
+    assert requests.post(nginx.url("/sparql"), data={"update": "CLEAR ALL"}).status_code == 403
+
+
+def test_the_export_checks_with_sha256sum(export_dir, nginx):
+    out, _ = export_dir
+    requests.get(nginx.url("/"))  # logs exist now, and are not listed
+    result = subprocess.run(["sha256sum", "-c", "--quiet", "--strict", "SHA256SUMS"], cwd=out,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = (out / "SHA256SUMS").read_text().splitlines()
+    assert any(line.endswith("  nginx.conf") for line in listed)
+    assert any(line.endswith("  site/identity/docs/place/aktau.ttl") for line in listed)
+    assert not any("  logs/" in line for line in listed)
+    assert "sha256sum -c" in (out / "README.txt").read_text()
+
+
+def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tmp_path):
+    """``nginx -p OUT -c OUT/nginx.conf`` (daemon, pid and logs in OUT), as ``nobody`` when root."""
+    import shutil
+    import tempfile
+    from kazdata.static_export import export_static
+    nginx = require_debian_package("nginx", "/usr/sbin/nginx")
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
+    try:
+        out = export_static(release_dir, folder / "export", listen=f"127.0.0.1:{port}")
+        prefix = []
+        if os.geteuid() == 0:
+            runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
+            folder.chmod(0o755)
+            subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
+            prefix = [runuser, "-u", "nobody", "--"]
+        command = [*prefix, nginx, "-p", str(out), "-c", str(out / "nginx.conf")]
+        subprocess.run(command, check=True, capture_output=True, timeout=30)
+        try:
+            deadline = time.monotonic() + 20
+            while not (out / "logs" / "nginx.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            response = requests.get(f"http://127.0.0.1:{port}/doc/place/aktau", timeout=10)
+            assert response.status_code == 200 and response.headers["ETag"]
+            master = int((out / "logs" / "nginx.pid").read_text())
+            assert os.stat(f"/proc/{master}").st_uid != 0
+        finally:
+            subprocess.run([*command, "-s", "quit"], capture_output=True, timeout=30)
+            deadline = time.monotonic() + 10
+            while (out / "logs" / "nginx.pid").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the master removes its pid file when it has exited
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_path):
+    from kazdata.errors import ExportError
+    from kazdata.static_export import export_static
+    out = export_static(release_dir, tmp_path / "export", listen="8099")
+    (out / "logs" / "access.log").write_text("kept\n")
+    export_static(release_dir, out, listen="8099")
+    assert (out / "logs" / "access.log").read_text() == "kept\n"
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "precious.txt").write_text("mine")
+    with pytest.raises(ExportError):
+        export_static(release_dir, other)
+    assert (other / "precious.txt").read_text() == "mine"
+    with pytest.raises(ValueError):
+        export_static(release_dir, tmp_path / "x", sparql_upstream="http://127.0.0.1:5000/sparql")
