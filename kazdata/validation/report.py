@@ -9,6 +9,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -82,6 +84,8 @@ def to_rdflib(term):
         return BNode(term.value)
     if term.language:
         return Literal(term.value, lang=term.language)
+    if term.datatype.value == _XSD_STRING:  # a plain literal, as rdflib's parsers give it
+        return Literal(term.value)
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
