@@ -63,10 +63,13 @@ def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) 
 def focus_nodes(store: ox.Store, plan: ShapesPlan) -> dict[object, set]:
     """Every targeted shape's focus nodes over the union, as Oxigraph terms."""
     found: dict[object, set] = {}
+    answers: dict[str, set] = {}  # shapes often share a target (CuratedResources): run it once
     for shape, queries in plan.targets.items():
         nodes: set = set()
         for query in queries:
-            nodes.update(row["this"] for row in select(store, query) if row["this"] is not None)
+            if query not in answers:
+                answers[query] = {row["this"] for row in select(store, query) if row["this"] is not None}
+            nodes |= answers[query]
         found[shape] = nodes
     return found
 
