@@ -108,3 +108,89 @@ def test_the_curated_sources_conform():
     report = validate_sources(discover_sources(bundled.sources_dir()))
     violations = [v for v in report.violations if v.severity == "Violation"]
     assert report.conforms, "\n\n".join(map(str, violations))
+
+
+# --- across source files: each file is validated in its own worker, the cross-file rules over all ---
+
+PREFIXES = """@base <https://w3id.org/kazdata/id/> .
+@prefix kaz:    <https://w3id.org/kazdata/ontology#> .
+@prefix schema: <https://schema.org/> .
+@prefix prov:   <http://www.w3.org/ns/prov#> .
+@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd:    <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+
+def _line(text: str, start: str) -> int:
+    return next(number for number, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+def _claim(slug: str, event: str, value: int) -> str:
+    return f"""
+<claim/{slug}> a kaz:FigureClaim ; rdfs:label "{value} killed"@en ; schema:about <event/{event}> ;
+    kaz:figureKind kaz:Deaths ; kaz:reportedValue {value} ; kaz:qualifier kaz:AtLeast ; kaz:wording "{value}"@en ;
+    prov:wasAttributedTo <organization/wire> ; prov:wasDerivedFrom <article/wire-report> ."""
+
+
+def _event(slug: str, day: str, extra: str = "") -> str:
+    return f"""
+<event/{slug}> a kaz:Clash, schema:Event ; rdfs:label "{slug}"@en ; schema:name "{slug}"@en ;
+    schema:startDate "{day}"^^xsd:date ; schema:location <place/town> {extra}."""
+
+
+WIRE = PREFIXES + """
+<place/town> a schema:City ; rdfs:label "Town"@en ; schema:name "Town"@en .
+<organization/wire> a schema:NewsMediaOrganization ; rdfs:label "Wire"@en ; schema:name "Wire"@en .
+<article/wire-report> a schema:NewsArticle ; rdfs:label "Report"@en ; schema:name "Report"@en ;
+    schema:headline "Report"@en ; schema:datePublished "2011-12-19"^^xsd:date ; schema:publisher <organization/wire> .
+""" + _event("clashes", "2011-12-16", '; schema:endDate "2011-12-17"^^xsd:date ') + _claim("clashes-deaths", "clashes", 10)
+
+
+def test_a_total_in_one_file_smaller_than_parts_in_another_is_reported(tmp_path):
+    """The parts, their places, outlet and article are all in other files: sh:class still finds them."""
+    (tmp_path / "a-wire.ttl").write_text(WIRE)
+    (tmp_path / "b-parts.ttl").write_text(
+        PREFIXES + _event("shooting-1", "2011-12-16", "; schema:superEvent <event/clashes> ")
+        + _event("shooting-2", "2011-12-17", "; schema:superEvent <event/clashes> ")
+        + _claim("shooting-1-deaths", "shooting-1", 13) + _claim("shooting-2-deaths", "shooting-2", 1))
+    report = validate_sources(sorted(tmp_path.glob("*.ttl")), workers=2)
+    violations = [v for v in report.violations if v.severity == "Violation"]
+    assert [(v.source_shape, v.focus_node) for v in violations] == \
+        [(str(KAZ_SHAPES.ReportedTotalShape), "https://w3id.org/kazdata/id/event/clashes")], \
+        "\n".join(map(str, report.violations))
+    assert violations[0].locations == (f"{tmp_path / 'a-wire.ttl'}:{_line(WIRE, '<event/clashes>')}",)
+    assert "(14)" in violations[0].message and "deaths: 10" in violations[0].message
+
+
+def test_types_that_clash_between_two_files_name_both_files(tmp_path):
+    (tmp_path / "a-wire.ttl").write_text(WIRE)
+    (tmp_path / "b-person.ttl").write_text(PREFIXES + '\n<place/town> a schema:Person ; schema:jobTitle "Mayor"@en .\n')
+    report = validate_sources(sorted(tmp_path.glob("*.ttl")), workers=2)
+    clashes = [v for v in report.violations if v.source_shape == str(KAZ_SHAPES.DisjointKindsShape)]
+    assert [v.focus_node for v in clashes] == ["https://w3id.org/kazdata/id/place/town"]
+    assert clashes[0].locations == (f"{tmp_path / 'a-wire.ttl'}:{_line(WIRE, '<place/town>')}",
+                                    f"{tmp_path / 'b-person.ttl'}:{_line(PREFIXES, '@prefix xsd') + 2}")
+    assert report.conforms is False
+
+
+def test_a_generated_dataset_in_several_files_validates_and_a_break_is_placed(tmp_path, monkeypatch):
+    from kazdata import generate
+    monkeypatch.setattr(generate, "EVENTS_PER_SOURCE", 100)
+    paths = generate.generate(300, tmp_path)
+    assert len(paths) == 4  # the world and three reports
+    lines = []
+    report = validate_sources(paths, progress=lines.append, workers=2)
+    assert report.violations == [], "\n\n".join(map(str, report.violations))
+    assert sum("core shapes:" in line for line in lines) == 4 and any("SPARQL constraints" in line for line in lines)
+
+    broken = paths[2]
+    text = broken.read_text()
+    claim = re.search(r"^<(claim/synthetic-event-\d+-part)>\n(?:    .*\n)*?    kaz:figureKind \S+ ;\n", text, re.MULTILINE)
+    line = text[:claim.start()].count("\n") + 1
+    without_kind = re.sub(r"    kaz:figureKind \S+ ;\n", "", claim.group(0))
+    broken.write_text(text[:claim.start()] + without_kind + text[claim.end():])
+    report = validate_sources(paths, workers=2)
+    errors = [v for v in report.violations if v.severity == "Violation"]
+    assert [(v.focus_node, v.path, v.locations) for v in errors] == [
+        (f"https://w3id.org/kazdata/id/{claim.group(1)}", "https://w3id.org/kazdata/ontology#figureKind",
+         (f"{broken}:{line}",))], "\n\n".join(map(str, errors))

@@ -78,7 +78,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     steps = _Steps(progress)
     source_paths = discover_sources(sources_dir or bundled.sources_dir())
     progress(f"building a release from {len(source_paths)} source(s) into {out}")
-    report = steps.run("validate with SHACL", lambda: validate_sources(source_paths))
+    report = steps.run("validate with SHACL", lambda: validate_sources(source_paths, progress=progress))
     for violation in report.violations:
         progress(str(violation))
     if not report.conforms:

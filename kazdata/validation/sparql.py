@@ -1,0 +1,216 @@
+"""The whole-graph half of validation, in Oxigraph: targets and SPARQL-based constraints.
+
+Each sh:sparql constraint runs *once* as a SELECT over the union of every source and the
+ontology, with ``$this`` left a variable, instead of once per focus node: pySHACL re-parses and
+runs the query for every focus node, which took minutes at 10^5 triples. The solutions are then
+kept for the shape's focus nodes only, which is what pre-binding ``$this`` to each focus node
+would give for queries that bind ``$this`` in their pattern, as SHACL requires (subqueries must
+project it). A top-level LIMIT or OFFSET limits the solutions *per focus node*, as it would
+under pre-binding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib.namespace import SH
+
+from kazdata.errors import SourceError
+from kazdata.validation.report import Finding, term_text, to_rdflib
+from kazdata.validation.shapes import ShapesPlan, SparqlConstraint
+
+SOURCE_GRAPH = "urn:kazdata:validation:source:{:06d}"
+ONTOLOGY_GRAPH = ox.NamedNode("urn:kazdata:validation:ontology")
+_SPARQL_CONSTRAINT = str(SH.SPARQLConstraintComponent)
+_TAIL = re.compile(r"\b(LIMIT|OFFSET)\s+(\d+)", re.I)
+
+
+def source_graph(index: int) -> ox.NamedNode:
+    return ox.NamedNode(SOURCE_GRAPH.format(index))
+
+
+def source_index(graph: ox.NamedNode) -> int | None:
+    value = graph.value
+    prefix = SOURCE_GRAPH.split("{")[0]
+    return int(value[len(prefix):]) if value.startswith(prefix) else None
+
+
+def load_union(paths: Sequence[Path], ontology: Path) -> ox.Store:
+    """One named graph per source (and one for the ontology); blank nodes stay distinct per file.
+
+    Raises SourceError naming the file, line and column of a syntax error.
+    """
+    store = ox.Store()
+    for index, path in enumerate([*paths, ontology]):
+        graph = source_graph(index) if index < len(paths) else ONTOLOGY_GRAPH
+        try:
+            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=graph)
+        except SyntaxError as error:
+            raise SourceError(f"{path}: {error}", file=str(path)) from None
+        except OSError as error:
+            raise SourceError(f"{path}: cannot read: {error.strerror or error}", file=str(path)) from None
+    return store
+
+
+def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) -> ox.QuerySolutions:
+    return store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
+
+
+def focus_nodes(store: ox.Store, plan: ShapesPlan) -> dict[object, set]:
+    """Every targeted shape's focus nodes over the union, as Oxigraph terms."""
+    found: dict[object, set] = {}
+    answers: dict[str, set] = {}  # shapes often share a target (CuratedResources): run it once
+    for shape, queries in plan.targets.items():
+        nodes: set = set()
+        for query in queries:
+            if query not in answers:
+                answers[query] = {row["this"] for row in select(store, query) if row["this"] is not None}
+            nodes |= answers[query]
+        found[shape] = nodes
+    return found
+
+
+def owners(store: ox.Store) -> dict:
+    """For each subject described in more than one file, the first of those files (its owner)."""
+    rows = select(store, f"""
+        SELECT ?s (MIN(STR(?g)) AS ?first) WHERE {{
+            GRAPH ?g {{ ?s ?p ?o }} FILTER (STRSTARTS(STR(?g), "{SOURCE_GRAPH.split('{')[0]}"))
+        }} GROUP BY ?s HAVING (COUNT(DISTINCT ?g) > 1)""")
+    return {row["s"]: source_index(ox.NamedNode(row["first"].value)) for row in rows}
+
+
+def home(store: ox.Store, node, shared: dict) -> int:
+    """The partition (source index) that validates ``node``: the first file describing it, else 0."""
+    if node in shared:
+        return shared[node]
+    for quad in store.quads_for_pattern(node, None, None, None):
+        index = source_index(quad.graph_name) if isinstance(quad.graph_name, ox.NamedNode) else None
+        if index is not None:
+            return index
+    return 0
+
+
+def describing_sources(store: ox.Store, node) -> list[int]:
+    """The indexes of the source files in which ``node`` is a subject, in order."""
+    if isinstance(node, ox.Literal):
+        return []
+    found = {source_index(q.graph_name) for q in store.quads_for_pattern(node, None, None, None)
+             if isinstance(q.graph_name, ox.NamedNode)}
+    return sorted(i for i in found if i is not None)
+
+
+def _per_focus_limits(query: str) -> tuple[str, int | None, int]:
+    """Remove a top-level LIMIT/OFFSET (after the last '}') and return them to apply per focus node."""
+    end = query.rfind("}")
+    tail = query[end + 1:]
+    limit, offset = None, 0
+    for keyword, number in _TAIL.findall(tail):
+        if keyword.upper() == "LIMIT":
+            limit = int(number)
+        else:
+            offset = int(number)
+    return query[:end + 1] + _TAIL.sub("", tail), limit, offset
+
+
+def _format(message: str, bindings: dict[str, object]) -> str:
+    for name, value in bindings.items():
+        message = re.sub(r"\{[?$]" + re.escape(name) + r"\}", lambda _m, v=value: str(to_rdflib(v)), message)
+    return message
+
+
+def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) -> list[Finding]:
+    """Run one sh:sparql constraint over the union and report what pySHACL would for ``focus``."""
+    query = constraint.select
+    if "$shapesGraph" in query:
+        raise ValueError(f"{constraint.shape}: $shapesGraph is not supported")
+    query = query.replace("$currentShape", f"<{constraint.shape}>")
+    if "$PATH" in query:
+        if constraint.shape_path is None:
+            raise ValueError(f"{constraint.shape}: $PATH in the query of a shape without sh:path")
+        query = query.replace("$PATH", constraint.shape_path)
+    query, limit, offset = _per_focus_limits(query)
+    seen_per_focus: dict[object, int] = defaultdict(int)
+    seen: set = set()
+    findings = []
+    solutions = select(store, query, constraint.prefixes)
+    names = [variable.value for variable in solutions.variables]
+    for row in solutions:
+        bindings = {name: row[name] for name in names if row[name] is not None}
+        this = bindings.get("this")
+        if this is None:
+            raise ValueError(f"{constraint.shape}: its sh:sparql query must bind $this in every solution")
+        if this not in focus:
+            continue
+        key = tuple(sorted((k, str(v)) for k, v in bindings.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        seen_per_focus[this] += 1
+        rank = seen_per_focus[this]
+        if rank <= offset or (limit is not None and rank > limit + offset):
+            continue
+        if bindings.get("failure") is not None:
+            raise ValueError(f"{constraint.shape}: ?failure is not supported")
+        value = bindings.get("value", None if constraint.is_property_shape else this)
+        path = bindings.get("path")
+        format_with = {k: v for k, v in bindings.items() if k not in ("value",)}
+        if value is not None:
+            format_with["value"] = value
+        messages = sorted({_format(m, format_with) for m in constraint.messages})
+        findings.append(Finding(
+            focus=this,
+            path=term_text(path) if path is not None else constraint.shape_path,
+            value=term_text(value),
+            message="; ".join(messages) or "(the shape gives no message)",
+            severity=constraint.severity,
+            source_shape=str(constraint.shape),
+            constraint=_SPARQL_CONSTRAINT))
+    return findings
+
+
+def run_constraints(store: ox.Store, plan: ShapesPlan, focus: dict[object, set]) -> list[Finding]:
+    findings = []
+    for constraint in plan.sparql_constraints:
+        nodes = set().union(*(focus[shape] for shape in plan.focus_shapes(constraint.shape)))
+        findings.extend(run_constraint(store, constraint, nodes))
+    return findings
+
+
+def partition_data(store: ox.Store, indexes: Iterable[int], shared: dict) -> bytes:
+    """N-Triples of what pySHACL needs to validate the nodes owned by the given sources.
+
+    That is: the sources' own triples; what other sources say about the subjects these sources
+    own (a node described in two files is validated, whole, in the first); the rdf:type of every
+    node they link to, whichever file gives it; every rdfs:subClassOf; and the ontology.
+    """
+    indexes = list(indexes)
+    graphs = " ".join(f"<{source_graph(i).value}>" for i in indexes)
+    owned_elsewhere = [s for s, owner in shared.items() if owner in indexes]
+    values = " ".join(_sparql_term(s) for s in owned_elsewhere)
+    query = f"""
+        CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+            {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?s ?p ?o }} }}
+            UNION {{ VALUES ?s {{ {values} }} ?s ?p ?o }}
+            UNION {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ ?x ?y ?s }} ?s a ?o BIND (<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> AS ?p) }}
+            UNION {{ VALUES ?x {{ {values} }} ?x ?y ?s . ?s a ?o BIND (<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> AS ?p) }}
+            UNION {{ ?s <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?o BIND (<http://www.w3.org/2000/01/rdf-schema#subClassOf> AS ?p) }}
+            UNION {{ GRAPH <{ONTOLOGY_GRAPH.value}> {{ ?s ?p ?o }} }}
+        }}"""
+    return select(store, query).serialize(format=ox.RdfFormat.N_TRIPLES)
+
+
+def whole_data(store: ox.Store) -> bytes:
+    """N-Triples of the whole union (the fallback partition when value shapes need more than types)."""
+    return select(store, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").serialize(format=ox.RdfFormat.N_TRIPLES)
+
+
+def _sparql_term(term) -> str:
+    if isinstance(term, ox.NamedNode):
+        return f"<{term.value}>"
+    if isinstance(term, ox.BlankNode):
+        raise ValueError("blank nodes cannot be written in a VALUES block")
+    return str(term)
