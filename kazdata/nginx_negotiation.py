@@ -68,6 +68,14 @@ _Q_TIERS += [rf";\s*q\s*=\s*0?\.{digit}\d*" for digit in range(9, 0, -1)]
 _Q_TIERS += [r";\s*q\s*=\s*0?\.0+[1-9]\d*"]
 
 
+#: any quality, including q=0 (an element that rates a media type, even as unacceptable)
+_ANY_Q = r"(?:;\s*q\s*=\s*[0-9.]*)?"
+
+
+def _wildcard(media_type: str) -> str:
+    return media_type.split("/")[0] + "/*"
+
+
 def _element(name_pattern: str, q_pattern: str) -> str:
     """A regex matching one comma-separated Accept element with that name and quality."""
     return rf"(?:^|,)\s*{name_pattern}\s*{q_pattern}\s*(?:,|$)"
@@ -92,17 +100,24 @@ def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
             entries[header] = choose_format(parse_accept_header(header, MIMEAccept), formats).extension
         except NotAcceptable:
             entries[header] = ""
-    # one regex per format and tier (its media types as alternatives), then the wildcards of
-    # the tier, "type/*" before "*/*" (more specific), grouped by the format each one picks
-    alternatives = [(fmt.extension, [re.escape(t) for t in fmt.media_types]) for fmt in formats]
-    type_wildcards: dict[str, list[str]] = {}
-    for media_type in sorted({t.split("/")[0] + "/*" for fmt in formats for t in fmt.media_types}):
-        winner = choose_format(parse_accept_header(media_type, MIMEAccept), formats).extension
-        type_wildcards.setdefault(winner, []).append(re.escape(media_type))
-    any_type = choose_format(parse_accept_header("*/*", MIMEAccept), formats).extension
-    alternatives += list(type_wildcards.items()) + [(any_type, [re.escape("*/*")])]
-    regexes = [("~*" + _element("(?:" + "|".join(names) + ")", q_pattern), extension)
-               for q_pattern in _Q_TIERS for extension, names in alternatives]
+    # Werkzeug gives each offered media type the quality of the most specific Accept element
+    # matching it (``text/turtle;q=0.5, text/*`` rates text/turtle 0.5, not 1), takes the best
+    # quality, prefers a more specific element on a tie, then the server's order. So each tier
+    # tries (a) each format's own media types, (b) its media types rated by "type/*" alone (no
+    # element of their own), (c) those rated by "*/*" alone (no element of their own or of
+    # their type); in each group the formats in server order.
+    specific, by_type, by_any = [], [], []
+    for fmt in formats:
+        own = [re.escape(t) for t in fmt.media_types]
+        specific.append((fmt.extension, lambda q, own=own: _element("(?:" + "|".join(own) + ")", q)))
+        by_type.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+            rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?=.*{_element(re.escape(_wildcard(t)), q)})"
+            for t in types) + ")"))
+        by_any.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+            rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?!.*{_element(re.escape(_wildcard(t)), _ANY_Q)})"
+            rf"(?=.*{_element(re.escape('*/*'), q)})" for t in types) + ")"))
+    regexes = [("~*" + pattern(q_pattern), extension)
+               for q_pattern in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
     return list(entries.items()) + regexes
 
 
@@ -111,10 +126,14 @@ def language_map_entries(languages: list[str]) -> list[tuple[str, str]]:
     entries = {header: choose_language(parse_accept_header(header, LanguageAccept), languages)
                for header in KNOWN_ACCEPT_LANGUAGE}
     regexes: list[tuple[str, str]] = []
-    for q_pattern in _Q_TIERS:  # exact tags (and "*") at any quality beat a primary-subtag match
+    # exact tags (and "*") at any quality beat a primary-subtag match; "*" rates only the
+    # languages without an element of their own (the more specific element decides)
+    for q_pattern in _Q_TIERS:
         for language in languages:
             regexes.append(("~*" + _element(re.escape(language), q_pattern), language))
-        regexes.append(("~*" + _element(r"\*", q_pattern), languages[0]))
+        for language in languages:
+            own, anything = _element(re.escape(language), _ANY_Q), _element(re.escape("*"), q_pattern)
+            regexes.append((f"~*^(?!.*{own})(?=.*{anything})", language))
     for q_pattern in _Q_TIERS:
         for language in languages:
             regexes.append(("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q_pattern), language))
