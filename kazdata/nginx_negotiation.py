@@ -9,13 +9,14 @@ generated here from the one format registry and the one negotiation function:
    ``kazdata.web.negotiation.choose_format`` itself, so for them nginx picks exactly what the
    Python server picks, with one hash lookup.
 2. **Tiers of regular expressions** for every other header, tried in order: quality tier
-   (q=1, then q=0.9x, 0.8x ... 0.1x, then 0.0x), within a tier each offered format in server
-   preference order, then the wildcards. This mirrors Werkzeug's ``best_match``: highest
-   quality wins, a specific type beats a wildcard of the same quality, the server's order
-   breaks ties; ``q=0`` never matches. It is exact except where two acceptable types have
-   q-values with the same first decimal digit (``0.85`` vs ``0.8``): nginx then takes the
-   server's preferred one. Media-type parameters other than ``q`` make an entry unmatched, as
-   in Werkzeug.
+   (q=1, then q=0.9x, 0.8x ... 0.1x, then 0.0x); within a tier each offered format in server
+   preference order by its own media types, then by ``type/*`` for its media types without an
+   element of their own, then by ``*/*`` for those with neither. This mirrors Werkzeug's
+   ``best_match``: a media type is rated by the most specific element matching it, the best
+   rating wins, a more specific element wins a tie, then the server's order; ``q=0`` never
+   matches. It is exact except where two acceptable types have q-values with the same first
+   decimal digit (``0.85`` vs ``0.8``): nginx then takes the server's preferred one.
+   Media-type parameters other than ``q`` make an element unmatched, as in Werkzeug.
 
 A header nothing matches gives the map's default, ``""``: the configuration answers 406.
 Accept-Language is compiled the same way (exact tags first, then primary-subtag fallback, as
