@@ -89,18 +89,24 @@ def nginx_string(value: str) -> str:
     return f'"{value}"'
 
 
-def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
-    """``(key, extension)`` map entries for Accept; keys starting with ``~*`` are regexes.
+def _decided(header: str, formats: list[Format]) -> str:
+    try:
+        return choose_format(parse_accept_header(header, MIMEAccept), formats).extension
+    except NotAcceptable:
+        return ""
 
-    The order matters for the regexes (nginx tries them in order); exact keys come first.
+
+def accept_map_entries(formats: list[Format], wildcard_variable: str) -> tuple[list, list]:
+    """Map entries for Accept: ``(key, extension)``, keys starting with ``~*`` are regexes,
+    tried in order after the exact keys.
+
+    Returns two lists: the entries of the main map, and those of a second map, named
+    ``wildcard_variable``, that the main map defers to for a header holding a ``*``. Only
+    wildcards need the look-ahead regexes (see below), which cost far more than the others.
     """
     formats = list(formats)
-    entries: dict[str, str] = {}
-    for header in KNOWN_ACCEPT:
-        try:
-            entries[header] = choose_format(parse_accept_header(header, MIMEAccept), formats).extension
-        except NotAcceptable:
-            entries[header] = ""
+    known = [*KNOWN_ACCEPT, *(t for fmt in formats for t in fmt.media_types)]
+    exact = [(header, _decided(header, formats)) for header in dict.fromkeys(known)]
     # Werkzeug gives each offered media type the quality of the most specific Accept element
     # matching it (``text/turtle;q=0.5, text/*`` rates text/turtle 0.5, not 1), takes the best
     # quality, prefers a more specific element on a tie, then the server's order. So each tier
@@ -117,28 +123,27 @@ def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
         by_any.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
             rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?!.*{_element(re.escape(_wildcard(t)), _ANY_Q)})"
             rf"(?=.*{_element(re.escape('*/*'), q)})" for t in types) + ")"))
-    regexes = [("~*" + pattern(q_pattern), extension)
-               for q_pattern in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
-    return list(entries.items()) + regexes
+    without_wildcards = [("~*" + pattern(q), extension) for q in _Q_TIERS for extension, pattern in specific]
+    with_wildcards = [("~*" + pattern(q), extension)
+                      for q in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
+    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
 
 
-def language_map_entries(languages: list[str]) -> list[tuple[str, str]]:
-    """``(key, language)`` map entries for Accept-Language, exact keys first (default: English)."""
-    entries = {header: choose_language(parse_accept_header(header, LanguageAccept), languages)
-               for header in KNOWN_ACCEPT_LANGUAGE}
-    regexes: list[tuple[str, str]] = []
+def language_map_entries(languages: list[str], wildcard_variable: str) -> tuple[list, list]:
+    """Map entries for Accept-Language, as ``accept_map_entries`` (default: English)."""
+    exact = [(header, choose_language(parse_accept_header(header, LanguageAccept), languages))
+             for header in KNOWN_ACCEPT_LANGUAGE]
     # exact tags (and "*") at any quality beat a primary-subtag match; "*" rates only the
     # languages without an element of their own (the more specific element decides)
-    for q_pattern in _Q_TIERS:
-        for language in languages:
-            regexes.append(("~*" + _element(re.escape(language), q_pattern), language))
-        for language in languages:
-            own, anything = _element(re.escape(language), _ANY_Q), _element(re.escape("*"), q_pattern)
-            regexes.append((f"~*^(?!.*{own})(?=.*{anything})", language))
-    for q_pattern in _Q_TIERS:
-        for language in languages:
-            regexes.append(("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q_pattern), language))
-    return list(entries.items()) + regexes
+    tags = {q: [("~*" + _element(re.escape(language), q), language) for language in languages]
+            for q in _Q_TIERS}
+    anything = {q: [(f"~*^(?!.*{_element(re.escape(language), _ANY_Q)})(?=.*{_element(re.escape('*'), q)})",
+                     language) for language in languages] for q in _Q_TIERS}
+    subtags = [("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q), language)
+               for q in _Q_TIERS for language in languages]
+    without_wildcards = [entry for q in _Q_TIERS for entry in tags[q]] + subtags
+    with_wildcards = [entry for q in _Q_TIERS for entry in (*tags[q], *anything[q])] + subtags
+    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
 
 
 def map_block(source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> str:
