@@ -101,9 +101,9 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
         kind, slug = path.split("/", 1)
         if not (re.fullmatch(KIND_PATTERN, kind) and re.fullmatch(SLUG_PATTERN, slug)):
             raise ValueError(f"entity path {path!r} has characters the static configuration does not route")
-    accept = accept_map_entries(DOCUMENT_PREFERENCE)
-    page_accept = accept_map_entries([HTML])
-    languages = language_map_entries(release.languages)
+    accept, accept_wild = accept_map_entries(DOCUMENT_PREFERENCE, "$kazdata_format_wildcards")
+    page_accept, page_accept_wild = accept_map_entries([HTML], "$kazdata_page_format_wildcards")
+    languages, languages_wild = language_map_entries(release.languages, "$kazdata_language_wildcards")
     etags = etag_entries(files)
     keys = [key for key, _ in accept + page_accept + languages + etags]
     parts = urlsplit(upstream)
@@ -114,9 +114,12 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
         "upstream_host": f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}",
         "hash_max_size": max(1024, _power_of_two(2 * len(keys))),
         "hash_bucket_size": max(128, _power_of_two(max(len(k) for k in keys) + 24)),
-        "accept_map": map_block("$http_accept", "$kazdata_format", accept, ""),
-        "page_accept_map": map_block("$http_accept", "$kazdata_page_format", page_accept, ""),
-        "language_map": map_block("$http_accept_language", "$kazdata_language", languages, "en"),
+        "accept_map": map_block("$http_accept", "$kazdata_format", accept, "")
+        + map_block("$http_accept", "$kazdata_format_wildcards", accept_wild, ""),
+        "page_accept_map": map_block("$http_accept", "$kazdata_page_format", page_accept, "")
+        + map_block("$http_accept", "$kazdata_page_format_wildcards", page_accept_wild, ""),
+        "language_map": map_block("$http_accept_language", "$kazdata_language", languages, "en")
+        + map_block("$http_accept_language", "$kazdata_language_wildcards", languages_wild, "en"),
         "extensions": list(DOCUMENT_FORMATS), "suffixes": ", ".join("." + ext for ext in DOCUMENT_FORMATS),
         "doc_links": base_links, "graph_links": graph_links(), "etags": etags,
         "types": content_types(), "exposed": EXPOSED, "csp": CONTENT_SECURITY_POLICY,

@@ -9,13 +9,14 @@ generated here from the one format registry and the one negotiation function:
    ``kazdata.web.negotiation.choose_format`` itself, so for them nginx picks exactly what the
    Python server picks, with one hash lookup.
 2. **Tiers of regular expressions** for every other header, tried in order: quality tier
-   (q=1, then q=0.9x, 0.8x ... 0.1x, then 0.0x), within a tier each offered format in server
-   preference order, then the wildcards. This mirrors Werkzeug's ``best_match``: highest
-   quality wins, a specific type beats a wildcard of the same quality, the server's order
-   breaks ties; ``q=0`` never matches. It is exact except where two acceptable types have
-   q-values with the same first decimal digit (``0.85`` vs ``0.8``): nginx then takes the
-   server's preferred one. Media-type parameters other than ``q`` make an entry unmatched, as
-   in Werkzeug.
+   (q=1, then q=0.9x, 0.8x ... 0.1x, then 0.0x); within a tier each offered format in server
+   preference order by its own media types, then by ``type/*`` for its media types without an
+   element of their own, then by ``*/*`` for those with neither. This mirrors Werkzeug's
+   ``best_match``: a media type is rated by the most specific element matching it, the best
+   rating wins, a more specific element wins a tie, then the server's order; ``q=0`` never
+   matches. It is exact except where two acceptable types have q-values with the same first
+   decimal digit (``0.85`` vs ``0.8``): nginx then takes the server's preferred one.
+   Media-type parameters other than ``q`` make an element unmatched, as in Werkzeug.
 
 A header nothing matches gives the map's default, ``""``: the configuration answers 406.
 Accept-Language is compiled the same way (exact tags first, then primary-subtag fallback, as
@@ -68,6 +69,14 @@ _Q_TIERS += [rf";\s*q\s*=\s*0?\.{digit}\d*" for digit in range(9, 0, -1)]
 _Q_TIERS += [r";\s*q\s*=\s*0?\.0+[1-9]\d*"]
 
 
+#: any quality, including q=0 (an element that rates a media type, even as unacceptable)
+_ANY_Q = r"(?:;\s*q\s*=\s*[0-9.]*)?"
+
+
+def _wildcard(media_type: str) -> str:
+    return media_type.split("/")[0] + "/*"
+
+
 def _element(name_pattern: str, q_pattern: str) -> str:
     """A regex matching one comma-separated Accept element with that name and quality."""
     return rf"(?:^|,)\s*{name_pattern}\s*{q_pattern}\s*(?:,|$)"
@@ -80,45 +89,61 @@ def nginx_string(value: str) -> str:
     return f'"{value}"'
 
 
-def accept_map_entries(formats: list[Format]) -> list[tuple[str, str]]:
-    """``(key, extension)`` map entries for Accept; keys starting with ``~*`` are regexes.
+def _decided(header: str, formats: list[Format]) -> str:
+    try:
+        return choose_format(parse_accept_header(header, MIMEAccept), formats).extension
+    except NotAcceptable:
+        return ""
 
-    The order matters for the regexes (nginx tries them in order); exact keys come first.
+
+def accept_map_entries(formats: list[Format], wildcard_variable: str) -> tuple[list, list]:
+    """Map entries for Accept: ``(key, extension)``, keys starting with ``~*`` are regexes,
+    tried in order after the exact keys.
+
+    Returns two lists: the entries of the main map, and those of a second map, named
+    ``wildcard_variable``, that the main map defers to for a header holding a ``*``. Only
+    wildcards need the look-ahead regexes (see below), which cost far more than the others.
     """
     formats = list(formats)
-    entries: dict[str, str] = {}
-    for header in KNOWN_ACCEPT:
-        try:
-            entries[header] = choose_format(parse_accept_header(header, MIMEAccept), formats).extension
-        except NotAcceptable:
-            entries[header] = ""
-    # one regex per format and tier (its media types as alternatives), then the wildcards of
-    # the tier, "type/*" before "*/*" (more specific), grouped by the format each one picks
-    alternatives = [(fmt.extension, [re.escape(t) for t in fmt.media_types]) for fmt in formats]
-    type_wildcards: dict[str, list[str]] = {}
-    for media_type in sorted({t.split("/")[0] + "/*" for fmt in formats for t in fmt.media_types}):
-        winner = choose_format(parse_accept_header(media_type, MIMEAccept), formats).extension
-        type_wildcards.setdefault(winner, []).append(re.escape(media_type))
-    any_type = choose_format(parse_accept_header("*/*", MIMEAccept), formats).extension
-    alternatives += list(type_wildcards.items()) + [(any_type, [re.escape("*/*")])]
-    regexes = [("~*" + _element("(?:" + "|".join(names) + ")", q_pattern), extension)
-               for q_pattern in _Q_TIERS for extension, names in alternatives]
-    return list(entries.items()) + regexes
+    known = [*KNOWN_ACCEPT, *(t for fmt in formats for t in fmt.media_types)]
+    exact = [(header, _decided(header, formats)) for header in dict.fromkeys(known)]
+    # Werkzeug gives each offered media type the quality of the most specific Accept element
+    # matching it (``text/turtle;q=0.5, text/*`` rates text/turtle 0.5, not 1), takes the best
+    # quality, prefers a more specific element on a tie, then the server's order. So each tier
+    # tries (a) each format's own media types, (b) its media types rated by "type/*" alone (no
+    # element of their own), (c) those rated by "*/*" alone (no element of their own or of
+    # their type); in each group the formats in server order.
+    specific, by_type, by_any = [], [], []
+    for fmt in formats:
+        own = [re.escape(t) for t in fmt.media_types]
+        specific.append((fmt.extension, lambda q, own=own: _element("(?:" + "|".join(own) + ")", q)))
+        by_type.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+            rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?=.*{_element(re.escape(_wildcard(t)), q)})"
+            for t in types) + ")"))
+        by_any.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+            rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?!.*{_element(re.escape(_wildcard(t)), _ANY_Q)})"
+            rf"(?=.*{_element(re.escape('*/*'), q)})" for t in types) + ")"))
+    without_wildcards = [("~*" + pattern(q), extension) for q in _Q_TIERS for extension, pattern in specific]
+    with_wildcards = [("~*" + pattern(q), extension)
+                      for q in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
+    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
 
 
-def language_map_entries(languages: list[str]) -> list[tuple[str, str]]:
-    """``(key, language)`` map entries for Accept-Language, exact keys first (default: English)."""
-    entries = {header: choose_language(parse_accept_header(header, LanguageAccept), languages)
-               for header in KNOWN_ACCEPT_LANGUAGE}
-    regexes: list[tuple[str, str]] = []
-    for q_pattern in _Q_TIERS:  # exact tags (and "*") at any quality beat a primary-subtag match
-        for language in languages:
-            regexes.append(("~*" + _element(re.escape(language), q_pattern), language))
-        regexes.append(("~*" + _element(r"\*", q_pattern), languages[0]))
-    for q_pattern in _Q_TIERS:
-        for language in languages:
-            regexes.append(("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q_pattern), language))
-    return list(entries.items()) + regexes
+def language_map_entries(languages: list[str], wildcard_variable: str) -> tuple[list, list]:
+    """Map entries for Accept-Language, as ``accept_map_entries`` (default: English)."""
+    exact = [(header, choose_language(parse_accept_header(header, LanguageAccept), languages))
+             for header in KNOWN_ACCEPT_LANGUAGE]
+    # exact tags (and "*") at any quality beat a primary-subtag match; "*" rates only the
+    # languages without an element of their own (the more specific element decides)
+    tags = {q: [("~*" + _element(re.escape(language), q), language) for language in languages]
+            for q in _Q_TIERS}
+    anything = {q: [(f"~*^(?!.*{_element(re.escape(language), _ANY_Q)})(?=.*{_element(re.escape('*'), q)})",
+                     language) for language in languages] for q in _Q_TIERS}
+    subtags = [("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q), language)
+               for q in _Q_TIERS for language in languages]
+    without_wildcards = [entry for q in _Q_TIERS for entry in tags[q]] + subtags
+    with_wildcards = [entry for q in _Q_TIERS for entry in (*tags[q], *anything[q])] + subtags
+    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
 
 
 def map_block(source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT, free_port, require_debian_package
 from kazdata.formats import DOCUMENT_FORMATS
@@ -137,6 +139,44 @@ def test_negotiation_picks_what_the_python_server_picks(live_server, nginx, acce
     for path in ("/doc/place/aktau", "/ontology", "/dataset", "/"):
         response = _both(live_server, nginx, session, path, {"Accept": accept})
         assert response.status_code in (200, 406)
+
+
+_MEDIA = ["text/turtle", "application/ld+json", "application/n-triples", "text/plain", "application/rdf+xml",
+          "application/xml", "text/html", "application/xhtml+xml", "application/x-turtle", "text/*",
+          "application/*", "*/*", "image/png", "application/json", "text/csv"]
+_QUALITY = st.sampled_from(["", ";q=1", ";q=1.0", ";q=0", ";q=0.0"] + [f";q=0.{d}" for d in range(1, 10)]
+                           + [f"; q=0.{d}0" for d in (2, 5)])
+
+
+@given(st.lists(st.tuples(st.sampled_from(_MEDIA), _QUALITY), min_size=1, max_size=6),
+       st.sampled_from([",", ", ", " , "]))
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_accept_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, nginx, elements, separator):
+    """With q-values of one decimal the regular-expression tiers decide exactly as Werkzeug."""
+    accept = separator.join(media + quality for media, quality in elements)
+    python = requests.get(live_server.url("/doc/place/aktau"), headers={"Accept": accept}, allow_redirects=False)
+    static = requests.get(nginx.url("/doc/place/aktau"), headers={"Accept": accept}, allow_redirects=False)
+    assert (static.status_code, static.headers.get("Content-Location")) == \
+        (python.status_code, python.headers.get("Content-Location")), accept
+
+
+@given(st.lists(st.tuples(st.sampled_from(["en", "kk", "ru", "de", "*", "en-US", "kk-KZ", "ru-RU", "fr-CA"]),
+                          _QUALITY), min_size=1, max_size=5))
+@settings(max_examples=100, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_accept_language_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, nginx, elements):
+    language = ", ".join(tag + quality for tag, quality in elements)
+    headers = {"Accept": "text/html", "Accept-Language": language}
+    python = requests.get(live_server.url("/doc/place/aktau"), headers=headers)
+    static = requests.get(nginx.url("/doc/place/aktau"), headers=headers)
+    assert static.headers["Content-Language"] == python.headers["Content-Language"], language
+
+
+def test_q_values_pick_json_ld_over_a_lower_turtle(nginx):
+    response = requests.get(nginx.url("/doc/place/aktau"), headers={"Accept": "text/turtle;q=0.5, application/ld+json"})
+    assert response.headers["Content-Type"] == "application/ld+json; charset=utf-8"
+    assert response.headers["Content-Location"] == "/doc/place/aktau.jsonld"
 
 
 def test_q_values_with_the_same_first_decimal_go_by_server_preference(nginx):
