@@ -15,8 +15,9 @@ from functools import cached_property
 import jinja2
 import pyoxigraph as ox
 
-from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, entity_ref
+from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, EntityRef, entity_ref, labels_and_types
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
+from kazdata.triples import TripleIndex, split_line, token
 
 SCHEMA = "https://schema.org/"
 KAZ_SUFFIX = "ontology#"
@@ -60,11 +61,34 @@ def local_name(iri: str) -> str:
 
 
 class GraphView:
-    """Read-only helpers over the release store: labels in a language, values, links."""
+    """Read-only helpers over triples: labels in a language, values, links.
 
-    def __init__(self, store: ox.Store, base: str) -> None:
+    ``store`` is anything with ``ox.Store.quads_for_pattern`` over the union graph: a store, a
+    ``TripleIndex`` (the build) or a ``TripleSet`` (one page, rendered by the server). ``places``
+    are the release's places with coordinates (``places_with_coordinates``), for the maps; they
+    and the page ``languages`` are computed from ``store`` when not given.
+    """
+
+    def __init__(self, store, base: str, *, places: list[dict] | None = None,
+                 languages: list[str] | None = None) -> None:
         self.store = store
         self.base = base
+        if places is not None:
+            self.places = places
+        if languages is not None:
+            self.languages = languages
+
+    @cached_property
+    def places(self) -> list[dict]:
+        """Every place with a latitude and a longitude: IRI, coordinates, English label, by IRI."""
+        latitude = ox.NamedNode(SCHEMA + "latitude")
+        found = []
+        for place in sorted({q.subject for q in self.store.quads_for_pattern(None, latitude, None, None)}, key=str):
+            lat, lon = self.value(place, SCHEMA + "latitude"), self.value(place, SCHEMA + "longitude")
+            if lat is not None and lon is not None and isinstance(place, ox.NamedNode):
+                found.append({"iri": place.value, "lat": float(lat.value), "lon": float(lon.value),
+                              "label": self.label(place)})
+        return found
 
     def objects(self, subject, predicate: str) -> list:
         node = ox.NamedNode(predicate)
@@ -184,15 +208,8 @@ class PageRenderer:
     def _map(self, subject) -> dict | None:
         """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
         view = self.view
-        points = []
-        latitude = ox.NamedNode(SCHEMA + "latitude")
-        places = {q.subject for q in view.store.quads_for_pattern(None, latitude, None, None)}
-        for place in sorted(places, key=str):
-            lat, lon = view.value(place, SCHEMA + "latitude"), view.value(place, SCHEMA + "longitude")
-            if lat is None or lon is None:
-                continue
-            points.append({"place": place, "lat": float(lat.value), "lon": float(lon.value)})
-        own = next((p for p in points if p["place"] == subject), None)
+        points = view.places
+        own = next((p for p in points if p["iri"] == subject.value), None)
         if own is None:
             return None
         near = [p for p in points if abs(p["lat"] - own["lat"]) < 5 and abs(p["lon"] - own["lon"]) < 8]
@@ -204,8 +221,8 @@ class PageRenderer:
         def project(p):
             return (round((p["lon"] - west) / (east - west) * width, 1),
                     round((north - p["lat"]) / (north - south) * height, 1))
-        dots = [{"x": project(p)[0], "y": project(p)[1], "label": view.label(p["place"]),
-                 "href": view.href(p["place"]), "own": p is own} for p in near]
+        dots = [{"x": project(p)[0], "y": project(p)[1], "label": p["label"],
+                 "href": view.href(ox.NamedNode(p["iri"])), "own": p is own} for p in near]
         return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
 
     def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
@@ -295,6 +312,39 @@ class PageRenderer:
                 "uses": usage_as_class + usage_as_property,
                 "examples": [view.link(e, language) for e in examples]})
         return terms
+
+
+_PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
+_QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
+
+
+def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[bytes]) -> list[bytes]:
+    """What the HTML page of ``ref`` reads besides its ``document`` lines, as N-Triples lines.
+
+    ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
+    places) renders the same page as over the whole graph (a test holds them equal): every claim,
+    statement and quotation about the entity with its own triples, and the labels, names and
+    alternate names of every term the page shows.
+    """
+    entity = f"<{ref.iri(base)}>".encode()
+    terms: set[bytes] = set()
+    for line in document:
+        subject, predicate, obj = split_line(line)
+        terms.update((subject, predicate))
+        if obj[:1] == b"<":
+            terms.add(obj)
+    extra = []
+    for line in index.by_object.get(entity, ()):
+        subject, predicate, _ = split_line(line)
+        if predicate in _QUOTING:
+            terms.add(subject)
+            for own in index.by_subject.get(subject, ()):
+                extra.append(own)
+                obj = split_line(own)[2]
+                if obj[:1] == b"<":
+                    terms.add(obj)
+    extra += labels_and_types(index, terms, _PAGE_LABELS)
+    return sorted(set(extra) - set(document))
 
 
 SH = "http://www.w3.org/ns/shacl#"
