@@ -34,7 +34,7 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 INCOMING_LIMIT = 200
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_LABEL_PREDICATES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
+LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
 _RDF_TYPE = token(RDF_TYPE)
 
 
@@ -95,10 +95,10 @@ def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> l
     return result
 
 
-def labels_and_types(index: TripleIndex, terms, predicates=_LABEL_PREDICATES) -> list[bytes]:
+def labels_and_types(index: TripleIndex, terms, predicates=LABELS_AND_TYPES) -> list[bytes]:
     """The lines giving ``predicates`` (labels, names and types) of each term."""
-    return [line for term in terms for line in index.by_subject.get(term, ())
-            if split_line(line)[1] in predicates]
+    table = index.lines_by_subject(predicates)
+    return [line for term in terms for line in table.get(term, ())]
 
 
 def _line(subject: str, predicate: ox.NamedNode, obj) -> bytes:

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, EntityRef, entity_ref, labels_and_types
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
-from kazdata.triples import TripleIndex, split_line, token
+from kazdata.triples import TripleIndex, resource, split_line, token
 
 SCHEMA = "https://schema.org/"
 KAZ_SUFFIX = "ontology#"
@@ -98,6 +98,30 @@ class GraphView:
         node = ox.NamedNode(predicate)
         return sorted({q.subject for q in self.store.quads_for_pattern(None, node, obj, None)}, key=str)
 
+    def first_subjects(self, predicate, obj, limit: int) -> list:
+        """The first ``limit`` of ``subjects(predicate, obj)`` (``obj`` None: any object)."""
+        if isinstance(self.store, TripleIndex):  # its lines are sorted: no need to parse them all
+            tokens = dict.fromkeys(split_line(line)[0] for line in
+                                   self.store.lines_for(None, token(_node(predicate)), _token_or_none(obj)))
+            return [resource(t) for t in list(tokens)[:limit]]
+        return sorted({q.subject for q in self.store.quads_for_pattern(None, _node(predicate), obj, None)},
+                      key=str)[:limit]
+
+    def count(self, predicate, obj=None) -> int:
+        """How many triples have ``predicate`` (and ``obj``, when given)."""
+        if isinstance(self.store, TripleIndex):
+            return len(self.store.lines_for(None, token(_node(predicate)), _token_or_none(obj)))
+        return sum(1 for _ in self.store.quads_for_pattern(None, _node(predicate), obj, None))
+
+    def typed_subjects(self, namespace: str) -> list:
+        """Every IRI in ``namespace`` that has an rdf:type, sorted."""
+        if isinstance(self.store, TripleIndex):
+            prefix = f"<{namespace}".encode()
+            return sorted({resource(s) for s in self.store.by_subject if s.startswith(prefix)
+                           and self.store.lines_for(s, token(RDF_TYPE))}, key=str)
+        return sorted({q.subject for q in self.store.quads_for_pattern(None, RDF_TYPE, None, None)
+                       if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(namespace)}, key=str)
+
     def value(self, subject, predicate: str):
         values = self.objects(subject, predicate)
         return values[0] if values else None
@@ -106,6 +130,13 @@ class GraphView:
     def languages(self) -> list[str]:
         """Languages pages are rendered in: English, and those of any label or alternate name."""
         tags = {DEFAULT_LANGUAGE}
+        if isinstance(self.store, TripleIndex):  # read the tags off the lines, without parsing them
+            for predicate in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME):
+                for line in self.store.by_predicate.get(token(predicate), ()):
+                    obj = split_line(line)[2]
+                    if obj[:1] == b'"' and obj[-1:] != b'"' and obj[-1:] != b">":
+                        tags.add(obj[obj.rindex(b'"@') + 2:].decode().split("-")[0].lower())
+            return sorted(tags)
         for predicate in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME):
             for quad in self.store.quads_for_pattern(None, predicate, None, None):
                 if isinstance(quad.object, ox.Literal) and quad.object.language:
@@ -290,14 +321,11 @@ class PageRenderer:
         view = self.view
         namespace = view.base + KAZ_SUFFIX
         terms = []
-        subjects = sorted({q.subject for q in view.store.quads_for_pattern(None, RDF_TYPE, None, None)
-                           if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(namespace)}, key=str)
-        for term in subjects:
+        for term in view.typed_subjects(namespace):
             types = {t.value for t in view.objects(term, RDF_TYPE.value)}
-            usage_as_class = len(view.subjects(RDF_TYPE.value, term))
-            usage_as_property = sum(1 for _ in view.store.quads_for_pattern(None, term, None, None))
-            examples = view.subjects(RDF_TYPE.value, term)[:3] or sorted(
-                {q.subject for q in view.store.quads_for_pattern(None, term, None, None)}, key=str)[:3]
+            usage_as_class = view.count(RDF_TYPE, term)  # each subject types itself once
+            usage_as_property = view.count(term)
+            examples = view.first_subjects(RDF_TYPE, term, 3) or view.first_subjects(term, None, 3)
             comment = view.value(term, RDFS_COMMENT.value)
             terms.append({
                 "name": term.value[len(namespace):], "iri": term.value, "label": view.label(term, language),
@@ -314,7 +342,15 @@ class PageRenderer:
         return terms
 
 
-_PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
+def _node(predicate) -> ox.NamedNode:
+    return predicate if isinstance(predicate, ox.NamedNode) else ox.NamedNode(predicate)
+
+
+def _token_or_none(term) -> bytes | None:
+    return None if term is None else token(term)
+
+
+PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
 _QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
 
 
@@ -343,7 +379,7 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
                 obj = split_line(own)[2]
                 if obj[:1] == b"<":
                     terms.add(obj)
-    extra += labels_and_types(index, terms, _PAGE_LABELS)
+    extra += labels_and_types(index, terms, PAGE_LABELS)
     return sorted(set(extra) - set(document))
 
 

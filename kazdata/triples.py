@@ -23,6 +23,11 @@ def token(term) -> bytes:
     return str(term).encode()
 
 
+def resource(value: bytes) -> ox.NamedNode | ox.BlankNode:
+    """An IRI or ``_:`` token of an N-Triples line as a term."""
+    return ox.BlankNode(value[2:].decode()) if value[:2] == b"_:" else ox.NamedNode(value[1:-1].decode())
+
+
 def split_line(line: bytes) -> tuple[bytes, bytes, bytes]:
     """``b'<s> <p> o .\\n'`` -> ``(b'<s>', b'<p>', b'o')``; subjects and predicates hold no space."""
     subject, predicate, rest = line.split(b" ", 2)
@@ -43,6 +48,7 @@ class TripleIndex:
         self.by_object: dict[bytes, list[bytes]] = defaultdict(list)
         #: datatype IRIs of the literals (for choosing the prefixes a dump uses)
         self.datatypes: set[str] = set()
+        self._by_predicates: dict[frozenset[bytes], dict[bytes, list[bytes]]] = {}
         for line in lines:
             subject, predicate, obj = split_line(line)
             self.by_subject[subject].append(line)
@@ -54,6 +60,17 @@ class TripleIndex:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def lines_by_subject(self, predicates: frozenset[bytes]) -> dict[bytes, list[bytes]]:
+        """subject -> its lines with one of ``predicates`` (e.g. its labels), built once per set."""
+        table = self._by_predicates.get(predicates)
+        if table is None:
+            table = defaultdict(list)
+            for predicate in predicates:
+                for line in self.by_predicate.get(predicate, ()):
+                    table[line[:line.index(b" ")]].append(line)
+            self._by_predicates[predicates] = table
+        return table
 
     def lines_for(self, subject: bytes | None = None, predicate: bytes | None = None,
                   obj: bytes | None = None) -> list[bytes]:

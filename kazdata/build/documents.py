@@ -23,7 +23,7 @@ from pathlib import Path
 from kazdata import pages
 from kazdata.build.dumps import write_bytes
 from kazdata.build.void import dataset_iri
-from kazdata.entities import EntityRef, describe, list_entities
+from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
 from kazdata.triples import TripleIndex, TripleSet, parse_lines
@@ -60,6 +60,8 @@ def write_documents(index: TripleIndex, release: Path, base: str, style: Style, 
     refs = list_entities(index, base)
     view = pages.GraphView(index, base)
     _job.update(index=index, base=base, languages=view.languages)
+    for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
+        index.lines_by_subject(predicates)  # built once, before the workers fork
     chunks = [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)]
     try:
         if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():

@@ -18,7 +18,7 @@ from kazdata.formats import Style
 from kazdata.namespaces import LICENSE, PREFIXES
 from kazdata.pages import render_dataset_page
 from kazdata.sources import load_source
-from kazdata.triples import TripleIndex, split_line
+from kazdata.triples import TripleIndex, resource, split_line
 
 VOID, DCAT, DCTERMS, PROV, OWL, XSD, RDFS = (PREFIXES[name] for name in
                                              ("void", "dcat", "dcterms", "prov", "owl", "xsd", "rdfs"))
@@ -31,11 +31,6 @@ def _n(iri: str) -> ox.NamedNode:
 
 def _int(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=_n(XSD + "integer"))
-
-
-def _term(token: bytes):
-    """An IRI or ``_:`` token of an N-Triples line as a term."""
-    return ox.BlankNode(token[2:].decode()) if token[:2] == b"_:" else ox.NamedNode(token[1:-1].decode())
 
 
 def dataset_iri(base: str) -> str:
@@ -77,8 +72,8 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
     dataset = _n(dataset_iri(base))
     triples = list(load_source(bundled.bundled_dir("data") / "dataset.ttl", base).triples)
     type_token = f"<{RDF_TYPE.value}>".encode()
-    classes = Counter(_term(split_line(line)[2]) for line in index.by_predicate.get(type_token, ()))
-    properties = {_term(predicate): len(lines) for predicate, lines in index.by_predicate.items()}
+    classes = Counter(resource(split_line(line)[2]) for line in index.by_predicate.get(type_token, ()))
+    properties = {resource(predicate): len(lines) for predicate, lines in index.by_predicate.items()}
 
     def add(subject, predicate: str, obj) -> None:
         triples.append(ox.Triple(subject, _n(predicate), obj))
