@@ -69,12 +69,10 @@ def entity_ref(iri: str, base: str) -> EntityRef | None:
 
 def list_entities(index: TripleIndex, base: str) -> list[EntityRef]:
     """Every entity IRI of this dataset that has an rdf:type, sorted."""
-    refs = set()
-    for line in index.by_predicate.get(_RDF_TYPE, ()):
-        subject = split_line(line)[0]
-        if subject[:1] == b"<":
-            refs.add(entity_ref(subject[1:-1].decode(), base))
-    return sorted(ref for ref in refs if ref is not None)
+    prefix = f"<{base}id/".encode()
+    subjects = {line[:line.index(b" ")] for line in index.by_predicate.get(_RDF_TYPE, ())}
+    refs = (entity_ref(subject[1:-1].decode(), base) for subject in subjects if subject.startswith(prefix))
+    return sorted((ref for ref in refs if ref is not None), key=lambda ref: (ref.kind, ref.slug))
 
 
 def _is_blank_like(term: bytes, base: str) -> bool:
@@ -112,7 +110,8 @@ def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
     own = concise_bounded_description(index, entity, base)
     linked = {split_line(line)[2] for line in own} - {entity}
     linked = {term for term in linked if term[:1] == b"<"}
-    incoming_all = [line for line in index.by_object.get(entity, ()) if split_line(line)[0] != entity]
+    own_prefix = entity + b" "
+    incoming_all = [line for line in index.by_object.get(entity, ()) if not line.startswith(own_prefix)]
     incoming = incoming_all[:INCOMING_LIMIT]  # the index keeps lines sorted
     sources = {split_line(line)[0] for line in incoming}
     document = ref.doc_iri(base)

@@ -177,6 +177,7 @@ class GraphView:
                 "language": term.language if isinstance(term, ox.Literal) else None}
 
     def index_entry(self, ref) -> dict:
+        """The entity's entry in ``docs/index.json``; it reads only ``INDEX_ENTRY_PREDICATES``."""
         subject = ox.NamedNode(ref.iri(self.base))
         dates = [format_date(d) for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
                  for d in self.objects(subject, p)]
@@ -342,6 +343,12 @@ class PageRenderer:
         return terms
 
 
+#: What ``GraphView.index_entry`` reads of an entity (the build parses only these lines).
+INDEX_ENTRY_PREDICATES = frozenset(token(ox.NamedNode(iri)) for iri in (
+    RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value, RDF_TYPE.value, SCHEMA + "startDate",
+    SEM + "hasEarliestBeginTimeStamp", SCHEMA + "superEvent"))
+
+
 def _node(predicate) -> ox.NamedNode:
     return predicate if isinstance(predicate, ox.NamedNode) else ox.NamedNode(predicate)
 
@@ -351,7 +358,7 @@ def _token_or_none(term) -> bytes | None:
 
 
 PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
-_QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
+QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
 
 
 def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[bytes]) -> list[bytes]:
@@ -370,15 +377,14 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
         if obj[:1] == b"<":
             terms.add(obj)
     extra = []
-    for line in index.by_object.get(entity, ()):
-        subject, predicate, _ = split_line(line)
-        if predicate in _QUOTING:
-            terms.add(subject)
-            for own in index.by_subject.get(subject, ()):
-                extra.append(own)
-                obj = split_line(own)[2]
-                if obj[:1] == b"<":
-                    terms.add(obj)
+    for line in index.lines_by_object(QUOTING).get(entity, ()):
+        subject = line[:line.index(b" ")]
+        terms.add(subject)
+        for own in index.by_subject.get(subject, ()):
+            extra.append(own)
+            obj = split_line(own)[2]
+            if obj[:1] == b"<":
+                terms.add(obj)
     extra += labels_and_types(index, terms, PAGE_LABELS)
     return sorted(set(extra) - set(document))
 

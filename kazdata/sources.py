@@ -116,6 +116,8 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
             genids[label] = f"<{base}.well-known/genid/{name}-{len(genids) + 1}>".encode()
         return genids[label]
 
+    if b"_:" not in text:  # no blank node: every " .\n" ends a line (N-Triples escapes newlines)
+        return text.replace(b" .\n", graph)
     lines = []
     for line in text.splitlines():
         if b"_:" in line:

@@ -48,7 +48,7 @@ class TripleIndex:
         self.by_object: dict[bytes, list[bytes]] = defaultdict(list)
         #: datatype IRIs of the literals (for choosing the prefixes a dump uses)
         self.datatypes: set[str] = set()
-        self._by_predicates: dict[frozenset[bytes], dict[bytes, list[bytes]]] = {}
+        self._by_predicates: dict = {}
         for line in lines:
             subject, predicate, obj = split_line(line)
             self.by_subject[subject].append(line)
@@ -60,6 +60,20 @@ class TripleIndex:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def lines_by_object(self, predicates: frozenset[bytes]) -> dict[bytes, list[bytes]]:
+        """IRI object -> its lines with one of ``predicates``, built once per set."""
+        key = ("object", predicates)
+        table = self._by_predicates.get(key)
+        if table is None:
+            table = defaultdict(list)
+            for predicate in predicates:
+                for line in self.by_predicate.get(predicate, ()):
+                    obj = split_line(line)[2]
+                    if obj[:1] == b"<":
+                        table[obj].append(line)
+            self._by_predicates[key] = table
+        return table
 
     def lines_by_subject(self, predicates: frozenset[bytes]) -> dict[bytes, list[bytes]]:
         """subject -> its lines with one of ``predicates`` (e.g. its labels), built once per set."""

@@ -26,13 +26,14 @@ from kazdata.build.void import dataset_iri
 from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
-from kazdata.triples import TripleIndex, TripleSet, parse_lines
+from kazdata.triples import TripleIndex, TripleSet, parse_lines, split_line
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"
 INDEX = "docs/index.json"
-#: gzip level of the packs: 9 costs a third more time for 2 % less here.
-PACK_LEVEL = 6
+#: gzip level of the pack members: level 6 took three times as long for 15 % less here
+#: (10^6 triples); members are small, so most of their size is the dictionary-less start.
+PACK_LEVEL = 1
 CHUNK = 2000
 
 _job: dict = {}  # what forked workers read: set before the pool starts
@@ -49,7 +50,8 @@ def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], li
         document = describe(index, ref, base, LICENSE, dataset_iri(base))
         documents.append(member(document))
         page_members.append(member(pages.page_lines(index, ref, base, document)))
-        own = TripleSet(parse_lines(index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())))
+        own = TripleSet(parse_lines(line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
+                                    if split_line(line)[1] in pages.INDEX_ENTRY_PREDICATES))
         entries.append(pages.GraphView(own, base, places=[], languages=languages).index_entry(ref))
     return documents, page_members, entries
 
@@ -62,6 +64,7 @@ def write_documents(index: TripleIndex, release: Path, base: str, style: Style, 
     _job.update(index=index, base=base, languages=view.languages)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
         index.lines_by_subject(predicates)  # built once, before the workers fork
+    index.lines_by_object(pages.QUOTING)
     chunks = [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)]
     try:
         if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
