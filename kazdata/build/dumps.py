@@ -29,7 +29,7 @@ from kazdata.triples import TripleIndex, parse_lines
 
 DUMP_NAME = "kazdata"
 #: Largest union graph whose JSON-LD dump is compacted with the context (see the module docstring).
-COMPACT_JSONLD_LIMIT = 100_000
+COMPACT_JSONLD_LIMIT = 25_000
 #: gzip level of every gzipped copy: level 9 took twice as long for 2-3 % smaller dumps.
 GZIP_LEVEL = 6
 
