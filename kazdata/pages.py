@@ -179,14 +179,13 @@ class GraphView:
     def index_entry(self, ref) -> dict:
         """The entity's entry in ``docs/index.json``; it reads only ``INDEX_ENTRY_PREDICATES``."""
         subject = ox.NamedNode(ref.iri(self.base))
-        dates = [format_date(d) for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
-                 for d in self.objects(subject, p)]
-        sort_date = [d.value for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
-                     for d in self.objects(subject, p)]
+        literals = [d for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
+                    for d in self.objects(subject, p)]
         return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
                 "labels": {lang: self.label(subject, lang) for lang in self.languages},
                 "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
-                "date": dates[0] if dates else None, "sort_date": sort_date[0] if sort_date else None,
+                "date": format_date(literals[0]) if literals else None,
+                "sort_date": literals[0].value if literals else None,
                 "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")]}
 
 

@@ -45,13 +45,17 @@ def member(lines: list[bytes]) -> bytes:
 
 def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
     index, base, languages = _job["index"], _job["base"], _job["languages"]
-    documents, page_members, entries = [], [], []
+    documents, page_members, own_lines = [], [], []
     for ref in refs:
         document = describe(index, ref, base, LICENSE, dataset_iri(base))
         documents.append(member(document))
         page_members.append(member(pages.page_lines(index, ref, base, document)))
-        own = TripleSet(parse_lines(line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
-                                    if split_line(line)[1] in pages.INDEX_ENTRY_PREDICATES))
+        own_lines.append([line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
+                          if split_line(line)[1] in pages.INDEX_ENTRY_PREDICATES])
+    parsed = iter(parse_lines(line for lines in own_lines for line in lines))  # one parse per chunk
+    entries = []
+    for ref, lines in zip(refs, own_lines):
+        own = TripleSet([next(parsed) for _ in lines])
         entries.append(pages.GraphView(own, base, places=[], languages=languages).index_entry(ref))
     return documents, page_members, entries
 
