@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from functools import cached_property
 
@@ -357,6 +358,7 @@ def _token_or_none(term) -> bytes | None:
 
 
 PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
+_IRI_TOKEN = re.compile(rb"<[^<>\"{}|^`\\\s]*>")
 QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
 
 
@@ -369,21 +371,12 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
     alternate names of every term the page shows.
     """
     entity = f"<{ref.iri(base)}>".encode()
-    terms: set[bytes] = set()
-    for line in document:
-        subject, predicate, obj = split_line(line)
-        terms.update((subject, predicate))
-        if obj[:1] == b"<":
-            terms.add(obj)
     extra = []
     for line in index.lines_by_object(QUOTING).get(entity, ()):
-        subject = line[:line.index(b" ")]
-        terms.add(subject)
-        for own in index.by_subject.get(subject, ()):
-            extra.append(own)
-            obj = split_line(own)[2]
-            if obj[:1] == b"<":
-                terms.add(obj)
+        extra += index.by_subject.get(line[:line.index(b" ")], ())
+    # every IRI written in these lines: a few more than the page shows (datatypes, an IRI quoted
+    # in a literal) cost a few label lines and change nothing on the page
+    terms = set(_IRI_TOKEN.findall(b"".join(document) + b"".join(extra)))
     extra += labels_and_types(index, terms, PAGE_LABELS)
     return sorted(set(extra) - set(document))
 
