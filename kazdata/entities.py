@@ -86,8 +86,10 @@ def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> l
     while pending:
         for line in index.by_subject.get(pending.pop(), ()):
             result.append(line)
-            obj = split_line(line)[2]
-            if _is_blank_like(obj, base) and obj not in visited:
+            # the last token: the object unless it is a literal with a space, whose tail is never
+            # a subject of the index, so looking it up finds nothing
+            obj = line[line.rindex(b" ", 0, -3) + 1:-3]
+            if obj not in visited and _is_blank_like(obj, base):
                 visited.add(obj)
                 pending.append(obj)
     return result

@@ -127,7 +127,8 @@ class TripleSet:
             self.by_subject[triple.subject].append(triple)
             self.by_object[triple.object].append(triple)
 
-    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Quad]:
+    def quads_for_pattern(self, subject=None, predicate=None, obj=None, graph=None) -> Iterator[ox.Triple]:
+        """Matching triples (with the ``subject``, ``predicate`` and ``object`` of a quad)."""
         if graph is not None:
             raise ValueError("a TripleSet holds the union graph only")
         if subject is not None:
@@ -136,7 +137,7 @@ class TripleSet:
             candidates = self.by_object.get(obj, ())
         else:
             candidates = self.triples
-        for t in candidates:
+        for t in candidates:  # triples: they have what GraphView reads of a quad, and cost nothing to yield
             if (subject is None or t.subject == subject) and (predicate is None or t.predicate == predicate) \
                     and (obj is None or t.object == obj):
-                yield ox.Quad(t.subject, t.predicate, t.object)
+                yield t

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -49,11 +50,19 @@ class _Steps:
         self.progress = progress
 
     def run(self, label: str, action: Callable[[], object]):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         self.progress(f"  {label} ...")
         result = action()
-        self.progress(f"  {label}: done in {time.perf_counter() - started:.2f} s")
+        self.progress(f"  {label}: done in {time.perf_counter() - started:.2f} s "
+                      f"(CPU {_cpu_seconds() - cpu:.1f} s, worker processes included)")
         return result
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: on a shared machine, wall time
+    alone does not say whether a step was slow or starved."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def _source_nquads(job: tuple[Path, str]) -> bytes:
