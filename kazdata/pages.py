@@ -1,4 +1,5 @@
-"""HTML pages for people, rendered by the build (entity pages, indexes, timeline, ontology).
+"""HTML pages for people: the site's (indexes, timeline, ontology) rendered by the build, and
+entity pages, rendered on demand from the entity's stored triples (``page_lines``, decision 007).
 
 Pages use labels, not IRIs, in the page's language (falling back to English), and link with
 host-relative paths (``/doc/event/...``) so that browsing works on whatever host serves the
