@@ -30,7 +30,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import common as c  # noqa: E402
+import common as c
 
 #: Triples per synthetic event, shared places and people included (measured: 1,173,416 at 25,000 events).
 TRIPLES_PER_EVENT = 47

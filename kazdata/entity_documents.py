@@ -21,10 +21,10 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from kazdata.entities import EntityRef
 from kazdata.formats import GRAPH_FORMATS, N_TRIPLES, Style
 from kazdata.pages import GraphView, PageRenderer
 from kazdata.triples import TripleSet, parse_lines
-from kazdata.entities import EntityRef
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"

@@ -17,7 +17,14 @@ from functools import cached_property
 import jinja2
 import pyoxigraph as ox
 
-from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, EntityRef, entity_ref, labels_and_types
+from kazdata.entities import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    SCHEMA_NAME,
+    EntityRef,
+    entity_ref,
+    labels_and_types,
+)
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
 from kazdata.triples import TripleIndex, resource, split_line, token
 

@@ -7,7 +7,6 @@ that was there before untouched and still servable.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import shutil
@@ -21,8 +20,14 @@ import pyoxigraph as ox
 
 from kazdata import bundled
 from kazdata.build.checksums import write_checksums
-from kazdata.build.documents import INDEX, write_documents, write_site_pages
-from kazdata.build.dumps import cpu_workers, load_context, load_shapes, union_lines, write_dumps
+from kazdata.build.documents import write_documents, write_site_pages
+from kazdata.build.dumps import (
+    cpu_workers,
+    load_context,
+    load_shapes,
+    union_lines,
+    write_dumps,
+)
 from kazdata.build.void import summarise_graphs, write_void
 from kazdata.entities import EntityRef
 from kazdata.errors import ValidationFailed
@@ -130,11 +135,10 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
         graphs = summarise_graphs(quads)
         dumps = steps.run("write dumps", lambda: write_dumps(quads, index, staging, prefixes, base, shapes,
                                                              graph_iri("ontology", base), workers))
-        del quads
-        entries = steps.run("write entity documents",
-                            lambda: write_documents(index, staging, base, style, [g.iri for g in graphs],
-                                                    progress, workers))
-        languages = json.loads((staging / INDEX).read_bytes())["languages"]
+        quads.clear()  # the dumps were the last to need them: free ~0.5 GiB at 10^6 triples
+        entries, languages = steps.run("write entity documents",
+                                       lambda: write_documents(index, staging, base, [g.iri for g in graphs],
+                                                               progress, workers))
         entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
         steps.run("write VoID/DCAT description",
                   lambda: write_void(index, graphs, entities, staging, prefixes, base, dumps, languages))

@@ -23,7 +23,15 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, JSON_LD, N_QUADS, N_TRIPLES, Format, Style
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    JSON_LD,
+    N_QUADS,
+    N_TRIPLES,
+    Format,
+    Style,
+)
 from kazdata.sources import load_source
 from kazdata.triples import TripleIndex, parse_lines
 

@@ -59,7 +59,7 @@ def summarise_graphs(quad_lines: list[bytes]) -> list[GraphSummary]:
     for line in quad_lines:
         rest, graph = line[:-3].rsplit(b" <", 1)
         counts[graph] += 1
-        subject, line_predicate, obj = rest.split(b" ", 2)
+        _subject, line_predicate, obj = rest.split(b" ", 2)
         if line_predicate == predicate and obj[:1] == b"<":
             derived.setdefault(graph, set()).add(obj[1:-1])
     return [GraphSummary(graph[:-1].decode(), count,

@@ -17,7 +17,6 @@ from kazdata.web.cors import add_cors
 from kazdata.web.documents import CACHE_CONTROL
 
 
-
 def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = None, *,
                       content_type: str | None = None, vary: str = "Accept",
                       attachment: bool = False) -> Response:
