@@ -264,10 +264,24 @@ def oxigraph_server(location: Path) -> tuple[Server, str]:
     return Server("oxigraph", argv, ready, headers={"Accept": "application/sparql-results+json"}), base
 
 
+def export_turtle_documents(release: Path, target: Path) -> Path:
+    """Every entity's Turtle document as ``target/{kind}/{slug}.ttl`` (the bytes kazdata sends),
+    and ``target/index.json``: entity documents are rendered by the release, not stored as files."""
+    from kazdata.release import Release
+    opened = Release(release)
+    for path in opened.entities:
+        file = target / f"{path}.ttl"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(opened.read(f"docs/{path}.ttl"))
+    shutil.copyfile(release / "docs" / "index.json", target / "index.json")
+    return target
+
+
 def nginx_server(release: Path, workdir: Path, workers: int = 0) -> tuple[Server, str]:
-    """nginx serving ``release/docs`` as static files at ``/doc/{kind}/{slug}.ttl``."""
+    """nginx serving the release's Turtle documents as static files at ``/doc/{kind}/{slug}.ttl``."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
+    docs = export_turtle_documents(release, workdir / "docs")
     for sub in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (workdir / sub).mkdir(exist_ok=True)
     user = "user root;\n" if os.geteuid() == 0 else ""  # temp dirs are 0700: workers must read them
@@ -293,7 +307,7 @@ http {{
     keepalive_requests 1000000;
     server {{
         listen {HOST}:{port};
-        location /doc/ {{ alias {release / 'docs'}/; }}
+        location /doc/ {{ alias {docs}/; }}
     }}
 }}
 """)

@@ -4,7 +4,7 @@
   with Accept: text/turtle, rotating over a sample of entities (one per kind, then more);
 - Oxigraph: ``oxigraph serve-read-only --union-default-graph`` on the release's N-Quads,
   GET /query?query=DESCRIBE <iri> with Accept: text/turtle, for the same entities;
-- nginx: the same precomputed ``docs/{kind}/{slug}.ttl`` bytes as static files.
+- nginx: the same Turtle document bytes, exported from the release as static files.
 
 wrk -t2 -c32 for ``--duration`` seconds each, after a 2 s warm-up, in ``--rounds`` rounds
 (default 2: kazdata, Oxigraph, nginx, then nginx, Oxigraph, kazdata); figures are medians of

@@ -5,7 +5,8 @@ A document about entity E holds (see docs/decisions/003-entity-documents.md):
    nodes ``.well-known/genid/`` count as blank nodes here);
 2. the labels and types of every resource E links to, so a client can show names without
    further requests;
-3. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them, with the
+3. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
+   in N-Triples order), with the
    labels and types of their subjects; the total count is stated on the document node;
 4. a few triples about the document itself: its primary topic, licence and dataset.
 """
@@ -13,10 +14,11 @@ A document about entity E holds (see docs/decisions/003-entity-documents.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
+
+from kazdata.triples import TripleIndex, split_line, token
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
@@ -32,7 +34,8 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 INCOMING_LIMIT = 200
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_LABEL_PREDICATES = (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE)
+LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
+_RDF_TYPE = token(RDF_TYPE)
 
 
 @dataclass(frozen=True, order=True)
@@ -64,64 +67,61 @@ def entity_ref(iri: str, base: str) -> EntityRef | None:
     return EntityRef(*parts)
 
 
-def _triples(store: ox.Store, subject=None, predicate=None, obj=None) -> Iterator[ox.Triple]:
-    """Triples of the union of all graphs, each once."""
-    seen: set[ox.Triple] = set()
-    for quad in store.quads_for_pattern(subject, predicate, obj, None):
-        triple = quad.triple
-        if triple not in seen:
-            seen.add(triple)
-            yield triple
-
-
-def list_entities(store: ox.Store, base: str) -> list[EntityRef]:
+def list_entities(index: TripleIndex, base: str) -> list[EntityRef]:
     """Every entity IRI of this dataset that has an rdf:type, sorted."""
-    refs = {entity_ref(q.subject.value, base) for q in store.quads_for_pattern(None, RDF_TYPE, None, None)
-            if isinstance(q.subject, ox.NamedNode)}
-    return sorted(ref for ref in refs if ref is not None)
+    prefix = f"<{base}id/".encode()
+    subjects = {line[:line.index(b" ")] for line in index.by_predicate.get(_RDF_TYPE, ())}
+    refs = (entity_ref(subject[1:-1].decode(), base) for subject in subjects if subject.startswith(prefix))
+    return sorted((ref for ref in refs if ref is not None), key=lambda ref: (ref.kind, ref.slug))
 
 
-def _is_blank_like(term, base: str) -> bool:
-    return isinstance(term, ox.BlankNode) or (
-        isinstance(term, ox.NamedNode) and term.value.startswith(f"{base}.well-known/genid/"))
+def _is_blank_like(term: bytes, base: str) -> bool:
+    return term[:2] == b"_:" or term.startswith(b"<" + f"{base}.well-known/genid/".encode())
 
 
-def concise_bounded_description(store: ox.Store, node: ox.NamedNode, base: str) -> list[ox.Triple]:
-    """The node's triples plus, recursively, those of the blank nodes it reaches."""
-    result: list[ox.Triple] = []
+def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> list[bytes]:
+    """The node's triples plus, recursively, those of the blank nodes it reaches (N-Triples lines)."""
+    result: list[bytes] = []
     pending, visited = [node], {node}
     while pending:
-        for triple in _triples(store, pending.pop()):
-            result.append(triple)
-            if _is_blank_like(triple.object, base) and triple.object not in visited:
-                visited.add(triple.object)
-                pending.append(triple.object)
+        for line in index.by_subject.get(pending.pop(), ()):
+            result.append(line)
+            # the last token: the object unless it is a literal with a space, whose tail is never
+            # a subject of the index, so looking it up finds nothing
+            obj = line[line.rindex(b" ", 0, -3) + 1:-3]
+            if obj not in visited and _is_blank_like(obj, base):
+                visited.add(obj)
+                pending.append(obj)
     return result
 
 
-def _labels_and_types(store: ox.Store, terms) -> list[ox.Triple]:
-    out: list[ox.Triple] = []
-    for term in terms:
-        for predicate in _LABEL_PREDICATES:
-            out.extend(_triples(store, term, predicate, None))
-    return out
+def labels_and_types(index: TripleIndex, terms, predicates=LABELS_AND_TYPES) -> list[bytes]:
+    """The lines giving ``predicates`` (labels, names and types) of each term."""
+    table = index.lines_by_subject(predicates)
+    return [line for term in terms for line in table.get(term, ())]
 
 
-def describe(store: ox.Store, ref: EntityRef, base: str, license_iri: str,
-             dataset_iri: str) -> list[ox.Triple]:
-    """All triples of the document about ``ref`` (see the module docstring)."""
-    entity = ox.NamedNode(ref.iri(base))
-    own = concise_bounded_description(store, entity, base)
-    linked = {t.object for t in own if isinstance(t.object, ox.NamedNode)} - {entity}
-    incoming_all = [t for t in _triples(store, None, None, entity) if t.subject != entity]
-    incoming = sorted(incoming_all, key=str)[:INCOMING_LIMIT]
-    sources = {t.subject for t in incoming}
-    document = ox.NamedNode(ref.doc_iri(base))
+def _line(subject: str, predicate: ox.NamedNode, obj) -> bytes:
+    return f"<{subject}> {predicate} {obj} .\n".encode()
+
+
+def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
+             dataset_iri: str) -> list[bytes]:
+    """The document about ``ref`` (see the module docstring) as sorted, distinct N-Triples lines."""
+    entity = f"<{ref.iri(base)}>".encode()
+    own = concise_bounded_description(index, entity, base)
+    linked = {split_line(line)[2] for line in own} - {entity}
+    linked = {term for term in linked if term[:1] == b"<"}
+    own_prefix = entity + b" "
+    incoming_all = [line for line in index.by_object.get(entity, ()) if not line.startswith(own_prefix)]
+    incoming = incoming_all[:INCOMING_LIMIT]  # the index keeps lines sorted
+    sources = {split_line(line)[0] for line in incoming}
+    document = ref.doc_iri(base)
     about_document = [
-        ox.Triple(document, RDF_TYPE, FOAF_DOCUMENT),
-        ox.Triple(document, FOAF_PRIMARY_TOPIC, entity),
-        ox.Triple(document, DCTERMS_LICENSE, ox.NamedNode(license_iri)),
-        ox.Triple(document, VOID_IN_DATASET, ox.NamedNode(dataset_iri)),
-        ox.Triple(document, INCOMING_COUNT, ox.Literal(str(len(incoming_all)), datatype=XSD_INTEGER)),
+        _line(document, RDF_TYPE, FOAF_DOCUMENT),
+        _line(document, FOAF_PRIMARY_TOPIC, ox.NamedNode(ref.iri(base))),
+        _line(document, DCTERMS_LICENSE, ox.NamedNode(license_iri)),
+        _line(document, VOID_IN_DATASET, ox.NamedNode(dataset_iri)),
+        _line(document, INCOMING_COUNT, ox.Literal(str(len(incoming_all)), datatype=XSD_INTEGER)),
     ]
-    return own + _labels_and_types(store, linked | sources) + incoming + about_document
+    return sorted({*own, *labels_and_types(index, linked | sources), *incoming, *about_document})

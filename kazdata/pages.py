@@ -1,4 +1,5 @@
-"""HTML pages for people, rendered by the build (entity pages, indexes, timeline, ontology).
+"""HTML pages for people: the site's (indexes, timeline, ontology) rendered by the build, and
+entity pages, rendered on demand from the entity's stored triples (``page_lines``, decision 007).
 
 Pages use labels, not IRIs, in the page's language (falling back to English), and link with
 host-relative paths (``/doc/event/...``) so that browsing works on whatever host serves the
@@ -9,14 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections import defaultdict
 from functools import cached_property
 
 import jinja2
 import pyoxigraph as ox
 
-from kazdata.entities import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, entity_ref
+from kazdata.entities import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    SCHEMA_NAME,
+    EntityRef,
+    entity_ref,
+    labels_and_types,
+)
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
+from kazdata.triples import TripleIndex, resource, split_line, token
 
 SCHEMA = "https://schema.org/"
 KAZ_SUFFIX = "ontology#"
@@ -60,11 +70,34 @@ def local_name(iri: str) -> str:
 
 
 class GraphView:
-    """Read-only helpers over the release store: labels in a language, values, links."""
+    """Read-only helpers over triples: labels in a language, values, links.
 
-    def __init__(self, store: ox.Store, base: str) -> None:
+    ``store`` is anything with ``ox.Store.quads_for_pattern`` over the union graph: a store, a
+    ``TripleIndex`` (the build) or a ``TripleSet`` (one page, rendered by the server). ``places``
+    are the release's places with coordinates (``places_with_coordinates``), for the maps; they
+    and the page ``languages`` are computed from ``store`` when not given.
+    """
+
+    def __init__(self, store, base: str, *, places: list[dict] | None = None,
+                 languages: list[str] | None = None) -> None:
         self.store = store
         self.base = base
+        if places is not None:
+            self.places = places
+        if languages is not None:
+            self.languages = languages
+
+    @cached_property
+    def places(self) -> list[dict]:
+        """Every place with a latitude and a longitude: IRI, coordinates, English label, by IRI."""
+        latitude = ox.NamedNode(SCHEMA + "latitude")
+        found = []
+        for place in sorted({q.subject for q in self.store.quads_for_pattern(None, latitude, None, None)}, key=str):
+            lat, lon = self.value(place, SCHEMA + "latitude"), self.value(place, SCHEMA + "longitude")
+            if lat is not None and lon is not None and isinstance(place, ox.NamedNode):
+                found.append({"iri": place.value, "lat": float(lat.value), "lon": float(lon.value),
+                              "label": self.label(place)})
+        return found
 
     def objects(self, subject, predicate: str) -> list:
         node = ox.NamedNode(predicate)
@@ -74,6 +107,30 @@ class GraphView:
         node = ox.NamedNode(predicate)
         return sorted({q.subject for q in self.store.quads_for_pattern(None, node, obj, None)}, key=str)
 
+    def first_subjects(self, predicate, obj, limit: int) -> list:
+        """The first ``limit`` of ``subjects(predicate, obj)`` (``obj`` None: any object)."""
+        if isinstance(self.store, TripleIndex):  # its lines are sorted: no need to parse them all
+            tokens = dict.fromkeys(split_line(line)[0] for line in
+                                   self.store.lines_for(None, token(_node(predicate)), _token_or_none(obj)))
+            return [resource(t) for t in list(tokens)[:limit]]
+        return sorted({q.subject for q in self.store.quads_for_pattern(None, _node(predicate), obj, None)},
+                      key=str)[:limit]
+
+    def count(self, predicate, obj=None) -> int:
+        """How many triples have ``predicate`` (and ``obj``, when given)."""
+        if isinstance(self.store, TripleIndex):
+            return len(self.store.lines_for(None, token(_node(predicate)), _token_or_none(obj)))
+        return sum(1 for _ in self.store.quads_for_pattern(None, _node(predicate), obj, None))
+
+    def typed_subjects(self, namespace: str) -> list:
+        """Every IRI in ``namespace`` that has an rdf:type, sorted."""
+        if isinstance(self.store, TripleIndex):
+            prefix = f"<{namespace}".encode()
+            return sorted({resource(s) for s in self.store.by_subject if s.startswith(prefix)
+                           and self.store.lines_for(s, token(RDF_TYPE))}, key=str)
+        return sorted({q.subject for q in self.store.quads_for_pattern(None, RDF_TYPE, None, None)
+                       if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(namespace)}, key=str)
+
     def value(self, subject, predicate: str):
         values = self.objects(subject, predicate)
         return values[0] if values else None
@@ -82,6 +139,13 @@ class GraphView:
     def languages(self) -> list[str]:
         """Languages pages are rendered in: English, and those of any label or alternate name."""
         tags = {DEFAULT_LANGUAGE}
+        if isinstance(self.store, TripleIndex):  # read the tags off the lines, without parsing them
+            for predicate in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME):
+                for line in self.store.by_predicate.get(token(predicate), ()):
+                    obj = split_line(line)[2]
+                    if obj[:1] == b'"' and obj[-1:] != b'"' and obj[-1:] != b">":
+                        tags.add(obj[obj.rindex(b'"@') + 2:].decode().split("-")[0].lower())
+            return sorted(tags)
         for predicate in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME):
             for quad in self.store.quads_for_pattern(None, predicate, None, None):
                 if isinstance(quad.object, ox.Literal) and quad.object.language:
@@ -122,15 +186,15 @@ class GraphView:
                 "language": term.language if isinstance(term, ox.Literal) else None}
 
     def index_entry(self, ref) -> dict:
+        """The entity's entry in ``docs/index.json``; it reads only ``INDEX_ENTRY_PREDICATES``."""
         subject = ox.NamedNode(ref.iri(self.base))
-        dates = [format_date(d) for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
-                 for d in self.objects(subject, p)]
-        sort_date = [d.value for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
-                     for d in self.objects(subject, p)]
+        literals = [d for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
+                    for d in self.objects(subject, p)]
         return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
                 "labels": {lang: self.label(subject, lang) for lang in self.languages},
                 "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
-                "date": dates[0] if dates else None, "sort_date": sort_date[0] if sort_date else None,
+                "date": format_date(literals[0]) if literals else None,
+                "sort_date": literals[0].value if literals else None,
                 "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")]}
 
 
@@ -184,15 +248,8 @@ class PageRenderer:
     def _map(self, subject) -> dict | None:
         """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
         view = self.view
-        points = []
-        latitude = ox.NamedNode(SCHEMA + "latitude")
-        places = {q.subject for q in view.store.quads_for_pattern(None, latitude, None, None)}
-        for place in sorted(places, key=str):
-            lat, lon = view.value(place, SCHEMA + "latitude"), view.value(place, SCHEMA + "longitude")
-            if lat is None or lon is None:
-                continue
-            points.append({"place": place, "lat": float(lat.value), "lon": float(lon.value)})
-        own = next((p for p in points if p["place"] == subject), None)
+        points = view.places
+        own = next((p for p in points if p["iri"] == subject.value), None)
         if own is None:
             return None
         near = [p for p in points if abs(p["lat"] - own["lat"]) < 5 and abs(p["lon"] - own["lon"]) < 8]
@@ -204,8 +261,8 @@ class PageRenderer:
         def project(p):
             return (round((p["lon"] - west) / (east - west) * width, 1),
                     round((north - p["lat"]) / (north - south) * height, 1))
-        dots = [{"x": project(p)[0], "y": project(p)[1], "label": view.label(p["place"]),
-                 "href": view.href(p["place"]), "own": p is own} for p in near]
+        dots = [{"x": project(p)[0], "y": project(p)[1], "label": p["label"],
+                 "href": view.href(ox.NamedNode(p["iri"])), "own": p is own} for p in near]
         return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
 
     def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
@@ -273,14 +330,11 @@ class PageRenderer:
         view = self.view
         namespace = view.base + KAZ_SUFFIX
         terms = []
-        subjects = sorted({q.subject for q in view.store.quads_for_pattern(None, RDF_TYPE, None, None)
-                           if isinstance(q.subject, ox.NamedNode) and q.subject.value.startswith(namespace)}, key=str)
-        for term in subjects:
+        for term in view.typed_subjects(namespace):
             types = {t.value for t in view.objects(term, RDF_TYPE.value)}
-            usage_as_class = len(view.subjects(RDF_TYPE.value, term))
-            usage_as_property = sum(1 for _ in view.store.quads_for_pattern(None, term, None, None))
-            examples = view.subjects(RDF_TYPE.value, term)[:3] or sorted(
-                {q.subject for q in view.store.quads_for_pattern(None, term, None, None)}, key=str)[:3]
+            usage_as_class = view.count(RDF_TYPE, term)  # each subject types itself once
+            usage_as_property = view.count(term)
+            examples = view.first_subjects(RDF_TYPE, term, 3) or view.first_subjects(term, None, 3)
             comment = view.value(term, RDFS_COMMENT.value)
             terms.append({
                 "name": term.value[len(namespace):], "iri": term.value, "label": view.label(term, language),
@@ -295,6 +349,44 @@ class PageRenderer:
                 "uses": usage_as_class + usage_as_property,
                 "examples": [view.link(e, language) for e in examples]})
         return terms
+
+
+#: What ``GraphView.index_entry`` reads of an entity (the build parses only these lines).
+INDEX_ENTRY_PREDICATES = frozenset(token(ox.NamedNode(iri)) for iri in (
+    RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value, RDF_TYPE.value, SCHEMA + "startDate",
+    SEM + "hasEarliestBeginTimeStamp", SCHEMA + "superEvent"))
+
+
+def _node(predicate) -> ox.NamedNode:
+    return predicate if isinstance(predicate, ox.NamedNode) else ox.NamedNode(predicate)
+
+
+def _token_or_none(term) -> bytes | None:
+    return None if term is None else token(term)
+
+
+PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
+_IRI_TOKEN = re.compile(rb"<[^<>\"{}|^`\\\s]*>")
+QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
+
+
+def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[bytes]) -> list[bytes]:
+    """What the HTML page of ``ref`` reads besides its ``document`` lines, as N-Triples lines.
+
+    ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
+    places) renders the same page as over the whole graph (a test holds them equal): every claim,
+    statement and quotation about the entity with its own triples, and the labels, names and
+    alternate names of every term the page shows.
+    """
+    entity = f"<{ref.iri(base)}>".encode()
+    extra = []
+    for line in index.lines_by_object(QUOTING).get(entity, ()):
+        extra += index.by_subject.get(line[:line.index(b" ")], ())
+    # every IRI written in these lines: a few more than the page shows (datatypes, an IRI quoted
+    # in a literal) cost a few label lines and change nothing on the page
+    terms = set(_IRI_TOKEN.findall(b"".join(document) + b"".join(extra)))
+    extra += labels_and_types(index, terms, PAGE_LABELS)
+    return sorted(set(extra) - set(document))
 
 
 SH = "http://www.w3.org/ns/shacl#"

@@ -1,8 +1,11 @@
-"""A release as the server reads it: files, their checksums, the entity index.
+"""A release as the server reads it: files, their checksums, the entity index, the documents.
 
 The server only ever reads a release. Every file it may send is listed in ``SHA256SUMS``, which
 doubles as the table of ETags and as the allow-list of paths: a request path that is not a key
-of that table is not found, so no path can climb out of the release directory.
+of that table is not found, so no path can climb out of the release directory. Entity documents
+(``docs/{kind}/{slug}.{ext}``) are not files: they are rendered from the packs the build stored
+(``kazdata.entity_documents``) for the entities of ``docs/index.json``, and read through the same
+``read``/``file``/``has`` as files are; their ETag is the SHA-256 of the bytes sent.
 """
 
 from __future__ import annotations
@@ -17,11 +20,15 @@ import pyoxigraph as ox
 
 from kazdata.build.checksums import CHECKSUMS, file_digest, read_checksums
 from kazdata.entities import EntityRef
+from kazdata.entity_documents import EntityDocuments
 from kazdata.errors import NotFound, ReleaseError
+from kazdata.formats import Style
+from kazdata.namespaces import prefixes_for
 
 #: Documents served from memory per release (the rest are read from disk on each request).
 CACHE_BYTES = 256 * 1024 * 1024
-REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "context.jsonld", "ontology.ttl")
+REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "docs/documents.nt.gz", "docs/pages.nt.gz",
+            "context.jsonld", "ontology.ttl")
 
 
 def release_stamp(path: str | Path) -> tuple:
@@ -36,7 +43,7 @@ def release_stamp(path: str | Path) -> tuple:
 class ReleaseFile:
     """A file of the release with what HTTP needs to send it."""
 
-    path: Path
+    path: Path | None  # None for an entity document, which is rendered, not stored as a file
     relative: str
     digest: str
 
@@ -73,6 +80,8 @@ class Release:
         #: dropped with the release when a new one is switched in
         self.memo: dict = {}
         self._cached_bytes = 0
+        self.documents = EntityDocuments(self.directory, self.base, self.entities, self.languages,
+                                         index["places"], Style(prefixes_for(self.base), self.context))
 
     def _example(self, relative: str) -> dict:
         """An example query: its file stem, the English question on its first line, its text."""
@@ -92,14 +101,23 @@ class Release:
                                    "the release was modified after it was built")
 
     def file(self, relative: str) -> ReleaseFile:
-        """The file at ``relative``; NotFound unless the release lists it."""
+        """The file or entity document at ``relative``; NotFound unless the release has it."""
         digest = self.digests.get(relative)
-        if digest is None:
+        if digest is not None:
+            return ReleaseFile(self.directory / relative, relative, digest)
+        document = self.documents.get(relative)
+        if document is None:
             raise NotFound(f"no such file in this release: {relative}")
-        return ReleaseFile(self.directory / relative, relative, digest)
+        return ReleaseFile(None, relative, document[1])
 
     def read(self, relative: str) -> bytes:
-        """The bytes of a listed file, kept in memory up to ``CACHE_BYTES`` per release."""
+        """The bytes of a listed file (kept in memory up to ``CACHE_BYTES`` per release) or of
+        an entity document (rendered once, then cached by ``EntityDocuments``)."""
+        if relative not in self.digests:
+            document = self.documents.get(relative)
+            if document is None:
+                raise NotFound(f"no such file in this release: {relative}")
+            return document[0]
         cached = self._cache.get(relative)
         if cached is not None:
             return cached
@@ -117,7 +135,7 @@ class Release:
         return file, None
 
     def has(self, relative: str) -> bool:
-        return relative in self.digests
+        return relative in self.digests or self.documents.has(relative)
 
     def entity(self, kind: str, slug: str) -> dict:
         entry = self.entities.get(f"{kind}/{slug}")

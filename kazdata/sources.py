@@ -79,3 +79,49 @@ def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True
                     for q in parsed)
     return Source(name=name, path=path, graph_iri=graph_iri(name, base), triples=triples)
 
+
+
+_BLANK_SUBJECT = re.compile(rb"^_:([^\s\"<>]+) ")
+_BLANK_OBJECT = re.compile(rb" _:([^\s\"<>]+) \.$")
+
+
+def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
+    """``load_source(path, base)`` as N-Quads lines in the source's named graph, in document order.
+
+    The same triples and genid numbering as ``load_source`` (a test holds them equal), but
+    Oxigraph parses and serialises in Rust and only lines with a blank node are touched in
+    Python: a 10^6-triple build spends seconds here instead of minutes. Another base than the
+    default goes through ``load_source``, whose IRI rewriting needs the parsed terms.
+    """
+    if base != DEFAULT_BASE:
+        source = load_source(path, base)
+        graph = ox.NamedNode(source.graph_iri)
+        return ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.triples),
+                            format=ox.RdfFormat.N_QUADS)
+    name = path.stem
+    if not _SOURCE_NAME.match(name):
+        load_source(path, base)  # raises the naming error
+    try:
+        text = ox.serialize(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE), format=ox.RdfFormat.N_TRIPLES)
+    except SyntaxError as error:
+        raise SourceError(f"{path}: {error}", file=str(path)) from None
+    except OSError as error:
+        raise SourceError(f"{path}: cannot read: {error.strerror or error}", file=str(path)) from None
+    graph = f" <{graph_iri(name, base)}> .\n".encode()
+    genids: dict[bytes, bytes] = {}
+
+    def genid(match: re.Match) -> bytes:
+        label = match.group(1)
+        if label not in genids:
+            genids[label] = f"<{base}.well-known/genid/{name}-{len(genids) + 1}>".encode()
+        return genids[label]
+
+    if b"_:" not in text:  # no blank node: every " .\n" ends a line (N-Triples escapes newlines)
+        return text.replace(b" .\n", graph)
+    lines = []
+    for line in text.splitlines():
+        if b"_:" in line:
+            line = _BLANK_SUBJECT.sub(lambda m: genid(m) + b" ", line)
+            line = _BLANK_OBJECT.sub(lambda m: b" " + genid(m) + b" .", line)
+        lines.append(line[:-2] + graph)
+    return b"".join(lines)

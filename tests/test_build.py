@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,8 +16,14 @@ from rdflib.compare import isomorphic
 from kazdata import bundled
 from kazdata.build import build_release, quiet
 from kazdata.build.checksums import read_checksums
+from kazdata.entities import EntityRef, describe
 from kazdata.errors import SourceError, ValidationFailed
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
+from kazdata.namespaces import LICENSE
+from kazdata.pages import GraphView, PageRenderer
+from kazdata.release import Release
+from kazdata.sources import load_source, source_nquads
+from kazdata.triples import TripleIndex, parse_lines
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
@@ -145,3 +152,58 @@ def test_another_base_rewrites_every_dataset_iri(tmp_path):
     text = (release / "dumps" / "kazdata.nt").read_text()
     assert "https://w3id.org/kazdata/" not in text
     assert "<https://example.org/kz/id/place/zhanaozen>" in text
+
+
+def test_fast_source_parsing_matches_load_source(tmp_path):
+    """``source_nquads`` (the build's) gives ``load_source``'s triples and genid numbering."""
+    with_blank_nodes = tmp_path / "blank-nodes.ttl"
+    with_blank_nodes.write_text('@prefix : <https://w3id.org/kazdata/id/thing/> .\n'
+                                ':a :p [ :q "not _:a blank node" ; :r [ :s 1 ] ], _:n1 .\n_:n1 :r :a .\n')
+    for path in [*bundled.sources_dir().glob("*.ttl"), with_blank_nodes]:
+        fast = set(ox.parse(source_nquads(path), format=ox.RdfFormat.N_QUADS))
+        source = load_source(path)
+        graph = ox.NamedNode(source.graph_iri)
+        assert fast == {ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.triples}, path
+
+
+def test_every_entity_document_is_stored_once_and_read_by_name(release_dir):
+    """The packs hold one gzip member per entity; every document name reads through Release."""
+    release = Release(release_dir)
+    assert not [p for p in (release_dir / "docs").rglob("*") if p.is_dir()]  # no per-entity files
+    all_documents = gzip.decompress((release_dir / "docs" / "documents.nt.gz").read_bytes())
+    assert len(all_documents.splitlines()) == sum(len(release.documents.ntriples(EntityRef(*path.split("/"))).splitlines())
+                                                  for path in release.entities)
+    for path in release.entities:
+        for extension in GRAPH_FORMATS:
+            name = f"docs/{path}.{extension}"
+            assert release.has(name) and release.has(name + ".gz")
+            data = release.read(name)
+            assert gzip.decompress(release.read(name + ".gz")) == data
+            assert release.file(name).etag == hashlib.sha256(data).hexdigest()[:32]
+            assert release.file(name).path is None
+        for language in release.languages:
+            assert release.read(f"docs/{path}.{language}.html").startswith(b"<!doctype html>")
+    assert not release.has("docs/place/zhanaozen.xx.html") and not release.has("docs/place/nowhere.ttl")
+    assert not release.has("docs/place/zhanaozen.html") and not release.has("docs/../SHA256SUMS")
+
+
+def test_pages_from_stored_documents_equal_pages_from_the_whole_graph(release_dir):
+    """What the server renders from a document and its page lines is the page the whole graph gives."""
+    release = Release(release_dir)
+    whole = TripleIndex((release_dir / "dumps" / "kazdata.nt").read_bytes().splitlines(keepends=True))
+    renderer = PageRenderer(GraphView(whole, release.base), release.documents.style)
+    for path in release.entities:
+        ref = EntityRef(*path.split("/"))
+        triples = parse_lines([release.documents.ntriples(ref)])
+        for language in release.languages:
+            expected = renderer.entity_page(ref, triples, language).encode()
+            assert release.read(f"docs/{path}.{language}.html") == expected, (path, language)
+
+
+def test_stored_documents_are_the_entity_definition(release_dir):
+    release = Release(release_dir)
+    whole = TripleIndex((release_dir / "dumps" / "kazdata.nt").read_bytes().splitlines(keepends=True))
+    for path in release.entities:
+        ref = EntityRef(*path.split("/"))
+        expected = b"".join(describe(whole, ref, release.base, LICENSE, f"{release.base}dataset"))
+        assert release.read(f"docs/{path}.nt") == expected

@@ -251,3 +251,16 @@ def test_graph_resources_link_to_alternates_that_exist(client, path):
     assert len(targets) == 4  # the other RDF formats and the HTML page
     for target in [response.headers["Content-Location"], *targets]:
         assert client.get(target).status_code == 200, target
+
+
+def test_documents_rendered_on_demand_support_ranges_and_304(live_server):
+    """Entity documents are not files; Range, 304 and HEAD still work on them."""
+    url = live_server.url("/doc/place/zhanaozen.jsonld")
+    identity = {"Accept-Encoding": "identity"}
+    full = requests.get(url, headers=identity)
+    part = requests.get(url, headers={**identity, "Range": "bytes=5-24"})
+    assert part.status_code == 206 and part.content == full.content[5:25]
+    assert part.headers["Content-Range"] == f"bytes 5-24/{len(full.content)}"
+    assert requests.get(url, headers={**identity, "If-None-Match": full.headers["ETag"]}).status_code == 304
+    html = live_server.url("/doc/place/zhanaozen.kk.html")
+    assert requests.get(html).status_code == 404  # the language is negotiated, not a suffix

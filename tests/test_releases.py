@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import signal
@@ -76,9 +78,16 @@ def test_switching_release_under_load_fails_no_request(tmp_path, release_dir, se
 
 
 def _tampered_copy(release_dir: Path, target: Path) -> Path:
+    """A copy whose stored document of place/aktau says "Tampered" (what an unverified server would send)."""
     shutil.copytree(release_dir, target)
-    document = target / "docs" / "place" / "aktau.ttl"
-    document.write_text(document.read_text().replace("Aktau", "Tampered"))
+    index_file, pack = target / "docs" / "index.json", target / "docs" / "documents.nt.gz"
+    index, data = json.loads(index_file.read_text()), pack.read_bytes()
+    entry = next(e for e in index["entities"] if e["path"] == "place/aktau")
+    offset, length = entry["document"]
+    tampered = gzip.compress(gzip.decompress(data[offset:offset + length]).replace(b"Aktau", b"Tampered"), mtime=0)
+    entry["document"] = [len(data), len(tampered)]
+    pack.write_bytes(data + tampered)
+    index_file.write_text(json.dumps(index))
     return target
 
 
@@ -87,7 +96,7 @@ def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
     result = subprocess.run(["kazdata", "serve", "--release", str(tampered), "--port", "1"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
-    assert "aktau.ttl does not match its checksum" in result.stderr
+    assert "documents.nt.gz does not match its checksum" in result.stderr
     with pytest.raises(ReleaseError):
         publish(tampered, tmp_path / "link")
 

@@ -7,6 +7,8 @@ that was there before untouched and still servable.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -18,12 +20,21 @@ import pyoxigraph as ox
 
 from kazdata import bundled
 from kazdata.build.checksums import write_checksums
-from kazdata.build.documents import write_documents
-from kazdata.build.dumps import load_shapes, write_dumps
-from kazdata.build.void import write_void
+from kazdata.build.documents import write_documents, write_site_pages
+from kazdata.build.dumps import (
+    cpu_workers,
+    load_context,
+    load_shapes,
+    union_lines,
+    write_dumps,
+)
+from kazdata.build.void import summarise_graphs, write_void
+from kazdata.entities import EntityRef
 from kazdata.errors import ValidationFailed
+from kazdata.formats import Style
 from kazdata.namespaces import DEFAULT_BASE, prefixes_for
-from kazdata.sources import discover_sources, graph_iri, load_source
+from kazdata.sources import discover_sources, graph_iri, load_source, source_nquads
+from kazdata.triples import TripleIndex
 from kazdata.validation import validate_sources
 
 Progress = Callable[[str], None]
@@ -44,24 +55,41 @@ class _Steps:
         self.progress = progress
 
     def run(self, label: str, action: Callable[[], object]):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         self.progress(f"  {label} ...")
         result = action()
-        self.progress(f"  {label}: done in {time.perf_counter() - started:.2f} s")
+        self.progress(f"  {label}: done in {time.perf_counter() - started:.2f} s "
+                      f"(CPU {_cpu_seconds() - cpu:.1f} s, worker processes included)")
         return result
 
 
-def load_store(source_paths: list[Path], base: str) -> ox.Store:
-    """An in-memory store with one named graph per source and one for the ontology."""
-    store = ox.Store()
-    for path in source_paths:
-        source = load_source(path, base)
-        graph = ox.NamedNode(source.graph_iri)
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.triples)
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: on a shared machine, wall time
+    alone does not say whether a step was slow or starved."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def _source_nquads(job: tuple[Path, str]) -> bytes:
+    return source_nquads(*job)
+
+
+def load_quads(source_paths: list[Path], base: str, workers: int = 1) -> list[bytes]:
+    """Sorted, distinct N-Quads lines: one named graph per source and one for the ontology."""
+    jobs = [(path, base) for path in source_paths]
+    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_source_nquads, jobs, chunksize=1)
+    else:
+        parts = [source_nquads(path, base) for path, base in jobs]
     ontology = load_source(bundled.ontology_file(), base)
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph_iri("ontology", base)))
-                 for t in ontology.triples)
-    return store
+    graph = ox.NamedNode(graph_iri("ontology", base))
+    parts.append(ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in ontology.triples),
+                              format=ox.RdfFormat.N_QUADS))
+    lines = set()
+    for part in parts:
+        lines.update(part.splitlines(keepends=True))
+    return sorted(lines)
 
 
 def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEFAULT_BASE,
@@ -85,18 +113,40 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
         count = sum(v.severity == "Violation" for v in report.violations)
         raise ValidationFailed(f"{count} shape violation(s); the release was not written",
                                violations=report.violations)
-    store = steps.run("load into Oxigraph", lambda: load_store(source_paths, base))
+    return write_release(out, source_paths, base=base, progress=progress)
+
+
+def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BASE,
+                  progress: Progress = stderr_progress, workers: int | None = None) -> Path:
+    """Everything after validation: write the release of ``source_paths`` to ``out``.
+
+    ``build_release`` calls this once the sources conform; ``bench/build.py`` calls it directly
+    to time the rest of the build. ``workers`` processes share the CPU-bound steps (default: one
+    per CPU); the release does not depend on their number.
+    """
+    steps = _Steps(progress)
+    workers = workers or cpu_workers()
+    quads = steps.run("parse sources", lambda: load_quads(source_paths, base, workers))
+    index = steps.run("index the union graph", lambda: TripleIndex(union_lines(quads)))
+    progress(f"  {len(quads)} quads, {len(index)} distinct triples")
     prefixes = prefixes_for(base)
+    style = Style(prefixes=prefixes, context=load_context(base))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         shapes = load_shapes(base)
-        dumps = steps.run("write dumps", lambda: write_dumps(store, staging, prefixes, base, shapes))
-        steps.run("write entity documents", lambda: write_documents(store, staging, prefixes, base, shapes,
-                                                                      progress))
+        graphs = summarise_graphs(quads)
+        dumps = steps.run("write dumps", lambda: write_dumps(quads, index, staging, prefixes, base, shapes,
+                                                             graph_iri("ontology", base), workers))
+        quads.clear()  # the dumps were the last to need them: free ~0.5 GiB at 10^6 triples
+        entries, languages = steps.run("write entity documents",
+                                       lambda: write_documents(index, staging, base, [g.iri for g in graphs],
+                                                               progress, workers))
+        entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
         steps.run("write VoID/DCAT description",
-                  lambda: write_void(store, staging, prefixes, base, dumps))
+                  lambda: write_void(index, graphs, entities, staging, prefixes, base, dumps, languages))
+        steps.run("write site pages", lambda: write_site_pages(index, staging, base, style, entries, shapes))
         steps.run("copy example queries", lambda: copy_example_queries(staging))
         steps.run("write SHA256SUMS", lambda: write_checksums(staging))
         if with_store:

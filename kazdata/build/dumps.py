@@ -1,24 +1,45 @@
 """Whole-dataset dumps in every RDF format, gzipped copies, the context, ontology and shapes.
 
 Graph formats hold the union of all sources and the ontology; TriG and N-Quads keep one named
-graph per source and one for the ontology. Everything is written from sorted triples, so the
-same input gives the same bytes.
+graph per source and one for the ontology. The N-Quads and N-Triples dumps are the sorted,
+distinct lines; every other dump is Oxigraph streaming those lines into another syntax, so the
+same input gives the same bytes and 10^6 triples never become 10^6 Python objects at once.
+Formats are written in parallel worker processes, each with its gzip copy.
+
+JSON-LD: the dump is compact JSON-LD with the release's context (through rdflib) up to
+``COMPACT_JSONLD_LIMIT`` triples; past that it is expanded JSON-LD written by Oxigraph, because
+rdflib needs minutes and gigabytes for compaction at 10^6 triples (decision 007).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import multiprocessing
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, Format, Style
-from kazdata.sources import graph_iri, load_source
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    JSON_LD,
+    N_QUADS,
+    N_TRIPLES,
+    Format,
+    Style,
+)
+from kazdata.sources import load_source
+from kazdata.triples import TripleIndex, parse_lines
 
 DUMP_NAME = "kazdata"
+#: Largest union graph whose JSON-LD dump is compacted with the context (see the module docstring).
+COMPACT_JSONLD_LIMIT = 25_000
+#: gzip level of every gzipped copy: level 9 took twice as long for 2-3 % smaller dumps.
+GZIP_LEVEL = 6
 
 
 @dataclass(frozen=True)
@@ -26,10 +47,6 @@ class Dump:
     format: Format
     path: str  # relative to the release
     size: int
-
-
-def union_triples(store: ox.Store) -> list[ox.Triple]:
-    return sorted({quad.triple for quad in store}, key=str)
 
 
 def load_context(base: str) -> dict:
@@ -42,7 +59,7 @@ def write_bytes(path: Path, data: bytes, *, gzipped: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     if gzipped:
-        Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=9, mtime=0))
+        Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
 
 
 def write_graph(triples: list[ox.Triple], target_stem: Path, style: Style, *,
@@ -56,33 +73,86 @@ def write_graph(triples: list[ox.Triple], target_stem: Path, style: Style, *,
     return written
 
 
-def _sorted_quads(store: ox.Store) -> list[ox.Quad]:
-    return sorted(store, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)))
-
-
 def load_shapes(base: str) -> list[ox.Triple]:
     """The shapes as published (rebased, blank nodes skolemised like a source's)."""
     return [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
 
 
-def write_dumps(store: ox.Store, release: Path, prefixes: dict[str, str], base: str,
-                shapes: list[ox.Triple]) -> list[Dump]:
-    """Write ``dumps/``, ``context.jsonld``, ``ontology.*`` and ``shapes.ttl``; return the dumps."""
+def union_lines(quad_lines: list[bytes]) -> list[bytes]:
+    """Sorted, distinct N-Triples lines of the union of the graphs of N-Quads lines."""
+    return sorted({line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines})
+
+
+def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes the dump uses whose local names read well (no '/'), as for a document."""
+    iris = {term[1:-1].decode() for table in (index.by_subject, index.by_predicate, index.by_object)
+            for term in table if term[:1] == b"<"} | index.datatypes
+    used = {}
+    for name, namespace in sorted(prefixes.items()):
+        locals_ = [iri[len(namespace):] for iri in iris if iri.startswith(namespace)]
+        if locals_ and not any("/" in local for local in locals_):
+            used[name] = namespace
+    return used
+
+
+_job: dict = {}
+
+
+def _write_dump(extension: str) -> tuple[str, str, int]:
+    """Write one dump and its gzip copy (in a worker: formats do not pickle, extensions do)."""
+    release, style, triples = _job["release"], _job["style"], _job["triples"]
+    fmt = {**GRAPH_FORMATS, **DATASET_FORMATS}[extension]
+    path = release / "dumps" / f"{DUMP_NAME}.{fmt.extension}"
+    if fmt in (N_QUADS, N_TRIPLES):
+        data = path.read_bytes()  # written first, by the parent
+    else:
+        source_format = ox.RdfFormat.N_QUADS if fmt.extension in DATASET_FORMATS else ox.RdfFormat.N_TRIPLES
+        source = release / "dumps" / f"{DUMP_NAME}.{'nq' if fmt.extension in DATASET_FORMATS else 'nt'}"
+        if fmt is JSON_LD and triples <= COMPACT_JSONLD_LIMIT:
+            data = fmt.serializer(parse_lines([source.read_bytes()]), style)
+        else:
+            prefixes = None if fmt is JSON_LD else style.prefixes
+            data = ox.serialize(ox.parse(path=str(source), format=source_format), format=fmt.oxigraph,
+                                prefixes=prefixes)
+        path.write_bytes(data)
+    Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    return extension, path.relative_to(release).as_posix(), len(data)
+
+
+def write_dumps(quad_lines: list[bytes], index: TripleIndex, release: Path, prefixes: dict[str, str],
+                base: str, shapes: list[ox.Triple], ontology_graph: str, workers: int = 1) -> list[Dump]:
+    """Write ``dumps/``, ``context.jsonld``, ``ontology.*`` and ``shapes.ttl``; return the dumps.
+
+    ``quad_lines`` are the sorted, distinct N-Quads lines of the release, ``index`` their union.
+    """
     context = load_context(base)
-    style = Style(prefixes=prefixes, context=context)
-    dumps: list[Dump] = []
-    for fmt, path in write_graph(union_triples(store), release / "dumps" / DUMP_NAME, style, gzipped=True):
-        dumps.append(Dump(fmt, path.relative_to(release).as_posix(), path.stat().st_size))
-    quads = _sorted_quads(store)
-    for fmt in DATASET_FORMATS.values():
-        path = release / "dumps" / f"{DUMP_NAME}.{fmt.extension}"
-        data = ox.serialize(quads, format=fmt.oxigraph,
-                            prefixes=prefixes if fmt.oxigraph == ox.RdfFormat.TRIG else None)
-        write_bytes(path, data, gzipped=True)
-        dumps.append(Dump(fmt, path.relative_to(release).as_posix(), len(data)))
+    dumps_dir = release / "dumps"
+    dumps_dir.mkdir(parents=True, exist_ok=True)
+    (dumps_dir / f"{DUMP_NAME}.nq").write_bytes(b"".join(quad_lines))
+    (dumps_dir / f"{DUMP_NAME}.nt").write_bytes(b"".join(index.lines))
+    style = Style(prefixes=dump_prefixes(index, prefixes), context=context)
+    formats = [*DATASET_FORMATS, *GRAPH_FORMATS]
+    _job.update(release=release, style=style, triples=len(index))
+    try:
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(min(workers, len(formats))) as pool:
+                written = pool.map(_write_dump, formats, chunksize=1)
+        else:
+            written = [_write_dump(fmt) for fmt in formats]
+    finally:
+        _job.clear()
+    by_format = {extension: (path, size) for extension, path, size in written}
+    dumps = [Dump(fmt, *by_format[fmt.extension]) for fmt in [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]]
+    full_style = Style(prefixes=prefixes, context=context)
     write_bytes(release / "context.jsonld",
                 (json.dumps({"@context": context}, ensure_ascii=False, indent=2) + "\n").encode())
-    ontology = [q.triple for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph_iri("ontology", base)))]
-    write_graph(ontology, release / "ontology", style)
-    write_graph(shapes, release / "shapes", style)
+    suffix = f" <{ontology_graph}> .\n".encode()
+    ontology = parse_lines(line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines if line.endswith(suffix))
+    write_graph(ontology, release / "ontology", full_style)
+    write_graph(shapes, release / "shapes", full_style)
     return dumps
+
+
+def cpu_workers() -> int:
+    """Processes worth starting: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,9 +1,11 @@
 """The VoID + DCAT description of a release: the curated metadata in ``data/dataset.ttl`` plus
-what the build measures (triples, classes, properties, subsets per source, dumps, version)."""
+what the build measures (triples, classes, properties, subsets per source, dumps, version),
+counted on the N-Triples and N-Quads lines the dumps are written from."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -11,11 +13,12 @@ import pyoxigraph as ox
 from kazdata import bundled
 from kazdata.build.checksums import file_digest
 from kazdata.build.dumps import Dump, load_context, write_bytes, write_graph
-from kazdata.entities import RDF_TYPE, list_entities
+from kazdata.entities import RDF_TYPE, EntityRef
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE, PREFIXES
-from kazdata.pages import GraphView, render_dataset_page
+from kazdata.pages import render_dataset_page
 from kazdata.sources import load_source
+from kazdata.triples import TripleIndex, resource, split_line
 
 VOID, DCAT, DCTERMS, PROV, OWL, XSD, RDFS = (PREFIXES[name] for name in
                                              ("void", "dcat", "dcterms", "prov", "owl", "xsd", "rdfs"))
@@ -39,21 +42,47 @@ def release_version(release: Path) -> str:
     return file_digest(release / "dumps" / "kazdata.nq")[:12]
 
 
-def describe_dataset(store: ox.Store, base: str, dumps: list[Dump], version: str) -> list[ox.Triple]:
+@dataclass(frozen=True)
+class GraphSummary:
+    """What VoID says about one named graph: its size and the documents it was derived from."""
+
+    iri: str
+    triples: int
+    derived_from: tuple[str, ...]
+
+
+def summarise_graphs(quad_lines: list[bytes]) -> list[GraphSummary]:
+    """One summary per named graph of sorted, distinct N-Quads lines, sorted by graph IRI."""
+    counts: Counter = Counter()
+    derived: dict[bytes, set[bytes]] = {}
+    predicate = f"<{PROV}wasDerivedFrom>".encode()
+    for line in quad_lines:
+        rest, graph = line[:-3].rsplit(b" <", 1)
+        counts[graph] += 1
+        _subject, line_predicate, obj = rest.split(b" ", 2)
+        if line_predicate == predicate and obj[:1] == b"<":
+            derived.setdefault(graph, set()).add(obj[1:-1])
+    return [GraphSummary(graph[:-1].decode(), count,
+                         tuple(sorted(d.decode() for d in derived.get(graph, ()))))
+            for graph, count in sorted(counts.items())]
+
+
+def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef], base: str,
+                     dumps: list[Dump], version: str) -> list[ox.Triple]:
     dataset = _n(dataset_iri(base))
     triples = list(load_source(bundled.bundled_dir("data") / "dataset.ttl", base).triples)
-    union = {quad.triple for quad in store}
-    classes = Counter(t.object for t in union if t.predicate == RDF_TYPE)
-    properties = Counter(t.predicate for t in union)
+    type_token = f"<{RDF_TYPE.value}>".encode()
+    classes = Counter(resource(split_line(line)[2]) for line in index.by_predicate.get(type_token, ()))
+    properties = {resource(predicate): len(lines) for predicate, lines in index.by_predicate.items()}
 
     def add(subject, predicate: str, obj) -> None:
         triples.append(ox.Triple(subject, _n(predicate), obj))
 
     add(dataset, OWL + "versionInfo", ox.Literal(version))
     add(dataset, DCAT + "version", ox.Literal(version))
-    add(dataset, VOID + "triples", _int(len(union)))
-    add(dataset, VOID + "entities", _int(len(list_entities(store, base))))
-    add(dataset, VOID + "distinctSubjects", _int(len({t.subject for t in union})))
+    add(dataset, VOID + "triples", _int(len(index)))
+    add(dataset, VOID + "entities", _int(len(entities)))
+    add(dataset, VOID + "distinctSubjects", _int(len(index.by_subject)))
     add(dataset, VOID + "classes", _int(len(classes)))
     add(dataset, VOID + "properties", _int(len(properties)))
     add(dataset, VOID + "uriSpace", ox.Literal(f"{base}id/"))
@@ -63,26 +92,26 @@ def describe_dataset(store: ox.Store, base: str, dumps: list[Dump], version: str
     for vocabulary in ("https://schema.org/", f"{base}ontology#", "http://www.w3.org/ns/prov#",
                        "http://semanticweb.cs.vu.nl/2009/11/sem/"):
         add(dataset, VOID + "vocabulary", _n(vocabulary))
-    events = [ref for ref in list_entities(store, base) if ref.kind == "event"][:3]
+    events = [ref for ref in entities if ref.kind == "event"][:3]
     for ref in events:
         add(dataset, VOID + "exampleResource", _n(ref.iri(base)))
-    for index, (cls, count) in enumerate(sorted(classes.items(), key=lambda kv: str(kv[0]))):
-        partition = _n(f"{base}dataset#class-{index + 1}")
+    for number, (cls, count) in enumerate(sorted(classes.items(), key=lambda kv: str(kv[0]))):
+        partition = _n(f"{base}dataset#class-{number + 1}")
         add(dataset, VOID + "classPartition", partition)
         add(partition, VOID + "class", cls)
         add(partition, VOID + "entities", _int(count))
-    for index, (prop, count) in enumerate(sorted(properties.items(), key=lambda kv: str(kv[0]))):
-        partition = _n(f"{base}dataset#property-{index + 1}")
+    for number, (prop, count) in enumerate(sorted(properties.items(), key=lambda kv: str(kv[0]))):
+        partition = _n(f"{base}dataset#property-{number + 1}")
         add(dataset, VOID + "propertyPartition", partition)
         add(partition, VOID + "property", prop)
         add(partition, VOID + "triples", _int(count))
-    for graph in sorted(store.named_graphs(), key=str):
+    for summary in graphs:
+        graph = _n(summary.iri)
         add(dataset, VOID + "subset", graph)
         add(graph, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", _n(VOID + "Dataset"))
-        add(graph, VOID + "triples", _int(sum(1 for _ in store.quads_for_pattern(None, None, None, graph))))
-        derived = {q.object for q in store.quads_for_pattern(None, _n(PROV + "wasDerivedFrom"), None, graph)}
-        for document in sorted(derived, key=str):
-            add(graph, PROV + "wasDerivedFrom", document)
+        add(graph, VOID + "triples", _int(summary.triples))
+        for document in summary.derived_from:
+            add(graph, PROV + "wasDerivedFrom", _n(document))
     for dump in dumps:
         for compressed in (False, True):
             url = _n(f"{base}{dump.path}{'.gz' if compressed else ''}")
@@ -100,11 +129,11 @@ def describe_dataset(store: ox.Store, base: str, dumps: list[Dump], version: str
     return triples
 
 
-def write_void(store: ox.Store, release: Path, prefixes: dict[str, str], base: str,
-               dumps: list[Dump]) -> None:
+def write_void(index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef], release: Path,
+               prefixes: dict[str, str], base: str, dumps: list[Dump], languages: list[str]) -> None:
     """Write ``void.{ttl,jsonld,nt,rdf}``; also served at /dataset and /.well-known/void."""
-    triples = describe_dataset(store, base, dumps, release_version(release))
+    triples = describe_dataset(index, graphs, entities, base, dumps, release_version(release))
     write_graph(triples, release / "void", Style(prefixes=prefixes, context=load_context(base)))
-    for language in GraphView(store, base).languages:
+    for language in languages:
         html = render_dataset_page(triples, base, language)
         write_bytes(release / "pages" / f"dataset.{language}.html", html.encode(), gzipped=True)

@@ -1,7 +1,9 @@
 """Entity documents: the hot path, answered from memory.
 
 ``plan_document`` decides everything about a ``/doc/`` response (format, language, encoding,
-headers, bytes) from the release and three request headers. The Flask route uses it, and so
+headers, bytes) from the release and three request headers; the bytes come from
+``Release.read``, which renders a document from the entity's stored triples the first time and
+then keeps it in a bounded cache (``kazdata.entity_documents``, decision 007). The Flask route uses it, and so
 does ``FastDocuments``, a WSGI layer in front of Flask that answers plain ``GET /doc/...``
 requests (no Range, no query string) without entering Flask's routing, request and response
 machinery: a dereference becomes a dictionary lookup plus Accept parsing. Anything it does not

@@ -1,10 +1,13 @@
-"""Send a precomputed release file with the headers every document carries.
+"""Send a release file or entity document with the headers every document carries.
 
-Werkzeug's ``send_file`` does the HTTP work (ETag and Last-Modified checks, 304, Range, HEAD);
-this adds the gzip variant, Vary, CORS and caching headers.
+Werkzeug's ``send_file`` does the HTTP work (ETag and Last-Modified checks, 304, Range, HEAD),
+from the file or, for a rendered entity document, from its bytes; this adds the gzip variant,
+Vary, CORS and caching headers.
 """
 
 from __future__ import annotations
+
+import io
 
 from flask import Response, request, send_file
 
@@ -14,16 +17,16 @@ from kazdata.web.cors import add_cors
 from kazdata.web.documents import CACHE_CONTROL
 
 
-
 def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = None, *,
                       content_type: str | None = None, vary: str = "Accept",
                       attachment: bool = False) -> Response:
     """Respond with ``file`` (or its precomputed ``.gz`` when the client accepts gzip)."""
     content_type = content_type or (fmt.content_type if fmt else "application/octet-stream")
     chosen, encoding = release.variant(file, bool(request.accept_encodings["gzip"]) and not request.headers.get("Range"))
-    response = send_file(chosen.path, mimetype=content_type, etag=chosen.etag, conditional=True,
+    body = chosen.path if chosen.path is not None else io.BytesIO(release.read(chosen.relative))
+    response = send_file(body, mimetype=content_type, etag=chosen.etag, conditional=True,
                          last_modified=release.modified, max_age=None,
-                         as_attachment=attachment, download_name=file.path.name)
+                         as_attachment=attachment, download_name=file.relative.rsplit("/", 1)[-1])
     if encoding:
         response.headers["Content-Encoding"] = encoding
     response.headers["Content-Type"] = content_type
