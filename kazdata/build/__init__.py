@@ -113,11 +113,12 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
         count = sum(v.severity == "Violation" for v in report.violations)
         raise ValidationFailed(f"{count} shape violation(s); the release was not written",
                                violations=report.violations)
-    return write_release(out, source_paths, base=base, progress=progress)
+    return write_release(out, source_paths, base=base, progress=progress, with_store=with_store)
 
 
 def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BASE,
-                  progress: Progress = stderr_progress, workers: int | None = None) -> Path:
+                  progress: Progress = stderr_progress, workers: int | None = None,
+                  with_store: bool = False) -> Path:
     """Everything after validation: write the release of ``source_paths`` to ``out``.
 
     ``build_release`` calls this once the sources conform; ``bench/build.py`` calls it directly
