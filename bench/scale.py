@@ -79,8 +79,14 @@ def generated(scale: str, per_event: float) -> Path:
     return folder
 
 
-def build(sources: Path, release: Path) -> dict:
-    """``kazdata build --store`` with its phase times (from its progress lines) and peak RSS."""
+def build(sources: Path, release: Path, rebuild: bool) -> dict:
+    """``kazdata build --store`` with its phase times (from its progress lines) and peak RSS.
+
+    The release and its figures are kept under the cache folder: a later run reuses them (and
+    says so) unless ``rebuild``, since a 10^6-triple build takes minutes on this machine."""
+    figures = release.with_suffix(".build.json")
+    if not rebuild and figures.exists() and (release / "store").is_dir():
+        return {**json.loads(figures.read_text()), "reused": True}
     shutil.rmtree(release, ignore_errors=True)
     started = time.perf_counter()
     proc = subprocess.run(["kazdata", "build", str(release), "--sources", str(sources), "--store"],
@@ -95,8 +101,11 @@ def build(sources: Path, release: Path) -> dict:
     size = sum(p.stat().st_size for p in release.rglob("*") if p.is_file())
     nquads = release / "dumps" / "kazdata.nq"
     triples = sum(1 for _ in nquads.open("rb"))
-    return {"wall_s": wall, "phases": phases, "peak_rss_mib": peak_mib, "files": files,
-            "size_mib": size / 2**20, "triples": triples}
+    result = {"wall_s": wall, "phases": phases, "peak_rss_mib": peak_mib, "files": files,
+              "size_mib": size / 2**20, "triples": triples, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "load_average_after": os.getloadavg()[0]}
+    figures.write_text(json.dumps(result))
+    return result
 
 
 def pss_mib(pgid: int) -> float:
@@ -204,15 +213,20 @@ def nginx_static(release: Path, seconds: int) -> dict:
     return {"static": figures["results"]["static"], "plain": figures["results"]["plain"]}
 
 
-def run_scale(scale: str, per_event: float, backends: list[str], seconds: int, runs: int, work: Path) -> dict:
+def run_scale(scale: str, per_event: float, backends: list[str], seconds: int, runs: int, work: Path,
+              rebuild: bool = False, build_only: bool = False) -> dict:
     sources = generated(scale, per_event)
-    release = work / f"release-{scale}"
+    release = CACHE / f"release-{scale}"
     c.emit(f"\n== {scale} triples: building {release} from {sources} ==")
-    built = build(sources, release)
+    built = build(sources, release, rebuild)
+    if built.get("reused"):
+        c.emit(f"reusing the release and build figures of {built['built']} (--rebuild to build again)")
     c.emit(f"built {built['triples']} triples in {built['wall_s']:.1f} s, peak RSS {built['peak_rss_mib']:.0f} MiB, "
            f"{built['files']} files, {built['size_mib']:.0f} MiB; phases: "
            + ", ".join(f"{k} {v:.1f} s" for k, v in built["phases"].items()))
     result: dict = {"build": built, "backends": {}}
+    if build_only:
+        return result
     location = work / f"oxigraph-{scale}"
     shutil.rmtree(location, ignore_errors=True)
     port = c.free_port()
@@ -248,7 +262,7 @@ def report(results: dict) -> str:
     rows, query_rows, build_rows = [], [], []
     for scale, r in results.items():
         b = r["build"]
-        build_rows.append([scale, b["triples"], f"{b['wall_s']:.1f}", f"{b['peak_rss_mib']:.0f}", b["files"],
+        build_rows.append([scale + (f" (built {b['built']})" if b.get("reused") else ""), b["triples"], f"{b['wall_s']:.1f}", f"{b['peak_rss_mib']:.0f}", b["files"],
                            f"{b['size_mib']:.0f}", "; ".join(f"{k} {v:.1f}" for k, v in b["phases"].items()),
                            f"{r['load_s']:.1f}"])
         ox_doc = r["oxigraph"]["describe"]
@@ -289,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
     parser.add_argument("--runs", type=int, default=20, help="timed runs per light query")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--rebuild", action="store_true", help="build again even if a cached release exists")
+    parser.add_argument("--build-only", action="store_true", help="only generate and build (fills the cache)")
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
     per_event = triples_per_event()
@@ -296,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="kazdata-scale-") as work:
         for scale in args.scales.split(","):
-            results[scale] = run_scale(scale, per_event, args.backends.split(","), args.seconds, args.runs, Path(work))
+            results[scale] = run_scale(scale, per_event, args.backends.split(","), args.seconds, args.runs, Path(work),
+                                       args.rebuild, args.build_only)
+    if args.build_only:
+        return 0
     c.emit()
     c.emit(report(results))
     if args.json:
