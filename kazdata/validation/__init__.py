@@ -28,7 +28,14 @@ from rdflib import Graph
 
 from kazdata import bundled
 from kazdata.validation import partitions, sparql
-from kazdata.validation.report import Finding, SourceLines, ValidationReport, Violation, locate, term_text
+from kazdata.validation.report import (
+    Finding,
+    SourceLines,
+    ValidationReport,
+    Violation,
+    locate,
+    term_text,
+)
 from kazdata.validation.shapes import ShapesPlan, plan
 
 __all__ = ["ValidationReport", "Violation", "locate", "validate_sources"]
