@@ -28,7 +28,14 @@ from rdflib import Graph
 
 from kazdata import bundled
 from kazdata.validation import partitions, sparql
-from kazdata.validation.report import Finding, SourceLines, ValidationReport, Violation, locate, term_text
+from kazdata.validation.report import (
+    Finding,
+    SourceLines,
+    ValidationReport,
+    Violation,
+    locate,
+    term_text,
+)
 from kazdata.validation.shapes import ShapesPlan, plan
 
 __all__ = ["ValidationReport", "Violation", "locate", "validate_sources"]
@@ -113,8 +120,9 @@ def _tasks(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, shared: dict,
                 if index is None:
                     index = homes[node] = sparql.home(store, node, shared)
             tasks.setdefault(index, {}).setdefault(shape, []).append(node)
-    return {index: sorted(by_shape.items(), key=lambda item: str(item[0]))
-            for index, by_shape in sorted(tasks.items())}
+    # the largest first, so that the last task to finish is a small one
+    order = sorted(tasks, key=lambda index: (-sum(map(len, tasks[index].values())), index))
+    return {index: sorted(tasks[index].items(), key=lambda item: str(item[0])) for index in order}
 
 
 def _payloads(store: ox.Store, tasks: dict, shared: dict, paths: list[Path]) -> Iterator[tuple]:

@@ -103,10 +103,10 @@ def to_oxigraph(term):
 def _spellings(text: str, iri: str) -> list[str]:
     """How ``iri`` may be written in a Turtle file: in full, relative to @base, or prefixed."""
     spellings = [f"<{iri}>"]
-    for base in re.findall(r"@base\s+<([^>]*)>", text, re.I):
+    for base in re.findall(r"@base\s+<([^>]*)>", text, re.IGNORECASE):
         if iri.startswith(base):
             spellings.append(f"<{iri[len(base):]}>")
-    for prefix, namespace in re.findall(r"@prefix\s+([\w.-]*):\s*<([^>]*)>", text, re.I):
+    for prefix, namespace in re.findall(r"@prefix\s+([\w.-]*):\s*<([^>]*)>", text, re.IGNORECASE):
         if iri.startswith(namespace):
             spellings.append(f"{prefix}:{iri[len(namespace):]}")
     return spellings
@@ -133,8 +133,8 @@ class SourceLines:
     def _index(self) -> str:
         if self._text is None:
             self._text = self.path.read_text(encoding="utf-8")
-            bases = re.findall(r"@base\s+<([^>]*)>", self._text, re.I)
-            namespaces = dict(re.findall(r"@prefix\s+([\w.-]*):\s*<([^>]*)>", self._text, re.I))
+            bases = re.findall(r"@base\s+<([^>]*)>", self._text, re.IGNORECASE)
+            namespaces = dict(re.findall(r"@prefix\s+([\w.-]*):\s*<([^>]*)>", self._text, re.IGNORECASE))
             start = re.compile(r"\s*(?:<([^>]*)>|([\w.-]*):(\S*))")
             for number, line in enumerate(self._text.splitlines(), 1):
                 match = start.match(line)

@@ -26,7 +26,7 @@ from kazdata.validation.shapes import ShapesPlan, SparqlConstraint
 SOURCE_GRAPH = "urn:kazdata:validation:source:{:06d}"
 ONTOLOGY_GRAPH = ox.NamedNode("urn:kazdata:validation:ontology")
 _SPARQL_CONSTRAINT = str(SH.SPARQLConstraintComponent)
-_TAIL = re.compile(r"\b(LIMIT|OFFSET)\s+(\d+)", re.I)
+_TAIL = re.compile(r"\b(LIMIT|OFFSET)\s+(\d+)", re.IGNORECASE)
 
 
 def source_graph(index: int) -> ox.NamedNode:
@@ -212,5 +212,5 @@ def _sparql_term(term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<{term.value}>"
     if isinstance(term, ox.BlankNode):
-        raise ValueError("blank nodes cannot be written in a VALUES block")
+        raise TypeError("blank nodes cannot be written in a VALUES block")
     return str(term)
