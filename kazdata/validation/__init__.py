@@ -3,7 +3,7 @@
 The sources are validated together, because rules such as "a total is not smaller than the sum
 of its parts" or "one kind of thing per IRI" cross sources; each violation names every file that
 describes its focus node, with the line. To stay fast at 10^6 triples the work is split
-(docs/decisions/006-validation-at-scale.md):
+(docs/decisions/008-validation-at-scale.md):
 
 - the union of all sources and the ontology is loaded once into Oxigraph, which computes every
   shape's focus nodes and runs each SPARQL-based constraint once, over the whole graph
