@@ -1,10 +1,12 @@
-"""Run the three benchmarks on one fresh release and print one summary.
+"""Run the benchmarks and print one summary: the bundled dataset, then each scale and backend.
 
 Builds the bundled dataset with ``kazdata build`` into a temp dir, then runs bench/servers.py,
 bench/dereference.py and bench/sparql.py in sequence (each prints its own tables), then the
-machine, the versions, the date and a summary table with the aims.
+machine, the versions, the date and a summary table with the aims. Then bench/scale.py for
+``--scales`` (default 10^4, 10^5 and 10^6 triples of generated data, on the memory, disk and
+remote backends, beside Oxigraph's server, nginx and rdflib; ``--scales none`` skips it).
 
-    python bench/run.py [--release DIR] [--quick] [--json results.json]
+    python bench/run.py [--release DIR] [--quick] [--scales 1e4,1e5,1e6] [--json results.json]
 
 ``--quick`` shortens every run (3 s wrk runs, 5 query runs, 8 s light traffic, 1 server
 round) to check that everything works; its figures are not for publication.
@@ -26,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common as c  # noqa: E402
 import dereference  # noqa: E402
+import scale  # noqa: E402
 import servers  # noqa: E402
 import sparql  # noqa: E402
 
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     c.add_common_args(parser)
     parser.add_argument("--quick", action="store_true", help="short runs, to check that everything works")
+    parser.add_argument("--scales", default="1e4,1e5,1e6", help="scales for bench/scale.py, or 'none'")
     parser.add_argument("--wait-quiet", type=float, default=60.0,
                         help="first wait up to this many seconds for the 1-minute load average to drop below 1")
     args = parser.parse_args(argv)
@@ -196,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     c.write_json(args.json, {"date": when.isoformat(), "code": {"git": git, "fingerprint": fingerprint},
                              "machine": machine(), "versions": versions(),
                              "servers": s, "dereference": d, "sparql": q})
+    if args.scales != "none":
+        c.emit("\n== scales and backends (bench/scale.py) ==")
+        scale.main(["--scales", args.scales] + (["--seconds", "3", "--runs", "5"] if args.quick else []))
     return 0
 
 
