@@ -95,7 +95,7 @@ def build(sources: Path, release: Path, rebuild: bool) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"build failed:\n{proc.stderr[-3000:]}")
     phases = {m.group(1).strip(): float(m.group(2))
-              for m in re.finditer(r"^\s+(.+?): done in ([\d.]+) s$", proc.stderr, re.M)}
+              for m in re.finditer(r"^\s+(.+?): done in ([\d.]+) s", proc.stderr, re.M)}
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far
     files = sum(1 for p in release.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in release.rglob("*") if p.is_file())
@@ -105,6 +105,7 @@ def build(sources: Path, release: Path, rebuild: bool) -> dict:
               "size_mib": size / 2**20, "triples": triples, "built": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "load_average_after": os.getloadavg()[0]}
     figures.write_text(json.dumps(result))
+    release.with_suffix(".build.log").write_text(proc.stderr)
     return result
 
 
