@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -171,3 +172,26 @@ def test_the_service_refuses_a_release_it_cannot_open(release_dir):
     settings = load_settings({"release": release_dir, "backend": "disk", "query_processes": 1}, environ={})
     with pytest.raises(ReleaseError, match="--store"):
         QueryService.start(settings)
+
+
+def _repoint(link, target, tmp_path) -> None:
+    """Point ``link`` at ``target`` the way a careless operator would (no verification)."""
+    sneak = tmp_path / "sneak"
+    sneak.symlink_to(target)
+    os.replace(sneak, link)
+
+
+def test_the_supervisor_comes_back_after_a_failed_restart(service, tmp_path, release_dir):
+    supervisor, link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    _repoint(link, broken, tmp_path)
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()  # cannot open a release there: logged, tried again later
+    assert not supervisor.alive()
+    publish(release_dir, link)
+    supervisor.keep_running()
+    assert supervisor.alive()
+    assert backend.query(STRIKES, limit=10, timeout=2.0).rows

@@ -208,7 +208,11 @@ class QueryService:
         the release's store (the message says why)."""
         service = cls(tempfile.mkdtemp(prefix="kazdata-query-"), 0)
         service.settings = settings
-        service._fork()
+        try:
+            service._fork()
+        except ReleaseError:
+            shutil.rmtree(service.folder, ignore_errors=True)
+            raise
         return service
 
     def _fork(self) -> None:
@@ -232,7 +236,8 @@ class QueryService:
         with os.fdopen(ready_read, "rb") as ready:
             answer = ready.read(4096).decode(errors="replace")
         if answer != "ok":
-            self.stop()
+            # end only this attempt: the socket folder stays, so a later restart can bind in it
+            self._end_supervisor()
             raise ReleaseError(answer or "the query supervisor exited while starting")
 
     def alive(self) -> bool:
@@ -253,13 +258,16 @@ class QueryService:
         except ReleaseError as error:
             log.error("cannot restart the query supervisor: %s", error.message)
 
-    def stop(self) -> None:
-        """End the supervisor (which ends its query processes) and remove the socket folder."""
+    def _end_supervisor(self) -> None:
         try:
             os.kill(self.pid, signal.SIGTERM)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+    def stop(self) -> None:
+        """End the supervisor (which ends its query processes) and remove the socket folder."""
+        self._end_supervisor()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
