@@ -15,7 +15,7 @@ import pytest
 from kazdata.backends.embedded import QUERY_NICENESS, InProcessBackend, lower_priority
 from kazdata.backends.processes import CHILD_NICENESS, HEAVY_NICENESS, ProcessBackend, QueryService
 from kazdata.config import load_settings
-from kazdata.errors import BadRequest, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.publish import publish
 from kazdata.query import AskResult, Engine, Policy, QueryRequest, SelectResult
 
@@ -195,3 +195,23 @@ def test_the_supervisor_comes_back_after_a_failed_restart(service, tmp_path, rel
     supervisor.keep_running()
     assert supervisor.alive()
     assert backend.query(STRIKES, limit=10, timeout=2.0).rows
+
+
+def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, release_dir):
+    """The web workers refuse a tampered release; a supervisor restarted after the pointer
+    moved to one must not answer from it either."""
+    supervisor, link = service
+    tampered = tmp_path / "tampered"
+    shutil.copytree(release_dir, tampered)
+    dump = tampered / "dumps" / "kazdata.nq"
+    dump.write_text(dump.read_text().replace('"Aktau"', '"Tampered"'))
+    _repoint(link, tampered, tmp_path)
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    sneaked = QueryRequest('ASK { ?p rdfs:label ?l FILTER(STR(?l) = "Tampered") }')
+    try:
+        assert backend.query(sneaked, limit=1, timeout=2.0).value is False
+    except BackendUnavailable:
+        pass  # no supervisor until a release that verifies is published: fine

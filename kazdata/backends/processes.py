@@ -56,6 +56,8 @@ HEAVY_AFTER = 0.2
 #: How long a web worker may take to read an answer once the query has finished.
 TRANSFER_TIMEOUT = 60.0
 RELEASE_CHECK_INTERVAL = 1.0
+#: How often a supervisor that could not be restarted is tried again on the same release.
+RESTART_RETRY = 30.0
 _LENGTH = struct.Struct("!Q")
 _PID = struct.Struct("!I")
 
@@ -197,6 +199,8 @@ class QueryService:
         self.folder = folder
         self.pid = pid
         self.settings: dict = {}
+        self._failed_stamp: tuple | None = ()  # the release pointer when a restart last failed
+        self._failed_at = 0.0
 
     @property
     def socket_path(self) -> str:
@@ -249,13 +253,25 @@ class QueryService:
     def keep_running(self) -> None:
         """Start a new supervisor on the same socket if this one has died (the production
         server's master calls this about once a second). Its orphaned query processes notice
-        and exit; a web worker's query in flight gets a 503."""
+        and exit; a web worker's query in flight gets a 503.
+
+        A restart that failed is tried again when the release pointer changes, else only every
+        ``RESTART_RETRY`` seconds: each attempt may hash a whole release in the master.
+        """
         if self.alive():
+            return
+        try:
+            stamp = release_stamp(self.settings["release"])
+        except OSError:
+            stamp = None
+        if stamp == self._failed_stamp and time.monotonic() - self._failed_at < RESTART_RETRY:
             return
         log.error("the query supervisor %s has died; starting a new one", self.pid)
         try:
             self._fork()
+            self._failed_stamp = ()
         except ReleaseError as error:
+            self._failed_stamp, self._failed_at = stamp, time.monotonic()
             log.error("cannot restart the query supervisor: %s", error.message)
 
     def _end_supervisor(self) -> None:
@@ -292,8 +308,11 @@ class _Supervisor:
     def run(self) -> int:
         watched = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
         signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-        # ``kazdata serve`` verified the first release before forking us
-        current = self._open(release_stamp(self.settings["release"]), 1, verify=False)
+        # ``kazdata serve`` verified the release it started with; any other one (a supervisor
+        # restarted after a switch) is verified here, as the web workers and _maybe_switch do
+        stamp = release_stamp(self.settings["release"])
+        verify = self.settings.get("verify", True) and stamp != self.settings.get("verified")
+        current = self._open(stamp, 1, verify=verify)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)  # left by a supervisor that died
