@@ -215,3 +215,39 @@ def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, re
         assert backend.query(sneaked, limit=1, timeout=2.0).value is False
     except BackendUnavailable:
         pass  # no supervisor until a release that verifies is published: fine
+
+
+def test_a_kill_sent_just_after_an_answer_never_hits_the_next_query(release_dir, monkeypatch):
+    """The web worker decides to kill a moment after its deadline; if the query process had
+    answered in between and taken another query, that other query must not be the victim."""
+    from kazdata.backends import processes
+    settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": 10.0}, environ={})
+    service = QueryService.start(settings)
+    real_wait = processes._wait_readable
+
+    def late(sock, seconds):  # in thread "late" the answer arrives, but the deadline is seen as passed
+        if threading.current_thread().name != "late":
+            return real_wait(sock, seconds)
+        real_wait(sock, 5)
+        time.sleep(0.3)
+        return False
+
+    monkeypatch.setattr(processes, "_wait_readable", late)
+    monkeypatch.setattr(processes, "_renice", lambda pid, niceness: None)
+    try:
+        assert _wait_for(lambda: len(_children(service)) == 1)
+        outcome = {}
+
+        def first():
+            with pytest.raises(QueryTimeout):
+                ProcessBackend(service.socket_path, operator_timeout=0.2).query(STRIKES, limit=10, timeout=0.2)
+
+        thread = threading.Thread(target=first, name="late")
+        thread.start()
+        time.sleep(0.05)  # queued behind the first query, on the only query process
+        outcome["second"] = ProcessBackend(service.socket_path, operator_timeout=10.0).query(
+            QueryRequest(CROSS_PRODUCT), limit=10, timeout=10.0)
+        thread.join()
+        assert outcome["second"].rows
+    finally:
+        service.stop()

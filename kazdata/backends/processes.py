@@ -425,5 +425,9 @@ class _Child:
             except BadRequest as error:
                 reply = ("bad-request", error.message)
             _send(connection, reply)
+            # Take no other query until the web worker has closed this connection: while it is
+            # open, the pid it holds means this query, so a kill it sends at its deadline (or a
+            # renice) cannot land on the next query this process would have taken.
+            connection.recv(1)
         except OSError:
             pass  # the web worker went away: nothing to answer
