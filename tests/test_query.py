@@ -251,3 +251,21 @@ def test_a_kill_sent_just_after_an_answer_never_hits_the_next_query(release_dir,
         assert outcome["second"].rows
     finally:
         service.stop()
+
+
+def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
+    """A web worker killed (or restarted) mid-query never sends its SIGKILL: the query process
+    must not burn a core for as long as the query would run."""
+    import pickle
+    import socket
+    import struct
+    supervisor, _link = service
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(supervisor.socket_path)
+        pid = struct.unpack("!I", sock.recv(4))[0]
+        message = pickle.dumps((QueryRequest(ENDLESS), 10))
+        sock.sendall(struct.pack("!Q", len(message)) + message)
+        time.sleep(0.3)
+    # the web worker has vanished; the service's limit is 2 s
+    assert _wait_for(lambda: pid not in _children(supervisor), seconds=6)

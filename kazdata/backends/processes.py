@@ -55,6 +55,9 @@ HEAVY_NICENESS = 19
 HEAVY_AFTER = 0.2
 #: How long a web worker may take to read an answer once the query has finished.
 TRANSFER_TIMEOUT = 60.0
+#: A query process ends itself this long after the operator's time limit, in case the web
+#: worker that should have killed it is gone (killed, restarted, or its watcher thread died).
+STRAY_QUERY_GRACE = 1.0
 RELEASE_CHECK_INTERVAL = 1.0
 #: How often a supervisor that could not be restarted is tried again on the same release.
 RESTART_RETRY = 30.0
@@ -376,7 +379,7 @@ class _Supervisor:
             return
         code = 0
         try:
-            _Child(listener, generation, self.kind, os.getppid()).run()
+            _Child(listener, generation, self.kind, os.getppid(), float(self.settings["query_timeout"])).run()
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
             print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
             code = 1
@@ -385,8 +388,10 @@ class _Supervisor:
 
 
 class _Child:
-    def __init__(self, listener: socket.socket, generation: _Generation, kind, supervisor: int) -> None:
+    def __init__(self, listener: socket.socket, generation: _Generation, kind, supervisor: int,
+                 time_limit: float) -> None:
         self.listener = listener
+        self.time_limit = time_limit
         self.generation = generation
         self.kind = kind
         self.supervisor = supervisor
@@ -398,6 +403,9 @@ class _Child:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which ends us
+        # the kernel ends us on SIGALRM even inside pyoxigraph: the backstop for a query whose
+        # web worker is no longer there to kill it (see _answer)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         niceness = os.nice(CHILD_NICENESS)
         store = self.generation.store or self.kind.open(self.generation.release)
@@ -420,10 +428,13 @@ class _Child:
             if message is None:
                 return  # the web worker gave up while we were busy
             request, limit = message
+            signal.setitimer(signal.ITIMER_REAL, self.time_limit + STRAY_QUERY_GRACE)
             try:
                 reply = ("ok", evaluate(store, request, self.generation.prefixes, limit))
             except BadRequest as error:
                 reply = ("bad-request", error.message)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
             _send(connection, reply)
             # Take no other query until the web worker has closed this connection: while it is
             # open, the pid it holds means this query, so a kill it sends at its deadline (or a
