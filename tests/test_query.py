@@ -269,3 +269,25 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
         time.sleep(0.3)
     # the web worker has vanished; the service's limit is 2 s
     assert _wait_for(lambda: pid not in _children(supervisor), seconds=6)
+
+
+def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
+    """It sent its pid, then died: the web worker's send fails, and that must be a clear 503."""
+    import socket
+    import struct
+    from kazdata.errors import BackendUnavailable
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def dies_at_once():
+        connection, _ = listener.accept()
+        connection.sendall(struct.pack("!I", 2**22 + 12345))  # above pid_max: never a real process
+        connection.close()
+
+    threading.Thread(target=dies_at_once).start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
+    with pytest.raises(BackendUnavailable):
+        ProcessBackend(path, operator_timeout=2.0).query(big, limit=10, timeout=2.0)
+    listener.close()

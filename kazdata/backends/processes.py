@@ -120,7 +120,10 @@ class ProcessBackend:
             if header is None:
                 raise BackendUnavailable("a query process closed the connection; try again in a moment")
             pid = _PID.unpack(header)[0]
-            _send(sock, (request, limit))
+            try:
+                _send(sock, (request, limit))
+            except OSError:  # it died (killed, out of memory) between its pid and our query
+                raise BackendUnavailable("a query process closed the connection; try again in a moment") from None
             if not _wait_readable(sock, HEAVY_AFTER):
                 _renice(pid, HEAVY_NICENESS)
                 if not _wait_readable(sock, started + timeout - time.monotonic()):
