@@ -291,3 +291,19 @@ def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     with pytest.raises(BackendUnavailable):
         ProcessBackend(path, operator_timeout=2.0).query(big, limit=10, timeout=2.0)
     listener.close()
+
+
+class _UnreadableStore:
+    """A store whose files went away under it (what RocksDB reports, path and all)."""
+
+    def query(self, *args, **kwargs):
+        raise OSError("IO error: While open a file for random read: /srv/kazdata/releases/r7/store/000042.sst: "
+                      "No such file or directory")
+
+
+def test_a_store_failure_is_a_503_that_names_no_internal_path():
+    from kazdata.errors import BackendUnavailable
+    engine = Engine(InProcessBackend(_UnreadableStore(), {}), [], Policy(timeout=2.0))
+    with pytest.raises(BackendUnavailable) as raised:
+        engine.query(STRIKES)
+    assert "/srv/" not in raised.value.message and ".sst" not in raised.value.message

@@ -61,6 +61,8 @@ STRAY_QUERY_GRACE = 1.0
 RELEASE_CHECK_INTERVAL = 1.0
 #: How often a supervisor that could not be restarted is tried again on the same release.
 RESTART_RETRY = 30.0
+#: the errors a query process reports (by name) rather than dying of
+_REPLY_STATUS = {BadRequest: "bad-request", BackendUnavailable: "unavailable"}
 _LENGTH = struct.Struct("!Q")
 _PID = struct.Struct("!I")
 
@@ -143,7 +145,7 @@ class ProcessBackend:
         status, payload = reply
         if status == "ok":
             return payload
-        raise BadRequest(payload)
+        raise {name: error for error, name in _REPLY_STATUS.items()}[status](payload)
 
     @staticmethod
     def _stop_later(sock: socket.socket, pid: int, deadline: float) -> bool:
@@ -434,8 +436,8 @@ class _Child:
             signal.setitimer(signal.ITIMER_REAL, self.time_limit + STRAY_QUERY_GRACE)
             try:
                 reply = ("ok", evaluate(store, request, self.generation.prefixes, limit))
-            except BadRequest as error:
-                reply = ("bad-request", error.message)
+            except (BadRequest, BackendUnavailable) as error:
+                reply = (_REPLY_STATUS[type(error)], error.message)
             finally:
                 signal.setitimer(signal.ITIMER_REAL, 0)
             _send(connection, reply)
