@@ -99,3 +99,24 @@ def test_an_unreachable_store_is_a_503_naming_no_address():
 def test_an_answer_that_is_not_sparql_results_is_a_503(store_url):
     with pytest.raises(BackendUnavailable):
         _ask(f"{store_url}/html")
+
+
+def test_a_store_that_trickles_its_answer_cannot_hold_a_worker_past_the_limit(store_url):
+    """Each read is under the socket timeout, but the whole answer must be too."""
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout):
+        _ask(f"{store_url}/trickle", timeout=1.0)
+    assert time.monotonic() - started < 3
+
+
+def test_a_huge_answer_is_cut_at_the_limit_as_it_streams_in(store_url):
+    """A store asked for everything sends all of it; kazdata reads only what it keeps."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        result = _ask(f"{store_url}/huge", timeout=30.0, limit=10)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result, SelectResult) and len(result.rows) == 10 and result.truncated
+    assert peak < 5_000_000  # the answer is ~25 MB

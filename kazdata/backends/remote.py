@@ -25,6 +25,7 @@ import io
 import itertools
 import logging
 import socket
+import time
 import urllib.error
 from pathlib import Path
 from urllib.parse import quote
@@ -70,6 +71,7 @@ class RemoteBackend:
         page (a Java stack trace from Fuseki, say): those details are logged for the operator.
         """
         client = self._client(request, timeout)
+        deadline = time.monotonic() + timeout
         try:
             response = client.query().response
         except (socket.timeout, TimeoutError):
@@ -90,7 +92,7 @@ class RemoteBackend:
             raise self._unavailable(repr(error)) from None
         try:
             with response:
-                return _read_results(io.BytesIO(response.read()), client.queryType in _GRAPH_FORMS, limit)
+                return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
         except (socket.timeout, TimeoutError):
             raise QueryTimeout(timeout_message(timeout)) from None
         except (SyntaxError, ValueError) as error:
@@ -111,8 +113,29 @@ def _excerpt(error: urllib.error.HTTPError) -> str:
         return str(error.reason)
 
 
+class _Deadline(io.RawIOBase):
+    """The store's answer, read in chunks that each check the query's deadline: the socket
+    timeout bounds one read only, and a store that trickles bytes would hold the worker for ever."""
+
+    def __init__(self, response, deadline: float) -> None:
+        self.response = response
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if time.monotonic() > self.deadline:
+            raise TimeoutError("the answer took longer than the time limit")
+        data = self.response.read1(min(len(buffer), 1 << 16))  # what has arrived, not a full buffer
+        buffer[:len(data)] = data
+        return len(data)
+
+
 def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
-    """The first ``limit`` rows or triples of the answer, flagged when there were more."""
+    """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
+    triples: a store asked for everything may send gigabytes, and the limit holds before it
+    is all in memory."""
     if graph:
         triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))
         return GraphResult(triples[:limit], len(triples) > limit)
