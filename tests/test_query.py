@@ -307,3 +307,21 @@ def test_a_store_failure_is_a_503_that_names_no_internal_path():
     with pytest.raises(BackendUnavailable) as raised:
         engine.query(STRIKES)
     assert "/srv/" not in raised.value.message and ".sst" not in raised.value.message
+
+
+def test_a_web_worker_with_many_open_connections_still_queries(service):
+    """A gthread worker with many keep-alive clients has socket descriptors past 1024."""
+    import resource
+    supervisor, _link = service
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"needs more than 1200 open files (ulimit -n is {soft})")
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+        assert backend.query(STRIKES, limit=10, timeout=2.0).rows
+        with pytest.raises(QueryTimeout):  # and the waits past HEAVY_AFTER work there too
+            backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.5)
+    finally:
+        for fd in held:
+            os.close(fd)

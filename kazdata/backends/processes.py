@@ -167,10 +167,11 @@ class ProcessBackend:
 
 
 def _wait_readable(sock: socket.socket, seconds: float) -> bool:
-    if seconds <= 0:
-        seconds = 0
-    readable, _, _ = select.select([sock], [], [], seconds)
-    return bool(readable)
+    """poll, not select: a gthread worker holding many keep-alive connections has descriptors
+    past select's FD_SETSIZE (1024), where select raises ValueError."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(max(0.0, seconds) * 1000))
 
 
 def _renice(pid: int, niceness: int) -> None:
