@@ -190,11 +190,18 @@ def test_the_supervisor_comes_back_after_a_failed_restart(service, tmp_path, rel
     os.kill(supervisor.pid, signal.SIGKILL)
     assert _wait_for(lambda: not supervisor.alive())
     supervisor.keep_running()  # cannot open a release there: logged, tried again later
-    assert not supervisor.alive()
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()
     publish(release_dir, link)
     supervisor.keep_running()
-    assert supervisor.alive()
-    assert backend.query(STRIKES, limit=10, timeout=2.0).rows
+    assert _wait_for(lambda: _answers(backend))
+
+
+def _answers(backend: ProcessBackend) -> bool:
+    try:
+        return bool(backend.query(STRIKES, limit=10, timeout=2.0).rows)
+    except BackendUnavailable:
+        return False
 
 
 def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, release_dir):
@@ -209,6 +216,7 @@ def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, re
     os.kill(supervisor.pid, signal.SIGKILL)
     assert _wait_for(lambda: not supervisor.alive())
     supervisor.keep_running()
+    assert _wait_for(lambda: not supervisor.alive())  # it would not open the tampered release
     backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
     sneaked = QueryRequest('ASK { ?p rdfs:label ?l FILTER(STR(?l) = "Tampered") }')
     try:
@@ -325,3 +333,29 @@ def test_a_web_worker_with_many_open_connections_still_queries(service):
     finally:
         for fd in held:
             os.close(fd)
+
+
+def test_restarting_the_supervisor_does_not_block_the_caller(service, monkeypatch):
+    """gunicorn's master calls keep_running: it must go on managing workers while the new
+    supervisor spends seconds or minutes loading the store."""
+    from kazdata.backends import EMBEDDED_STORES, EmbeddedStore
+    from kazdata.backends.embedded import open_memory
+    supervisor, _link = service
+
+    def slow_open(release):
+        time.sleep(3)
+        return open_memory(release)
+
+    monkeypatch.setitem(EMBEDDED_STORES, "memory", EmbeddedStore("memory", slow_open, shared_by_fork=True))
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    started = time.monotonic()
+    supervisor.keep_running()
+    assert time.monotonic() - started < 1
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+
+    def settled() -> bool:  # the outcome was collected (its pipe closed), and it answers
+        supervisor.keep_running()
+        return supervisor._starting is None and _answers(backend)
+
+    assert _wait_for(settled, seconds=10)

@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
@@ -174,6 +175,12 @@ def _wait_readable(sock: socket.socket, seconds: float) -> bool:
     return bool(poller.poll(max(0.0, seconds) * 1000))
 
 
+def _readable(pipe: BinaryIO) -> bool:
+    poller = select.poll()
+    poller.register(pipe, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 def _renice(pid: int, niceness: int) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, pid, niceness)
@@ -210,6 +217,7 @@ class QueryService:
         self.settings: dict = {}
         self._failed_stamp: tuple | None = ()  # the release pointer when a restart last failed
         self._failed_at = 0.0
+        self._starting: BinaryIO | None = None  # the ready pipe of a supervisor being restarted
 
     @property
     def socket_path(self) -> str:
@@ -229,6 +237,11 @@ class QueryService:
         return service
 
     def _fork(self) -> None:
+        """Fork a supervisor and wait until it listens; raises ReleaseError if it cannot."""
+        self._await(self._fork_supervisor())
+
+    def _fork_supervisor(self) -> BinaryIO:
+        """Fork a supervisor; returns the pipe on which it says ``ok`` once it listens, or why not."""
         ready_read, ready_write = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
@@ -246,7 +259,10 @@ class QueryService:
                 os._exit(code)
         os.close(ready_write)
         self.pid = pid
-        with os.fdopen(ready_read, "rb") as ready:
+        return os.fdopen(ready_read, "rb")
+
+    def _await(self, ready: BinaryIO) -> None:
+        with ready:
             answer = ready.read(4096).decode(errors="replace")
         if answer != "ok":
             # end only this attempt: the socket folder stays, so a later restart can bind in it
@@ -264,9 +280,24 @@ class QueryService:
         server's master calls this about once a second). Its orphaned query processes notice
         and exit; a web worker's query in flight gets a 503.
 
-        A restart that failed is tried again when the release pointer changes, else only every
-        ``RESTART_RETRY`` seconds: each attempt may hash a whole release in the master.
+        It never waits for the new supervisor: opening a store (loading the dump, verifying a
+        release) takes seconds to minutes, and the master must keep managing its workers and
+        answering signals meanwhile; a later call collects the outcome. A restart that failed
+        is tried again when the release pointer changes, else only every ``RESTART_RETRY``
+        seconds, since each attempt may hash and load a whole release.
         """
+        if self._starting is not None:
+            if self.alive() and not _readable(self._starting):
+                return  # still opening its store
+            try:
+                self._await(self._starting)
+                self._failed_stamp = ()
+                return
+            except ReleaseError as error:
+                self._failed_at = time.monotonic()
+                log.error("cannot restart the query supervisor: %s", error.message)
+            finally:
+                self._starting = None
         if self.alive():
             return
         try:
@@ -276,12 +307,8 @@ class QueryService:
         if stamp == self._failed_stamp and time.monotonic() - self._failed_at < RESTART_RETRY:
             return
         log.error("the query supervisor %s has died; starting a new one", self.pid)
-        try:
-            self._fork()
-            self._failed_stamp = ()
-        except ReleaseError as error:
-            self._failed_stamp, self._failed_at = stamp, time.monotonic()
-            log.error("cannot restart the query supervisor: %s", error.message)
+        self._failed_stamp = stamp  # until it says ok
+        self._starting = self._fork_supervisor()
 
     def _end_supervisor(self) -> None:
         try:
