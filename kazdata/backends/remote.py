@@ -15,7 +15,7 @@ Portability choices:
   writers see the same terms whichever backend answered;
 - the time limit is the HTTP timeout. A store keeps evaluating a query its client gave up on
   unless it enforces its own limit: configure one there (Fuseki ``arq:queryTimeout``, Oxigraph
-  ``--timeout`` in later versions). Refusals (updates, SERVICE, foreign graphs) happen here first.
+  ``--timeout-s``). Refusals (updates, SERVICE, foreign graphs) happen here first.
 """
 
 from __future__ import annotations

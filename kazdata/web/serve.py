@@ -35,7 +35,7 @@ def gunicorn_options(settings: dict) -> dict:
         "threads": settings["threads"],
         "worker_class": "gthread",
         "preload_app": True,
-        # a worker answering a runaway query is told to stop; it has this long to finish others
+        # a worker being stopped (shutdown, restart) has this long to finish its requests
         "graceful_timeout": 5,
         "timeout": max(30, int(settings["query_timeout"] * 3)),
         "keepalive": 5,
