@@ -13,7 +13,8 @@ import pyoxigraph as ox
 import pytest
 
 from kazdata.backends.embedded import QUERY_NICENESS, InProcessBackend, lower_priority
-from kazdata.backends.processes import CHILD_NICENESS, HEAVY_NICENESS, ProcessBackend, QueryService
+from kazdata.backends.processes import HEAVY_NICENESS, ProcessBackend
+from kazdata.backends.supervisor import CHILD_NICENESS, QueryService
 from kazdata.config import load_settings
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.publish import publish

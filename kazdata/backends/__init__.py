@@ -8,7 +8,7 @@ Chosen by the ``backend`` setting:
 - ``remote``: any SPARQL 1.1 endpoint (``--endpoint``), loaded with ``kazdata load``.
 
 Under ``kazdata serve`` the embedded stores are evaluated in killable query processes
-(``kazdata.backends.processes``); the in-process app (tests, ``--dev``) evaluates in a thread.
+(``kazdata.backends.processes``, forked by ``kazdata.backends.supervisor``); the in-process app (tests, ``--dev``) evaluates in a thread.
 """
 
 from __future__ import annotations
