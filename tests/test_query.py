@@ -360,3 +360,22 @@ def test_restarting_the_supervisor_does_not_block_the_caller(service, monkeypatc
         return supervisor._starting is None and _answers(backend)
 
     assert _wait_for(settled, seconds=10)
+
+
+def test_a_query_that_builds_a_huge_row_is_stopped_by_the_memory_limit(release_dir):
+    """result_limit bounds the rows, not their size: CONCAT doubling a string makes one row as
+    large as a client likes (here 256 MB). With a 64 MB budget the query process gives up and
+    the web worker answers 503; the next query is answered."""
+    from kazdata.errors import BackendUnavailable
+    doubling = ('SELECT (STRLEN(?s24) AS ?n) WHERE { BIND("xxxxxxxxxxxxxxxx" AS ?s0) '
+                + " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(24)) + " }")
+    settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": 10.0,
+                              "query_memory": 64}, environ={})
+    service = QueryService.start(settings)
+    try:
+        backend = ProcessBackend(service.socket_path, operator_timeout=10.0)
+        with pytest.raises(BackendUnavailable):
+            backend.query(QueryRequest(doubling), limit=10, timeout=10.0)
+        assert _wait_for(lambda: _answers(backend))
+    finally:
+        service.stop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import select
 import shutil
 import signal
@@ -270,7 +271,8 @@ class _Supervisor:
             return
         code = 0
         try:
-            _Child(listener, generation, self.kind, os.getppid(), float(self.settings["query_timeout"])).run()
+            _Child(listener, generation, self.kind, os.getppid(), float(self.settings["query_timeout"]),
+                   int(self.settings.get("query_memory", 0))).run()
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
             print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
             code = 1
@@ -280,9 +282,10 @@ class _Supervisor:
 
 class _Child:
     def __init__(self, listener: socket.socket, generation: _Generation, kind, supervisor: int,
-                 time_limit: float) -> None:
+                 time_limit: float, memory_limit: int) -> None:
         self.listener = listener
         self.time_limit = time_limit
+        self.memory_limit = memory_limit
         self.generation = generation
         self.kind = kind
         self.supervisor = supervisor
@@ -300,6 +303,7 @@ class _Child:
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         niceness = os.nice(CHILD_NICENESS)
         store = self.generation.store or self.kind.open(self.generation.release)
+        _limit_memory(self.memory_limit)
         self.listener.settimeout(0.5)
         while not self.stopping and os.getppid() == self.supervisor:
             try:
@@ -333,3 +337,27 @@ class _Child:
             connection.recv(1)
         except OSError:
             pass  # the web worker went away: nothing to answer
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Let this process allocate at most ``megabytes`` more than it holds now (the store).
+
+    result_limit bounds the rows, not their size: CONCAT doubling a string thirty times is a
+    1 GB row, and a few such queries at once would bring the kernel's OOM killer, which may pick
+    a web worker or the supervisor. RLIMIT_DATA counts private mappings, the shared store
+    included, so the budget is set above what is mapped now; past it an allocation fails and
+    this process ends (Rust aborts) or raises MemoryError, and the web worker answers 503.
+    Does nothing where there is no /proc (not Linux) or with 0.
+    """
+    if megabytes <= 0:
+        return
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = mapped + megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
