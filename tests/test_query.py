@@ -379,3 +379,15 @@ def test_a_query_that_builds_a_huge_row_is_stopped_by_the_memory_limit(release_d
         assert _wait_for(lambda: _answers(backend))
     finally:
         service.stop()
+
+
+def test_web_workers_refuse_a_release_the_disk_query_processes_cannot_open(release_dir):
+    """With --backend disk the supervisor refuses a release built without --store and keeps
+    the old one; a web worker must refuse it too, or its documents and its SPARQL would come
+    from different releases."""
+    from kazdata.backends import open_backend
+    from kazdata.errors import ReleaseError
+    from kazdata.release import Release
+    settings = load_settings({"release": release_dir, "backend": "disk"}, environ={})
+    with pytest.raises(ReleaseError, match="--store"):
+        open_backend({**settings, "query_socket": "/nonexistent/query.sock"}, Release(release_dir))
