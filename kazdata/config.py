@@ -80,6 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("endpoint", None, "With --backend remote: the remote store's SPARQL query URL (load it with `kazdata load`)."),
     Setting("query_processes", None, "Query processes evaluating SPARQL beside the web workers (default: 4 per core, at least 4); 0 evaluates in the web workers' threads.", int),
     Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
+    Setting("query_memory", 2048, "Most memory one query process may allocate beyond the store it shares, in MB (a query past it gets a 503); 0 for no limit.", int),
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
     Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE may call (default: none).", _csv),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -12,9 +13,10 @@ import pyoxigraph as ox
 import pytest
 
 from kazdata.backends.embedded import QUERY_NICENESS, InProcessBackend, lower_priority
-from kazdata.backends.processes import CHILD_NICENESS, HEAVY_NICENESS, ProcessBackend, QueryService
+from kazdata.backends.processes import HEAVY_NICENESS, ProcessBackend
+from kazdata.backends.supervisor import CHILD_NICENESS, QueryService
 from kazdata.config import load_settings
-from kazdata.errors import BadRequest, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.publish import publish
 from kazdata.query import AskResult, Engine, Policy, QueryRequest, SelectResult
 
@@ -171,3 +173,221 @@ def test_the_service_refuses_a_release_it_cannot_open(release_dir):
     settings = load_settings({"release": release_dir, "backend": "disk", "query_processes": 1}, environ={})
     with pytest.raises(ReleaseError, match="--store"):
         QueryService.start(settings)
+
+
+def _repoint(link, target, tmp_path) -> None:
+    """Point ``link`` at ``target`` the way a careless operator would (no verification)."""
+    sneak = tmp_path / "sneak"
+    sneak.symlink_to(target)
+    os.replace(sneak, link)
+
+
+def test_the_supervisor_comes_back_after_a_failed_restart(service, tmp_path, release_dir):
+    supervisor, link = service
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    _repoint(link, broken, tmp_path)
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()  # cannot open a release there: logged, tried again later
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()
+    publish(release_dir, link)
+    supervisor.keep_running()
+    assert _wait_for(lambda: _answers(backend))
+
+
+def _answers(backend: ProcessBackend) -> bool:
+    try:
+        return bool(backend.query(STRIKES, limit=10, timeout=2.0).rows)
+    except BackendUnavailable:
+        return False
+
+
+def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, release_dir):
+    """The web workers refuse a tampered release; a supervisor restarted after the pointer
+    moved to one must not answer from it either."""
+    supervisor, link = service
+    tampered = tmp_path / "tampered"
+    shutil.copytree(release_dir, tampered)
+    dump = tampered / "dumps" / "kazdata.nq"
+    dump.write_text(dump.read_text().replace('"Aktau"', '"Tampered"'))
+    _repoint(link, tampered, tmp_path)
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()
+    assert _wait_for(lambda: not supervisor.alive())  # it would not open the tampered release
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+    sneaked = QueryRequest('ASK { ?p rdfs:label ?l FILTER(STR(?l) = "Tampered") }')
+    try:
+        assert backend.query(sneaked, limit=1, timeout=2.0).value is False
+    except BackendUnavailable:
+        pass  # no supervisor until a release that verifies is published: fine
+
+
+def test_a_kill_sent_just_after_an_answer_never_hits_the_next_query(release_dir, monkeypatch):
+    """The web worker decides to kill a moment after its deadline; if the query process had
+    answered in between and taken another query, that other query must not be the victim."""
+    from kazdata.backends import processes
+    settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": 10.0}, environ={})
+    service = QueryService.start(settings)
+    real_wait = processes._wait_readable
+
+    def late(sock, seconds):  # in thread "late" the answer arrives, but the deadline is seen as passed
+        if threading.current_thread().name != "late":
+            return real_wait(sock, seconds)
+        real_wait(sock, 5)
+        time.sleep(0.3)
+        return False
+
+    monkeypatch.setattr(processes, "_wait_readable", late)
+    monkeypatch.setattr(processes, "_renice", lambda pid, niceness: None)
+    try:
+        assert _wait_for(lambda: len(_children(service)) == 1)
+        outcome = {}
+
+        def first():
+            with pytest.raises(QueryTimeout):
+                ProcessBackend(service.socket_path, operator_timeout=0.2).query(STRIKES, limit=10, timeout=0.2)
+
+        thread = threading.Thread(target=first, name="late")
+        thread.start()
+        time.sleep(0.05)  # queued behind the first query, on the only query process
+        outcome["second"] = ProcessBackend(service.socket_path, operator_timeout=10.0).query(
+            QueryRequest(CROSS_PRODUCT), limit=10, timeout=10.0)
+        thread.join()
+        assert outcome["second"].rows
+    finally:
+        service.stop()
+
+
+def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
+    """A web worker killed (or restarted) mid-query never sends its SIGKILL: the query process
+    must not burn a core for as long as the query would run."""
+    import pickle
+    import socket
+    import struct
+    supervisor, _link = service
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(supervisor.socket_path)
+        pid = struct.unpack("!I", sock.recv(4))[0]
+        message = pickle.dumps((QueryRequest(ENDLESS), 10))
+        sock.sendall(struct.pack("!Q", len(message)) + message)
+        time.sleep(0.3)
+    # the web worker has vanished; the service's limit is 2 s
+    assert _wait_for(lambda: pid not in _children(supervisor), seconds=6)
+
+
+def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
+    """It sent its pid, then died: the web worker's send fails, and that must be a clear 503."""
+    import socket
+    import struct
+    from kazdata.errors import BackendUnavailable
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+
+    def dies_at_once():
+        connection, _ = listener.accept()
+        connection.sendall(struct.pack("!I", 2**22 + 12345))  # above pid_max: never a real process
+        connection.close()
+
+    threading.Thread(target=dies_at_once).start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
+    with pytest.raises(BackendUnavailable):
+        ProcessBackend(path, operator_timeout=2.0).query(big, limit=10, timeout=2.0)
+    listener.close()
+
+
+class _UnreadableStore:
+    """A store whose files went away under it (what RocksDB reports, path and all)."""
+
+    def query(self, *args, **kwargs):
+        raise OSError("IO error: While open a file for random read: /srv/kazdata/releases/r7/store/000042.sst: "
+                      "No such file or directory")
+
+
+def test_a_store_failure_is_a_503_that_names_no_internal_path():
+    from kazdata.errors import BackendUnavailable
+    engine = Engine(InProcessBackend(_UnreadableStore(), {}), [], Policy(timeout=2.0))
+    with pytest.raises(BackendUnavailable) as raised:
+        engine.query(STRIKES)
+    assert "/srv/" not in raised.value.message and ".sst" not in raised.value.message
+
+
+def test_a_web_worker_with_many_open_connections_still_queries(service):
+    """A gthread worker with many keep-alive clients has socket descriptors past 1024."""
+    import resource
+    supervisor, _link = service
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip(f"needs more than 1200 open files (ulimit -n is {soft})")
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+        assert backend.query(STRIKES, limit=10, timeout=2.0).rows
+        with pytest.raises(QueryTimeout):  # and the waits past HEAVY_AFTER work there too
+            backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.5)
+    finally:
+        for fd in held:
+            os.close(fd)
+
+
+def test_restarting_the_supervisor_does_not_block_the_caller(service, monkeypatch):
+    """gunicorn's master calls keep_running: it must go on managing workers while the new
+    supervisor spends seconds or minutes loading the store."""
+    from kazdata.backends import EMBEDDED_STORES, EmbeddedStore
+    from kazdata.backends.embedded import open_memory
+    supervisor, _link = service
+
+    def slow_open(release):
+        time.sleep(3)
+        return open_memory(release)
+
+    monkeypatch.setitem(EMBEDDED_STORES, "memory", EmbeddedStore("memory", slow_open, shared_by_fork=True))
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    started = time.monotonic()
+    supervisor.keep_running()
+    assert time.monotonic() - started < 1
+    backend = ProcessBackend(supervisor.socket_path, operator_timeout=2.0)
+
+    def settled() -> bool:  # the outcome was collected (its pipe closed), and it answers
+        supervisor.keep_running()
+        return supervisor._starting is None and _answers(backend)
+
+    assert _wait_for(settled, seconds=10)
+
+
+def test_a_query_that_builds_a_huge_row_is_stopped_by_the_memory_limit(release_dir):
+    """result_limit bounds the rows, not their size: CONCAT doubling a string makes one row as
+    large as a client likes (here 256 MB). With a 64 MB budget the query process gives up and
+    the web worker answers 503; the next query is answered."""
+    from kazdata.errors import BackendUnavailable
+    doubling = ('SELECT (STRLEN(?s24) AS ?n) WHERE { BIND("xxxxxxxxxxxxxxxx" AS ?s0) '
+                + " ".join(f"BIND(CONCAT(?s{i}, ?s{i}) AS ?s{i + 1})" for i in range(24)) + " }")
+    settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": 10.0,
+                              "query_memory": 64}, environ={})
+    service = QueryService.start(settings)
+    try:
+        backend = ProcessBackend(service.socket_path, operator_timeout=10.0)
+        with pytest.raises(BackendUnavailable):
+            backend.query(QueryRequest(doubling), limit=10, timeout=10.0)
+        assert _wait_for(lambda: _answers(backend))
+    finally:
+        service.stop()
+
+
+def test_web_workers_refuse_a_release_the_disk_query_processes_cannot_open(release_dir):
+    """With --backend disk the supervisor refuses a release built without --store and keeps
+    the old one; a web worker must refuse it too, or its documents and its SPARQL would come
+    from different releases."""
+    from kazdata.backends import open_backend
+    from kazdata.errors import ReleaseError
+    from kazdata.release import Release
+    settings = load_settings({"release": release_dir, "backend": "disk"}, environ={})
+    with pytest.raises(ReleaseError, match="--store"):
+        open_backend({**settings, "query_socket": "/nonexistent/query.sock"}, Release(release_dir))

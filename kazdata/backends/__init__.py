@@ -8,7 +8,7 @@ Chosen by the ``backend`` setting:
 - ``remote``: any SPARQL 1.1 endpoint (``--endpoint``), loaded with ``kazdata load``.
 
 Under ``kazdata serve`` the embedded stores are evaluated in killable query processes
-(``kazdata.backends.processes``); the in-process app (tests, ``--dev``) evaluates in a thread.
+(``kazdata.backends.processes``, forked by ``kazdata.backends.supervisor``); the in-process app (tests, ``--dev``) evaluates in a thread.
 """
 
 from __future__ import annotations
@@ -44,7 +44,11 @@ BACKENDS = (*EMBEDDED_STORES, "remote")
 
 
 def open_backend(settings: dict, release: Release) -> Backend:
-    """The backend a web process queries for ``release``, as the settings ask."""
+    """The backend a web process queries for ``release``, as the settings ask.
+
+    Raises ReleaseError when the release cannot be served that way (no endpoint for ``remote``,
+    no on-disk store for ``disk``); a server then keeps serving the release it has.
+    """
     if settings["backend"] == "remote":
         from kazdata.backends.remote import RemoteBackend
         if not settings.get("endpoint"):
@@ -52,5 +56,9 @@ def open_backend(settings: dict, release: Release) -> Backend:
         return RemoteBackend(settings["endpoint"], release.graphs, prefixes_for(release.base))
     if settings.get("query_socket"):
         from kazdata.backends.processes import ProcessBackend
+        # refuse what the query supervisor will refuse (a release without its on-disk store):
+        # else this worker would switch its documents to the new release while SPARQL stayed
+        # on the old one, for good
+        EMBEDDED_STORES[settings["backend"]].check(release)
         return ProcessBackend(settings["query_socket"], settings["query_timeout"])
     return InProcessBackend(EMBEDDED_STORES[settings["backend"]].open(release), prefixes_for(release.base))

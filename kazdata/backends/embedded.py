@@ -1,20 +1,23 @@
 """Oxigraph embedded in the process: the ``memory`` and ``disk`` stores, and evaluating on them.
 
 ``evaluate`` is the one place a query meets a pyoxigraph store; the in-process backend below
-and the query processes (``kazdata.backends.processes``) both call it.
+and the query processes (``kazdata.backends.supervisor``) both call it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata.errors import BadRequest, QueryTimeout, ReleaseError
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout, ReleaseError
 from kazdata.query import AskResult, GraphResult, QueryRequest, QueryResult, SelectResult, timeout_message, uses_from
 from kazdata.release import Release
+
+log = logging.getLogger("kazdata.query")
 
 #: The folder of a release holding the RocksDB store that ``kazdata build --store`` writes.
 STORE_DIR = "store"
@@ -75,7 +78,10 @@ def _dataset(request: QueryRequest) -> dict:
 def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], limit: int) -> QueryResult:
     """Evaluate on ``store``, keeping at most ``limit`` rows or triples (flagged when cut).
 
-    Raises BadRequest for a syntax error (with line and column) or an evaluation error.
+    Raises BadRequest for a syntax error (with line and column) or an evaluation error, and
+    BackendUnavailable when the store cannot be read or an allow-listed SERVICE cannot be
+    reached (pyoxigraph's OSError): its message may name files of the release, so it is
+    logged, not sent.
     """
     try:
         results = store.query(request.text, prefixes=prefixes, **_dataset(request))
@@ -89,7 +95,11 @@ def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], l
         return GraphResult(triples[:limit], len(triples) > limit)
     except SyntaxError as error:
         raise BadRequest(f"malformed query: {error}") from None
-    except (OSError, ValueError, RuntimeError) as error:
+    except OSError as error:
+        log.error("SPARQL evaluation failed reading the store or a SERVICE endpoint: %s", error)
+        raise BackendUnavailable("the store, or a SERVICE endpoint the query calls, could not be read; "
+                                 "the error was logged; try again in a moment") from None
+    except (ValueError, RuntimeError) as error:
         raise BadRequest(f"the query failed: {error}") from None
 
 
@@ -138,7 +148,7 @@ class InProcessBackend:
             lower_priority()
             try:
                 outcome["result"] = evaluate(self.store, request, self.prefixes, limit)
-            except BadRequest as error:
+            except (BadRequest, BackendUnavailable) as error:
                 # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
                 outcome["error"] = error.with_traceback(None)
 

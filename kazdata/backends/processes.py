@@ -1,20 +1,16 @@
-"""Query processes: SPARQL evaluated outside the web workers, in processes that can be killed.
+"""Query processes, the web worker's side: a query sent to a process that can be killed.
 
 pyoxigraph cannot interrupt a query, and a Python thread cannot be killed, so a runaway query in
 a web worker burns a core until the worker itself is replaced. ``kazdata serve`` therefore
-starts a **query supervisor** before the HTTP server (docs/decisions/004):
+evaluates SPARQL in query processes that its query supervisor forks before the HTTP server
+(``kazdata.backends.supervisor``, docs/decisions/004). Here is how a web worker uses them:
 
-- the supervisor is a single-threaded process that opens the release's store (``memory``: it
-  loads the dump once and its children share it copy-on-write; ``disk``: each child opens the
-  RocksDB store read-only) and forks ``query_processes`` children. It never starts a thread, so
-  forking is always safe. It re-forks a child that dies, and when the release symlink moves to a
-  new release it opens that one and replaces its children (those answering finish first);
-- each child accepts connections on one Unix socket in a private (0700) folder, answers one
-  query per connection and sends its pid first, so that the web worker waiting for the answer
-  can SIGKILL it at the time limit: the CPU is free at once and the web worker is untouched;
+- it connects to their Unix socket; the query process that accepts sends its pid first, so that
+  the web worker waiting for the answer can SIGKILL it at the time limit: the CPU is free at
+  once and the web worker is untouched. The process holds the connection until the web worker
+  closes it, so that pid means this query for as long as the web worker may kill it;
 - a query still running after ``HEAVY_AFTER`` seconds is moved to the lowest CPU priority by the
-  web worker (``renice``), so dereferencing and cheap queries keep their latency beside it; a
-  child that was moved down exits after answering and is replaced by a fresh one.
+  web worker (``renice``), so dereferencing and cheap queries keep their latency beside it.
 
 Messages are length-prefixed pickles between processes of the same server and user; nothing
 from a client is unpickled (the query text travels inside a ``QueryRequest``).
@@ -22,45 +18,30 @@ from a client is unpickled (the query text travels inside a ``QueryRequest``).
 
 from __future__ import annotations
 
-import logging
 import os
 import pickle
 import select
-import shutil
 import signal
 import socket
 import struct
-import sys
-import tempfile
 import threading
 import time
-from dataclasses import dataclass
 
-import pyoxigraph as ox
-
-from kazdata.backends.embedded import evaluate
-from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, QueryTimeout, ReleaseError
-from kazdata.namespaces import prefixes_for
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.query import QueryRequest, QueryResult, timeout_message
-from kazdata.release import Release, release_stamp
 
-log = logging.getLogger("kazdata.query")
-
-#: How much nicer than the web workers a query process starts. 0: a cheap query competes with
-#: dereferencing on equal terms (5 made cheap queries 4x slower whenever anything else ran);
-#: what keeps documents fast beside heavy queries is ``HEAVY_NICENESS``.
-CHILD_NICENESS = 0
-#: Niceness of a query that has run longer than ``HEAVY_AFTER`` seconds.
+#: Niceness of a query that has run longer than ``HEAVY_AFTER`` seconds (the web worker renices it).
 HEAVY_NICENESS = 19
 HEAVY_AFTER = 0.2
 #: How long a web worker may take to read an answer once the query has finished.
 TRANSFER_TIMEOUT = 60.0
-RELEASE_CHECK_INTERVAL = 1.0
+#: the errors a query process reports (by name) rather than dying of
+REPLY_STATUS = {BadRequest: "bad-request", BackendUnavailable: "unavailable"}
 _LENGTH = struct.Struct("!Q")
-_PID = struct.Struct("!I")
+PID_HEADER = struct.Struct("!I")
 
 
-def _send(sock: socket.socket, message: object) -> None:
+def send_message(sock: socket.socket, message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     sock.sendall(_LENGTH.pack(len(data)) + data)
 
@@ -76,7 +57,7 @@ def _receive_exactly(sock: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _receive(sock: socket.socket) -> object | None:
+def receive_message(sock: socket.socket) -> object | None:
     header = _receive_exactly(sock, _LENGTH.size)
     if header is None:
         return None
@@ -106,7 +87,7 @@ class ProcessBackend:
             sock.settimeout(timeout)
             try:
                 sock.connect(self.socket_path)
-                header = _receive_exactly(sock, _PID.size)  # waits for a free query process
+                header = _receive_exactly(sock, PID_HEADER.size)  # waits for a free query process
             except TimeoutError:
                 raise QueryTimeout(timeout_message(timeout)) from None
             except OSError as error:
@@ -114,8 +95,11 @@ class ProcessBackend:
                                          "try again in a moment") from None
             if header is None:
                 raise BackendUnavailable("a query process closed the connection; try again in a moment")
-            pid = _PID.unpack(header)[0]
-            _send(sock, (request, limit))
+            pid = PID_HEADER.unpack(header)[0]
+            try:
+                send_message(sock, (request, limit))
+            except OSError:  # it died (killed, out of memory) between its pid and our query
+                raise BackendUnavailable("a query process closed the connection; try again in a moment") from None
             if not _wait_readable(sock, HEAVY_AFTER):
                 _renice(pid, HEAVY_NICENESS)
                 if not _wait_readable(sock, started + timeout - time.monotonic()):
@@ -123,7 +107,7 @@ class ProcessBackend:
                     raise QueryTimeout(timeout_message(timeout))
             sock.settimeout(TRANSFER_TIMEOUT)
             try:
-                reply = _receive(sock)
+                reply = receive_message(sock)
             except OSError as error:
                 raise BackendUnavailable(f"the query process failed while answering ({error})") from None
         finally:
@@ -135,20 +119,20 @@ class ProcessBackend:
         status, payload = reply
         if status == "ok":
             return payload
-        raise BadRequest(payload)
+        raise {name: error for error, name in REPLY_STATUS.items()}[status](payload)
 
     @staticmethod
     def _stop_later(sock: socket.socket, pid: int, deadline: float) -> bool:
         """Kill the query process at ``deadline`` unless it answers first; returns whether the
         socket was handed to a watcher thread (which then closes it)."""
         if deadline <= time.monotonic():
-            _kill(pid)
+            kill_process(pid)
             return False
 
         def watch() -> None:
             try:
                 if not _wait_readable(sock, deadline - time.monotonic()):
-                    _kill(pid)
+                    kill_process(pid)
             finally:
                 sock.close()
 
@@ -157,10 +141,11 @@ class ProcessBackend:
 
 
 def _wait_readable(sock: socket.socket, seconds: float) -> bool:
-    if seconds <= 0:
-        seconds = 0
-    readable, _, _ = select.select([sock], [], [], seconds)
-    return bool(readable)
+    """poll, not select: a gthread worker holding many keep-alive connections has descriptors
+    past select's FD_SETSIZE (1024), where select raises ValueError."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(max(0.0, seconds) * 1000))
 
 
 def _renice(pid: int, niceness: int) -> None:
@@ -170,233 +155,10 @@ def _renice(pid: int, niceness: int) -> None:
         pass  # it has just ended
 
 
-def _kill(pid: int) -> None:
+def kill_process(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
 
 
-# --- the supervisor and its children -----------------------------------------------------------
-
-@dataclass
-class _Generation:
-    """The store of one release and the children forked to answer from it."""
-
-    number: int
-    stamp: tuple
-    store: ox.Store | None  # opened here for ``memory``; None when each child opens its own
-    release: Release
-    prefixes: dict[str, str]
-
-
-class QueryService:
-    """Starts and stops the query supervisor (``kazdata serve`` does, before the HTTP server)."""
-
-    def __init__(self, folder: str, pid: int) -> None:
-        self.folder = folder
-        self.pid = pid
-        self.settings: dict = {}
-
-    @property
-    def socket_path(self) -> str:
-        return os.path.join(self.folder, "query.sock")
-
-    @classmethod
-    def start(cls, settings: dict) -> "QueryService":
-        """Fork the supervisor; return once it listens. Raises ReleaseError if it cannot open
-        the release's store (the message says why)."""
-        service = cls(tempfile.mkdtemp(prefix="kazdata-query-"), 0)
-        service.settings = settings
-        service._fork()
-        return service
-
-    def _fork(self) -> None:
-        ready_read, ready_write = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the supervisor
-            os.close(ready_read)
-            code = 1
-            try:
-                code = _Supervisor(self.settings, self.socket_path, ready_write).run()
-            except KazdataError as error:
-                os.write(ready_write, error.message.encode()[:4000])
-            except BaseException as error:  # noqa: BLE001 - reported to the parent, which exits
-                os.write(ready_write, f"query supervisor failed: {error!r}".encode()[:4000])
-            finally:
-                os._exit(code)
-        os.close(ready_write)
-        self.pid = pid
-        with os.fdopen(ready_read, "rb") as ready:
-            answer = ready.read(4096).decode(errors="replace")
-        if answer != "ok":
-            self.stop()
-            raise ReleaseError(answer or "the query supervisor exited while starting")
-
-    def alive(self) -> bool:
-        try:
-            return os.waitpid(self.pid, os.WNOHANG)[0] == 0
-        except ChildProcessError:
-            return False  # already reaped (gunicorn's master reaps every child)
-
-    def keep_running(self) -> None:
-        """Start a new supervisor on the same socket if this one has died (the production
-        server's master calls this about once a second). Its orphaned query processes notice
-        and exit; a web worker's query in flight gets a 503."""
-        if self.alive():
-            return
-        log.error("the query supervisor %s has died; starting a new one", self.pid)
-        try:
-            self._fork()
-        except ReleaseError as error:
-            log.error("cannot restart the query supervisor: %s", error.message)
-
-    def stop(self) -> None:
-        """End the supervisor (which ends its query processes) and remove the socket folder."""
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class _Supervisor:
-    def __init__(self, settings: dict, socket_path: str, ready_fd: int) -> None:
-        from kazdata.backends import EMBEDDED_STORES
-        self.settings = settings
-        self.kind = EMBEDDED_STORES[settings["backend"]]
-        self.socket_path = socket_path
-        self.ready_fd = ready_fd
-        self.size = max(1, int(settings["query_processes"]))
-        self.children: dict[int, tuple[int, float]] = {}  # pid -> (generation number, started)
-        self.parent = os.getppid()
-
-    def _open(self, stamp: tuple, number: int, *, verify: bool) -> _Generation:
-        release = Release(stamp[0], verify=verify)
-        store = self.kind.open(release) if self.kind.shared_by_fork else None
-        if not self.kind.shared_by_fork:
-            self.kind.check(release)
-        return _Generation(number, stamp, store, release, prefixes_for(release.base))
-
-    def run(self) -> int:
-        watched = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
-        signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-        # ``kazdata serve`` verified the first release before forking us
-        current = self._open(release_stamp(self.settings["release"]), 1, verify=False)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if os.path.exists(self.socket_path):
-            os.unlink(self.socket_path)  # left by a supervisor that died
-        listener.bind(self.socket_path)
-        listener.listen(1024)
-        os.write(self.ready_fd, b"ok")
-        os.close(self.ready_fd)
-        checked = time.monotonic()
-        while True:
-            self._reap()
-            if os.getppid() != self.parent:
-                break  # the server is gone
-            if time.monotonic() - checked >= RELEASE_CHECK_INTERVAL:
-                checked = time.monotonic()
-                current = self._maybe_switch(current)
-            running = sum(1 for number, _ in self.children.values() if number == current.number)
-            for _ in range(self.size - running):
-                self._fork_child(listener, current)
-            info = signal.sigtimedwait(watched, RELEASE_CHECK_INTERVAL)
-            if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
-                break
-        for pid in self.children:
-            _kill(pid)
-        listener.close()
-        return 0
-
-    def _maybe_switch(self, current: _Generation) -> _Generation:
-        try:
-            stamp = release_stamp(self.settings["release"])
-        except OSError:
-            return current  # the pointer is being replaced
-        if stamp == current.stamp:
-            return current
-        try:
-            new = self._open(stamp, current.number + 1, verify=self.settings.get("verify", True))
-        except (ReleaseError, OSError, ValueError, KeyError) as error:
-            log.error("query processes: not switching to %s: %s", stamp[0], getattr(error, "message", error))
-            current.stamp = stamp  # retry on the next change
-            return current
-        for pid, (number, _) in self.children.items():
-            if number == current.number:
-                os.kill(pid, signal.SIGTERM)  # finish the query in hand, then exit
-        return new
-
-    def _reap(self) -> None:
-        while self.children:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            _number, started = self.children.pop(pid, (0, 0.0))
-            if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGKILL) and time.monotonic() - started < 1:
-                time.sleep(0.5)  # a child that cannot start: do not fork in a tight loop
-
-    def _fork_child(self, listener: socket.socket, generation: _Generation) -> None:
-        pid = os.fork()
-        if pid:
-            self.children[pid] = (generation.number, time.monotonic())
-            return
-        code = 0
-        try:
-            _Child(listener, generation, self.kind, os.getppid()).run()
-        except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
-            print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
-            code = 1
-        finally:
-            os._exit(code)
-
-
-class _Child:
-    def __init__(self, listener: socket.socket, generation: _Generation, kind, supervisor: int) -> None:
-        self.listener = listener
-        self.generation = generation
-        self.kind = kind
-        self.supervisor = supervisor
-        self.stopping = False
-
-    def _stop(self, _signo, _frame) -> None:
-        self.stopping = True
-
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which ends us
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        niceness = os.nice(CHILD_NICENESS)
-        store = self.generation.store or self.kind.open(self.generation.release)
-        self.listener.settimeout(0.5)
-        while not self.stopping and os.getppid() == self.supervisor:
-            try:
-                connection, _ = self.listener.accept()
-            except (TimeoutError, InterruptedError):
-                continue
-            with connection:
-                self._answer(connection, store)
-            if os.getpriority(os.PRIO_PROCESS, 0) > niceness:
-                return  # moved down as a heavy query: a fresh process at normal priority replaces us
-
-    def _answer(self, connection: socket.socket, store: ox.Store) -> None:
-        connection.settimeout(TRANSFER_TIMEOUT)
-        try:
-            connection.sendall(_PID.pack(os.getpid()))
-            message = _receive(connection)
-            if message is None:
-                return  # the web worker gave up while we were busy
-            request, limit = message
-            try:
-                reply = ("ok", evaluate(store, request, self.generation.prefixes, limit))
-            except BadRequest as error:
-                reply = ("bad-request", error.message)
-            _send(connection, reply)
-        except OSError:
-            pass  # the web worker went away: nothing to answer

@@ -15,22 +15,29 @@ Portability choices:
   writers see the same terms whichever backend answered;
 - the time limit is the HTTP timeout. A store keeps evaluating a query its client gave up on
   unless it enforces its own limit: configure one there (Fuseki ``arq:queryTimeout``, Oxigraph
-  ``--timeout`` in later versions). Refusals (updates, SERVICE, foreign graphs) happen here first.
+  ``--timeout-s``). Refusals (updates, SERVICE, foreign graphs) happen here first.
 """
 
 from __future__ import annotations
 
+import http.client
+import io
+import itertools
+import logging
 import socket
+import time
 import urllib.error
 from pathlib import Path
 from urllib.parse import quote
 
 import pyoxigraph as ox
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException, URITooLong
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.query import AskResult, GraphResult, QueryRequest, QueryResult, SelectResult, timeout_message, uses_from
 
+log = logging.getLogger("kazdata.query")
 _GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 
 
@@ -58,38 +65,86 @@ class RemoteBackend:
         return client
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
+        """Ask the store; raises BadRequest when it refuses the query (its 400, 413 or 414),
+        QueryTimeout past ``timeout``, and BackendUnavailable for anything else the store or the
+        network does. Client-facing messages never name the endpoint nor repeat a store's error
+        page (a Java stack trace from Fuseki, say): those details are logged for the operator.
+        """
         client = self._client(request, timeout)
+        deadline = time.monotonic() + timeout
         try:
             response = client.query().response
-            body = response.read()
         except (socket.timeout, TimeoutError):
             raise QueryTimeout(timeout_message(timeout)) from None
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", "replace")[:2000].strip()
-            if 400 <= error.code < 500:
-                raise BadRequest(f"the query was refused by the store: {detail or error.reason}") from None
-            raise BackendUnavailable(f"the SPARQL store answered {error.code}: {detail or error.reason}") from None
-        except Exception as error:  # SPARQLWrapper wraps HTTP errors in its own exception types
-            reason = getattr(error, "reason", None)
-            if isinstance(reason, (socket.timeout, TimeoutError)):
+        except QueryBadFormed as error:  # the store's 400, with its parser's message
+            raise BadRequest(f"the query was refused by the store: {str(error)[:2000]}") from None
+        except URITooLong:
+            raise BadRequest("the query was refused by the store: it is too long") from None
+        except urllib.error.HTTPError as error:  # the statuses SPARQLWrapper does not wrap
+            if error.code == 413:
+                raise BadRequest("the query was refused by the store: it is too large") from None
+            raise self._unavailable(f"HTTP {error.code}: {_excerpt(error)}") from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (socket.timeout, TimeoutError)):
                 raise QueryTimeout(timeout_message(timeout)) from None
-            message = str(error)
-            if type(error).__module__.startswith("SPARQLWrapper") and "QueryBadFormed" in type(error).__name__:
-                raise BadRequest(f"the query was refused by the store: {message}") from None
-            raise BackendUnavailable(f"the SPARQL store at {self.endpoint} cannot answer: {message}") from None
-        if client.queryType in _GRAPH_FORMS:
-            triples = list(ox.parse(body, format=ox.RdfFormat.TURTLE))
-            return GraphResult(triples[:limit], len(triples) > limit)
-        results = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
-        if isinstance(results, ox.QueryBoolean):
-            return AskResult(bool(results))
-        variables = [v.value for v in results.variables]
-        rows = []
-        for row in results:
-            rows.append({name: row[name] for name in variables})
-            if len(rows) > limit:
-                break
-        return SelectResult(variables, rows[:limit], len(rows) > limit)
+            raise self._unavailable(str(error.reason)) from None
+        except (SPARQLWrapperException, OSError, http.client.HTTPException) as error:
+            raise self._unavailable(repr(error)) from None
+        try:
+            with response:
+                return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeout(timeout_message(timeout)) from None
+        except (SyntaxError, ValueError) as error:
+            raise self._unavailable(f"unreadable answer: {error}") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise self._unavailable(f"the answer broke off: {error!r}") from None
+
+    def _unavailable(self, detail: str) -> BackendUnavailable:
+        log.error("SPARQL store %s cannot answer: %s", self.endpoint, detail)
+        return BackendUnavailable("the SPARQL store cannot answer at the moment (the error was logged); "
+                                  "try again later")
+
+
+def _excerpt(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(2000).decode("utf-8", "replace").strip() or str(error.reason)
+    except (OSError, http.client.HTTPException):
+        return str(error.reason)
+
+
+class _Deadline(io.RawIOBase):
+    """The store's answer, read in chunks that each check the query's deadline: the socket
+    timeout bounds one read only, and a store that trickles bytes would hold the worker for ever."""
+
+    def __init__(self, response, deadline: float) -> None:
+        self.response = response
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if time.monotonic() > self.deadline:
+            raise TimeoutError("the answer took longer than the time limit")
+        data = self.response.read1(min(len(buffer), 1 << 16))  # what has arrived, not a full buffer
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
+    """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
+    triples: a store asked for everything may send gigabytes, and the limit holds before it
+    is all in memory."""
+    if graph:
+        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))
+        return GraphResult(triples[:limit], len(triples) > limit)
+    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+    if isinstance(results, ox.QueryBoolean):
+        return AskResult(bool(results))
+    variables = [v.value for v in results.variables]
+    rows = [{name: row[name] for name in variables} for row in itertools.islice(results, limit + 1)]
+    return SelectResult(variables, rows[:limit], len(rows) > limit)
 
 
 def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> list[tuple[str, int]]:

@@ -1,6 +1,6 @@
 """Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
 
-Before the HTTP server starts, the query supervisor is forked (``kazdata.backends.processes``):
+Before the HTTP server starts, the query supervisor is forked (``kazdata.backends.supervisor``):
 SPARQL runs in its killable query processes, so the web workers never run a query themselves
 and are never replaced because of one. The server is chosen by measurement
 (docs/decisions/005-production-server.md).
@@ -35,7 +35,7 @@ def gunicorn_options(settings: dict) -> dict:
         "threads": settings["threads"],
         "worker_class": "gthread",
         "preload_app": True,
-        # a worker answering a runaway query is told to stop; it has this long to finish others
+        # a worker being stopped (shutdown, restart) has this long to finish its requests
         "graceful_timeout": 5,
         "timeout": max(30, int(settings["query_timeout"] * 3)),
         "keepalive": 5,
@@ -120,7 +120,7 @@ def serve(settings: dict, *, dev: bool = False) -> int:
         return 0
     service = None
     if settings["backend"] != "remote" and settings["query_processes"] > 0:
-        from kazdata.backends.processes import QueryService
+        from kazdata.backends.supervisor import QueryService
         service = QueryService.start(settings)
         settings = {**settings, "query_socket": service.socket_path}
     print(f"kazdata: serving {settings['release']} on http://{settings['host']}:{settings['port']}/ "
