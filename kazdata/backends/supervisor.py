@@ -351,6 +351,10 @@ def _limit_memory(megabytes: int) -> None:
     """
     if megabytes <= 0:
         return
+    # An allocation past the limit aborts pyoxigraph; with RUST_BACKTRACE set (as on this
+    # machine) Rust first symbolises a backtrace, which took seconds under load: the client
+    # then got the time limit's 503 instead of the memory limit's at once.
+    os.environ["RUST_BACKTRACE"] = "0"
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:"))
