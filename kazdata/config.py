@@ -17,8 +17,9 @@ from kazdata.namespaces import DEFAULT_BASE
 
 
 def _default_workers() -> int:
-    """Four workers per core: a worker that ended a runaway query is being replaced while the
-    others serve (bench/load.py: p99 under queries of death 438 ms with 4 workers, 223 ms with 8)."""
+    """Four workers per core. Chosen when web workers still ran queries and were replaced after a
+    runaway one (bench/load.py then: p99 under queries of death 438 ms with 4 workers, 223 ms
+    with 8); queries now run in query processes, and fewer workers have not been re-measured."""
     return max(4, 4 * (os.cpu_count() or 1))
 
 
