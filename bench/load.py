@@ -148,7 +148,7 @@ class Attack:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=int, default=60, help="length of the attacked phase (baseline: a third)")
+    parser.add_argument("--seconds", type=int, default=60, help="length of each phase, baseline and attacked")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate baseline and attacked phases this many times; the p99 ratio is then the "
                              "median of the rounds' ratios (the machine's own noise moves a single p99 by 2x)")
@@ -193,7 +193,7 @@ def main() -> int:
 
         rounds = []
         for number in range(args.rounds):
-            baseline = run_wrk(root, script, paths, max(10, args.seconds // 3))
+            baseline = run_wrk(root, script, paths, args.seconds)  # as long as the attacked phase: same warm-up share
             with Attack(root, "127.0.0.1", port) as attack:
                 switcher = threading.Thread(target=switch_halfway) if number == 0 else None
                 if switcher:
