@@ -100,10 +100,15 @@ class ProcessBackend:
                 send_message(sock, (request, limit))
             except OSError:  # it died (killed, out of memory) between its pid and our query
                 raise BackendUnavailable("a query process closed the connection; try again in a moment") from None
-            if not _wait_readable(sock, HEAVY_AFTER):
-                _renice(pid, HEAVY_NICENESS)
+            sent = time.monotonic()
+            # a client timeout shorter than HEAVY_AFTER gets its 503 at its own timeout; the
+            # query is moved down only once it has really run HEAVY_AFTER (a moved-down process
+            # is replaced after answering, which a tiny client timeout must not cause)
+            if not _wait_readable(sock, min(HEAVY_AFTER, started + timeout - sent)):
+                if time.monotonic() - sent >= HEAVY_AFTER:
+                    _renice(pid, HEAVY_NICENESS)
                 if not _wait_readable(sock, started + timeout - time.monotonic()):
-                    handed_over = self._stop_later(sock, pid, started + self.operator_timeout)
+                    handed_over = self._stop_later(sock, pid, sent + HEAVY_AFTER, started + self.operator_timeout)
                     raise QueryTimeout(timeout_message(timeout))
             sock.settimeout(TRANSFER_TIMEOUT)
             try:
@@ -122,15 +127,19 @@ class ProcessBackend:
         raise {name: error for error, name in REPLY_STATUS.items()}[status](payload)
 
     @staticmethod
-    def _stop_later(sock: socket.socket, pid: int, deadline: float) -> bool:
-        """Kill the query process at ``deadline`` unless it answers first; returns whether the
-        socket was handed to a watcher thread (which then closes it)."""
+    def _stop_later(sock: socket.socket, pid: int, heavy_at: float, deadline: float) -> bool:
+        """Move the query process down at ``heavy_at`` and kill it at ``deadline`` unless it
+        answers first; returns whether the socket was handed to a watcher thread (which then
+        closes it)."""
         if deadline <= time.monotonic():
             kill_process(pid)
             return False
 
         def watch() -> None:
             try:
+                if heavy_at > time.monotonic() and _wait_readable(sock, heavy_at - time.monotonic()):
+                    return
+                _renice(pid, HEAVY_NICENESS)
                 if not _wait_readable(sock, deadline - time.monotonic()):
                     kill_process(pid)
             finally:
