@@ -179,3 +179,16 @@ class Release:
         store = ox.Store()
         store.bulk_load(path=str(self.directory / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS)
         return store
+
+
+def open_release(stamp: tuple, settings: dict) -> Release:
+    """The release behind ``stamp`` for a serving process.
+
+    ``kazdata serve`` opens and verifies the release it starts with once, and its forks (the
+    query supervisor, gunicorn's master and workers) reuse that object: reading the index of a
+    10^6-triple release takes over a second per opening. Any other release is opened here, and
+    verified if the settings ask.
+    """
+    if stamp == settings.get("verified") and settings.get("opened_release") is not None:
+        return settings["opened_release"]
+    return Release(Path(stamp[0]), verify=settings.get("verify", True))

@@ -34,7 +34,7 @@ from kazdata.backends.processes import (PID_HEADER, REPLY_STATUS, TRANSFER_TIMEO
                                         send_message)
 from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, ReleaseError
 from kazdata.namespaces import prefixes_for
-from kazdata.release import Release, release_stamp
+from kazdata.release import Release, open_release, release_stamp
 
 log = logging.getLogger("kazdata.query")
 
@@ -193,8 +193,8 @@ class _Supervisor:
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (generation number, started)
         self.parent = os.getppid()
 
-    def _open(self, stamp: tuple, number: int, *, verify: bool) -> _Generation:
-        release = Release(stamp[0], verify=verify)
+    def _open(self, stamp: tuple, number: int) -> _Generation:
+        release = open_release(stamp, self.settings)
         store = self.kind.open(release) if self.kind.shared_by_fork else None
         if not self.kind.shared_by_fork:
             self.kind.check(release)
@@ -205,9 +205,7 @@ class _Supervisor:
         signal.pthread_sigmask(signal.SIG_BLOCK, watched)
         # ``kazdata serve`` verified the release it started with; any other one (a supervisor
         # restarted after a switch) is verified here, as the web workers and _maybe_switch do
-        stamp = release_stamp(self.settings["release"])
-        verify = self.settings.get("verify", True) and stamp != self.settings.get("verified")
-        current = self._open(stamp, 1, verify=verify)
+        current = self._open(release_stamp(self.settings["release"]), 1)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)  # left by a supervisor that died
@@ -242,7 +240,7 @@ class _Supervisor:
         if stamp == current.stamp:
             return current
         try:
-            new = self._open(stamp, current.number + 1, verify=self.settings.get("verify", True))
+            new = self._open(stamp, current.number + 1)
         except (ReleaseError, OSError, ValueError, KeyError) as error:
             log.error("query processes: not switching to %s: %s", stamp[0], getattr(error, "message", error))
             current.stamp = stamp  # retry on the next change

@@ -14,11 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from kazdata.errors import ReleaseError
-from kazdata.release import Release, release_stamp
+from kazdata.release import Release, open_release, release_stamp
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0
@@ -47,8 +46,7 @@ class Resources:
         return release_stamp(self.settings["release"])
 
     def _open(self, stamp: tuple) -> Served:
-        verify = self.settings.get("verify", True) and stamp != self.settings.get("verified")
-        release = Release(Path(stamp[0]), verify=verify)
+        release = open_release(stamp, self.settings)
         return Served(stamp, release, self._open_engine(self.settings, release))
 
     def _refresh(self) -> Served:

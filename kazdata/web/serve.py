@@ -112,8 +112,8 @@ def serve(settings: dict, *, dev: bool = False) -> int:
     # refuse a broken release with a clear message; the app and the query supervisor then skip
     # verifying this same release again (hashing it is most of the start-up time at 10^6 triples)
     stamp = release_stamp(settings["release"])
-    Release(stamp[0], verify=settings["verify"])
-    settings = {**settings, "verified": stamp}
+    opened = Release(stamp[0], verify=settings["verify"])
+    settings = {**settings, "verified": stamp, "opened_release": opened}
     if dev:
         from kazdata.web import create_app
         create_app(settings).run(host=settings["host"], port=settings["port"], threaded=True)
