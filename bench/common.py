@@ -338,26 +338,7 @@ def _lua_string(text: str) -> str:
 
 def wrk_script(paths: list[str], headers: dict[str, str]) -> str:
     """A wrk Lua script that rotates over ``paths`` (each thread from a different start)."""
-    lua_paths = ",\n  ".join(_lua_string(p) for p in paths)
-    lua_headers = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
-    return f"""local paths = {{
-  {lua_paths}
-}}
-local headers = {{ {lua_headers} }}
-local counter = 0
-local thread_count = 0
-setup = function(thread)
-  thread:set("offset", thread_count)
-  thread_count = thread_count + 1
-end
-init = function(args)
-  counter = (offset or 0) * 7
-end
-request = function()
-  counter = counter + 1
-  return wrk.format("GET", paths[(counter % #paths) + 1], headers)
-end
-""" + _LUA_DONE
+    return wrk_requests_script([(path, headers) for path in paths])
 
 
 def wrk_requests_script(requests_: list[tuple[str, dict[str, str]]]) -> str:

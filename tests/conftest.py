@@ -35,6 +35,21 @@ def require_debian_package(package: str, executable: str) -> str:
     pytest.skip(message)
 
 
+def wait_until_serving(process: subprocess.Popen, url: str, name: str, seconds: float) -> None:
+    """Return once ``url`` answers; RuntimeError with the process's output if it exits first,
+    or if it does not answer within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: " + process.stdout.read().decode(errors="replace"))
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not start within {seconds:g} s")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -80,17 +95,11 @@ class LiveServer:
                    "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", *(extra or [])]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("kazdata serve exited: " + self.process.stdout.read().decode(errors="replace"))
-            try:
-                requests.get(self.root + "/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("kazdata serve did not start within 60 s")
+        try:
+            wait_until_serving(self.process, self.root + "/", "kazdata serve", 60)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def url(self, path: str) -> str:
         return self.root + path

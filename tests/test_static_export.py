@@ -16,7 +16,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, free_port, require_debian_package
+from conftest import ROOT, free_port, require_debian_package, wait_until_serving
 from kazdata.formats import DOCUMENT_FORMATS
 from kazdata.release import Release
 
@@ -38,17 +38,11 @@ class Nginx:
         directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")  # tmp dirs are 0700
         self.process = subprocess.Popen([executable, "-p", str(out), "-c", str(out / "nginx.conf"),
                                          "-g", directives], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("nginx exited: " + self.process.stdout.read().decode(errors="replace"))
-            try:
-                requests.get(self.root + "/", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("nginx did not start within 20 s")
+        try:
+            wait_until_serving(self.process, self.root + "/", "nginx", 20)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def url(self, path: str) -> str:
         return self.root + path
