@@ -85,24 +85,41 @@ def client(app):
     return app.test_client()
 
 
-class LiveServer:
-    """A ``kazdata serve`` process; ``url(path)`` gives absolute URLs on it."""
+class ServerProcess:
+    """A server process on a loopback port, started and waited for once; ``url(path)`` gives
+    absolute URLs on it."""
 
-    def __init__(self, release: Path, extra: list[str] | None = None) -> None:
-        self.port = free_port()
-        self.root = f"http://127.0.0.1:{self.port}"
-        command = [shutil.which("kazdata") or "kazdata", "serve", "--release", str(release),
-                   "--host", "127.0.0.1", "--port", str(self.port), "--workers", "2", *(extra or [])]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    def __init__(self, name: str, command: list[str], port: int, seconds: float, **popen) -> None:
+        self.port = port
+        self.root = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
         try:
-            wait_until_serving(self.process, self.root + "/", "kazdata serve", 60)
+            wait_until_serving(self.process, self.root + "/", name, seconds)
         except RuntimeError:
             self.stop()
             raise
 
     def url(self, path: str) -> str:
         return self.root + path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class LiveServer(ServerProcess):
+    """A ``kazdata serve`` process, as deployed."""
+
+    def __init__(self, release: Path, extra: list[str] | None = None) -> None:
+        port = free_port()
+        command = [shutil.which("kazdata") or "kazdata", "serve", "--release", str(release),
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", "2", *(extra or [])]
+        super().__init__("kazdata serve", command, port, 60, cwd=ROOT,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def processes(self) -> dict:
         """The server's process tree: gunicorn ``workers``, the query ``supervisor`` (the child
@@ -114,14 +131,6 @@ class LiveServer:
         supervisor = next((pid for pid, grandchildren in tree.items() if grandchildren), None)
         return {"workers": {pid for pid in tree if pid != supervisor}, "supervisor": supervisor,
                 "queries": tree.get(supervisor, set())}
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture(scope="session")

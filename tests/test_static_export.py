@@ -16,7 +16,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, free_port, require_debian_package, wait_until_serving
+from conftest import ROOT, ServerProcess, free_port, require_debian_package
 from kazdata.formats import DOCUMENT_FORMATS
 from kazdata.release import Release
 
@@ -29,31 +29,14 @@ COMPARED = ("Content-Type", "Vary", "Link", "ETag", "Content-Location", "Content
 COMPARED_ON_ERRORS = ("Vary", "Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options")
 
 
-class Nginx:
+class Nginx(ServerProcess):
     """``nginx -p OUT -c OUT/nginx.conf`` in the foreground, stopped by its process id."""
 
     def __init__(self, out: Path, port: int) -> None:
         executable = require_debian_package("nginx", "/usr/sbin/nginx")
-        self.root = f"http://127.0.0.1:{port}"
         directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")  # tmp dirs are 0700
-        self.process = subprocess.Popen([executable, "-p", str(out), "-c", str(out / "nginx.conf"),
-                                         "-g", directives], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        try:
-            wait_until_serving(self.process, self.root + "/", "nginx", 20)
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def url(self, path: str) -> str:
-        return self.root + path
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__("nginx", [executable, "-p", str(out), "-c", str(out / "nginx.conf"), "-g", directives],
+                         port, 20)
 
 
 @pytest.fixture(scope="module")
