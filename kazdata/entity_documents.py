@@ -23,7 +23,8 @@ from pathlib import Path
 
 from kazdata.entities import EntityRef
 from kazdata.formats import GRAPH_FORMATS, N_TRIPLES, Style
-from kazdata.pages import GraphView, PageRenderer
+from kazdata.graph_view import GraphView
+from kazdata.pages import PageRenderer
 from kazdata.triples import TripleSet, parse_lines
 
 DOCUMENTS = "docs/documents.nt.gz"

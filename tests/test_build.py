@@ -19,8 +19,9 @@ from kazdata.build.checksums import read_checksums
 from kazdata.entities import EntityRef, describe
 from kazdata.errors import SourceError, ValidationFailed
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
+from kazdata.graph_view import GraphView
 from kazdata.namespaces import LICENSE
-from kazdata.pages import GraphView, PageRenderer
+from kazdata.pages import PageRenderer
 from kazdata.release import Release
 from kazdata.sources import load_source, source_nquads
 from kazdata.triples import TripleIndex, parse_lines
