@@ -1,32 +1,41 @@
 """The nginx configuration of a static export, rendered from ``templates/nginx/``.
 
 Everything the configuration decides is generated from the same tables the Python server
-uses: the format registry (extensions, media types, alternates), the negotiation function
-(``kazdata.nginx_negotiation``), the release's ETags, the security and CORS headers.
+uses: the format registry (extensions, media types, alternates), the negotiation tables
+(``kazdata.static_negotiation``), the release's ETags, the security and CORS headers, through
+``kazdata.static_responses``, which the Apache configuration renders as well.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 
-from kazdata.formats import DATASET_FORMATS, DOCUMENT_FORMATS, HTML
-from kazdata.namespaces import LICENSE
-from kazdata.nginx_negotiation import accept_map_entries, language_map_entries, map_block
+from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.release import Release
+from kazdata.static_negotiation import DecisionTable, accept_table, language_table
 from kazdata.static_pages import ROOT_PLACEHOLDER
+from kazdata.static_responses import (
+    GZIP_ACCEPTED,
+    KIND_PATTERN,
+    SLUG_PATTERN,
+    UNSAFE_PATH,
+    check_routable,
+    content_types,
+    document_links,
+    graph_links,
+    home_link,
+    kinds,
+    not_acceptable,
+)
 from kazdata.web.cors import EXPOSED
-from kazdata.web.documents import CACHE_CONTROL, DOCUMENT_PREFERENCE, link_header
-from kazdata.web.negotiation import offered_types
+from kazdata.web.documents import CACHE_CONTROL, DOCUMENT_PREFERENCE
 from kazdata.web.security import CONTENT_SECURITY_POLICY
 
-#: Kinds and slugs the locations accept; the export refuses entities outside them, since they
-#: reach headers (Link, Location) and file names.
-KIND_PATTERN = "[a-z0-9_-]+"
-SLUG_PATTERN = "[A-Za-z0-9_~-]+"
 TEMPLATES = ("nginx.conf", "kazdata-maps.conf", "kazdata-locations.conf", "kazdata-headers.conf")
 
 _environment = jinja2.Environment(loader=jinja2.PackageLoader("kazdata", "templates/nginx"),
@@ -34,44 +43,37 @@ _environment = jinja2.Environment(loader=jinja2.PackageLoader("kazdata", "templa
                                   keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
 
-def content_types() -> list[tuple[str, str]]:
-    """``(extension, Content-Type)`` for every file the site sends, from the format registry."""
-    types = {fmt.extension: fmt.content_type for fmt in (*DOCUMENT_FORMATS.values(), *DATASET_FORMATS.values())}
-    types.update({"gz": "application/gzip", "xml": "application/xml; charset=utf-8",
-                  "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"})
-    return sorted(types.items())
+def nginx_string(value: str) -> str:
+    """``value`` as a double-quoted nginx token; ValueError for what nginx would unescape."""
+    if '"' in value or re.search(r"\\[\\'trn]", value) or any(ord(c) < 32 for c in value):
+        raise ValueError(f"cannot quote {value!r} for nginx")
+    return f'"{value}"'
 
 
-def document_links() -> list[tuple[str, str]]:
-    """The Link header of ``/doc/`` per chosen format, as ``plan_document`` writes it, with
-    nginx variables for the entity; the canonical link's base is filled in by ``render``."""
-    stem = "/doc/$kazdata_kind/$kazdata_slug"
-    links = []
-    for fmt in DOCUMENT_PREFERENCE:
-        entries = [(f"{stem}.{other.extension}", "alternate", other.media_type)
-                   for other in DOCUMENT_PREFERENCE if other is not fmt]
-        entries += [("@BASE@doc/$kazdata_kind/$kazdata_slug", "canonical", None), (LICENSE, "license", None),
-                    ("/dataset", "describedby", "text/turtle")]
-        links.append((fmt.extension, link_header(entries)))
-    return links
+def map_block(source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> str:
+    """An nginx ``map`` block; exact keys are looked up first, regexes tried in the given order."""
+    lines = [f"map {source} {variable} {{", f"    default {nginx_string(default)};"]
+    for key, value in entries:
+        if not key.startswith("~") and key in ("default", "hostnames", "include", "volatile"):
+            key = "\\" + key
+        lines.append(f"    {nginx_string(key)} {nginx_string(value)};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
-def graph_links() -> list[tuple[str, str]]:
-    """The Link header of /ontology, /shapes, /dataset for an RDF format (none for HTML)."""
-    links = []
-    for fmt in DOCUMENT_PREFERENCE:
-        if fmt is HTML:
-            continue
-        entries = [(f"/$kazdata_graph.{other.extension}", "alternate", other.media_type)
-                   for other in DOCUMENT_PREFERENCE if other is not fmt]
-        links.append((fmt.extension, link_header(entries + [(LICENSE, "license", None)])))
-    return links
+def table_maps(table: DecisionTable, source: str, variable: str) -> str:
+    """Two maps deciding ``variable`` from ``source`` as ``table`` says: the exact headers and
+    the plain patterns in the first, which defers a header holding a ``*`` to the second."""
+    wildcards = f"{variable}_wildcards"
+    first = [*table.exact, (r"~\*", wildcards), *(("~*" + pattern, value) for pattern, value in table.plain)]
+    second = [("~*" + pattern, value) for pattern, value in table.wildcard]
+    return (map_block(source, variable, first, table.default)
+            + map_block(source, wildcards, second, table.default))
 
 
-def _not_acceptable(formats) -> str:
-    offered = ", ".join(offered_types(formats))
-    return (f"406 Not acceptable: none of the requested media types is offered here; offered: {offered}\\n"
-            f"Offered: {offered}\\n")
+def _nginx_text(text: str) -> str:
+    """A plain-text body for ``return``, newlines as nginx escapes."""
+    return text.replace("\n", "\\n")
 
 
 def etag_entries(files) -> list[tuple[str, str]]:
@@ -97,36 +99,31 @@ def _power_of_two(n: int) -> int:
 
 def render(release: Release, files, *, out: Path, listen: str, upstream: str) -> dict[str, str]:
     """File name -> text of the configuration for a site exported to ``out``."""
-    for path in release.entities:
-        kind, slug = path.split("/", 1)
-        if not (re.fullmatch(KIND_PATTERN, kind) and re.fullmatch(SLUG_PATTERN, slug)):
-            raise ValueError(f"entity path {path!r} has characters the static configuration does not route")
-    accept, accept_wild = accept_map_entries(DOCUMENT_PREFERENCE, "$kazdata_format_wildcards")
-    page_accept, page_accept_wild = accept_map_entries([HTML], "$kazdata_page_format_wildcards")
-    languages, languages_wild = language_map_entries(release.languages, "$kazdata_language_wildcards")
+    check_routable(release)
+    accept, page_accept = accept_table(DOCUMENT_PREFERENCE), accept_table([HTML])
+    languages = language_table(release.languages)
     etags = etag_entries(files)
-    keys = [key for key, _ in accept + page_accept + languages + etags]
+    keys = [key for table in (accept, page_accept, languages) for key, _ in table.exact + table.plain] \
+        + [key for key, _ in etags]
     parts = urlsplit(upstream)
-    base_links = [(ext, link.replace("@BASE@", release.base)) for ext, link in document_links()]
     context = {
         "version": release.version, "out": str(out), "root": str(out / "site"), "listen": listen,
         "upstream": upstream, "upstream_scheme": parts.scheme,
         "upstream_host": f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}",
         "hash_max_size": max(1024, _power_of_two(2 * len(keys))),
         "hash_bucket_size": max(128, _power_of_two(max(len(k) for k in keys) + 24)),
-        "accept_map": map_block("$http_accept", "$kazdata_format", accept, "")
-        + map_block("$http_accept", "$kazdata_format_wildcards", accept_wild, ""),
-        "page_accept_map": map_block("$http_accept", "$kazdata_page_format", page_accept, "")
-        + map_block("$http_accept", "$kazdata_page_format_wildcards", page_accept_wild, ""),
-        "language_map": map_block("$http_accept_language", "$kazdata_language", languages, "en")
-        + map_block("$http_accept_language", "$kazdata_language_wildcards", languages_wild, "en"),
+        "accept_map": table_maps(accept, "$http_accept", "$kazdata_format"),
+        "page_accept_map": table_maps(page_accept, "$http_accept", "$kazdata_page_format"),
+        "language_map": table_maps(languages, "$http_accept_language", "$kazdata_language"),
         "extensions": list(DOCUMENT_FORMATS), "suffixes": ", ".join("." + ext for ext in DOCUMENT_FORMATS),
-        "doc_links": base_links, "graph_links": graph_links(), "etags": etags,
+        "doc_links": document_links("$kazdata_kind/$kazdata_slug", release.base),
+        "graph_links": graph_links("$kazdata_graph"), "etags": etags,
         "types": content_types(), "exposed": EXPOSED, "csp": CONTENT_SECURITY_POLICY,
         "cache_control": CACHE_CONTROL, "kind_pattern": KIND_PATTERN, "slug_pattern": SLUG_PATTERN,
-        "not_acceptable": _not_acceptable(DOCUMENT_PREFERENCE), "page_not_acceptable": _not_acceptable([HTML]),
-        "home_link": link_header([("/dataset", "describedby", "text/turtle"), (LICENSE, "license", None)]),
-        "kinds": ", ".join(sorted({entry["kind"] for entry in release.entities.values()})),
+        "unsafe_path": UNSAFE_PATH, "gzip_accepted": GZIP_ACCEPTED,
+        "not_acceptable": _nginx_text(not_acceptable(DOCUMENT_PREFERENCE)),
+        "page_not_acceptable": _nginx_text(not_acceptable([HTML])),
+        "home_link": home_link(), "kinds": kinds(release),
         "root_placeholder": ROOT_PLACEHOLDER, "default_language": release.languages[0],
     }
     return {name: _environment.get_template(name).render(context) for name in TEMPLATES}

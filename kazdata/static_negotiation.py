@@ -1,8 +1,10 @@
-"""Content negotiation compiled into nginx ``map`` blocks, decided by the server's own code.
+"""Content negotiation compiled into tables a web server can apply, decided by the server's own code.
 
-nginx cannot parse an Accept header, compare q-values or run Python, but a ``map`` can look a
-header up in a hash of exact strings and then try regular expressions in order. Both are
-generated here from the one format registry and the one negotiation function:
+Neither nginx nor Apache's mod_rewrite can compare q-values as Werkzeug does or run Python, but
+both can look a header up among exact strings and then try (PCRE) regular expressions in order:
+nginx as a ``map`` (``kazdata.nginx_config``), Apache as a chain of ``RewriteCond`` rules
+(``kazdata.apache_config``). A ``DecisionTable`` holds both parts, generated here from the one
+format registry and the one negotiation function, so the two servers decide alike:
 
 1. **Exact entries.** The Accept headers that real clients send (browsers, curl, RDF libraries,
    each offered media type alone) are answered at export time by
@@ -18,7 +20,7 @@ generated here from the one format registry and the one negotiation function:
    decimal digit (``0.85`` vs ``0.8``): nginx then takes the server's preferred one.
    Media-type parameters other than ``q`` make an element unmatched, as in Werkzeug.
 
-A header nothing matches gives the map's default, ``""``: the configuration answers 406.
+A header nothing matches gives the table's default, ``""``: the configuration answers 406.
 Accept-Language is compiled the same way (exact tags first, then primary-subtag fallback, as
 Werkzeug's ``LanguageAccept`` does), defaulting to English.
 """
@@ -26,13 +28,13 @@ Werkzeug's ``LanguageAccept`` does), defaulting to English.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from kazdata.formats import Format
 from kazdata.errors import NotAcceptable
+from kazdata.formats import Format
 from kazdata.web.negotiation import choose_format, choose_language
 
 #: Accept headers sent by clients we know of; each becomes an exact map entry.
@@ -63,6 +65,26 @@ KNOWN_ACCEPT_LANGUAGE = ("", "*", "en", "en-US", "en-GB", "en-US,en;q=0.9", "en-
                          "ru-RU,ru;q=0.9", "ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7",
                          "de-DE,de;q=0.9,en;q=0.8", "fr-FR,fr;q=0.9,en;q=0.8")
 
+#: What Accept-Language decides when nothing in it matches, as ``choose_language``.
+DEFAULT_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class DecisionTable:
+    """A header's value -> a decision, as a web server can look it up.
+
+    ``exact`` (header, value) pairs are tried first, compared case-insensitively; then, for a
+    header holding a ``*``, the ``wildcard`` regular expressions in order, else the ``plain``
+    ones (only wildcards need look-aheads, which cost far more); then ``default``. Patterns are
+    PCRE, matched case-insensitively against the whole header.
+    """
+
+    exact: list[tuple[str, str]]
+    plain: list[tuple[str, str]]
+    wildcard: list[tuple[str, str]]
+    default: str
+
+
 #: q-value patterns from the best tier down; ``q=0`` is in none of them.
 _Q_TIERS = [r"(?:;\s*q\s*=\s*1(?:\.0*)?)?"]
 _Q_TIERS += [rf";\s*q\s*=\s*0?\.{digit}\d*" for digit in range(9, 0, -1)]
@@ -82,13 +104,6 @@ def _element(name_pattern: str, q_pattern: str) -> str:
     return rf"(?:^|,)\s*{name_pattern}\s*{q_pattern}\s*(?:,|$)"
 
 
-def nginx_string(value: str) -> str:
-    """``value`` as a double-quoted nginx token; ValueError for what nginx would unescape."""
-    if '"' in value or re.search(r"\\[\\'trn]", value) or any(ord(c) < 32 for c in value):
-        raise ValueError(f"cannot quote {value!r} for nginx")
-    return f'"{value}"'
-
-
 def _decided(header: str, formats: list[Format]) -> str:
     try:
         return choose_format(parse_accept_header(header, MIMEAccept), formats).extension
@@ -96,14 +111,9 @@ def _decided(header: str, formats: list[Format]) -> str:
         return ""
 
 
-def accept_map_entries(formats: list[Format], wildcard_variable: str) -> tuple[list, list]:
-    """Map entries for Accept: ``(key, extension)``, keys starting with ``~*`` are regexes,
-    tried in order after the exact keys.
-
-    Returns two lists: the entries of the main map, and those of a second map, named
-    ``wildcard_variable``, that the main map defers to for a header holding a ``*``. Only
-    wildcards need the look-ahead regexes (see below), which cost far more than the others.
-    """
+def accept_table(formats: list[Format]) -> DecisionTable:
+    """Accept header -> extension of the format ``choose_format`` picks among ``formats``
+    (``""``: none acceptable)."""
     formats = list(formats)
     known = [*KNOWN_ACCEPT, *(t for fmt in formats for t in fmt.media_types)]
     exact = [(header, _decided(header, formats)) for header in dict.fromkeys(known)]
@@ -123,35 +133,23 @@ def accept_map_entries(formats: list[Format], wildcard_variable: str) -> tuple[l
         by_any.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
             rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?!.*{_element(re.escape(_wildcard(t)), _ANY_Q)})"
             rf"(?=.*{_element(re.escape('*/*'), q)})" for t in types) + ")"))
-    without_wildcards = [("~*" + pattern(q), extension) for q in _Q_TIERS for extension, pattern in specific]
-    with_wildcards = [("~*" + pattern(q), extension)
-                      for q in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
-    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
+    plain = [(pattern(q), extension) for q in _Q_TIERS for extension, pattern in specific]
+    wildcard = [(pattern(q), extension) for q in _Q_TIERS for extension, pattern in (*specific, *by_type, *by_any)]
+    return DecisionTable(exact, plain, wildcard, "")
 
 
-def language_map_entries(languages: list[str], wildcard_variable: str) -> tuple[list, list]:
-    """Map entries for Accept-Language, as ``accept_map_entries`` (default: English)."""
+def language_table(languages: list[str]) -> DecisionTable:
+    """Accept-Language header -> the page language ``choose_language`` picks (default English)."""
     exact = [(header, choose_language(parse_accept_header(header, LanguageAccept), languages))
              for header in KNOWN_ACCEPT_LANGUAGE]
     # exact tags (and "*") at any quality beat a primary-subtag match; "*" rates only the
     # languages without an element of their own (the more specific element decides)
-    tags = {q: [("~*" + _element(re.escape(language), q), language) for language in languages]
+    tags = {q: [(_element(re.escape(language), q), language) for language in languages]
             for q in _Q_TIERS}
-    anything = {q: [(f"~*^(?!.*{_element(re.escape(language), _ANY_Q)})(?=.*{_element(re.escape('*'), q)})",
+    anything = {q: [(f"^(?!.*{_element(re.escape(language), _ANY_Q)})(?=.*{_element(re.escape('*'), q)})",
                      language) for language in languages] for q in _Q_TIERS}
-    subtags = [("~*" + _element(re.escape(language) + r"[-_][a-z0-9-]*", q), language)
+    subtags = [(_element(re.escape(language) + r"[-_][a-z0-9-]*", q), language)
                for q in _Q_TIERS for language in languages]
-    without_wildcards = [entry for q in _Q_TIERS for entry in tags[q]] + subtags
-    with_wildcards = [entry for q in _Q_TIERS for entry in (*tags[q], *anything[q])] + subtags
-    return exact + [(r"~\*", wildcard_variable)] + without_wildcards, with_wildcards
-
-
-def map_block(source: str, variable: str, entries: Iterable[tuple[str, str]], default: str) -> str:
-    """An nginx ``map`` block; exact keys are looked up first, regexes tried in the given order."""
-    lines = [f"map {source} {variable} {{", f"    default {nginx_string(default)};"]
-    for key, value in entries:
-        if not key.startswith("~") and key in ("default", "hostnames", "include", "volatile"):
-            key = "\\" + key
-        lines.append(f"    {nginx_string(key)} {nginx_string(value)};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    plain = [entry for q in _Q_TIERS for entry in tags[q]] + subtags
+    wildcard = [entry for q in _Q_TIERS for entry in (*tags[q], *anything[q])] + subtags
+    return DecisionTable(exact, plain, wildcard, DEFAULT_LANGUAGE)
