@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kazdata.build.checksums import CHECKSUMS, file_digest
+from kazdata.apache_config import write_apache_config
 from kazdata.errors import ExportError
 from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.nginx_config import write_nginx_config
@@ -185,6 +186,7 @@ def export_static(release_dir: Path, out: Path, *, listen: str = "127.0.0.1:8080
     try:
         files = write_site(release, staging / "site")
         write_nginx_config(release, files, staging, final=out, listen=listen, upstream=upstream)
+        write_apache_config(release, files, staging, final=out, listen=listen, upstream=upstream)
         write_readme(release, staging, out, listen)
         write_checksums(staging)
         for state in ("logs", "tmp"):

@@ -1,13 +1,16 @@
 """The static deployment against the Python server: `kazdata export-static`, then the real nginx
-on a free loopback port with the generated configuration, compared request by request with the
-real `kazdata serve` (the ``live_server`` fixture), which also answers the proxied /sparql."""
+and the real Apache httpd, each on a free loopback port with its generated configuration,
+compared request by request with the real `kazdata serve` (the ``live_server`` fixture), which
+also answers the proxied /sparql."""
 
 from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,22 +41,66 @@ class Nginx(ServerProcess):
         super().__init__("nginx", [executable, "-p", str(out), "-c", str(out / "nginx.conf"), "-g", directives],
                          port, 20)
 
+    def normalise(self, name: str, value: str | None) -> str | None:
+        """A header as the Python server would write it: nginx sends them so already."""
+        return value
+
+
+class Apache(ServerProcess):
+    """``apache2 -d OUT -f OUT/apache.conf`` in the foreground, stopped by its process id; with
+    ``htaccess``, Apache reads site/.htaccess on every request (as on shared hosting) instead of
+    once at start-up."""
+
+    def __init__(self, out: Path, port: int, *, htaccess: bool = False) -> None:
+        executable = require_debian_package("apache2", "/usr/sbin/apache2")
+        defines = ["-DFOREGROUND"] + (["-DKAZDATA_HTACCESS"] if htaccess else [])
+        super().__init__("apache2", [executable, "-d", str(out), "-f", str(out / "apache.conf"), *defines],
+                         port, 20)
+
+    def normalise(self, name: str, value: str | None) -> str | None:
+        """The two differences decision 006 documents: Apache joins Vary's values with "," (its
+        core rewrites the header) and mod_rewrite's Location is absolute."""
+        if value is not None and name == "Vary":
+            return ", ".join(token.strip() for token in value.split(","))
+        if value is not None and name == "Location":
+            return value.removeprefix(self.root)
+        return value
+
+
+class ApacheReadingHtaccess(Apache):
+    """Apache as on shared hosting: site/.htaccess read on every request."""
+
+    def __init__(self, out: Path, port: int) -> None:
+        super().__init__(out, port, htaccess=True)
+
+
+WEB_SERVERS = {"nginx": Nginx, "apache": Apache, "apache-htaccess": ApacheReadingHtaccess}
+
 
 @pytest.fixture(scope="module")
-def export_dir(release_dir, live_server, tmp_path_factory) -> tuple[Path, int]:
-    out = tmp_path_factory.mktemp("static") / "export"
+def export_dir(release_dir, live_server) -> tuple[Path, int]:
+    """An export in a folder every user can read (Apache started as root serves as nobody)."""
+    folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))
+    folder.chmod(0o755)
+    out = folder / "export"
     port = free_port()
     subprocess.run([sys.executable, "-m", "kazdata.cli", "export-static", str(out), "--release", str(release_dir),
                     "--listen", f"127.0.0.1:{port}", "--sparql-upstream", live_server.root],
                    check=True, cwd=ROOT, capture_output=True, timeout=300)
-    return out, port
+    yield out, port
+    shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def nginx(export_dir):
-    server = Nginx(*export_dir)
+@pytest.fixture(scope="module", params=list(WEB_SERVERS))
+def web_server(request, export_dir):
+    """Each web server in turn on the export, on the port it was exported for."""
+    server = WEB_SERVERS[request.param](*export_dir)
     yield server
     server.stop()
+
+
+#: For a test of what only the nginx configuration does.
+NGINX_ONLY = pytest.mark.parametrize("web_server", ["nginx"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -61,41 +108,42 @@ def entity_paths(release_dir) -> list[str]:
     return sorted(Release(release_dir).entities)
 
 
-def _same(python: requests.Response, static: requests.Response, what) -> None:
+def _same(python: requests.Response, static: requests.Response, server, what) -> None:
     assert static.status_code == python.status_code, what
     names = COMPARED if python.status_code < 400 else COMPARED_ON_ERRORS
     for name in names:
-        assert static.headers.get(name) == python.headers.get(name), (what, name)
+        assert server.normalise(name, static.headers.get(name)) == python.headers.get(name), (what, name)
     if python.status_code < 400:
         assert static.content == python.content, what
 
 
-def _both(live_server, nginx, session, path, headers):
+def _both(live_server, server, session, path, headers):
     python = session.get(live_server.url(path), headers=headers, allow_redirects=False)
-    static = session.get(nginx.url(path), headers=headers, allow_redirects=False)
-    _same(python, static, (path, headers))
+    static = session.get(server.url(path), headers=headers, allow_redirects=False)
+    _same(python, static, server, (path, headers))
     return static
 
 
-def test_every_entity_redirects_and_every_document_matches_the_python_server(live_server, nginx, entity_paths):
+def test_every_entity_redirects_and_every_document_matches_the_python_server(live_server, web_server, entity_paths):
     assert len(entity_paths) > 50
     session = requests.Session()
     for path in entity_paths:
         for accept in ("text/turtle", "text/html", "*/*", None):
             headers = {"Accept": accept} if accept else {}
-            response = _both(live_server, nginx, session, f"/id/{path}", headers)
-            assert response.status_code == 303 and response.headers["Location"] == f"/doc/{path}"
+            response = _both(live_server, web_server, session, f"/id/{path}", headers)
+            assert response.status_code == 303
+            assert web_server.normalise("Location", response.headers["Location"]) == f"/doc/{path}"
             assert response.text == f"303 See Other: the document about this resource is at /doc/{path}\n"
         for extension, fmt in DOCUMENT_FORMATS.items():
             for encoding in ("gzip", "identity"):
-                by_accept = _both(live_server, nginx, session, f"/doc/{path}",
+                by_accept = _both(live_server, web_server, session, f"/doc/{path}",
                                   {"Accept": fmt.media_type, "Accept-Encoding": encoding})
                 assert by_accept.status_code == 200 and by_accept.headers["Content-Type"] == fmt.content_type
                 assert (by_accept.headers.get("Content-Encoding") == "gzip") == (encoding == "gzip")
-                by_suffix = _both(live_server, nginx, session, f"/doc/{path}.{extension}",
+                by_suffix = _both(live_server, web_server, session, f"/doc/{path}.{extension}",
                                   {"Accept-Encoding": encoding})
                 assert by_suffix.content == by_accept.content
-        followed = session.get(nginx.url(f"/id/{path}"), headers={"Accept": "application/ld+json"})
+        followed = session.get(web_server.url(f"/id/{path}"), headers={"Accept": "application/ld+json"})
         assert followed.history[0].status_code == 303
         assert followed.headers["Content-Type"] == "application/ld+json; charset=utf-8"
 
@@ -111,10 +159,10 @@ def test_every_entity_redirects_and_every_document_matches_the_python_server(liv
     "text/html;level=1, application/rdf+xml;q=0.5", "application/x-turtle;q=0.3,application/rdf+xml;q=0.1",
     "image/png", "application/json", "text/turtle;q=0",
 ])
-def test_negotiation_picks_what_the_python_server_picks(live_server, nginx, accept):
+def test_negotiation_picks_what_the_python_server_picks(live_server, web_server, accept):
     session = requests.Session()
     for path in ("/doc/place/aktau", "/ontology", "/dataset", "/"):
-        response = _both(live_server, nginx, session, path, {"Accept": accept})
+        response = _both(live_server, web_server, session, path, {"Accept": accept})
         assert response.status_code in (200, 406)
 
 
@@ -129,11 +177,11 @@ _QUALITY = st.sampled_from(["", ";q=1", ";q=1.0", ";q=0", ";q=0.0"] + [f";q=0.{d
        st.sampled_from([",", ", ", " , "]))
 @settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_accept_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, nginx, elements, separator):
+def test_any_accept_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, web_server, elements, separator):
     """With q-values of one decimal the regular-expression tiers decide exactly as Werkzeug."""
     accept = separator.join(media + quality for media, quality in elements)
     python = requests.get(live_server.url("/doc/place/aktau"), headers={"Accept": accept}, allow_redirects=False)
-    static = requests.get(nginx.url("/doc/place/aktau"), headers={"Accept": accept}, allow_redirects=False)
+    static = requests.get(web_server.url("/doc/place/aktau"), headers={"Accept": accept}, allow_redirects=False)
     assert (static.status_code, static.headers.get("Content-Location")) == \
         (python.status_code, python.headers.get("Content-Location")), accept
 
@@ -142,36 +190,36 @@ def test_any_accept_with_one_decimal_q_values_is_negotiated_as_in_python(live_se
                           _QUALITY), min_size=1, max_size=5))
 @settings(max_examples=100, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_accept_language_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, nginx, elements):
+def test_any_accept_language_with_one_decimal_q_values_is_negotiated_as_in_python(live_server, web_server, elements):
     language = ", ".join(tag + quality for tag, quality in elements)
     headers = {"Accept": "text/html", "Accept-Language": language}
     python = requests.get(live_server.url("/doc/place/aktau"), headers=headers)
-    static = requests.get(nginx.url("/doc/place/aktau"), headers=headers)
+    static = requests.get(web_server.url("/doc/place/aktau"), headers=headers)
     assert static.headers["Content-Language"] == python.headers["Content-Language"], language
 
 
-def test_q_values_pick_json_ld_over_a_lower_turtle(nginx):
-    response = requests.get(nginx.url("/doc/place/aktau"), headers={"Accept": "text/turtle;q=0.5, application/ld+json"})
+def test_q_values_pick_json_ld_over_a_lower_turtle(web_server):
+    response = requests.get(web_server.url("/doc/place/aktau"), headers={"Accept": "text/turtle;q=0.5, application/ld+json"})
     assert response.headers["Content-Type"] == "application/ld+json; charset=utf-8"
     assert response.headers["Content-Location"] == "/doc/place/aktau.jsonld"
 
 
-def test_q_values_with_the_same_first_decimal_go_by_server_preference(nginx):
-    """The documented limit: nginx compares q-values to one decimal place (decision 006)."""
-    response = requests.get(nginx.url("/doc/place/aktau"),
+def test_q_values_with_the_same_first_decimal_go_by_server_preference(web_server):
+    """The documented limit: nginx and Apache compare q-values to one decimal place (decision 006)."""
+    response = requests.get(web_server.url("/doc/place/aktau"),
                             headers={"Accept": "application/ld+json;q=0.85, application/rdf+xml;q=0.8"})
     assert response.headers["Content-Type"] == "application/ld+json; charset=utf-8"  # Python: the same
-    tie = requests.get(nginx.url("/doc/place/aktau"),
+    tie = requests.get(web_server.url("/doc/place/aktau"),
                        headers={"Accept": "application/rdf+xml;q=0.85, application/ld+json;q=0.8"})
     assert tie.headers["Content-Type"] == "application/ld+json; charset=utf-8"  # Python: RDF/XML
 
 
 @pytest.mark.parametrize("language", ["kk", "ru, en;q=0.5", "en-US,en;q=0.9", "de", "kk-KZ",
                                       "fr;q=0.9, ru;q=0.3", "ru-RU;q=0.8, kk;q=0.1", "*", "EN"])
-def test_html_language_follows_accept_language_as_in_python(live_server, nginx, language):
+def test_html_language_follows_accept_language_as_in_python(live_server, web_server, language):
     session = requests.Session()
     for path in ("/doc/place/zhanaozen", "/", "/timeline", "/index/event", "/ontology"):
-        response = _both(live_server, nginx, session, path, {"Accept": "text/html", "Accept-Language": language})
+        response = _both(live_server, web_server, session, path, {"Accept": "text/html", "Accept-Language": language})
         assert response.headers["Content-Language"] in ("en", "kk", "ru")
 
 
@@ -184,23 +232,24 @@ def test_html_language_follows_accept_language_as_in_python(live_server, nginx, 
     "/index/nowhere", "/id/place/nowhere", "/doc/place/nowhere", "/doc/place/nowhere.ttl",
     "/doc/place/aktau.xyz", "/id/place/aktau.ttl", "/dumps/nothing.ttl", "/nothing", "/void.ttl",
 ])
-def test_everything_else_that_has_a_uri_matches(live_server, nginx, path):
+def test_everything_else_that_has_a_uri_matches(live_server, web_server, path):
     session = requests.Session()
     for accept in ("text/html", "*/*", "text/turtle", "image/png"):
         for encoding in ("gzip", "identity"):
-            _both(live_server, nginx, session, path, {"Accept": accept, "Accept-Encoding": encoding})
+            _both(live_server, web_server, session, path, {"Accept": accept, "Accept-Encoding": encoding})
 
 
-def test_sitemap_lists_the_same_urls_on_the_serving_host(live_server, nginx):
+@NGINX_ONLY
+def test_sitemap_lists_the_same_urls_on_the_serving_host(live_server, web_server):
     python = requests.get(live_server.url("/sitemap.xml"))
-    static = requests.get(nginx.url("/sitemap.xml"))
+    static = requests.get(web_server.url("/sitemap.xml"))
     assert static.headers["Content-Type"] == python.headers["Content-Type"] == "application/xml; charset=utf-8"
-    assert static.text == python.text.replace(live_server.root, nginx.root)
-    assert requests.get(nginx.url("/sitemap.xml"), headers={"Host": "x<y"}).status_code == 400
+    assert static.text == python.text.replace(live_server.root, web_server.root)
+    assert requests.get(web_server.url("/sitemap.xml"), headers={"Host": "x<y"}).status_code == 400
 
 
-def test_conditional_requests_gzip_range_and_head(nginx):
-    url = nginx.url("/doc/event/zhanaozen-shooting-2011-12-16.ttl")
+def test_conditional_requests_gzip_range_and_head(web_server):
+    url = web_server.url("/doc/event/zhanaozen-shooting-2011-12-16.ttl")
     identity = {"Accept-Encoding": "identity"}
     first = requests.get(url, headers=identity)
     assert "Content-Encoding" not in first.headers and first.headers["Accept-Ranges"] == "bytes"
@@ -220,7 +269,7 @@ def test_conditional_requests_gzip_range_and_head(nginx):
     assert "Content-Encoding" not in part.headers and part.headers["ETag"] == first.headers["ETag"]
     head = requests.head(url, headers=identity)
     assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
-    dump = requests.get(nginx.url("/dumps/kazdata.ttl"), headers={"Range": "bytes=0-9"})
+    dump = requests.get(web_server.url("/dumps/kazdata.ttl"), headers={"Range": "bytes=0-9"})
     assert dump.status_code == 206 and len(dump.content) == 10
 
 
@@ -230,9 +279,9 @@ def test_conditional_requests_gzip_range_and_head(nginx):
                                   "/identity/SHA256SUMS", "/site/identity/SHA256SUMS", "/docs/place/aktau.ttl",
                                   "/pages/home.en.html", "/_kazdata/dumps.html", "/nginx.conf", "/void.ttl",
                                   "/docs/index.json", "/_kazdata/see-other/place/aktau"])
-def test_no_path_traversal(nginx, path):
+def test_no_path_traversal(web_server, path):
     """Sent byte for byte (requests would normalise the dot segments away)."""
-    connection = http.client.HTTPConnection("127.0.0.1", int(nginx.root.rsplit(":", 1)[1]), timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", int(web_server.root.rsplit(":", 1)[1]), timeout=10)
     connection.request("GET", path)
     response = connection.getresponse()
     body = response.read()
@@ -242,27 +291,29 @@ def test_no_path_traversal(nginx, path):
     assert b"root:" not in body and b"worker_processes" not in body
 
 
-def test_sparql_is_proxied_to_the_kazdata_server(nginx):
-    answer = requests.get(nginx.url("/sparql"), params={"query": "ASK {}"},
+def test_sparql_is_proxied_to_the_kazdata_server(web_server):
+    answer = requests.get(web_server.url("/sparql"), params={"query": "ASK {}"},
                           headers={"Accept": "application/sparql-results+json"})
     assert answer.status_code == 200 and answer.json()["boolean"] is True
-    select = requests.post(nginx.url("/sparql"), data={"query": "SELECT ?s WHERE { ?s a schema:Event } LIMIT 1"},
+    select = requests.post(web_server.url("/sparql"), data={"query": "SELECT ?s WHERE { ?s a schema:Event } LIMIT 1"},
                            headers={"Accept": "application/sparql-results+json"})
     assert select.status_code == 200 and len(select.json()["results"]["bindings"]) == 1
     query = "SELECT * WHERE { ?s ?p <http://example.org/../x/> }"  # dot segments in a query string pass
-    assert requests.get(nginx.url("/sparql"), params={"query": query}).status_code == 200
-    assert requests.get(nginx.url("/sparql/examples/01-articles")).status_code == 200
-    assert requests.post(nginx.url("/sparql"), data={"update": "CLEAR ALL"}).status_code == 403
+    assert requests.get(web_server.url("/sparql"), params={"query": query}).status_code == 200
+    assert requests.get(web_server.url("/sparql/examples/01-articles")).status_code == 200
+    assert requests.post(web_server.url("/sparql"), data={"update": "CLEAR ALL"}).status_code == 403
 
 
-def test_the_export_checks_with_sha256sum(export_dir, nginx):
+@NGINX_ONLY
+def test_the_export_checks_with_sha256sum(export_dir, web_server):
     out, _ = export_dir
-    requests.get(nginx.url("/"))  # logs exist now, and are not listed
+    requests.get(web_server.url("/"))  # logs exist now, and are not listed
     result = subprocess.run(["sha256sum", "-c", "--quiet", "--strict", "SHA256SUMS"], cwd=out,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     listed = (out / "SHA256SUMS").read_text().splitlines()
-    assert any(line.endswith("  nginx.conf") for line in listed)
+    for config in ("nginx.conf", "apache.conf", "kazdata-apache.conf", "site/.htaccess"):
+        assert any(line.endswith(f"  {config}") for line in listed), config
     assert any(line.endswith("  site/identity/docs/place/aktau.ttl") for line in listed)
     assert not any("  logs/" in line for line in listed)
     assert "sha256sum -c" in (out / "README.txt").read_text()
