@@ -1,5 +1,5 @@
-"""The static deployment under load: `kazdata export-static` under its generated nginx
-configuration vs plain nginx sending the same document bytes as files.
+"""The static deployment under load: `kazdata export-static` under its generated nginx and
+Apache configurations vs plain nginx and plain Apache sending the same document bytes as files.
 
 - static: ``GET /doc/{kind}/{slug}`` with mixed Accept (and Accept-Language) headers, so every
   request is negotiated by the generated maps, redirects none, and sends the full set of
@@ -7,10 +7,14 @@ configuration vs plain nginx sending the same document bytes as files.
   (exact map entries and the regular-expression tiers) are both in the mix;
 - plain: a minimal nginx server (same http-level tuning: sendfile, keepalive, open file cache,
   buffered access log) sending, for each of those requests, the file the static deployment
-  chose, by its file path: same bytes, no negotiation, no extra headers.
+  chose, by its file path: same bytes, no negotiation, no extra headers;
+- the same two for Apache httpd (event MPM): the export's apache.conf (site/.htaccess included
+  once at start-up), the same again reading .htaccess on every request (``-DKAZDATA_HTACCESS``,
+  as on shared hosting), and a plain Apache with the same apache.conf tuning whose
+  DocumentRoot is the files.
 
 wrk -t2 -c32 for ``--duration`` seconds each, loopback, after a 2 s warm-up, in ``--rounds``
-rounds (static, plain, then plain, static); figures are medians of the rounds.
+rounds (in A B C / C B A order); figures are medians of the rounds.
 
     python bench/static.py [--release DIR] [--duration S] [--rounds N]
 """
@@ -89,6 +93,40 @@ def plain_server(out: Path, workdir: Path, port: int) -> tuple[c.Server, str]:
     return c.Server("nginx-plain", argv, base + "/SHA256SUMS", log_dir=workdir / "logs"), base
 
 
+def apache_static_server(out: Path, port: int, *, htaccess: bool = False) -> tuple[c.Server, str]:
+    """Apache with the generated configuration, as README.txt says to run it (in the foreground)."""
+    argv = ["apache2", "-d", str(out), "-f", str(out / "apache.conf"), "-DFOREGROUND"]
+    argv += ["-DKAZDATA_HTACCESS"] if htaccess else []
+    base = f"http://{c.HOST}:{port}"
+    return c.Server("apache-htaccess" if htaccess else "apache-static", argv, base + "/", log_dir=out / "logs"), base
+
+
+def plain_apache_config(out: Path, workdir: Path, port: int) -> Path:
+    """The export's own apache.conf (same modules, MPM, keep-alive, logs) with kazdata's part
+    replaced by a directory of the files: the .htaccess's AddType lines, nothing else."""
+    conf = (out / "apache.conf").read_text(encoding="utf-8")
+    types = "\n".join(re.findall(r"^AddType .*$", (out / "site" / ".htaccess").read_text(encoding="utf-8"), re.M))
+    files = out / "site" / "identity"
+    directory = (f'<Directory "{files}">\n    Options FollowSymLinks\n    AllowOverride None\n'
+                 f"    Require all granted\n</Directory>\n{types}\n")
+    conf = conf.replace(f'ServerRoot "{out}"', f'ServerRoot "{workdir}"')
+    conf = re.sub(r"^Listen .*$", f"Listen {c.HOST}:{port}", conf, flags=re.M)
+    conf = re.sub(r"^DocumentRoot .*$", f'DocumentRoot "{files}"', conf, flags=re.M)
+    conf = re.sub(r"^Include .*kazdata-apache\.conf\"?$", lambda _: directory, conf, flags=re.M)
+    for state in ("logs", "tmp"):
+        (workdir / state).mkdir(parents=True, exist_ok=True)
+    path = workdir / "apache.conf"
+    path.write_text(conf, encoding="utf-8")
+    return path
+
+
+def apache_plain_server(out: Path, workdir: Path, port: int) -> tuple[c.Server, str]:
+    conf = plain_apache_config(out, workdir, port)
+    argv = ["apache2", "-d", str(workdir), "-f", str(conf), "-DFOREGROUND"]
+    base = f"http://{c.HOST}:{port}"
+    return c.Server("apache-plain", argv, base + "/SHA256SUMS", log_dir=workdir / "logs"), base
+
+
 def request_mix(base: str, entities: list[dict]) -> tuple[list[tuple[str, dict]], list[tuple[str, dict]]]:
     """The negotiated requests, and for each the file path the static deployment answered with.
 
@@ -114,7 +152,7 @@ def request_mix(base: str, entities: list[dict]) -> tuple[list[tuple[str, dict]]
 def group_cpu_seconds(pgid: int) -> float:
     """User + system CPU of every live process in the group (nginx master and workers).
 
-    Less disturbed than req/s by other work on the machine: what nginx itself spent."""
+    Less disturbed than req/s by other work on the machine: what the server itself spent."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -138,51 +176,68 @@ def _load(server, base: str, mix: list[tuple[str, dict]], *, duration: int, conn
     if result["errors"] or result["non_2xx"]:
         raise RuntimeError(f"{label}: {result['errors']} errors, {result['non_2xx']} non-2xx responses")
     c.emit(f"  {label}: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, "
-           f"{result['bytes_per_req']:.0f} bytes/response, nginx CPU {result['cpu_us_per_req']:.1f} µs/request")
+           f"{result['bytes_per_req']:.0f} bytes/response, server CPU {result['cpu_us_per_req']:.1f} µs/request")
     return result
 
 
 def run(release: Path, *, duration: int = 10, connections: int = 32, rounds: int = 2) -> dict:
-    """Export ``release``, load both servers, print the table; return the figures."""
+    """Export ``release``, load each server, print the table; return the figures."""
     entities = c.sample_entities(release)
     meter = c.CpuMeter()
     with tempfile.TemporaryDirectory(prefix="bench-static-") as tmp:
         tmp = Path(tmp)
+        tmp.chmod(0o755)  # Apache started as root serves as nobody
         static_port, plain_port = c.free_port(), c.free_port()
         out = export(release, tmp / "export", static_port)
         server, base = static_server(out, static_port)
         with server:
             negotiated, plain = request_mix(base, entities)
+        server, base = apache_static_server(out, static_port)
+        with server:
+            if request_mix(base, entities) != (negotiated, plain):
+                raise RuntimeError("Apache and nginx negotiate the request mix differently")
         c.emit(f"\n== static deployment: wrk -t2 -c{connections} -d{duration}s, {len(negotiated)} requests in "
                f"rotation ({len(entities)} entities x {len(MIX)} Accept/Accept-Language mixes), {rounds} round(s) ==")
-        runs: dict[str, list[dict]] = {"static": [], "plain": []}
+        plain_dirs = iter(range(10 ** 6))
+        setups = {  # name -> (label, server factory, requests)
+            "static": ("nginx: static export, negotiated /doc/", lambda: static_server(out, static_port), negotiated),
+            "plain": ("nginx: plain, same files by path",
+                      lambda: plain_server(out, tmp / f"plain-{next(plain_dirs)}", plain_port), plain),
+            "apache": ("apache: static export, negotiated /doc/",
+                       lambda: apache_static_server(out, static_port), negotiated),
+            "apache-htaccess": ("apache: static export, .htaccess read per request",
+                                lambda: apache_static_server(out, static_port, htaccess=True), negotiated),
+            "apache-plain": ("apache: plain, same files by path",
+                             lambda: apache_plain_server(out, tmp / f"plain-{next(plain_dirs)}", plain_port), plain),
+        }
+        runs: dict[str, list[dict]] = {name: [] for name in setups}
         for name in c.abba(list(runs), rounds):
-            if name == "static":
-                server, base = static_server(out, static_port)
-                runs[name].append(_load(server, base, negotiated, duration=duration, connections=connections,
-                                        label="static export (negotiated /doc/)"))
-            else:
-                server, base = plain_server(out, tmp / f"plain-{len(runs['plain'])}", plain_port)
-                runs[name].append(_load(server, base, plain, duration=duration, connections=connections,
-                                        label="plain nginx (same files by path)"))
+            label, factory, mix = setups[name]
+            server, base = factory()
+            runs[name].append(_load(server, base, mix, duration=duration, connections=connections, label=label))
     results = {name: c.combine(values) for name, values in runs.items()}
     for name, values in runs.items():
         results[name]["cpu_us_per_req"] = c.median([run["cpu_us_per_req"] for run in values])
-    s, p = results["static"], results["plain"]
-    ratio = c.ratio(s["rps"], p["rps"])
+    plain_of = {"static": "plain", "plain": "plain", "apache": "apache-plain", "apache-htaccess": "apache-plain",
+                "apache-plain": "apache-plain"}
+    rows = [[setups[name][0], r["rps"], r["p50_ms"], r["p99_ms"], r["bytes_per_req"], r["cpu_us_per_req"],
+             c.ratio(r["rps"], results[plain_of[name]]["rps"])] for name, r in results.items()]
+    ratio = c.ratio(results["static"]["rps"], results["plain"]["rps"])
+    apache_ratio = c.ratio(results["apache"]["rps"], results["apache-plain"]["rps"])
     c.emit()
-    c.emit(c.table(["server", "req/s", "p50 ms", "p99 ms", "bytes/resp", "nginx CPU µs/req", "static req/s ÷ this"],
-                   [["static export, negotiated", s["rps"], s["p50_ms"], s["p99_ms"], s["bytes_per_req"],
-                     s["cpu_us_per_req"], 1.0],
-                    ["plain nginx, by file path", p["rps"], p["p50_ms"], p["p99_ms"], p["bytes_per_req"],
-                     p["cpu_us_per_req"], ratio]],
+    c.emit(c.table(["server", "req/s", "p50 ms", "p99 ms", "bytes/resp", "server CPU µs/req",
+                    "req/s ÷ same server plain"], rows,
                    title=f"/doc/ with mixed Accept, {connections} connections (median of {rounds} round(s))"))
-    c.emit(f"static/plain req/s = {ratio:.2f}x (aim >= {AIM_RATIO}x: {'met' if ratio >= AIM_RATIO else 'MISSED'}); "
-           f"nginx CPU per request static/plain = {c.ratio(s['cpu_us_per_req'], p['cpu_us_per_req']):.2f}x; "
-           f"load average {c.loadavg()}")
+    cpu = {name: r["cpu_us_per_req"] for name, r in results.items()}
+    c.emit(f"nginx static/plain req/s = {ratio:.2f}x (aim >= {AIM_RATIO}x: {'met' if ratio >= AIM_RATIO else 'MISSED'}); "
+           f"CPU per request static/plain = {c.ratio(cpu['static'], cpu['plain']):.2f}x")
+    c.emit(f"apache static/plain req/s = {apache_ratio:.2f}x, .htaccess per request/plain = "
+           f"{c.ratio(results['apache-htaccess']['rps'], results['apache-plain']['rps']):.2f}x; CPU per request "
+           f"static/plain = {c.ratio(cpu['apache'], cpu['apache-plain']):.2f}x; apache static/nginx static req/s = "
+           f"{c.ratio(results['apache']['rps'], results['static']['rps']):.2f}x; load average {c.loadavg()}")
     c.emit(f"machine during this part: {meter.describe()}")
     return {"cpu": meter.read(), "results": results, "runs": runs, "rounds": rounds, "ratio": ratio,
-            "aim_met": ratio >= AIM_RATIO, "entities": [e["path"] for e in entities]}
+            "apache_ratio": apache_ratio, "aim_met": ratio >= AIM_RATIO, "entities": [e["path"] for e in entities]}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -190,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     c.add_common_args(parser)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=2, help="rounds, in A B / B A order")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds, in A B C / C B A order")
     args = parser.parse_args(argv)
     with c.release_dir(args.release) as release:
         results = run(release, duration=args.duration, connections=args.connections, rounds=args.rounds)

@@ -1,5 +1,5 @@
-"""A static deployment of a release: every document as a file, and an nginx configuration
-that dereferences, negotiates and sends the same bytes and headers as ``kazdata serve``.
+"""A static deployment of a release: every document as a file, and nginx and Apache httpd
+configurations that dereference, negotiate and send the same bytes and headers as ``kazdata serve``.
 
 A dataset that changes only by release needs no Python at request time for its
 dereferenceable part; only ``/sparql`` runs queries, and the configuration proxies it to a
@@ -9,7 +9,8 @@ every exported file and ``README.txt`` says what is where.
 Layout of ``OUT`` (see docs/decisions/006-static-deployment.md for why)::
 
     README.txt  SHA256SUMS  nginx.conf  kazdata-maps.conf  kazdata-locations.conf
-    kazdata-headers.conf  logs/  tmp/
+    kazdata-headers.conf  apache.conf  kazdata-apache.conf  kazdata-etags.txt  logs/  tmp/
+    site/.htaccess                 the Apache rules (mod_rewrite, mod_headers, mod_mime)
     site/identity/{release name}   each file as the client receives it without compression
     site/gzip/{release name}       the precomputed gzip copy of a file, under the file's own name
     site/identity/_kazdata/...     what the Python server computes per request, computed once here
@@ -28,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kazdata.build.checksums import CHECKSUMS, file_digest
 from kazdata.apache_config import write_apache_config
+from kazdata.build.checksums import CHECKSUMS, file_digest
 from kazdata.errors import ExportError
 from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.nginx_config import write_nginx_config
@@ -74,7 +75,7 @@ def served_names(release: Release) -> list[str]:
 
 
 def parse_upstream(url: str) -> str:
-    """``http://host:port`` of the SPARQL upstream; ValueError for anything nginx cannot proxy to."""
+    """``http://host:port`` of the SPARQL upstream; ValueError for what the servers cannot proxy to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/") \
             or parts.query or parts.fragment:
@@ -215,9 +216,10 @@ def write_readme(release: Release, staging: Path, out: Path, listen: str) -> Non
 What this is
   Every entity document of the release in every format (Turtle, JSON-LD, N-Triples, RDF/XML,
   HTML in {", ".join(release.languages)}), the dumps, the dataset description, ontology, shapes,
-  JSON-LD context and site pages, with an nginx configuration that answers as `kazdata serve`
-  does: /id/ 303 redirects, content negotiation on Accept and Accept-Language, the same headers
-  and ETags, precomputed gzip, byte ranges. /sparql is proxied to a kazdata server.
+  JSON-LD context and site pages, with nginx and Apache httpd configurations that answer as
+  `kazdata serve` does: /id/ 303 redirects, content negotiation on Accept and Accept-Language,
+  the same headers and ETags, precomputed gzip, byte ranges. /sparql is proxied to a kazdata
+  server.
 
 Check it
   cd {out} && sha256sum -c --quiet SHA256SUMS
@@ -229,6 +231,13 @@ Serve it (as any user; listens on {listen})
   In your own nginx: include kazdata-maps.conf in the http block and kazdata-locations.conf
   in a server block (the paths inside are absolute: re-export after moving this folder).
 
+Or serve it with Apache httpd 2.4 (Debian's apache2; as any user; listens on {listen})
+  apache2 -d {out} -f {out}/apache.conf -k start      (stop: the same with -k stop)
+  In your own Apache: make {out}/site the DocumentRoot and Include kazdata-apache.conf in
+  that server or virtual host (release ETags, the /sparql proxy, .htaccess read once).
+  On shared hosting, site/.htaccess alone works (AllowOverride FileInfo, mod_rewrite,
+  mod_headers, mod_mime): Apache's own ETags, no /sparql proxy.
+
 Layout
   site/identity/NAME   a release file NAME as sent without compression
   site/gzip/NAME       the precomputed gzip copy of NAME (sent with Content-Encoding: gzip)
@@ -237,5 +246,5 @@ Layout
   site/identity/SHA256SUMS  the release's own checksums (served at /SHA256SUMS)
   SHA256SUMS           checksums of everything in this folder except logs/ and tmp/
 
-Limits of negotiation in nginx: see docs/decisions/006-static-deployment.md in kazdata.
+Limits of negotiation in nginx and Apache: see docs/decisions/006-static-deployment.md in kazdata.
 """, encoding="utf-8")

@@ -2,8 +2,9 @@
 
 The dumps listing and its checksums depend only on the release; the sitemap depends on the
 serving host as well, so it is written with a placeholder that nginx's ``sub_filter`` replaces
-with ``$scheme://$http_host`` (the Python server's ``request.host_url``). The stylesheet and
-script come from the web package's static folder.
+with ``$scheme://$http_host`` (the Python server's ``request.host_url``), and once more for
+Apache, whose mod_substitute cannot insert a variable before 2.5, with mod_include's ``echo``
+in its place. The stylesheet and script come from the web package's static folder.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from kazdata.release import Release
 
 #: Replaced by nginx with the scheme and host of the request.
 ROOT_PLACEHOLDER = "@KAZDATA_ROOT@"
+#: The placeholder as mod_include writes it (``echo`` escapes for XML by default).
+SSI_ROOT = '<!--#echo var="REQUEST_SCHEME" -->://<!--#echo var="HTTP_HOST" -->'
 #: Where computed files live in the export (no release file has this prefix).
 COMPUTED = "_kazdata"
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -56,6 +59,7 @@ def write_computed_files(release: Release, writer) -> None:
     writer.write(f"{COMPUTED}/dumps.html", dumps_listing(release).encode(), "")
     writer.write(f"{COMPUTED}/dumps/SHA256SUMS", release.dump_checksums.encode(), "")
     writer.write(f"{COMPUTED}/sitemap.xml", sitemap(release).encode(), "")
+    writer.write(f"{COMPUTED}/sitemap.shtml", sitemap(release).replace(ROOT_PLACEHOLDER, SSI_ROOT).encode(), "")
     for path in sorted(STATIC_DIR.iterdir()):
         if path.is_file():
             body = path.read_bytes()

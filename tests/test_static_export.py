@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import ROOT, ServerProcess, free_port, require_debian_package
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ROOT, ServerProcess, free_port, require_debian_package
 from kazdata.formats import DOCUMENT_FORMATS
 from kazdata.release import Release
 
@@ -239,7 +239,6 @@ def test_everything_else_that_has_a_uri_matches(live_server, web_server, path):
             _both(live_server, web_server, session, path, {"Accept": accept, "Accept-Encoding": encoding})
 
 
-@NGINX_ONLY
 def test_sitemap_lists_the_same_urls_on_the_serving_host(live_server, web_server):
     python = requests.get(live_server.url("/sitemap.xml"))
     static = requests.get(web_server.url("/sitemap.xml"))
@@ -323,6 +322,7 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
     """``nginx -p OUT -c OUT/nginx.conf`` (daemon, pid and logs in OUT), as ``nobody`` when root."""
     import shutil
     import tempfile
+
     from kazdata.static_export import export_static
     nginx = require_debian_package("nginx", "/usr/sbin/nginx")
     port = free_port()
