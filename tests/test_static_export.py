@@ -354,6 +354,41 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def test_apache_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir):
+    """``apache2 -d OUT -f OUT/apache.conf -k start`` (a daemon, pid and logs in OUT), as
+    ``nobody`` when root, and ``-k stop``."""
+    from kazdata.static_export import export_static
+    apache = require_debian_package("apache2", "/usr/sbin/apache2")
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
+    try:
+        out = export_static(release_dir, folder / "export", listen=f"127.0.0.1:{port}")
+        assert f"apache2 -d {out} -f {out}/apache.conf -k start" in (out / "README.txt").read_text()
+        prefix = []
+        if os.geteuid() == 0:
+            runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
+            folder.chmod(0o755)
+            subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
+            prefix = [runuser, "-u", "nobody", "--"]
+        command = [*prefix, apache, "-d", str(out), "-f", str(out / "apache.conf")]
+        subprocess.run([*command, "-k", "start"], check=True, capture_output=True, timeout=30)
+        pid_file = out / "logs" / "apache2.pid"
+        try:
+            deadline = time.monotonic() + 20
+            while not pid_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            response = requests.get(f"http://127.0.0.1:{port}/doc/place/aktau", timeout=10)
+            assert response.status_code == 200 and response.headers["ETag"]
+            assert os.stat(f"/proc/{int(pid_file.read_text())}").st_uid != 0
+        finally:
+            subprocess.run([*command, "-k", "stop"], capture_output=True, timeout=30)
+            deadline = time.monotonic() + 10
+            while pid_file.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # the parent removes its pid file when it has exited
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_path):
     from kazdata.errors import ExportError
     from kazdata.static_export import export_static
