@@ -1,6 +1,6 @@
 """The ``/doc/`` aim, measured alone: kazdata's requests/s against Oxigraph's ``DESCRIBE``, same run.
 
-    python bench/doc_rate.py [--scale 1e5] [--servers gunicorn,granian] [--seconds 10] [--rounds 2]
+    python bench/doc_rate.py [--scale 1e5] [--servers gunicorn,granian,granian:4] [--seconds 10] [--rounds 2]
 
 Issue 5 asks for kazdata's Python server at at least 0.5x the requests/s of Oxigraph's own
 server answering ``DESCRIBE`` (the dereferencing equivalent), with a p99 under 20 ms, at 32
@@ -61,9 +61,11 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
     paths = doc_paths(release)
     describe = describe_paths(release, paths)
     running: dict[str, tuple] = {}
-    for name in servers:
-        argv_workers = workers or c.default_workers()
-        running[name] = c.kazdata_server(release, workers=argv_workers, server=name)
+    for name in servers:  # "granian", "granian:4" (4 web workers) or "granian:4x8" (8 threads each)
+        server, _, shape = name.partition(":")
+        count, _, threads = shape.partition("x")
+        running[name] = c.kazdata_server(release, workers=int(count or workers or c.default_workers()),
+                                         threads=int(threads) if threads else None, server=server)
     running["oxigraph"] = c.oxigraph_server(oxigraph_location(release))
     load = {name: (describe if name == "oxigraph" else paths) for name in running}
     c.emit(f"== /doc/ rate: {', '.join(f'kazdata/{s}' for s in servers)} and Oxigraph DESCRIBE on {release} "
@@ -111,7 +113,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", default="1e5", help="a cached release of bench/scale.py: 1e4, 1e5 or 1e6")
     parser.add_argument("--release", help="another release directory instead")
-    parser.add_argument("--servers", default="gunicorn,granian", help="kazdata serve --server values to measure")
+    parser.add_argument("--servers", default="gunicorn,granian",
+                        help="kazdata serve --server values to measure, each optionally with its worker count "
+                             "(granian:4) and threads (granian:4x8)")
     parser.add_argument("--workers", type=int, help="web workers (default: kazdata's default)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
