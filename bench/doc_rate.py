@@ -25,6 +25,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common as c  # noqa: E402
+from kazdata.config import load_settings  # noqa: E402
 
 SCALE_CACHE = Path(tempfile.gettempdir()) / "kazdata-bench-scale"
 STORES = Path(tempfile.gettempdir()) / "kazdata-doc-rate"
@@ -61,11 +62,14 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
     paths = doc_paths(release)
     describe = describe_paths(release, paths)
     running: dict[str, tuple] = {}
+    shapes: dict[str, str] = {}
     for name in servers:  # "granian", "granian:4" (4 web workers) or "granian:4x8" (8 threads each)
         server, _, shape = name.partition(":")
         count, _, threads = shape.partition("x")
-        running[name] = c.kazdata_server(release, workers=int(count or workers or c.default_workers()),
-                                         threads=int(threads) if threads else None, server=server)
+        defaults = load_settings({"server": server}, environ={})  # that server's own defaults
+        running[name] = c.kazdata_server(release, workers=int(count or workers or defaults["workers"]),
+                                         threads=int(threads or defaults["threads"]), server=server)
+        shapes[name] = f"{count or workers or defaults['workers']}x{threads or defaults['threads']}"
     running["oxigraph"] = c.oxigraph_server(oxigraph_location(release))
     load = {name: (describe if name == "oxigraph" else paths) for name in running}
     c.emit(f"== /doc/ rate: {', '.join(f'kazdata/{s}' for s in servers)} and Oxigraph DESCRIBE on {release} "
@@ -95,7 +99,7 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
     peer = summary["oxigraph"]
     rows = []
     for name, figures in summary.items():
-        label = "Oxigraph DESCRIBE (peer)" if name == "oxigraph" else f"kazdata /doc/ ({name})"
+        label = "Oxigraph DESCRIBE (peer)" if name == "oxigraph" else f"kazdata /doc/ ({name.partition(':')[0]} {shapes[name]})"
         meets = "" if name == "oxigraph" else (
             "yes" if c.ratio(figures["rps"], peer["rps"]) >= AIM_RATIO and figures["p99_ms"] < AIM_P99_MS else "no")
         rows.append([label, figures["rps"], f"{c.ratio(figures['rps'], peer['rps']):.2f}x",
@@ -106,7 +110,7 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
                          f"(aim: >= {AIM_RATIO}x, p99 < {AIM_P99_MS:g} ms)"))
     c.emit(f"machine during this part: {meter.describe()}; load average at the end {c.loadavg()}")
     return {"release": str(release), "summary": summary, "runs": runs, "cpu": meter.read(),
-            "workers": workers or c.default_workers(), "seconds": seconds, "rounds": rounds}
+            "workers": workers, "seconds": seconds, "rounds": rounds}
 
 
 def main(argv: list[str] | None = None) -> dict:
