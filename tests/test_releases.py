@@ -211,9 +211,9 @@ def test_a_killed_keeper_takes_the_whole_server_with_it(release_dir):
         server.stop()
 
 
-def test_the_granian_server_option_serves_documents_and_queries(release_dir):
-    """`--server granian` is offered (docs/decisions/005); it must at least serve."""
-    server = LiveServer(release_dir, ["--server", "granian"])
+def test_the_gunicorn_server_option_serves_documents_and_queries(release_dir):
+    """`--server gunicorn` is offered beside the default granian (docs/decisions/005); it must serve."""
+    server = LiveServer(release_dir, ["--server", "gunicorn"])
     try:
         document = requests.get(server.url("/doc/place/aktau"), headers={"Accept": "text/turtle"})
         assert document.status_code == 200 and "Aktau" in document.text

@@ -1,4 +1,4 @@
-"""Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
+"""Run the app under a production server (granian by default, or gunicorn), or Flask's dev server.
 
 ``kazdata serve`` forks the query supervisor (``kazdata.backends.supervisor``): SPARQL runs in
 its killable query processes, so the web workers never run a query themselves and are never
