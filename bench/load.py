@@ -1,6 +1,6 @@
 """Hostile and heavy traffic against `kazdata serve`: one command, loopback only, bounded in time.
 
-    python bench/load.py [--seconds 60] [--rounds N] [--server gunicorn|granian]
+    python bench/load.py [--seconds 60] [--rounds N] [--server granian|gunicorn] [--workers N] [--threads T]
 
 Phases, each reported with requests, errors and latency percentiles (wrk, 2 threads, 32
 connections, a mixed workload: documents in every format, cheap SPARQL, dumps with Range):
@@ -153,7 +153,8 @@ def main() -> int:
                         help="alternate baseline and attacked phases this many times; the p99 ratio is then the "
                              "median of the rounds' ratios (the machine's own noise moves a single p99 by 2x)")
     parser.add_argument("--workers", type=int, default=None)
-    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "granian"])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--server", default=None, choices=["gunicorn", "granian"], help="default: kazdata's default")
     parser.add_argument("--query-processes", type=int, default=None)
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -166,10 +167,13 @@ def main() -> int:
         subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
         port = free_port()
         root = f"http://127.0.0.1:{port}"
-        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5",
-                   "--server", args.server]
+        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5"]
+        if args.server:
+            command += ["--server", args.server]
         if args.workers:
             command += ["--workers", str(args.workers)]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
         if args.query_processes is not None:
             command += ["--query-processes", str(args.query_processes)]
         server_log = open(work / "server.log", "wb")  # a file: an undrained pipe would block the server
@@ -210,7 +214,8 @@ def main() -> int:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
         print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
-              f"({args.server}, {args.workers or 'default'} workers, {args.query_processes or 'default'} query "
+              f"({args.server or 'default server'}, {args.workers or 'default'} workers x {args.threads or 'default'} threads, "
+              f"{args.query_processes or 'default'} query "
               f"processes), query timeout 5 s; nproc {os.cpu_count()}")
         print(f"{'phase':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  socket errors")
         ratios = []

@@ -1,8 +1,8 @@
 """The production-server choice, measured: the same kazdata app under gunicorn and under granian.
 
-gunicorn is started exactly as ``kazdata serve --server gunicorn`` runs it (gthread, preload); granian runs
-``bench/wsgi_app.py`` (the same ``create_app``) with its WSGI interface, the same number of
-worker processes and as many blocking threads per worker as gunicorn has threads. Each server
+Both are started exactly as deployed, ``kazdata serve --server gunicorn`` (gthread, preload) and
+``kazdata serve --server granian`` (its WSGI interface), with the same number of worker
+processes and threads, and the same query processes beside them. Each server
 gets wrk -t2 -c32 for ``--duration`` seconds on /doc/ (Turtle, rotating over entities) and on
 a cheap SPARQL GET. Rounds alternate the order (``--rounds 2``, the default: gunicorn,
 granian, granian, gunicorn) and the figures are the median of the rounds (with two, the mean).
@@ -42,7 +42,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     entities = c.sample_entities(release)
     doc_paths = [f"/doc/{e['path']}" for e in entities]
     sparql_path = "/sparql?query=" + quote(c.cheap_query(release))
-    c.emit(f"\n== servers: gunicorn (kazdata serve) vs granian (wsgi), {workers} workers x "
+    c.emit(f"\n== servers: kazdata serve under gunicorn and under granian, {workers} workers x "
            f"{threads} threads, wrk -t2 -c{connections} -d{duration}s, {rounds} round(s) ==")
     c.emit(f"/doc/: {len(doc_paths)} entities rotated, Accept: text/turtle; "
            f"SPARQL: GET {c.cheap_query(release)}")
@@ -51,10 +51,7 @@ def run(release: Path, *, workers: int | None = None, threads: int | None = None
     runs: dict[str, list[dict]] = {"gunicorn": [], "granian": []}
     for name in schedule:
         started = time.perf_counter()
-        if name == "gunicorn":
-            server, base = c.kazdata_server(release, workers=workers, threads=threads, server="gunicorn")
-        else:
-            server, base = c.granian_server(release, workers=workers, threads=threads)
+        server, base = c.kazdata_server(release, workers=workers, threads=threads, server=name)
         result = _measure(server, base, doc_paths, sparql_path, duration=duration, connections=connections)
         runs[name].append(result)
         c.emit(f"  {name}: /doc/ {result['doc']['rps']:.0f} req/s p99 {result['doc']['p99_ms']:.1f} ms; "

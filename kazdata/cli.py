@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve a release over HTTP",
                                 description="Serve a release as Linked Data and SPARQL under the "
-                                            "production server (gunicorn, or granian with --server). Builds the bundled "
+                                            "production server (granian, or gunicorn with --server). Builds the bundled "
                                             "release first when the release directory is missing.")
     _add_setting_flags(serve, tuple(s.name for s in SETTINGS))
     serve.add_argument("--dev", action="store_true", help="use Flask's development server instead")

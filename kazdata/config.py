@@ -16,11 +16,19 @@ from typing import Any, Callable
 from kazdata.namespaces import DEFAULT_BASE
 
 
-def _default_workers() -> int:
-    """Four workers per core. Chosen when web workers still ran queries and were replaced after a
-    runaway one (bench/load.py then: p99 under queries of death 438 ms with 4 workers, 223 ms
-    with 8); queries now run in query processes, and fewer workers have not been re-measured."""
-    return max(4, 4 * (os.cpu_count() or 1))
+#: Per production server: (web workers per core, at least this many; threads per worker).
+#: granian: measured with bench/doc_rate.py (10^5 triples, 2 cores, 2026-11-28): /doc/ at 4x8
+#: served 7,749 req/s with p99 14 ms, against 5,479 / 13.8 ms at 8x8 and 6,834 / 17.8 ms at 2x8;
+#: 32 threads per worker raised p99 (20-27 ms): its I/O is asynchronous, so a thread is held only
+#: while Python answers or a query waits for its query process.
+#: gunicorn: four per core and 32 threads, because a slow client holds a gthread thread (with 4,
+#: 16 slowloris connections took them all); chosen before queries moved to query processes.
+SERVER_SHAPES = {"granian": (2, 2, 8), "gunicorn": (4, 4, 32)}
+
+
+def _default_workers(server: str) -> int:
+    per_core, at_least, _threads = SERVER_SHAPES[server]
+    return max(at_least, per_core * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ def _flag(value: str) -> bool:
 
 
 def _server(value: str) -> str:
-    if value not in ("granian", "gunicorn"):
+    if value not in SERVER_SHAPES:
         raise ValueError(f"server must be granian or gunicorn, not {value!r}")
     return value
 
@@ -74,9 +82,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 5000, "TCP port to listen on.", int),
     Setting("release", "release", "Release directory written by `kazdata build` and served by `kazdata serve`.", Path),
     Setting("base", DEFAULT_BASE, "Canonical base IRI of the dataset; entity IRIs are {base}id/{type}/{slug}."),
-    Setting("server", "gunicorn", "Production HTTP server: gunicorn, or granian (faster, but see docs/decisions/005).", _server),
-    Setting("workers", None, "Production-server worker processes (default: 4 per core, at least 4).", int),
-    Setting("threads", 32, "Python threads per worker process (under gunicorn a slow client holds one, so keep plenty).", int),
+    Setting("server", "granian", "Production HTTP server: granian, or gunicorn (about 4x slower on /doc/; docs/decisions/005).", _server),
+    Setting("workers", None, "Production-server worker processes (default: granian 2 per core, at least 2; gunicorn 4 per core, at least 4).", int),
+    Setting("threads", None, "Python threads per worker process (default: granian 8; gunicorn 32, since a slow client holds one of its threads).", int),
     Setting("backend", "memory", "Where the triples live: memory (the dump loaded in memory), disk (the RocksDB store of a release built with --store, opened read-only) or remote (a SPARQL 1.1 endpoint, see --endpoint).", _backend),
     Setting("endpoint", None, "With --backend remote: the remote store's SPARQL query URL (load it with `kazdata load`)."),
     Setting("query_processes", None, "Query processes evaluating SPARQL beside the web workers (default: 4 per core, at least 4); 0 evaluates in the web workers' threads.", int),
@@ -114,7 +122,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         if value is not None:
             values[name] = value
     if values["workers"] is None:
-        values["workers"] = _default_workers()
+        values["workers"] = _default_workers(values["server"])
+    if values["threads"] is None:
+        values["threads"] = SERVER_SHAPES[values["server"]][2]
     if values["query_processes"] is None:
         values["query_processes"] = _default_query_processes()
     if not values["base"].endswith("/"):

@@ -122,15 +122,40 @@ class LiveServer(ServerProcess):
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def processes(self) -> dict:
-        """The server's process tree: gunicorn ``workers``, the query ``supervisor`` (the child
-        that has children of its own) and its ``queries`` processes."""
-        def children(pid: int) -> set[int]:
+        """The server's process tree (``kazdata.web.keeper``), told apart by process name: the
+        ``http`` server's master and its ``workers``, the query ``supervisor`` and its
+        ``queries`` processes."""
+        def children(pid: int | None) -> set[int]:
+            if pid is None:
+                return set()
             out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
             return {int(child) for child in out.split()}
-        tree = {child: children(child) for child in children(self.process.pid)}
-        supervisor = next((pid for pid, grandchildren in tree.items() if grandchildren), None)
-        return {"workers": {pid for pid in tree if pid != supervisor}, "supervisor": supervisor,
-                "queries": tree.get(supervisor, set())}
+
+        def named(pids: set[int], name: str) -> set[int]:
+            found = set()
+            for pid in pids:
+                try:
+                    if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                        found.add(pid)
+                except OSError:
+                    pass  # it has just ended
+            return found
+
+        top = children(self.process.pid)
+        http = min(named(top, "kz-http"), default=None)
+        supervisor = min(named(top, "kz-query-super"), default=None)
+        return {"http": http, "workers": named(children(http), "kz-http"), "supervisor": supervisor,
+                "queries": named(children(supervisor), "kz-query")}
+
+    def descendants(self) -> set[int]:
+        """Every process below ``kazdata serve``, however deep."""
+        found, todo = set(), [self.process.pid]
+        while todo:
+            out = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True).stdout
+            for child in map(int, out.split()):
+                found.add(child)
+                todo.append(child)
+        return found
 
 
 @pytest.fixture(scope="session")

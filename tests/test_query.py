@@ -340,8 +340,8 @@ def test_a_web_worker_with_many_open_connections_still_queries(service):
 
 
 def test_restarting_the_supervisor_does_not_block_the_caller(service, monkeypatch):
-    """gunicorn's master calls keep_running: it must go on managing workers while the new
-    supervisor spends seconds or minutes loading the store."""
+    """The keeper (kazdata.web.keeper) calls keep_running: it must go on answering signals
+    while the new supervisor spends seconds or minutes loading the store."""
     from kazdata.backends import EMBEDDED_STORES, EmbeddedStore
     from kazdata.backends.embedded import open_memory
     supervisor, _link = service

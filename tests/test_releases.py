@@ -134,10 +134,17 @@ def _ask(server) -> int:
                         headers={"Accept": "application/sparql-results+json"}, timeout=10).status_code
 
 
-def test_a_killed_query_process_or_supervisor_is_replaced(release_dir):
-    server = LiveServer(release_dir)
+SERVERS = ["gunicorn", "granian"]
+
+
+@pytest.mark.parametrize("server_name", SERVERS)
+def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, server_name):
+    """Under either HTTP server: the supervisor replaces a query process, and the keeper that
+    ``kazdata serve`` runs as replaces the supervisor (docs/decisions/005)."""
+    server = LiveServer(release_dir, ["--server", server_name])
     try:
         tree = server.processes()
+        assert tree["supervisor"] and tree["queries"] and tree["workers"]
         os.kill(min(tree["queries"]), signal.SIGKILL)
         assert all(_ask(server) == 200 for _ in range(10))
         os.kill(tree["supervisor"], signal.SIGKILL)
@@ -148,13 +155,65 @@ def test_a_killed_query_process_or_supervisor_is_replaced(release_dir):
         assert after["supervisor"] not in (None, tree["supervisor"])
         assert all(_ask(server) == 200 for _ in range(10))
         assert not (after["queries"] & tree["queries"])  # the orphans of the killed supervisor ended
+        assert after["http"] == tree["http"] and after["workers"] == tree["workers"]  # untouched
     finally:
         server.stop()
 
 
-def test_the_granian_server_option_serves_documents_and_queries(release_dir):
-    """`--server granian` is offered (docs/decisions/005); it must at least serve."""
-    server = LiveServer(release_dir, ["--server", "granian"])
+def _gone(pids: set[int], seconds: float = 10) -> set[int]:
+    """Those of ``pids`` still running (zombies of an ended parent count as gone) after waiting."""
+    def running() -> set[int]:
+        alive = set()
+        for pid in pids:
+            try:
+                if "State:\tZ" not in Path(f"/proc/{pid}/status").read_text():
+                    alive.add(pid)
+            except OSError:
+                pass
+        return alive
+    deadline = time.monotonic() + seconds
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return running()
+
+
+@pytest.mark.parametrize("server_name", SERVERS)
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_server_leaves_no_process_or_socket_behind(release_dir, server_name, stop_signal, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the query processes' socket folder goes
+    server = LiveServer(release_dir, ["--server", server_name])
+    try:
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith("kazdata-query-")]
+        everything = server.descendants()
+        assert len(everything) >= 5  # keeper's children: HTTP master, workers, supervisor, queries
+        os.kill(server.process.pid, stop_signal)
+        assert server.process.wait(30) == 0
+        assert _gone(everything) == set()
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("kazdata-query-")]
+        assert "kazdata: serving" in server.process.stdout.read().decode()
+    finally:
+        server.stop()
+
+
+def test_a_killed_keeper_takes_the_whole_server_with_it(release_dir):
+    """If ``kazdata serve`` itself is SIGKILLed, the kernel stops the HTTP server and the
+    supervisor sees its parent gone: nothing keeps the port or runs queries unsupervised."""
+    server = LiveServer(release_dir)
+    try:
+        everything = server.descendants()
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(10)
+        assert _gone(everything, seconds=20) == set()
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url("/"), timeout=2)
+    finally:
+        server.stop()
+
+
+def test_the_gunicorn_server_option_serves_documents_and_queries(release_dir):
+    """`--server gunicorn` is offered beside the default granian (docs/decisions/005); it must serve."""
+    server = LiveServer(release_dir, ["--server", "gunicorn"])
     try:
         document = requests.get(server.url("/doc/place/aktau"), headers={"Accept": "text/turtle"})
         assert document.status_code == 200 and "Aktau" in document.text

@@ -5,8 +5,8 @@
   share it copy-on-write; ``disk``: each child opens the RocksDB store read-only) and forks
   ``query_processes`` children. It never starts a thread, so forking is always safe. It re-forks
   a child that dies, and when the release symlink moves to a new release it opens that one and
-  replaces its children (those answering finish first); if it dies, gunicorn's master restarts
-  it through ``QueryService.keep_running``;
+  replaces its children (those answering finish first); if it dies, the keeper that ``kazdata
+  serve`` runs as (``kazdata.web.keeper``) restarts it through ``QueryService.keep_running``;
 - each child accepts connections on one Unix socket in a private (0700) folder and answers one
   query per connection, as ``kazdata.backends.processes`` expects; a child that the web worker
   moved down to the lowest priority exits after answering and is replaced by a fresh one.
@@ -30,8 +30,8 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from kazdata.backends.embedded import evaluate
-from kazdata.backends.processes import (PID_HEADER, REPLY_STATUS, TRANSFER_TIMEOUT, kill_process, receive_message,
-                                        send_message)
+from kazdata.backends.processes import (PID_HEADER, REPLY_STATUS, TRANSFER_TIMEOUT, kill_process, name_process,
+                                        receive_message, send_message)
 from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, ReleaseError
 from kazdata.namespaces import prefixes_for
 from kazdata.release import Release, open_release, release_stamp
@@ -109,6 +109,7 @@ class QueryService:
             os.close(ready_read)
             code = 1
             try:
+                name_process("kz-query-super")
                 code = _Supervisor(self.settings, self.socket_path, ready_write).run()
             except KazdataError as error:
                 os.write(ready_write, error.message.encode()[:4000])
@@ -132,16 +133,15 @@ class QueryService:
         try:
             return os.waitpid(self.pid, os.WNOHANG)[0] == 0
         except ChildProcessError:
-            return False  # already reaped (gunicorn's master reaps every child)
+            return False  # already reaped
 
     def keep_running(self) -> None:
-        """Start a new supervisor on the same socket if this one has died (the production
-        server's master calls this about once a second). Its orphaned query processes notice
+        """Start a new supervisor on the same socket if this one has died (the keeper,
+        ``kazdata.web.keeper``, calls this about once a second and whenever a child exits). Its orphaned query processes notice
         and exit; a web worker's query in flight gets a 503.
 
         It never waits for the new supervisor: opening a store (loading the dump, verifying a
-        release) takes seconds to minutes, and the master must keep managing its workers and
-        answering signals meanwhile; a later call collects the outcome. A restart that failed
+        release) takes seconds to minutes, and the keeper must keep answering signals meanwhile; a later call collects the outcome. A restart that failed
         is tried again when the release pointer changes, else only every ``RESTART_RETRY``
         seconds, since each attempt may hash and load a whole release.
         """
@@ -229,6 +229,11 @@ class _Supervisor:
                 break
         for pid in self.children:
             kill_process(pid)
+        for pid in self.children:  # reaped here: where PID 1 does not reap, they would stay zombies
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         listener.close()
         return 0
 
@@ -269,6 +274,7 @@ class _Supervisor:
             return
         code = 0
         try:
+            name_process("kz-query")
             _Child(listener, generation, self.kind, os.getppid(), float(self.settings["query_timeout"]),
                    int(self.settings.get("query_memory", 0))).run()
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew

@@ -1,9 +1,10 @@
-"""Run the app under a production server (gunicorn by default, or granian), or Flask's dev server.
+"""Run the app under a production server (granian by default, or gunicorn), or Flask's dev server.
 
-Before the HTTP server starts, the query supervisor is forked (``kazdata.backends.supervisor``):
-SPARQL runs in its killable query processes, so the web workers never run a query themselves
-and are never replaced because of one. The server is chosen by measurement
-(docs/decisions/005-production-server.md).
+``kazdata serve`` forks the query supervisor (``kazdata.backends.supervisor``): SPARQL runs in
+its killable query processes, so the web workers never run a query themselves and are never
+replaced because of one. It then forks the HTTP server and stays as their keeper
+(``kazdata.web.keeper``), which restarts a supervisor that dies under either server. The server
+is chosen by measurement (docs/decisions/005-production-server.md).
 """
 
 from __future__ import annotations
@@ -47,12 +48,8 @@ def gunicorn_options(settings: dict) -> dict:
     }
 
 
-def run_granian(settings: dict, service=None) -> None:
-    """Granian's workers load ``kazdata.web.wsgi:production_app`` with the settings exported.
-
-    Granian's master is not Python code we can hook, so a query supervisor that dies is not
-    restarted under granian (its query processes are, by the supervisor); see decision 005.
-    """
+def run_granian(settings: dict) -> None:
+    """Granian's workers load ``kazdata.web.wsgi:production_app`` with the settings exported."""
     import os
 
     from granian import Granian
@@ -73,20 +70,10 @@ def run_granian(settings: dict, service=None) -> None:
             log_level="warning").serve()
 
 
-def run_gunicorn(settings: dict, service=None) -> None:
+def run_gunicorn(settings: dict) -> None:
     from gunicorn.app.base import BaseApplication
-    from gunicorn.arbiter import Arbiter
 
     from kazdata.web import create_app
-
-    class KazdataArbiter(Arbiter):
-        """Gunicorn's master, which also restarts the query supervisor should it die: the master
-        is single-threaded, so it can fork safely, and it already wakes about once a second."""
-
-        def manage_workers(self) -> None:
-            super().manage_workers()
-            if service is not None:
-                service.keep_running()
 
     class KazdataServer(BaseApplication):
         def load_config(self) -> None:
@@ -95,9 +82,6 @@ def run_gunicorn(settings: dict, service=None) -> None:
 
         def load(self):
             return create_app(settings)
-
-        def run(self) -> None:
-            KazdataArbiter(self).run()
 
     KazdataServer().run()
 
@@ -128,9 +112,5 @@ def serve(settings: dict, *, dev: bool = False) -> int:
           f"SPARQL on the {settings['backend']} backend"
           + (f" in {settings['query_processes']} query processes" if service else ""),
           file=sys.stderr, flush=True)
-    try:
-        SERVERS[settings["server"]](settings, service)
-    finally:
-        if service is not None:
-            service.stop()
-    return 0
+    from kazdata.web.keeper import keep
+    return keep(lambda: SERVERS[settings["server"]](settings), service)
