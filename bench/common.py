@@ -223,23 +223,6 @@ def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
     return Server(f"kazdata-{server}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
 
 
-def granian_server(release: Path, *, workers: int, threads: int,
-                   query_timeout: float | None = None) -> tuple[Server, str]:
-    """The same app (bench/wsgi_app.py -> create_app) under granian's WSGI interface."""
-    port = free_port()
-    env = {**os.environ, "KAZDATA_RELEASE": str(release), "KAZDATA_THREADS": str(threads),
-           "KAZDATA_WORKERS": str(workers),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(BENCH_DIR), os.environ.get("PYTHONPATH")]))}
-    if query_timeout is not None:
-        env["KAZDATA_QUERY_TIMEOUT"] = str(query_timeout)
-    argv = ["granian", "--interface", "wsgi", "--host", HOST, "--port", str(port),
-            "--workers", str(workers), "--blocking-threads", str(threads),
-            "--no-ws", "--log-level", "warning", "wsgi_app:app"]
-    base = f"http://{HOST}:{port}"
-    return Server("kazdata-granian", argv, base + "/dataset", env=env, cwd=BENCH_DIR,
-                  headers={"Accept": "text/turtle"}), base
-
-
 def oxigraph_store(release: Path, location: Path) -> Path:
     """Load the release's N-Quads into a fresh Oxigraph store at ``location`` and optimise it."""
     started = time.perf_counter()
