@@ -27,7 +27,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kazdata import bundled
-from kazdata.validation import partitions, sparql
+from kazdata.validation import core, partitions, sparql
 from kazdata.validation.report import (
     Finding,
     SourceLines,
@@ -54,15 +54,47 @@ def _quiet(_message: str) -> None:
     pass
 
 
+def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say: Progress) -> tuple[list[Finding], list]:
+    """The core constraints as SPARQL in Oxigraph; what does not compile is left to pySHACL."""
+    started = time.perf_counter()
+    compiled = core.compile_shapes(shapes_plan, store)
+    for shape, reason in compiled.fallback.items():
+        say(f"  core shapes: {shape} runs in pySHACL ({reason})")
+    core.mark_focus(store, compiled, focus)
+    try:
+        found = core.run_checks(store, shapes_plan.shapes, compiled.checks)
+    finally:
+        core.unmark_focus(store)
+    say(f"  core constraints: {len(compiled.checks)} SPARQL queries over all sources "
+        f"({time.perf_counter() - started:.1f} s)")
+    return found, [s for s in shapes_plan.core_targeted if s in compiled.fallback]
+
+
+def _pyshacl_core(_store: ox.Store, shapes_plan: ShapesPlan, _focus: dict, _say: Progress) -> tuple[list[Finding], list]:
+    """Every core shape in pySHACL (the reference the compiled engine is tested against)."""
+    return [], list(shapes_plan.core_targeted)
+
+
+# engine name -> what it runs in the main process, returning its findings and the shapes left to pySHACL
+ENGINES: dict[str, Callable[[ox.Store, ShapesPlan, dict, Progress], tuple[list[Finding], list]]] = {
+    "sparql": _compiled_core,
+    "pyshacl": _pyshacl_core,
+}
+
+
 def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | None = None,
                      ontology_path: Path | None = None, progress: Progress | None = None,
-                     workers: int | None = None) -> ValidationReport:
+                     workers: int | None = None, engine: str = "sparql") -> ValidationReport:
     """Validate the union of the given Turtle files with the shapes and the ontology.
 
     Raises SourceError (file, line, column) if a file does not parse. ``progress`` receives a
-    line per phase and per validated file; ``workers`` (default: one per core) caps the worker
-    processes, and with one worker or one file everything runs in this process.
+    line per phase and per validated file. ``engine`` (a key of ENGINES) says where the core
+    constraints run: "sparql" compiles them into queries over the union (shapes it cannot
+    compile still go to pySHACL), "pyshacl" runs them all in pySHACL. ``workers`` (default: one
+    per core) caps pySHACL's worker processes; with one worker or one file it runs in this process.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; choose one of {', '.join(ENGINES)}")
     say = progress or _quiet
     paths = [Path(p) for p in paths]
     started = time.perf_counter()
@@ -70,24 +102,13 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     store = sparql.load_union(paths, ontology_path or bundled.ontology_file())
     say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
     focus = sparql.focus_nodes(store, shapes_plan)
-    shared = sparql.owners(store)
-    tasks = _tasks(store, shapes_plan, focus, shared, len(paths))
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
-    findings: list[Finding] = []
-    if workers > 1:
-        context = multiprocessing.get_context("spawn")  # small, clean children, counted in RUSAGE_CHILDREN
-        core_triples = list(shapes_plan.core_shapes)
-        with context.Pool(workers, initializer=partitions.start_worker, initargs=(core_triples,)) as pool:
-            results = pool.imap_unordered(partitions.validate_in_worker, _payloads(store, tasks, shared, paths))
-            findings += _sparql_findings(store, shapes_plan, focus, say)
-            for done, (index, found) in enumerate(results, 1):
-                findings += found
-                say(f"  core shapes: {done}/{len(tasks)} file(s) validated ({_name(paths, index)})")
-    else:
-        findings += _sparql_findings(store, shapes_plan, focus, say)
-        for done, (index, data, targets) in enumerate(_payloads(store, tasks, shared, paths), 1):
-            findings += partitions.validate_partition(shapes_plan.core_shapes, data, targets)
-            say(f"  core shapes: {done}/{len(tasks)} file(s) validated ({_name(paths, index)})")
+    say(f"  targets: {sum(map(len, focus.values()))} focus nodes ({time.perf_counter() - started:.1f} s)")
+
+    findings = _sparql_findings(store, shapes_plan, focus, say)
+    core_found, left = ENGINES[engine](store, shapes_plan, focus, say)
+    findings += core_found
+    if left:
+        findings += _pyshacl_findings(store, shapes_plan, left, focus, paths, workers, say)
     report = ValidationReport(_violations(store, findings, paths))
     say(f"  validation: {len(report.violations)} result(s) in {time.perf_counter() - started:.1f} s")
     return report
@@ -105,13 +126,35 @@ def _sparql_findings(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say:
     return found
 
 
-def _tasks(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, shared: dict,
+def _pyshacl_findings(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, paths: list[Path],
+                      workers: int | None, say: Progress) -> list[Finding]:
+    """The core constraints of ``shapes`` in pySHACL, one partition (source file) per task."""
+    shared = sparql.owners(store)
+    tasks = _tasks(store, shapes_plan, shapes, focus, shared, len(paths))
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    findings: list[Finding] = []
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")  # small, clean children, counted in RUSAGE_CHILDREN
+        core_triples = list(shapes_plan.core_shapes)
+        with context.Pool(workers, initializer=partitions.start_worker, initargs=(core_triples,)) as pool:
+            results = pool.imap_unordered(partitions.validate_in_worker, _payloads(store, tasks, shared, paths))
+            for done, (index, found) in enumerate(results, 1):
+                findings += found
+                say(f"  core shapes: {done}/{len(tasks)} file(s) validated in pySHACL ({_name(paths, index)})")
+    else:
+        for done, (index, data, targets) in enumerate(_payloads(store, tasks, shared, paths), 1):
+            findings += partitions.validate_partition(shapes_plan.core_shapes, data, targets)
+            say(f"  core shapes: {done}/{len(tasks)} file(s) validated in pySHACL ({_name(paths, index)})")
+    return findings
+
+
+def _tasks(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, shared: dict,
            files: int) -> dict[int, list[tuple[object, list]]]:
     """Partition index -> [(shape, its focus nodes owned by that partition)]; -1 is "everything"."""
     whole = files <= 1 or not shapes_plan.values_need_only_types
     homes: dict = {}
     tasks: dict[int, dict[object, list]] = {}
-    for shape in shapes_plan.core_targeted:
+    for shape in shapes:
         for node in focus.get(shape, ()):
             if whole:
                 index = -1

@@ -94,6 +94,17 @@ def sparql_path(shapes: Graph, path) -> str:
     raise ValueError(f"not a SHACL property path: {path}")
 
 
+def path_text(shapes: Graph, path) -> str | None:
+    """sh:resultPath as a report shows it: a predicate's IRI, or a complex path in SPARQL syntax.
+
+    (pySHACL's results carry a complex path as a copied blank node, whose label means nothing
+    to a curator and differs from run to run.)
+    """
+    if path is None:
+        return None
+    return str(path) if isinstance(path, URIRef) else sparql_path(shapes, path)
+
+
 def _target_queries(shapes: Graph, shape) -> list[str]:
     """Each target of ``shape`` as a SPARQL query selecting ``?this`` (run over the union)."""
     queries = []
