@@ -60,7 +60,7 @@ def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say: P
     compiled = core.compile_shapes(shapes_plan, store)
     for shape, reason in compiled.fallback.items():
         say(f"  core shapes: {shape} runs in pySHACL ({reason})")
-    core.mark_focus(store, compiled, focus)
+    core.mark_focus(store, compiled, focus)  # after the sh:sparql rules, which must not see it
     try:
         found = core.run_checks(store, shapes_plan.shapes, compiled.checks)
     finally:
@@ -102,7 +102,6 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     store = sparql.load_union(paths, ontology_path or bundled.ontology_file())
     say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
     focus = sparql.focus_nodes(store, shapes_plan)
-    say(f"  targets: {sum(map(len, focus.values()))} focus nodes ({time.perf_counter() - started:.1f} s)")
 
     findings = _sparql_findings(store, shapes_plan, focus, say)
     core_found, left = ENGINES[engine](store, shapes_plan, focus, say)

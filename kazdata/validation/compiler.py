@@ -1,8 +1,8 @@
 """SHACL core constraints as SPARQL: one query per (shape, constraint) over all its focus nodes.
 
 A top-level shape (a targeted shape, or a property shape of one) becomes one SELECT per
-constraint parameter it carries; the focus nodes are not written into the query but read from a
-scratch graph (``?key <FOCUS_OF> ?this``) that :mod:`kazdata.validation.core` fills once. A shape
+constraint parameter it carries, over all its focus nodes at once: they are bound by a
+group pattern that :mod:`kazdata.validation.core` builds from the targets. A shape
 reached from a constraint (sh:node, sh:or, sh:and, sh:not, sh:xone, sh:qualifiedValueShape) is
 compiled into a boolean SPARQL expression on the node it is checked against, so a whole sh:or of
 sh:class alternatives is one FILTER, not one pySHACL validation per value node.
@@ -72,7 +72,7 @@ class CoreCheck:
     reports_value: bool  # whether SHACL gives the result a sh:value (then the query selects ?value)
 
 
-def _term(node) -> str:
+def term(node) -> str:
     """An rdflib term in SPARQL syntax (literals with their datatype, so nothing is re-guessed)."""
     if isinstance(node, URIRef):
         return f"<{node}>"
@@ -105,13 +105,15 @@ class Compiler:
 
     # --- top-level shapes: one query per constraint ---
 
-    def checks(self, shape, keys: list[str]) -> list[CoreCheck]:
-        """The queries that validate ``shape`` for the focus sets named ``keys``. Raises Unsupported."""
+    def checks(self, shape, focus: str) -> list[CoreCheck]:
+        """The queries that validate ``shape`` for the focus nodes ``focus`` binds. Raises Unsupported.
+
+        ``focus`` is a group graph pattern binding ``?this`` and ``?key`` (which parent's focus set
+        it is), with no duplicate (?key, ?this).
+        """
         path_node = self.shapes.value(shape, SH.path)
         path = sparql_path(self.shapes, path_node) if path_node is not None else None
         shown = path_text(self.shapes, path_node)
-        focus = ("GRAPH <" + FOCUS_GRAPH + "> { ?key <" + FOCUS_OF + "> ?this } VALUES ?key { "
-                 + " ".join(f"<{k}>" for k in keys) + " }")
         found = []
         for parameter, value in self._parameters(shape):  # sh:sparql runs elsewhere, sh:property as its own shape
             found.extend(self._top_level(shape, parameter, value, path, shown, focus))
@@ -129,23 +131,22 @@ class Compiler:
                 yield CoreCheck(shape, component, f"SELECT DISTINCT ?key ?this ?value WHERE {{ {focus} "
                                 f"?this {path} ?value FILTER (!({atom})) }}", shown, True)
         elif parameter in (SH.minCount, SH.maxCount):
-            limit = _count(value)
             if path is None:
                 raise Unsupported(f"{shape}: {parameter} on a node shape")
-            yield CoreCheck(shape, component, _count_query(focus, f"?this {path} ?v", parameter == SH.minCount, limit),
-                            shown, False)
+            yield CoreCheck(shape, component, self._count_query(
+                focus, path, lambda _n: "true", parameter == SH.minCount, _count(value)), shown, False)
         elif parameter == SH.hasValue:
-            condition = f"EXISTS {{ ?this {path} {_term(value)} }}" if path else f"sameTerm(?this, {_term(value)})"
+            condition = f"EXISTS {{ ?this {path} {term(value)} }}" if path else f"sameTerm(?this, {term(value)})"
             yield CoreCheck(shape, component, f"SELECT ?key ?this WHERE {{ {focus} FILTER (!({condition})) }}", shown, False)
         elif parameter == SH.qualifiedValueShape:
             if path is None:
                 raise Unsupported(f"{shape}: sh:qualifiedValueShape on a node shape")
             self._no_disjoint(shape)
-            inner = self.conforms(value, "?v", ())
             for bound, at_least in ((SH.qualifiedMinCount, True), (SH.qualifiedMaxCount, False)):
                 for limit in self.shapes.objects(shape, bound):
-                    yield CoreCheck(shape, _component(bound), _count_query(
-                        focus, f"?this {path} ?v FILTER ({inner})", at_least, _count(limit)), shown, False)
+                    yield CoreCheck(shape, _component(bound), self._count_query(
+                        focus, path, lambda n, inner=value: self.conforms(inner, n, ()), at_least, _count(limit)),
+                        shown, False)
         elif parameter == SH.uniqueLang:
             if path is None or value != Literal(True):
                 if value == Literal(False):
@@ -182,7 +183,7 @@ class Compiler:
                 if parameter in self._atoms:
                     parts.append(self._atoms[parameter](shape, parameter, value, node, stack))
                 elif parameter == SH.hasValue:
-                    parts.append(f"sameTerm({node}, {_term(value)})")
+                    parts.append(f"sameTerm({node}, {term(value)})")
                 else:
                     raise Unsupported(f"{shape}: {parameter} in a nested node shape")
             parts += [self.conforms(p, node, stack) for p in self.shapes.objects(shape, SH.property)]
@@ -197,7 +198,7 @@ class Compiler:
                 parts.append(self._count_expression(node, path, lambda _n: "true", parameter == SH.minCount,
                                                     _count(argument)))
             elif parameter == SH.hasValue:
-                parts.append(f"EXISTS {{ {node} {path} {_term(argument)} }}")
+                parts.append(f"EXISTS {{ {node} {path} {term(argument)} }}")
             elif parameter == SH.qualifiedValueShape:
                 self._no_disjoint(shape)
                 for bound, at_least in ((SH.qualifiedMinCount, True), (SH.qualifiedMaxCount, False)):
@@ -242,6 +243,20 @@ class Compiler:
         exists = f"EXISTS {{ {patterns} {f'FILTER ({distinct})' if distinct else ''} }}"
         return exists if at_least else f"!{exists}"
 
+    def _count_query(self, focus: str, path: str, condition: Callable[[str], str], at_least: bool,
+                     limit: int) -> str:
+        """Focus nodes with fewer than (``at_least``) or more than ``limit`` distinct values meeting
+        ``condition``: a FILTER on pairwise distinct values for small limits (no grouping), else
+        a count per focus node."""
+        try:
+            test = self._count_expression("?this", path, condition, at_least, limit)
+            return f"SELECT ?key ?this WHERE {{ {focus} FILTER (!({test})) }}"
+        except Unsupported:
+            pass
+        test = f"?count < {limit}" if at_least else f"?count > {limit}"
+        return (f"SELECT ?key ?this WHERE {{ {{ SELECT ?key ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ {focus} "
+                f"OPTIONAL {{ ?this {path} ?v FILTER ({condition('?v')}) }} }} GROUP BY ?key ?this }} FILTER ({test}) }}")
+
     # --- atoms: one constraint on one term ---
 
     def _class(self, shape, parameter, value, node, stack=()) -> str:
@@ -273,7 +288,7 @@ class Compiler:
         return f"(isLiteral({node}) && COALESCE({tests}, false))"
 
     def _in(self, shape, parameter, value, node, stack=()) -> str:
-        members = [f"sameTerm({node}, {_term(m)})" for m in Collection(self.shapes, value)]
+        members = [f"sameTerm({node}, {term(m)})" for m in Collection(self.shapes, value)]
         return "(" + (" || ".join(members) or "false") + ")"
 
     def _length(self, shape, parameter, value, node, stack=()) -> str:
@@ -281,7 +296,7 @@ class Compiler:
         return f"(!isBlank({node}) && COALESCE(STRLEN(STR({node})) {operator} {_count(value)}, false))"
 
     def _compare(self, shape, parameter, value, node, stack=()) -> str:
-        return f"COALESCE({node} {_COMPARISONS[parameter]} {_term(value)}, false)"
+        return f"COALESCE({node} {_COMPARISONS[parameter]} {term(value)}, false)"
 
     def _node(self, shape, parameter, value, node, stack=()) -> str:
         return self.conforms(value, node, stack)
@@ -315,14 +330,3 @@ def _count(value) -> int:
     return value.value
 
 
-def _count_query(focus: str, pattern: str, at_least: bool, limit: int) -> str:
-    """Focus nodes with fewer than ``limit`` (``at_least``) or more than ``limit`` distinct ?v."""
-    if at_least and limit == 0:
-        return "SELECT ?key ?this WHERE { FILTER (false) }"
-    if at_least and limit == 1:
-        return f"SELECT ?key ?this WHERE {{ {focus} FILTER NOT EXISTS {{ {pattern} }} }}"
-    if not at_least and limit == 0:
-        return f"SELECT ?key ?this WHERE {{ {focus} FILTER EXISTS {{ {pattern} }} }}"
-    test = f"?count < {limit}" if at_least else f"?count > {limit}"
-    return (f"SELECT ?key ?this WHERE {{ {{ SELECT ?key ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ {focus} "
-            f"OPTIONAL {{ {pattern} }} }} GROUP BY ?key ?this }} FILTER ({test}) }}")

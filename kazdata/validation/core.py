@@ -1,10 +1,11 @@
 """The core constraints, compiled to SPARQL and run in Oxigraph over the union of the sources.
 
-Every targeted shape's focus nodes, computed once (:func:`kazdata.validation.sparql.focus_nodes`),
-are written into a scratch named graph as ``<key> FOCUS_OF ?node``, one key per targeted shape;
-each constraint of a top-level shape is then one SELECT over the focus sets it applies to (a
-property shape's are its parents'), so the query count does not grow with the data. A property
-shape shared by two parents is checked once per parent, as pySHACL does, so the reports match.
+Each check is one query over all focus nodes of its shape (:mod:`kazdata.validation.compiler`).
+The focus nodes are bound inside the query, from the targets: a class target as ``?this a ?type``
+against the class and its subclasses (the closure is computed once), subjects-of and objects-of
+as the triple pattern, and a SPARQL target, run once, from a scratch named graph that holds its
+answers (``<key> FOCUS_OF ?this``). A property shape is checked once per parent shape, as pySHACL
+does, so the reports match; ``?key`` tells the parents apart.
 
 A targeted shape whose constraints (or whose property shapes' constraints) the compiler cannot
 translate exactly is handed back as a *fallback*: the caller validates it with pySHACL
@@ -13,38 +14,52 @@ translate exactly is handed back as a *fallback*: the caller validates it with p
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDFS, SH
 
-from kazdata.validation.compiler import FOCUS_GRAPH, FOCUS_OF, CoreCheck, Compiler, Unsupported
+from kazdata.validation.compiler import FOCUS_GRAPH, FOCUS_OF, CoreCheck, Compiler, Unsupported, term
 from kazdata.validation.report import Finding, term_text
-from kazdata.validation.shapes import ShapesPlan
+from kazdata.validation.shapes import ShapesPlan, sparql_targets, target_classes
+from kazdata.validation.sparql import FocusNodes
 
-_FOCUS_KEY = "urn:kazdata:validation:focus:{}"
+_SCRATCH_KEY = "urn:kazdata:validation:target:{}"
+_PARENT_KEY = "urn:kazdata:validation:shape:{}"
 
 
 @dataclass
 class CorePlan:
-    """The compiled checks, and the targeted shapes left to pySHACL with the reason for each."""
+    """The compiled checks, the SPARQL targets they read, and the shapes left to pySHACL (and why)."""
 
     checks: list[CoreCheck] = field(default_factory=list)
-    fallback: dict[URIRef | BNode, str] = field(default_factory=dict)  # shape -> why it was not compiled
-    keys: dict[URIRef | BNode, str] = field(default_factory=dict)  # targeted shape -> its focus key
+    fallback: dict[URIRef | BNode, str] = field(default_factory=dict)
+    scratch: dict[str, str] = field(default_factory=dict)  # SPARQL target query -> its key in the scratch graph
 
 
-def subclass_closure(store: ox.Store):
-    """A function giving a class and every class below it by rdfs:subClassOf in the union (cached)."""
+def subclass_closure(store: ox.Store) -> Callable[[URIRef], list[str]]:
+    """A function giving a class and every class below it by rdfs:subClassOf* in the union.
+
+    The rdfs:subClassOf triples are read once; sh:class then tests ``?value a ?type`` against a
+    fixed list of IRIs instead of following a property path for every value node.
+    """
+    below: dict[str, set[str]] = {}
+    for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None, None):
+        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
+            below.setdefault(quad.object.value, set()).add(quad.subject.value)
     cache: dict[URIRef, list[str]] = {}
 
     def subclasses(cls: URIRef) -> list[str]:
         if cls not in cache:
-            rows = store.query(f"SELECT DISTINCT ?c WHERE {{ ?c <{RDFS.subClassOf}>* <{cls}> }}",
-                               use_default_graph_as_union=True)
-            cache[cls] = sorted({row["c"].value for row in rows if isinstance(row["c"], ox.NamedNode)} | {str(cls)})
+            found, stack = {str(cls)}, [str(cls)]
+            while stack:
+                for sub in below.get(stack.pop(), ()):
+                    if sub not in found:
+                        found.add(sub)
+                        stack.append(sub)
+            cache[cls] = sorted(found)
         return cache[cls]
     return subclasses
 
@@ -54,27 +69,48 @@ def _active(shapes: Graph, shape) -> bool:
 
 
 def compile_shapes(shapes_plan: ShapesPlan, store: ox.Store) -> CorePlan:
-    """Compile every targeted shape with core constraints and its property shapes."""
+    """Compile every targeted shape with core constraints, and its property shapes."""
     shapes = shapes_plan.shapes
-    compiler = Compiler(shapes, subclass_closure(store))
+    subclasses = subclass_closure(store)
+    compiler = Compiler(shapes, subclasses)
     result = CorePlan()
-    members: dict = {}  # top-level shape -> keys of the focus sets it is checked for
-    for index, target in enumerate(shapes_plan.core_targeted):
-        key = result.keys[target] = _FOCUS_KEY.format(index)
+    parents: dict = {}  # top-level shape -> the targeted shapes whose focus nodes it is checked for
+    for target in shapes_plan.core_targeted:
         if not _active(shapes, target):
             continue
         units = [target, *(p for p in shapes.objects(target, SH.property) if _active(shapes, p))]
         try:
             for unit in units:
-                _require_message(shapes, unit, compiler.checks(unit, [key]))
+                _require_message(shapes, unit, compiler.checks(unit, "{}"))
         except Unsupported as reason:
             result.fallback[target] = str(reason)
             continue
         for unit in units:
-            members.setdefault(unit, []).append(key)
-    for shape, keys in sorted(members.items(), key=lambda item: str(item[0])):
-        result.checks.extend(compiler.checks(shape, keys))
+            parents.setdefault(unit, []).append(target)
+    index = {shape: number for number, shape in enumerate(shapes_plan.core_targeted)}
+    for unit, targets in sorted(parents.items(), key=lambda item: str(item[0])):
+        branches = [f"{{ {clause} BIND (<{_PARENT_KEY.format(index[target])}> AS ?key) }}"
+                    for target in targets for clause in _target_clauses(shapes, target, subclasses, result)]
+        focus = "{ SELECT DISTINCT ?key ?this WHERE { " + (" UNION ".join(branches) or "VALUES ?this {}") + " } }"
+        result.checks.extend(compiler.checks(unit, focus))
     return result
+
+
+def _target_clauses(shapes: Graph, shape, subclasses: Callable[[URIRef], list[str]], result: CorePlan) -> list[str]:
+    """Patterns binding ?this to the focus nodes of each target of ``shape`` (sh:targetClass etc.)."""
+    clauses = []
+    classes = sorted({c for cls in target_classes(shapes, shape) for c in subclasses(cls)})
+    if classes:
+        clauses.append("?this a ?type VALUES ?type { " + " ".join(f"<{c}>" for c in classes) + " }")
+    nodes = [term(node) for node in shapes.objects(shape, SH.targetNode)]
+    if nodes:
+        clauses.append("VALUES ?this { " + " ".join(nodes) + " }")
+    clauses += [f"?this <{p}> ?object" for p in shapes.objects(shape, SH.targetSubjectsOf)]
+    clauses += [f"?subject <{p}> ?this" for p in shapes.objects(shape, SH.targetObjectsOf)]
+    for query in sparql_targets(shapes, shape):
+        key = result.scratch.setdefault(query, _SCRATCH_KEY.format(len(result.scratch)))
+        clauses.append(f"GRAPH <{FOCUS_GRAPH}> {{ <{key}> <{FOCUS_OF}> ?this }}")
+    return clauses
 
 
 def _require_message(shapes: Graph, shape, checks: list[CoreCheck]) -> None:
@@ -83,13 +119,17 @@ def _require_message(shapes: Graph, shape, checks: list[CoreCheck]) -> None:
         raise Unsupported(f"{shape}: no sh:message (pySHACL would write its own text)")
 
 
-def mark_focus(store: ox.Store, core: CorePlan, focus: dict[object, set]) -> None:
-    """Write each compiled shape's focus nodes into the scratch graph the checks read."""
-    graph = ox.NamedNode(FOCUS_GRAPH)
-    predicate = ox.NamedNode(FOCUS_OF)
-    store.bulk_extend(ox.Quad(ox.NamedNode(key), predicate, node, graph)
-                      for shape, key in core.keys.items() if shape not in core.fallback
-                      for node in focus.get(shape, ()))
+def mark_focus(store: ox.Store, core: CorePlan, focus: FocusNodes) -> None:
+    """Write the answers of the SPARQL targets the checks read into the scratch graph.
+
+    Every answer is computed before anything is written: a target query over the union must not
+    see the scratch graph (nor may the sh:sparql rules, which run before; see unmark_focus).
+    """
+    answers = {key: focus.answer(query) for query, key in core.scratch.items()}
+    graph, predicate = ox.NamedNode(FOCUS_GRAPH), ox.NamedNode(FOCUS_OF)
+    for key, nodes in answers.items():
+        subject = ox.NamedNode(key)
+        store.extend([ox.Quad(subject, predicate, node, graph) for node in nodes])
 
 
 def unmark_focus(store: ox.Store) -> None:

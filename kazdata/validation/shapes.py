@@ -105,23 +105,17 @@ def path_text(shapes: Graph, path) -> str | None:
     return str(path) if isinstance(path, URIRef) else sparql_path(shapes, path)
 
 
-def _target_queries(shapes: Graph, shape) -> list[str]:
-    """Each target of ``shape`` as a SPARQL query selecting ``?this`` (run over the union)."""
-    queries = []
+def target_classes(shapes: Graph, shape) -> list:
+    """The classes whose SHACL instances ``shape`` targets: sh:targetClass, and itself if a class."""
     classes = list(shapes.objects(shape, SH.targetClass))
     if (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, OWL.Class) in shapes:
         classes.append(shape)  # an implicit class target
-    for cls in classes:
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this a/<{RDFS.subClassOf}>* <{cls}> }}")
-    for node in shapes.objects(shape, SH.targetNode):
-        term = node.n3() if isinstance(node, (URIRef, Literal)) else None
-        if term is None:
-            raise ValueError(f"{shape}: sh:targetNode must be an IRI or a literal")
-        queries.append(f"SELECT ?this WHERE {{ VALUES ?this {{ {term} }} }}")
-    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this <{predicate}> ?object }}")
-    for predicate in shapes.objects(shape, SH.targetObjectsOf):
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?subject <{predicate}> ?this }}")
+    return classes
+
+
+def sparql_targets(shapes: Graph, shape) -> list[str]:
+    """Each sh:target of ``shape`` (a SPARQL target, or of a SPARQL target type) as a SELECT ?this."""
+    queries = []
     for target in shapes.objects(shape, SH.target):
         definition = target if shapes.value(target, SH.select) is not None else shapes.value(target, RDF.type)
         select = shapes.value(definition, SH.select) if definition is not None else None
@@ -133,6 +127,23 @@ def _target_queries(shapes: Graph, shape) -> list[str]:
         header = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
         queries.append(header + str(select))
     return queries
+
+
+def _target_queries(shapes: Graph, shape) -> list[str]:
+    """Each target of ``shape`` as a SPARQL query selecting ``?this`` (run over the union)."""
+    queries = []
+    for cls in target_classes(shapes, shape):
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this a/<{RDFS.subClassOf}>* <{cls}> }}")
+    for node in shapes.objects(shape, SH.targetNode):
+        term = node.n3() if isinstance(node, (URIRef, Literal)) else None
+        if term is None:
+            raise ValueError(f"{shape}: sh:targetNode must be an IRI or a literal")
+        queries.append(f"SELECT ?this WHERE {{ VALUES ?this {{ {term} }} }}")
+    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this <{predicate}> ?object }}")
+    for predicate in shapes.objects(shape, SH.targetObjectsOf):
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?subject <{predicate}> ?this }}")
+    return queries + sparql_targets(shapes, shape)
 
 
 def _shape_references(shapes: Graph, shape) -> Iterator[tuple[object, bool]]:

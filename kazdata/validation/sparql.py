@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -60,18 +60,43 @@ def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) 
     return store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
 
 
-def focus_nodes(store: ox.Store, plan: ShapesPlan) -> dict[object, set]:
-    """Every targeted shape's focus nodes over the union, as Oxigraph terms."""
-    found: dict[object, set] = {}
-    answers: dict[str, set] = {}  # shapes often share a target (CuratedResources): run it once
-    for shape, queries in plan.targets.items():
-        nodes: set = set()
-        for query in queries:
-            if query not in answers:
-                answers[query] = {row["this"] for row in select(store, query) if row["this"] is not None}
-            nodes |= answers[query]
-        found[shape] = nodes
-    return found
+class FocusNodes(Mapping):
+    """Each targeted shape's focus nodes over the union, as Oxigraph terms, computed when first asked.
+
+    Only the shapes that need them in Python ask (those with sh:sparql constraints, and those
+    pySHACL validates); the compiled core constraints read their targets inside their own queries.
+    Shapes often share a target (CuratedResources), so each target query runs once.
+    """
+
+    def __init__(self, store: ox.Store, plan: ShapesPlan) -> None:
+        self.store = store
+        self.plan = plan
+        self._answers: dict[str, set] = {}
+        self._nodes: dict[object, set] = {}
+
+    def answer(self, query: str) -> set:
+        """The ?this of one target query."""
+        if query not in self._answers:
+            self._answers[query] = {row["this"] for row in select(self.store, query) if row["this"] is not None}
+        return self._answers[query]
+
+    def __getitem__(self, shape) -> set:
+        if shape not in self._nodes:
+            if shape not in self.plan.targets:
+                raise KeyError(shape)
+            self._nodes[shape] = set().union(*(self.answer(q) for q in self.plan.targets[shape]))
+        return self._nodes[shape]
+
+    def __iter__(self) -> Iterator:
+        return iter(self.plan.targets)
+
+    def __len__(self) -> int:
+        return len(self.plan.targets)
+
+
+def focus_nodes(store: ox.Store, plan: ShapesPlan) -> FocusNodes:
+    """Every targeted shape's focus nodes (see FocusNodes: computed on first use)."""
+    return FocusNodes(store, plan)
 
 
 def owners(store: ox.Store) -> dict:
