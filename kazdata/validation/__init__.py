@@ -17,6 +17,7 @@ Both halves read everything from the shapes file (:mod:`kazdata.validation.shape
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import time
@@ -30,6 +31,7 @@ from kazdata import bundled
 from kazdata.validation import core, partitions, sparql
 from kazdata.validation.report import (
     Finding,
+    Result,
     SourceLines,
     ValidationReport,
     Violation,
@@ -41,6 +43,7 @@ from kazdata.validation.shapes import ShapesPlan, plan
 __all__ = ["ValidationReport", "Violation", "locate", "validate_sources"]
 
 Progress = Callable[[str], None]
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result))
 
 
 def _shapes_graph(paths: Sequence[Path]) -> Graph:
@@ -185,10 +188,9 @@ def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> 
             if isinstance(finding.focus, ox.NamedNode):
                 line = lines.setdefault(index, SourceLines(paths[index])).line_of(finding.focus.value)
             locations.append(f"{paths[index]}:{line or '?'}")
-        violations.append(Violation(
-            focus_node=term_text(finding.focus) if not isinstance(finding.focus, ox.Literal) else finding.focus.value,
-            path=finding.path, value=finding.value, message=finding.message, severity=finding.severity,
-            source_shape=finding.source_shape, constraint=finding.constraint,
-            source_file=str(paths[files[0]]) if files else None, locations=tuple(locations)))
+        focus = term_text(finding.focus) if not isinstance(finding.focus, ox.Literal) else finding.focus.value
+        shared = {name: getattr(finding, name) for name in _RESULT_FIELDS}
+        violations.append(Violation(**shared, focus_node=focus, locations=tuple(locations),
+                                    source_file=str(paths[files[0]]) if files else None))
     violations.sort(key=lambda v: (v.source_file or "", v.focus_node, v.source_shape, v.message))
     return violations
