@@ -12,7 +12,6 @@ out exactly that case (``_pyshacl_orders_by_datatype``).
 
 from __future__ import annotations
 
-import re
 import tempfile
 from functools import cache
 from pathlib import Path

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDFS, SH
+from rdflib.namespace import SH
 
-from kazdata.validation.compiler import FOCUS_GRAPH, FOCUS_OF, CoreCheck, Compiler, Unsupported, term
+from kazdata.validation.compiler import (
+    FOCUS_GRAPH,
+    FOCUS_OF,
+    Compiler,
+    CoreCheck,
+    Unsupported,
+    term,
+)
 from kazdata.validation.report import Finding, term_text
 from kazdata.validation.shapes import ShapesPlan, sparql_targets, target_classes
-from kazdata.validation.sparql import FocusNodes
+from kazdata.validation.sparql import FocusNodes, subclass_closure
 
 _SCRATCH_KEY = "urn:kazdata:validation:target:{}"
 _PARENT_KEY = "urn:kazdata:validation:shape:{}"
@@ -37,31 +44,6 @@ class CorePlan:
     checks: list[CoreCheck] = field(default_factory=list)
     fallback: dict[URIRef | BNode, str] = field(default_factory=dict)
     scratch: dict[str, str] = field(default_factory=dict)  # SPARQL target query -> its key in the scratch graph
-
-
-def subclass_closure(store: ox.Store) -> Callable[[URIRef], list[str]]:
-    """A function giving a class and every class below it by rdfs:subClassOf* in the union.
-
-    The rdfs:subClassOf triples are read once; sh:class then tests ``?value a ?type`` against a
-    fixed list of IRIs instead of following a property path for every value node.
-    """
-    below: dict[str, set[str]] = {}
-    for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None, None):
-        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
-            below.setdefault(quad.object.value, set()).add(quad.subject.value)
-    cache: dict[URIRef, list[str]] = {}
-
-    def subclasses(cls: URIRef) -> list[str]:
-        if cls not in cache:
-            found, stack = {str(cls)}, [str(cls)]
-            while stack:
-                for sub in below.get(stack.pop(), ()):
-                    if sub not in found:
-                        found.add(sub)
-                        stack.append(sub)
-            cache[cls] = sorted(found)
-        return cache[cls]
-    return subclasses
 
 
 def _active(shapes: Graph, shape) -> bool:

@@ -44,7 +44,7 @@ class ShapesPlan:
     """The shapes graph split into target queries, SPARQL constraints and core shapes."""
 
     shapes: Graph
-    targets: dict[URIRef | BNode, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this queries
+    targets: dict[URIRef | BNode, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this, classes aside
     sparql_constraints: list[SparqlConstraint] = field(default_factory=list)
     core_shapes: Graph = field(default_factory=Graph)  # shapes graph without targets and sh:sparql
     core_targeted: list[URIRef | BNode] = field(default_factory=list)  # shapes pySHACL must run
@@ -130,10 +130,11 @@ def sparql_targets(shapes: Graph, shape) -> list[str]:
 
 
 def _target_queries(shapes: Graph, shape) -> list[str]:
-    """Each target of ``shape`` as a SPARQL query selecting ``?this`` (run over the union)."""
+    """Each target of ``shape`` but its classes as a SPARQL query selecting ``?this`` (run over the union).
+
+    Class targets are left to the caller, which knows the data's subclasses (target_classes).
+    """
     queries = []
-    for cls in target_classes(shapes, shape):
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this a/<{RDFS.subClassOf}>* <{cls}> }}")
     for node in shapes.objects(shape, SH.targetNode):
         term = node.n3() if isinstance(node, (URIRef, Literal)) else None
         if term is None:
