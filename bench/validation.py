@@ -54,7 +54,9 @@ def measure(engine: str, folder: Path) -> dict:
     total = time.perf_counter() - started
     phases = [max((t for t, line in marks if line.startswith(prefix)), default=float("nan"))
               for prefix in PHASES[engine]]
-    return {"engine": engine, "total_s": total, "phases_s": phases, "results": len(report.violations),
+    cpu = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    return {"engine": engine, "total_s": total, "cpu_s": cpu, "phases_s": phases, "results": len(report.violations),
             "conforms": report.conforms, "self_mib": _peak_mib(resource.RUSAGE_SELF),
             "worker_mib": _peak_mib(resource.RUSAGE_CHILDREN), "workers": os.cpu_count(),
             "load": os.getloadavg()[0]}
@@ -69,9 +71,9 @@ def _in_fresh_process(engine: str, folder: Path) -> dict:
 def _row(triples: int, files: int, run: dict, peer: dict | None) -> str:
     parse, rules, core = run["phases_s"]
     bound = run["self_mib"] + run["workers"] * run["worker_mib"] if run["worker_mib"] > 0 else run["self_mib"]
-    ratio = f"{peer['total_s'] / run['total_s']:7.1f}x" if peer else f"{'-':>8}"
+    ratio = f"{peer['total_s'] / run['total_s']:7.1f}x" if peer else f"{'-':>8}"  # wall time, pySHACL / this
     return (f"{triples:>9} {files:>5} {run['engine']:>7} | {parse:5.1f}s {rules:6.1f}s {core:6.1f}s "
-            f"{run['total_s']:6.1f}s | {run['self_mib']:6.0f} {run['worker_mib']:6.0f} {bound:6.0f} | "
+            f"{run['total_s']:6.1f}s {run['cpu_s']:6.1f}s | {run['self_mib']:6.0f} {run['worker_mib']:6.0f} {bound:6.0f} | "
             f"{ratio} | {run['load']:4.1f} | {run['results']} {run['conforms']}")
 
 
@@ -96,13 +98,13 @@ def main() -> None:
         rows.append((triples, files, new, old))
         print(f"{triples} triples: {json.dumps(new)}" + (f"\n  pyshacl: {json.dumps(old)}" if old else ""), flush=True)
     print()
-    print(f"{'triples':>9} {'files':>5} {'engine':>7} | {'parse':>6} {'+rules':>7} {'+core':>7} {'total':>7} | "
+    print(f"{'triples':>9} {'files':>5} {'engine':>7} | {'parse':>6} {'+rules':>7} {'+core':>7} {'total':>7} {'cpu':>7} | "
           f"{'self':>6} {'worker':>6} {'bound':>6} | {'pyshacl/':>8} | load | results conforms")
     for triples, files, new, old in rows:
         print(_row(triples, files, new, old))
         if old:
             print(_row(triples, files, old, None))
-    print("(MiB; phase columns are seconds since the start at which the phase finished; load is the "
+    print("(MiB; cpu is user + system seconds of the process and its helpers/workers; phase columns are seconds since the start at which the phase finished; load is the "
           "1-minute load average when the run ended)")
 
 

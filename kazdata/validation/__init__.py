@@ -17,15 +17,17 @@ Both halves read everything from the shapes file (:mod:`kazdata.validation.shape
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from kazdata import bundled
 from kazdata.validation import core, partitions, sparql
@@ -38,7 +40,8 @@ from kazdata.validation.report import (
     locate,
     term_text,
 )
-from kazdata.validation.shapes import ShapesPlan, plan
+from kazdata.validation.shapes import ShapesPlan, plan, read_shapes
+from kazdata.validation.sparql import FocusNodes
 
 __all__ = ["ValidationReport", "Violation", "locate", "validate_sources"]
 
@@ -46,43 +49,48 @@ Progress = Callable[[str], None]
 _RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result))
 
 
-def _shapes_graph(paths: Sequence[Path]) -> Graph:
-    shapes = Graph()
-    for path in paths:
-        shapes.parse(path, format="turtle")
-    return shapes
-
-
 def _quiet(_message: str) -> None:
     pass
 
 
-def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say: Progress) -> tuple[list[Finding], list]:
-    """The core constraints as SPARQL in Oxigraph; what does not compile is left to pySHACL."""
+def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: FocusNodes, say: Progress,
+                   shares: int) -> tuple[list[Finding], list]:
+    """The core constraints as SPARQL in Oxigraph (this process's share of them); what does not
+    compile is left to pySHACL."""
     started = time.perf_counter()
     compiled = core.compile_shapes(shapes_plan, store)
     for shape, reason in compiled.fallback.items():
         say(f"  core shapes: {shape} runs in pySHACL ({reason})")
-    core.mark_focus(store, compiled, focus)  # after the sh:sparql rules, which must not see it
-    try:
-        found = core.run_checks(store, shapes_plan.shapes, compiled.checks)
-    finally:
-        core.unmark_focus(store)
-    say(f"  core constraints: {len(compiled.checks)} SPARQL queries over all sources "
+    checks = core.share(compiled, 0, shares)
+    found = core.run_compiled(store, shapes_plan.shapes, compiled, checks, focus)
+    say(f"  core constraints: {len(checks)} of {len(compiled.checks)} SPARQL queries run here "
         f"({time.perf_counter() - started:.1f} s)")
     return found, [s for s in shapes_plan.core_targeted if s in compiled.fallback]
 
 
-def _pyshacl_core(_store: ox.Store, shapes_plan: ShapesPlan, _focus: dict, _say: Progress) -> tuple[list[Finding], list]:
+def _pyshacl_core(_store: ox.Store, shapes_plan: ShapesPlan, _focus: FocusNodes, _say: Progress,
+                  _shares: int) -> tuple[list[Finding], list]:
     """Every core shape in pySHACL (the reference the compiled engine is tested against)."""
     return [], list(shapes_plan.core_targeted)
 
 
-# engine name -> what it runs in the main process, returning its findings and the shapes left to pySHACL
-ENGINES: dict[str, Callable[[ox.Store, ShapesPlan, dict, Progress], tuple[list[Finding], list]]] = {
-    "sparql": _compiled_core,
-    "pyshacl": _pyshacl_core,
+@dataclass(frozen=True)
+class Engine:
+    """Where the core constraints run: ``run`` returns this process's findings and the shapes it
+    leaves to pySHACL; ``shares`` > 1 asks helper processes to run the other shares of the checks."""
+
+    run: Callable[[ox.Store, ShapesPlan, FocusNodes, Progress, int], tuple[list[Finding], list]]
+    splits: bool
+
+
+ENGINES: dict[str, Engine] = {
+    "sparql": Engine(_compiled_core, splits=True),
+    "pyshacl": Engine(_pyshacl_core, splits=False),
 }
+# below this many bytes of sources one process is faster than starting a helper that loads them again
+SPLIT_FROM_BYTES = 8_000_000
+# each process sharing the checks holds the whole union (about 0.7 GB at 10^6 triples)
+MAX_SHARES = 2
 
 
 def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | None = None,
@@ -101,19 +109,37 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     say = progress or _quiet
     paths = [Path(p) for p in paths]
     started = time.perf_counter()
-    shapes_plan = plan(_shapes_graph(shapes_paths or bundled.shapes_files()))
-    store = sparql.load_union(paths, ontology_path or bundled.ontology_file())
-    say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
-    focus = sparql.focus_nodes(store, shapes_plan)
-
-    findings = _sparql_findings(store, shapes_plan, focus, say)
-    core_found, left = ENGINES[engine](store, shapes_plan, focus, say)
-    findings += core_found
+    shapes_paths = list(shapes_paths or bundled.shapes_files())
+    ontology = ontology_path or bundled.ontology_file()
+    shares = _shares(ENGINES[engine], paths, workers)
+    with ProcessPoolExecutor(shares - 1, mp_context=multiprocessing.get_context("spawn")) if shares > 1 \
+            else contextlib.nullcontext() as helpers:
+        # the helpers load the union themselves while this process does (see core.validate_share)
+        shared = [helpers.submit(core.validate_share, paths, ontology, shapes_paths, index, shares)
+                  for index in range(1, shares)] if helpers else []
+        shapes_plan = plan(read_shapes(shapes_paths))
+        store = sparql.load_union(paths, ontology)
+        say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
+        focus = sparql.focus_nodes(store, shapes_plan)
+        findings = _sparql_findings(store, shapes_plan, focus, say)
+        core_found, left = ENGINES[engine].run(store, shapes_plan, focus, say, shares)
+        findings += core_found
+        for index, future in enumerate(shared, 1):
+            findings += future.result()
+            say(f"  core constraints: share {index + 1} of {shares} done in a helper process "
+                f"({time.perf_counter() - started:.1f} s)")
     if left:
         findings += _pyshacl_findings(store, shapes_plan, left, focus, paths, workers, say)
     report = ValidationReport(_violations(store, findings, paths))
     say(f"  validation: {len(report.violations)} result(s) in {time.perf_counter() - started:.1f} s")
     return report
+
+
+def _shares(engine: Engine, paths: list[Path], workers: int | None) -> int:
+    """How many processes share the compiled checks: one per core for large sources, else one."""
+    if not engine.splits or sum(p.stat().st_size for p in paths if p.exists()) < SPLIT_FROM_BYTES:
+        return 1
+    return max(1, min(workers or os.cpu_count() or 1, MAX_SHARES))
 
 
 def _name(paths: list[Path], index: int) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -30,8 +31,14 @@ from kazdata.validation.compiler import (
     term,
 )
 from kazdata.validation.report import Finding, term_text
-from kazdata.validation.shapes import ShapesPlan, sparql_targets, target_classes
-from kazdata.validation.sparql import FocusNodes, subclass_closure
+from kazdata.validation.shapes import (
+    ShapesPlan,
+    plan,
+    read_shapes,
+    sparql_targets,
+    target_classes,
+)
+from kazdata.validation.sparql import FocusNodes, load_union, subclass_closure
 
 _SCRATCH_KEY = "urn:kazdata:validation:target:{}"
 _PARENT_KEY = "urn:kazdata:validation:shape:{}"
@@ -101,13 +108,51 @@ def _require_message(shapes: Graph, shape, checks: list[CoreCheck]) -> None:
         raise Unsupported(f"{shape}: no sh:message (pySHACL would write its own text)")
 
 
-def mark_focus(store: ox.Store, core: CorePlan, focus: FocusNodes) -> None:
+def share(core: CorePlan, index: int, count: int) -> list[CoreCheck]:
+    """The checks that process ``index`` of ``count`` runs (every process compiles the same plan).
+
+    The checks that read a SPARQL target go to the last share, so that only one process runs
+    those targets (the first process also runs the sh:sparql rules); the others alternate.
+    """
+    if count == 1:
+        return list(core.checks)
+    scratch = [c for c in core.checks if FOCUS_GRAPH in c.query]
+    others = [c for c in core.checks if FOCUS_GRAPH not in c.query]
+    mine = others[index::count]
+    return mine + scratch if index == count - 1 else mine
+
+
+def run_compiled(store: ox.Store, shapes: Graph, core: CorePlan, checks: list[CoreCheck],
+                 focus: FocusNodes) -> list[Finding]:
+    """Run ``checks`` with the scratch graph of the SPARQL targets they read, removed afterwards."""
+    mark_focus(store, core, focus, checks)
+    try:
+        return run_checks(store, shapes, checks)
+    finally:
+        unmark_focus(store)
+
+
+def validate_share(paths: list[Path], ontology: Path, shapes_paths: list[Path], index: int, count: int) -> list[Finding]:
+    """In a helper process: load the union and the shapes itself and run one share of the checks.
+
+    Loading again costs a few seconds on another core, but pyoxigraph holds the GIL while it
+    queries, so a second process is the only way to use a second core for the queries.
+    """
+    shapes_plan = plan(read_shapes(shapes_paths))
+    store = load_union(paths, ontology)
+    focus = FocusNodes(store, shapes_plan)
+    compiled = compile_shapes(shapes_plan, store)
+    return run_compiled(store, shapes_plan.shapes, compiled, share(compiled, index, count), focus)
+
+
+def mark_focus(store: ox.Store, core: CorePlan, focus: FocusNodes, checks: list[CoreCheck]) -> None:
     """Write the answers of the SPARQL targets the checks read into the scratch graph.
 
     Every answer is computed before anything is written: a target query over the union must not
     see the scratch graph (nor may the sh:sparql rules, which run before; see unmark_focus).
     """
-    answers = {key: focus.answer(query) for query, key in core.scratch.items()}
+    answers = {key: focus.answer(query) for query, key in core.scratch.items()
+               if any(f"<{key}>" in check.query for check in checks)}
     graph, predicate = ox.NamedNode(FOCUS_GRAPH), ox.NamedNode(FOCUS_OF)
     for key, nodes in answers.items():
         subject = ox.NamedNode(key)

@@ -61,6 +61,14 @@ class ShapesPlan:
         return parents
 
 
+def read_shapes(paths) -> Graph:
+    """The shapes graph of the given Turtle files."""
+    shapes = Graph()
+    for path in paths:
+        shapes.parse(path, format="turtle")
+    return shapes
+
+
 def _severity(shapes: Graph, shape) -> str:
     severity = shapes.value(shape, SH.severity)
     return str(severity).rsplit("#", 1)[-1] if severity else "Violation"
