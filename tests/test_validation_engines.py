@@ -40,7 +40,8 @@ def _is_blank(text: str | None) -> bool:
 def _comparable(violation: Violation) -> tuple:
     focus = "_:blank" if _is_blank(violation.focus_node) else violation.focus_node
     value = "_:blank" if _is_blank(violation.value) else violation.value
-    return (focus, violation.path, value, violation.source_shape, violation.constraint, violation.severity,
+    shape = "_:blank" if _is_blank(violation.source_shape) else violation.source_shape
+    return (focus, violation.path, value, shape, violation.constraint, violation.severity,
             violation.message, violation.source_file, violation.locations)
 
 
@@ -91,6 +92,8 @@ ex:Equal a sh:NodeShape ; sh:targetClass schema:Person ;
 ex:EqualNames a sh:PropertyShape ; sh:path schema:name ; sh:equals schema:alternateName ; sh:message "equal" .
 ex:Counted a sh:NodeShape ; sh:targetClass schema:Person ; sh:message "counted" ;
     sh:node [ sh:property [ sh:path schema:name ; sh:minCount 5 ] ] .
+ex:Deep a sh:PropertyShape ; sh:targetClass schema:Person ; sh:path schema:knows ; sh:message "deep" ;
+    sh:property [ sh:path schema:name ; sh:minCount 1 ] .
 """
 
 
@@ -99,13 +102,15 @@ def test_a_construct_the_compiler_does_not_translate_runs_in_pyshacl(tmp_path):
     shapes.write_text(FALLBACK_SHAPES)
     data = tmp_path / "data.ttl"
     data.write_text('<https://example.org/p> a <https://schema.org/Person> ; <https://schema.org/name> "P" ;\n'
-                    '    <https://schema.org/jobTitle> "Mayor" .\n')
+                    '    <https://schema.org/jobTitle> "Mayor" ; <https://schema.org/knows> <https://example.org/q> .\n')
     lines: list[str] = []
     report = validate_sources([data], shapes_paths=[shapes], progress=lines.append)
     fallbacks = sorted(line.split()[2] for line in lines if "runs in pySHACL" in line)
     assert fallbacks == ["https://example.org/shapes#Closed", "https://example.org/shapes#Counted",
-                         "https://example.org/shapes#Equal"]
-    assert sorted(v.message for v in report.violations) == ["closed", "counted", "equal"]
+                         "https://example.org/shapes#Deep", "https://example.org/shapes#Equal"]
+    # ex:Deep's nested property shape reports about the value node, with pySHACL's own message
+    assert sorted(v.message for v in report.violations) == [
+        "Less than 1 values on <https://example.org/q>->schema:name", "closed", "closed", "counted", "equal"]
     assert _findings(report) == _findings(validate_sources([data], shapes_paths=[shapes], engine="pyshacl"))
 
 

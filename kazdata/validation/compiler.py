@@ -95,6 +95,10 @@ class Compiler:
         self.shapes = shapes
         self.subclasses = subclasses
         self._names = itertools.count()
+        # parameters of constraint components the shapes graph declares itself (never compiled)
+        self._custom = {shapes.value(parameter, SH.path)
+                        for component in shapes.subjects(RDF.type, SH.ConstraintComponent)
+                        for parameter in shapes.objects(component, SH.parameter)}
         self._atoms: dict = {
             SH["class"]: self._class, SH.datatype: self._datatype, SH.nodeKind: self._node_kind,
             SH.pattern: self._pattern, SH.languageIn: self._language_in, SH["in"]: self._in,
@@ -112,6 +116,8 @@ class Compiler:
         it is), with no duplicate (?key, ?this).
         """
         path_node = self.shapes.value(shape, SH.path)
+        if path_node is not None and (shape, SH.property, None) in self.shapes:
+            raise Unsupported(f"{shape}: sh:property on a property shape (its results are about the value nodes)")
         path = sparql_path(self.shapes, path_node) if path_node is not None else None
         shown = path_text(self.shapes, path_node)
         found = []
@@ -218,7 +224,8 @@ class Compiler:
 
     def _parameters(self, shape) -> list[tuple]:
         """The SHACL parameters of ``shape`` that are constraints (other vocabularies are annotations)."""
-        return sorted(((p, o) for p, o in self.shapes.predicate_objects(shape) if str(p).startswith(str(SH))
+        return sorted(((p, o) for p, o in self.shapes.predicate_objects(shape)
+                       if (str(p).startswith(str(SH)) or p in self._custom)
                        and p not in _NOT_CONSTRAINTS and p not in _PLAIN_PREDICATES),
                       key=lambda po: (str(po[0]), str(po[1])))
 
