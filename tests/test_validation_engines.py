@@ -79,6 +79,33 @@ def test_no_shape_of_the_shapes_file_falls_back_to_pyshacl():
     assert any("core constraints:" in line for line in lines)
 
 
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_the_shares_of_the_checks_are_a_partition(count):
+    from kazdata.validation import core, shapes, sparql
+    shapes_plan = shapes.plan(shapes.read_shapes(bundled.shapes_files()))
+    compiled = core.compile_shapes(shapes_plan, sparql.load_union(BROKEN[:1], bundled.ontology_file()))
+    shares = [core.share(compiled, index, count) for index in range(count)]
+    assert sorted(c.query for s in shares for c in s) == sorted(c.query for c in compiled.checks)
+    assert all(shares)
+
+
+def test_checks_shared_with_a_helper_process_give_the_same_findings(tmp_path, monkeypatch):
+    """Large sources share the checks with a helper process; here small ones are made to."""
+    import kazdata.validation
+    from kazdata import generate
+    monkeypatch.setattr(generate, "EVENTS_PER_SOURCE", 2)
+    paths = generate.generate(4, tmp_path)
+    text = paths[1].read_text()
+    paths[1].write_text(text.replace("kaz:figureKind", "kaz:qualifier", 1).replace('"@en ;', '"@fr ;', 3))
+    alone = _findings(validate_sources(paths, workers=1))
+    monkeypatch.setattr(kazdata.validation, "SPLIT_FROM_BYTES", 0)
+    lines: list[str] = []
+    shared = _findings(validate_sources(paths, workers=2, progress=lines.append))
+    assert any("share 2 of 2 done in a helper process" in line for line in lines), lines
+    assert alone and shared == alone
+    assert shared == _findings(validate_sources(paths, engine="pyshacl"))
+
+
 # --- what the compiler does not translate still runs, in pySHACL ---
 
 FALLBACK_SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> .

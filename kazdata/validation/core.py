@@ -111,15 +111,18 @@ def _require_message(shapes: Graph, shape, checks: list[CoreCheck]) -> None:
 def share(core: CorePlan, index: int, count: int) -> list[CoreCheck]:
     """The checks that process ``index`` of ``count`` runs (every process compiles the same plan).
 
-    The checks that read a SPARQL target go to the last share, so that only one process runs
-    those targets (the first process also runs the sh:sparql rules); the others alternate.
+    The first process also loads the sources for the report and runs the sh:sparql rules, so it
+    takes one check in ``2 * count - 1`` and each helper two; the checks that read a SPARQL target
+    go to the last helper, so that only one process runs those targets.
     """
     if count == 1:
         return list(core.checks)
-    scratch = [c for c in core.checks if FOCUS_GRAPH in c.query]
+    turns = [0] + [helper for helper in range(1, count) for _ in range(2)]
     others = [c for c in core.checks if FOCUS_GRAPH not in c.query]
-    mine = others[index::count]
-    return mine + scratch if index == count - 1 else mine
+    mine = [check for number, check in enumerate(others) if turns[number % len(turns)] == index]
+    if index == count - 1:
+        mine += [c for c in core.checks if FOCUS_GRAPH in c.query]
+    return mine
 
 
 def run_compiled(store: ox.Store, shapes: Graph, core: CorePlan, checks: list[CoreCheck],
