@@ -17,80 +17,136 @@ Both halves read everything from the shapes file (:mod:`kazdata.validation.shape
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from kazdata import bundled
-from kazdata.validation import partitions, sparql
+from kazdata.validation import core, partitions, sparql
 from kazdata.validation.report import (
     Finding,
+    Result,
     SourceLines,
     ValidationReport,
     Violation,
     locate,
     term_text,
 )
-from kazdata.validation.shapes import ShapesPlan, plan
+from kazdata.validation.shapes import ShapesPlan, plan, read_shapes
+from kazdata.validation.sparql import FocusNodes
 
 __all__ = ["ValidationReport", "Violation", "locate", "validate_sources"]
 
 Progress = Callable[[str], None]
-
-
-def _shapes_graph(paths: Sequence[Path]) -> Graph:
-    shapes = Graph()
-    for path in paths:
-        shapes.parse(path, format="turtle")
-    return shapes
+_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(Result))
 
 
 def _quiet(_message: str) -> None:
     pass
 
 
+def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: FocusNodes, say: Progress,
+                   shares: int) -> tuple[list[Finding], list]:
+    """The core constraints as SPARQL in Oxigraph (this process's share of them); what does not
+    compile is left to pySHACL."""
+    started = time.perf_counter()
+    compiled = core.compile_shapes(shapes_plan, store)
+    for shape, reason in compiled.fallback.items():
+        say(f"  core shapes: {shape} runs in pySHACL ({reason})")
+    checks = core.share(compiled, 0, shares)
+    found = core.run_compiled(store, shapes_plan.shapes, compiled, checks, focus)
+    say(f"  core constraints: {len(checks)} of {len(compiled.checks)} SPARQL queries run here "
+        f"({time.perf_counter() - started:.1f} s)")
+    return found, [s for s in shapes_plan.core_targeted if s in compiled.fallback]
+
+
+def _pyshacl_core(_store: ox.Store, shapes_plan: ShapesPlan, _focus: FocusNodes, _say: Progress,
+                  _shares: int) -> tuple[list[Finding], list]:
+    """Every core shape in pySHACL (the reference the compiled engine is tested against)."""
+    return [], list(shapes_plan.core_targeted)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the core constraints run: ``run`` returns this process's findings and the shapes it
+    leaves to pySHACL; ``shares`` > 1 asks helper processes to run the other shares of the checks."""
+
+    run: Callable[[ox.Store, ShapesPlan, FocusNodes, Progress, int], tuple[list[Finding], list]]
+    splits: bool
+
+
+ENGINES: dict[str, Engine] = {
+    "sparql": Engine(_compiled_core, splits=True),
+    "pyshacl": Engine(_pyshacl_core, splits=False),
+}
+# below this many bytes of sources one process is faster than starting a helper that loads them again
+SPLIT_FROM_BYTES = 8_000_000
+# each process sharing the checks holds the whole union (about 0.7 GB at 10^6 triples)
+MAX_SHARES = 2
+
+
 def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | None = None,
                      ontology_path: Path | None = None, progress: Progress | None = None,
-                     workers: int | None = None) -> ValidationReport:
+                     workers: int | None = None, engine: str = "sparql") -> ValidationReport:
     """Validate the union of the given Turtle files with the shapes and the ontology.
 
     Raises SourceError (file, line, column) if a file does not parse. ``progress`` receives a
-    line per phase and per validated file; ``workers`` (default: one per core) caps the worker
-    processes, and with one worker or one file everything runs in this process.
+    line per phase and per validated file. ``engine`` (a key of ENGINES) says where the core
+    constraints run: "sparql" compiles them into queries over the union (shapes it cannot
+    compile still go to pySHACL), "pyshacl" runs them all in pySHACL. ``workers`` (default: one
+    per core) caps pySHACL's worker processes; with one worker or one file it runs in this process.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown validation engine {engine!r}; choose one of {', '.join(ENGINES)}")
     say = progress or _quiet
     paths = [Path(p) for p in paths]
     started = time.perf_counter()
-    shapes_plan = plan(_shapes_graph(shapes_paths or bundled.shapes_files()))
-    store = sparql.load_union(paths, ontology_path or bundled.ontology_file())
-    say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
-    focus = sparql.focus_nodes(store, shapes_plan)
-    shared = sparql.owners(store)
-    tasks = _tasks(store, shapes_plan, focus, shared, len(paths))
-    workers = min(workers or os.cpu_count() or 1, len(tasks))
-    findings: list[Finding] = []
-    if workers > 1:
-        context = multiprocessing.get_context("spawn")  # small, clean children, counted in RUSAGE_CHILDREN
-        core_triples = list(shapes_plan.core_shapes)
-        with context.Pool(workers, initializer=partitions.start_worker, initargs=(core_triples,)) as pool:
-            results = pool.imap_unordered(partitions.validate_in_worker, _payloads(store, tasks, shared, paths))
-            findings += _sparql_findings(store, shapes_plan, focus, say)
-            for done, (index, found) in enumerate(results, 1):
-                findings += found
-                say(f"  core shapes: {done}/{len(tasks)} file(s) validated ({_name(paths, index)})")
-    else:
-        findings += _sparql_findings(store, shapes_plan, focus, say)
-        for done, (index, data, targets) in enumerate(_payloads(store, tasks, shared, paths), 1):
-            findings += partitions.validate_partition(shapes_plan.core_shapes, data, targets)
-            say(f"  core shapes: {done}/{len(tasks)} file(s) validated ({_name(paths, index)})")
+    shapes_paths = list(shapes_paths or bundled.shapes_files())
+    ontology = ontology_path or bundled.ontology_file()
+    shares = _shares(ENGINES[engine], paths, workers)
+    with ProcessPoolExecutor(shares - 1, mp_context=multiprocessing.get_context("spawn")) if shares > 1 \
+            else contextlib.nullcontext() as helpers:
+        # the helpers load the union themselves while this process does (see core.validate_share)
+        shared = [helpers.submit(core.validate_share, paths, ontology, shapes_paths, index, shares)
+                  for index in range(1, shares)] if helpers else []
+        shapes_plan = plan(read_shapes(shapes_paths))
+        store = sparql.load_union(paths, ontology)
+        say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
+        focus = sparql.focus_nodes(store, shapes_plan)
+        findings = _sparql_findings(store, shapes_plan, focus, say)
+        core_found, left = ENGINES[engine].run(store, shapes_plan, focus, say, shares)
+        findings += core_found
+        for index, future in enumerate(shared, 1):
+            findings += future.result()
+            say(f"  core constraints: share {index + 1} of {shares} done in a helper process "
+                f"({time.perf_counter() - started:.1f} s)")
+    if left:
+        findings += _pyshacl_findings(store, shapes_plan, left, focus, paths, workers, say)
     report = ValidationReport(_violations(store, findings, paths))
     say(f"  validation: {len(report.violations)} result(s) in {time.perf_counter() - started:.1f} s")
     return report
+
+
+def _shares(engine: Engine, paths: list[Path], workers: int | None) -> int:
+    """How many processes share the compiled checks: two for large sources when a core is free.
+
+    A helper loads the union again (about 9 s of CPU at 10^6 triples), which pays only if it runs
+    on an otherwise idle core: on this shared machine, at a load average of 6 to 28 on 2 cores,
+    splitting took 64-146 s at 10^6 against 44-68 s in one process.
+    """
+    cores = workers or os.cpu_count() or 1
+    if (not engine.splits or cores < 2 or os.getloadavg()[0] > cores - 1
+            or sum(p.stat().st_size for p in paths if p.exists()) < SPLIT_FROM_BYTES):
+        return 1
+    return min(cores, MAX_SHARES)
 
 
 def _name(paths: list[Path], index: int) -> str:
@@ -105,13 +161,35 @@ def _sparql_findings(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say:
     return found
 
 
-def _tasks(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, shared: dict,
+def _pyshacl_findings(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, paths: list[Path],
+                      workers: int | None, say: Progress) -> list[Finding]:
+    """The core constraints of ``shapes`` in pySHACL, one partition (source file) per task."""
+    shared = sparql.owners(store)
+    tasks = _tasks(store, shapes_plan, shapes, focus, shared, len(paths))
+    workers = min(workers or os.cpu_count() or 1, len(tasks))
+    findings: list[Finding] = []
+    if workers > 1:
+        context = multiprocessing.get_context("spawn")  # small, clean children, counted in RUSAGE_CHILDREN
+        core_triples = list(shapes_plan.core_shapes)
+        with context.Pool(workers, initializer=partitions.start_worker, initargs=(core_triples,)) as pool:
+            results = pool.imap_unordered(partitions.validate_in_worker, _payloads(store, tasks, shared, paths))
+            for done, (index, found) in enumerate(results, 1):
+                findings += found
+                say(f"  core shapes: {done}/{len(tasks)} file(s) validated in pySHACL ({_name(paths, index)})")
+    else:
+        for done, (index, data, targets) in enumerate(_payloads(store, tasks, shared, paths), 1):
+            findings += partitions.validate_partition(shapes_plan.core_shapes, data, targets)
+            say(f"  core shapes: {done}/{len(tasks)} file(s) validated in pySHACL ({_name(paths, index)})")
+    return findings
+
+
+def _tasks(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, shared: dict,
            files: int) -> dict[int, list[tuple[object, list]]]:
     """Partition index -> [(shape, its focus nodes owned by that partition)]; -1 is "everything"."""
     whole = files <= 1 or not shapes_plan.values_need_only_types
     homes: dict = {}
     tasks: dict[int, dict[object, list]] = {}
-    for shape in shapes_plan.core_targeted:
+    for shape in shapes:
         for node in focus.get(shape, ()):
             if whole:
                 index = -1
@@ -143,10 +221,9 @@ def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> 
             if isinstance(finding.focus, ox.NamedNode):
                 line = lines.setdefault(index, SourceLines(paths[index])).line_of(finding.focus.value)
             locations.append(f"{paths[index]}:{line or '?'}")
-        violations.append(Violation(
-            focus_node=term_text(finding.focus) if not isinstance(finding.focus, ox.Literal) else finding.focus.value,
-            path=finding.path, value=finding.value, message=finding.message, severity=finding.severity,
-            source_shape=finding.source_shape, constraint=finding.constraint,
-            source_file=str(paths[files[0]]) if files else None, locations=tuple(locations)))
+        focus = term_text(finding.focus) if not isinstance(finding.focus, ox.Literal) else finding.focus.value
+        shared = {name: getattr(finding, name) for name in _RESULT_FIELDS}
+        violations.append(Violation(**shared, focus_node=focus, locations=tuple(locations),
+                                    source_file=str(paths[files[0]]) if files else None))
     violations.sort(key=lambda v: (v.source_file or "", v.focus_node, v.source_shape, v.message))
     return violations

@@ -22,6 +22,7 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from kazdata.validation.report import Finding, term_text, to_oxigraph, to_rdflib
+from kazdata.validation.shapes import path_text
 
 _core_shapes: Graph | None = None  # set once per worker process by ``start_worker``
 
@@ -78,7 +79,7 @@ def validate_partition(core_shapes: Graph, data: bytes, targets: list[tuple[obje
         severity = results.value(result, SH.resultSeverity)
         findings.append(Finding(
             focus=to_oxigraph(results.value(result, SH.focusNode)),
-            path=term_text(results.value(result, SH.resultPath)),
+            path=path_text(results, results.value(result, SH.resultPath)),
             value=term_text(results.value(result, SH.value)),
             message="; ".join(messages) or "(the shape gives no message)",
             severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",

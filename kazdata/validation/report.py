@@ -13,16 +13,22 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 @dataclass(frozen=True)
-class Violation:
-    """One SHACL result, in terms a curator can act on."""
+class Result:
+    """What SHACL reports for one failed constraint, whichever engine found it."""
 
-    focus_node: str
-    path: str | None
+    path: str | None  # sh:resultPath: a predicate's IRI, or a complex path in SPARQL syntax
     value: str | None
     message: str
     severity: str
     source_shape: str
     constraint: str
+
+
+@dataclass(frozen=True)
+class Violation(Result):
+    """One SHACL result, in terms a curator can act on: the node, and where it is written."""
+
+    focus_node: str
     source_file: str | None
     locations: tuple[str, ...] = ()  # "file:line" of each source that describes the focus node
 
@@ -48,19 +54,13 @@ class ValidationReport:
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A result before it is placed in the files: what pySHACL or a SPARQL constraint found.
+class Finding(Result):
+    """A result before it is placed in the files: what the core checks, pySHACL or a SPARQL rule found.
 
     ``focus`` is the Oxigraph term (picklable, and the key to look the node up in the union).
     """
 
     focus: ox.NamedNode | ox.BlankNode | ox.Literal
-    path: str | None
-    value: str | None
-    message: str
-    severity: str
-    source_shape: str
-    constraint: str
 
 
 def term_text(term) -> str | None:

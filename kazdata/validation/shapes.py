@@ -44,7 +44,7 @@ class ShapesPlan:
     """The shapes graph split into target queries, SPARQL constraints and core shapes."""
 
     shapes: Graph
-    targets: dict[URIRef | BNode, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this queries
+    targets: dict[URIRef | BNode, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this, classes aside
     sparql_constraints: list[SparqlConstraint] = field(default_factory=list)
     core_shapes: Graph = field(default_factory=Graph)  # shapes graph without targets and sh:sparql
     core_targeted: list[URIRef | BNode] = field(default_factory=list)  # shapes pySHACL must run
@@ -59,6 +59,14 @@ class ShapesPlan:
             raise ValueError(f"{shape}: a sh:sparql constraint runs once over all sources, so its shape must "
                              "have a target or be the sh:property of a shape that has one")
         return parents
+
+
+def read_shapes(paths) -> Graph:
+    """The shapes graph of the given Turtle files."""
+    shapes = Graph()
+    for path in paths:
+        shapes.parse(path, format="turtle")
+    return shapes
 
 
 def _severity(shapes: Graph, shape) -> str:
@@ -94,23 +102,28 @@ def sparql_path(shapes: Graph, path) -> str:
     raise ValueError(f"not a SHACL property path: {path}")
 
 
-def _target_queries(shapes: Graph, shape) -> list[str]:
-    """Each target of ``shape`` as a SPARQL query selecting ``?this`` (run over the union)."""
-    queries = []
+def path_text(shapes: Graph, path) -> str | None:
+    """sh:resultPath as a report shows it: a predicate's IRI, or a complex path in SPARQL syntax.
+
+    (pySHACL's results carry a complex path as a copied blank node, whose label means nothing
+    to a curator and differs from run to run.)
+    """
+    if path is None:
+        return None
+    return str(path) if isinstance(path, URIRef) else sparql_path(shapes, path)
+
+
+def target_classes(shapes: Graph, shape) -> list:
+    """The classes whose SHACL instances ``shape`` targets: sh:targetClass, and itself if a class."""
     classes = list(shapes.objects(shape, SH.targetClass))
     if (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, OWL.Class) in shapes:
         classes.append(shape)  # an implicit class target
-    for cls in classes:
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this a/<{RDFS.subClassOf}>* <{cls}> }}")
-    for node in shapes.objects(shape, SH.targetNode):
-        term = node.n3() if isinstance(node, (URIRef, Literal)) else None
-        if term is None:
-            raise ValueError(f"{shape}: sh:targetNode must be an IRI or a literal")
-        queries.append(f"SELECT ?this WHERE {{ VALUES ?this {{ {term} }} }}")
-    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this <{predicate}> ?object }}")
-    for predicate in shapes.objects(shape, SH.targetObjectsOf):
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?subject <{predicate}> ?this }}")
+    return classes
+
+
+def sparql_targets(shapes: Graph, shape) -> list[str]:
+    """Each sh:target of ``shape`` (a SPARQL target, or of a SPARQL target type) as a SELECT ?this."""
+    queries = []
     for target in shapes.objects(shape, SH.target):
         definition = target if shapes.value(target, SH.select) is not None else shapes.value(target, RDF.type)
         select = shapes.value(definition, SH.select) if definition is not None else None
@@ -122,6 +135,24 @@ def _target_queries(shapes: Graph, shape) -> list[str]:
         header = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
         queries.append(header + str(select))
     return queries
+
+
+def _target_queries(shapes: Graph, shape) -> list[str]:
+    """Each target of ``shape`` but its classes as a SPARQL query selecting ``?this`` (run over the union).
+
+    Class targets are left to the caller, which knows the data's subclasses (target_classes).
+    """
+    queries = []
+    for node in shapes.objects(shape, SH.targetNode):
+        term = node.n3() if isinstance(node, (URIRef, Literal)) else None
+        if term is None:
+            raise ValueError(f"{shape}: sh:targetNode must be an IRI or a literal")
+        queries.append(f"SELECT ?this WHERE {{ VALUES ?this {{ {term} }} }}")
+    for predicate in shapes.objects(shape, SH.targetSubjectsOf):
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this <{predicate}> ?object }}")
+    for predicate in shapes.objects(shape, SH.targetObjectsOf):
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?subject <{predicate}> ?this }}")
+    return queries + sparql_targets(shapes, shape)
 
 
 def _shape_references(shapes: Graph, shape) -> Iterator[tuple[object, bool]]:

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib.namespace import SH
+from rdflib.namespace import RDFS, SH
 
 from kazdata.errors import SourceError
 from kazdata.validation.report import Finding, term_text, to_rdflib
-from kazdata.validation.shapes import ShapesPlan, SparqlConstraint
+from kazdata.validation.shapes import ShapesPlan, SparqlConstraint, target_classes
 
 SOURCE_GRAPH = "urn:kazdata:validation:source:{:06d}"
 ONTOLOGY_GRAPH = ox.NamedNode("urn:kazdata:validation:ontology")
@@ -60,18 +60,74 @@ def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) 
     return store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
 
 
-def focus_nodes(store: ox.Store, plan: ShapesPlan) -> dict[object, set]:
-    """Every targeted shape's focus nodes over the union, as Oxigraph terms."""
-    found: dict[object, set] = {}
-    answers: dict[str, set] = {}  # shapes often share a target (CuratedResources): run it once
-    for shape, queries in plan.targets.items():
-        nodes: set = set()
-        for query in queries:
-            if query not in answers:
-                answers[query] = {row["this"] for row in select(store, query) if row["this"] is not None}
-            nodes |= answers[query]
-        found[shape] = nodes
-    return found
+def subclass_closure(store: ox.Store) -> Callable[[object], list[str]]:
+    """A function giving a class and every class below it by rdfs:subClassOf* in the union.
+
+    The rdfs:subClassOf triples are read once; a class target or sh:class then matches
+    ``?node a ?type`` against a fixed list of IRIs instead of following a property path per node.
+    """
+    below: dict[str, set[str]] = {}
+    for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None, None):
+        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
+            below.setdefault(quad.object.value, set()).add(quad.subject.value)
+    cache: dict[str, list[str]] = {}
+
+    def subclasses(cls) -> list[str]:
+        if str(cls) not in cache:
+            found, stack = {str(cls)}, [str(cls)]
+            while stack:
+                for sub in below.get(stack.pop(), ()):
+                    if sub not in found:
+                        found.add(sub)
+                        stack.append(sub)
+            cache[str(cls)] = sorted(found)
+        return cache[str(cls)]
+    return subclasses
+
+
+class FocusNodes(Mapping):
+    """Each targeted shape's focus nodes over the union, as Oxigraph terms, computed when first asked.
+
+    Only the shapes that need them in Python ask (those with sh:sparql constraints, and those
+    pySHACL validates); the compiled core constraints read their targets inside their own queries.
+    Shapes often share a target (CuratedResources), so each target query runs once.
+    """
+
+    def __init__(self, store: ox.Store, plan: ShapesPlan) -> None:
+        self.store = store
+        self.plan = plan
+        self._answers: dict[str, set] = {}
+        self._nodes: dict[object, set] = {}
+        self.subclasses = subclass_closure(store)
+
+    def answer(self, query: str) -> set:
+        """The ?this of one target query."""
+        if query not in self._answers:
+            self._answers[query] = {row["this"] for row in select(self.store, query) if row["this"] is not None}
+        return self._answers[query]
+
+    def __getitem__(self, shape) -> set:
+        if shape not in self._nodes:
+            if shape not in self.plan.targets:
+                raise KeyError(shape)
+            queries = list(self.plan.targets[shape])
+            classes = sorted({c for cls in target_classes(self.plan.shapes, shape) for c in self.subclasses(cls)})
+            if classes:  # SHACL instances: typed with the class or one below it
+                queries.append("SELECT DISTINCT ?this WHERE { ?this a ?type VALUES ?type { "
+                               + " ".join(f"<{c}>" for c in classes) + " } }")
+            self._nodes[shape] = set().union(*(self.answer(q) for q in queries))
+        return self._nodes[shape]
+
+    def __iter__(self) -> Iterator:
+        return iter(self.plan.targets)
+
+    def __len__(self) -> int:
+        return len(self.plan.targets)
+
+
+def focus_nodes(store: ox.Store, plan: ShapesPlan) -> FocusNodes:
+    """Every targeted shape's focus nodes (see FocusNodes: computed on first use)."""
+    return FocusNodes(store, plan)
 
 
 def owners(store: ox.Store) -> dict:
