@@ -126,7 +126,7 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
         "cache_control": CACHE_CONTROL, "kind_pattern": KIND_PATTERN, "slug_pattern": SLUG_PATTERN,
         "not_acceptable": _not_acceptable(DOCUMENT_PREFERENCE), "page_not_acceptable": _not_acceptable([HTML]),
         "home_link": link_header([("/dataset", "describedby", "text/turtle"), (LICENSE, "license", None)]),
-        "kinds": ", ".join(sorted({entry["kind"] for entry in release.entities.values()})),
+        "kinds": ", ".join(release.kinds),
         "root_placeholder": ROOT_PLACEHOLDER, "default_language": release.languages[0],
     }
     return {name: _environment.get_template(name).render(context) for name in TEMPLATES}

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.build.checksums import write_checksums
+from kazdata.checksums import file_digest, read_checksums, write_checksums, write_record
 from kazdata.build.documents import write_documents, write_site_pages
 from kazdata.build.dumps import (
     cpu_workers,
@@ -153,6 +153,8 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
         if with_store:
             steps.run("write the on-disk store", lambda: write_release_store(staging))
         _replace(staging, out)
+        # the files were hashed for SHA256SUMS just now: a server's quick check then need not hash them
+        write_record(out, list(read_checksums(out)))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -162,7 +164,6 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
 
 def write_release_store(release: Path) -> None:
     from kazdata.backends.embedded import write_store
-    from kazdata.build.checksums import file_digest
     nquads = release / "dumps" / "kazdata.nq"
     write_store(release, nquads, file_digest(nquads))
 

@@ -4,8 +4,9 @@ Layout (docs/decisions/007-documents-at-scale.md): ``docs/documents.nt.gz`` is o
 per entity, its document as sorted N-Triples; ``docs/pages.nt.gz`` likewise holds what its HTML
 page reads besides the document (``kazdata.pages.page_lines``). Concatenated gzip members are
 one valid gzip file, so ``zcat docs/documents.nt.gz`` is every document as N-Triples.
-``docs/index.json`` lists every entity with its label, types and the offset and length of its
-two members, the release's languages, graphs and places with coordinates. The server renders
+``docs/entities.tsv`` lists every entity with its label, types and the offset and length of its
+two members, sorted by path; ``docs/release.json`` the release's languages, kinds, graphs and places
+with coordinates (``kazdata.entity_index``). The server renders
 Turtle, JSON-LD, RDF/XML and HTML from these on demand (``kazdata.entity_documents``).
 
 Entities are described in worker processes forked after the index is built (they read it
@@ -16,13 +17,13 @@ number of workers.
 from __future__ import annotations
 
 import gzip
-import json
 import multiprocessing
 from pathlib import Path
 
 from kazdata import pages
 from kazdata.build.dumps import write_bytes
 from kazdata.build.void import dataset_iri
+from kazdata.entity_index import write_entity_index
 from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
@@ -30,7 +31,6 @@ from kazdata.triples import TripleIndex, TripleSet, parse_lines, split_line
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"
-INDEX = "docs/index.json"
 #: gzip level of the pack members: level 6 took 1.7 times as long for 11 % less (measured on
 #: 2,270 documents of the 10^6-triple release); the packs are a small part of a release.
 PACK_LEVEL = 1
@@ -62,7 +62,7 @@ def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], li
 
 def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[str], progress,
                     workers: int = 1) -> tuple[list[dict], list[str]]:
-    """Write the two packs and ``docs/index.json``; return the index entries and the languages."""
+    """Write the two packs and the entity index; return the index entries and the languages."""
     refs = list_entities(index, base)
     view = pages.GraphView(index, base)
     _job.update(index=index, base=base, languages=view.languages)
@@ -88,10 +88,8 @@ def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[s
         offsets["page"] += len(page)
     write_bytes(release / DOCUMENTS, b"".join(documents))
     write_bytes(release / PAGES, b"".join(page_members))
-    write_bytes(release / INDEX,
-                (json.dumps({"base": base, "languages": view.languages, "entities": entries,
-                             "graphs": graphs, "places": view.places},
-                            ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode())
+    write_entity_index(release, entries, {"base": base, "languages": view.languages, "graphs": graphs,
+                                          "places": view.places})
     return entries, view.languages
 
 
