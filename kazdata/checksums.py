@@ -73,9 +73,12 @@ def read_record(release: Path) -> dict[str, tuple[int, int, int, int]]:
     if not text.startswith(RECORD_HEADER):
         return {}
     record = {}
-    for line in text[len(RECORD_HEADER):].splitlines():
-        *numbers, name = line.split(" ", 4)
-        record[name] = tuple(int(n) for n in numbers)
+    try:
+        for line in text[len(RECORD_HEADER):].splitlines():
+            *numbers, name = line.split(" ", 4)
+            record[name] = tuple(int(n) for n in numbers)
+    except ValueError:
+        return {}  # a damaged record vouches for nothing: the files are hashed
     return record
 
 
@@ -86,12 +89,12 @@ def write_record(release: Path, names: list[str]) -> None:
     Best effort: a release on a read-only file system is simply hashed again next time.
     """
     release = Path(os.path.realpath(release))
-    lines = [RECORD_HEADER]
-    for name in sorted({*names, CHECKSUMS}):
-        lines.append(" ".join(str(n) for n in _stat_key(os.stat(release / name))) + f" {name}\n")
     target = record_path(release)
-    staging = target.with_name(target.name + ".tmp")
+    staging = target.with_name(f"{target.name}.{os.getpid()}")  # workers may write at once
     try:
+        lines = [RECORD_HEADER]
+        for name in sorted({*names, CHECKSUMS}):
+            lines.append(" ".join(str(n) for n in _stat_key(os.stat(release / name))) + f" {name}\n")
         staging.write_text("".join(lines), encoding="utf-8")
         os.replace(staging, target)
     except OSError:
