@@ -9,15 +9,14 @@ two members, sorted by path; ``docs/release.json`` the release's languages, kind
 with coordinates (``kazdata.entity_index``). The server renders
 Turtle, JSON-LD, RDF/XML and HTML from these on demand (``kazdata.entity_documents``).
 
-Entities are described in worker processes forked after the index is built (they read it
-without copying it), in contiguous chunks joined in order: the packs do not depend on the
-number of workers.
+Entities are described in contiguous chunks (``describe_chunk``), jobs for the worker processes
+forked after the index is built (they read it without copying it), joined in order: the packs
+do not depend on the number of workers.
 """
 
 from __future__ import annotations
 
 import gzip
-import multiprocessing
 from pathlib import Path
 
 from kazdata import pages
@@ -43,7 +42,7 @@ def member(lines: list[bytes]) -> bytes:
     return gzip.compress(b"".join(lines), compresslevel=PACK_LEVEL, mtime=0)
 
 
-def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
+def describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
     index, base, languages = _job["index"], _job["base"], _job["languages"]
     documents, page_members, own_lines = [], [], []
     for ref in refs:
@@ -60,26 +59,28 @@ def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], li
     return documents, page_members, entries
 
 
-def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[str], progress,
-                    workers: int = 1) -> tuple[list[dict], list[str]]:
-    """Write the two packs and the entity index; return the index entries and the languages."""
+def start_documents(index: TripleIndex, base: str) -> tuple[list[list[EntityRef]], list[str]]:
+    """Prepare the jobs of ``describe_chunk``: return the chunks of entities to describe, in
+    index order, and the release's languages. The tables the jobs read are built here, once,
+    before the worker processes fork."""
     refs = list_entities(index, base)
     view = pages.GraphView(index, base)
-    _job.update(index=index, base=base, languages=view.languages)
+    _job.update(index=index, base=base, languages=view.languages, view=view)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
-        index.lines_by_subject(predicates)  # built once, before the workers fork
+        index.lines_by_subject(predicates)
     index.lines_by_object(pages.QUOTING)
-    chunks = [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)]
+    return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view.languages
+
+
+def finish_documents(results, total: int, release: Path, base: str, graphs: list[str],
+                     progress) -> list[dict]:
+    """Join the results of ``describe_chunk`` (an iterable, in chunk order) into the two packs and
+    the entity index; return the index entries."""
+    view = _job["view"]
     try:
-        if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.imap(_describe_chunk, chunks)
-                parts = _collect(results, len(refs), progress)
-        else:
-            parts = _collect(map(_describe_chunk, chunks), len(refs), progress)
+        documents, page_members, entries = _collect(results, total, progress)
     finally:
         _job.clear()
-    documents, page_members, entries = parts
     offsets = {"document": 0, "page": 0}
     for entry, doc, page in zip(entries, documents, page_members):
         entry["document"] = [offsets["document"], len(doc)]
@@ -90,7 +91,7 @@ def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[s
     write_bytes(release / PAGES, b"".join(page_members))
     write_entity_index(release, entries, {"base": base, "languages": view.languages, "graphs": graphs,
                                           "places": view.places})
-    return entries, view.languages
+    return entries
 
 
 def _collect(results, total: int, progress) -> tuple[list, list, list]:
