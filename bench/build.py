@@ -9,7 +9,7 @@ bytes on disk and file count, and how long ``kazdata serve`` takes to answer ``/
 first ``/doc/``. By default the build starts after validation (``write_release``), which is
 another benchmark's subject; ``--validate`` runs the whole ``kazdata build``.
 
-    python bench/build.py [--sizes 10000,100000,1000000] [--validate] [--json bench/results/build.json]
+    python bench/build.py [--sizes 10000,100000,1000000] [--validate] [--store] [--json bench/results/build.json]
 
 Aim (issue 5): 10^6 triples in at most 90 s and 3 GiB on 2 cores.
 """
@@ -68,15 +68,15 @@ def _session_rss(session: int) -> tuple[int, int]:
     return total, largest
 
 
-def run_build(sources: Path, release: Path, validate: bool) -> dict:
+def run_build(sources: Path, release: Path, validate: bool, store: bool = False) -> dict:
     """Build in a child process of its own session; return its steps, wall time and peak memory."""
     if validate:
-        argv = ["kazdata", "build", str(release), "--sources", str(sources)]
+        argv = ["kazdata", "build", str(release), "--sources", str(sources), *(["--store"] if store else [])]
     else:
         code = ("import sys; from pathlib import Path; from kazdata.build import write_release; "
                 "from kazdata.sources import discover_sources; "
-                "write_release(Path(sys.argv[1]), discover_sources(Path(sys.argv[2])))")
-        argv = [sys.executable, "-c", code, str(release), str(sources)]
+                "write_release(Path(sys.argv[1]), discover_sources(Path(sys.argv[2])), with_store=sys.argv[3] == 'store')")
+        argv = [sys.executable, "-c", code, str(release), str(sources), "store" if store else "no-store"]
     meter = c.CpuMeter()
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="triples, comma-separated")
     parser.add_argument("--cache", default="/tmp/kazdata-bench-build", help="where sources and releases go")
     parser.add_argument("--validate", action="store_true", help="run the whole `kazdata build`, validation too")
+    parser.add_argument("--store", action="store_true", help="also write the on-disk store (`--store`)")
     parser.add_argument("--json", help="also write the results as JSON to this file")
     args = parser.parse_args()
     cache = Path(args.cache)
@@ -154,7 +155,7 @@ def main() -> None:
         release = cache / f"release-{triples}"
         shutil.rmtree(release, ignore_errors=True)
         c.emit(f"building ~{triples:,} triples from {sources} (load average {c.loadavg()})")
-        built = run_build(sources, release, args.validate)
+        built = run_build(sources, release, args.validate, args.store)
         size, files = release_size(release)
         served = start_up(release)
         results["sizes"][triples] = {**built, "release_bytes": size, "release_files": files, **served}

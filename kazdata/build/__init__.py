@@ -156,7 +156,11 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
             dumps = pool.map_async(write_dump, dump_jobs, chunksize=1)
             entries = finish_documents(pool.imap(describe_chunk, chunks), total, staging, base,
                                        [g.iri for g in graphs], progress)
-            return finish_dumps(dumps.get(), staging, prefixes, base, shapes, ontology), entries, store
+            written = finish_dumps(dumps.get(), staging, prefixes, base, shapes, ontology)
+            pool.close()
+            if store is None:
+                pool.join()  # so that the step's CPU time counts the workers'
+            return written, entries, store
 
         label = "write dumps, entity documents" + (" and the on-disk store" if with_store else "")
         dumps, entries, store = steps.run(label, run_jobs)
@@ -166,12 +170,10 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
         steps.run("write site pages", lambda: write_site_pages(index, staging, base, style, entries, shapes))
         steps.run("copy example queries", lambda: copy_example_queries(staging))
         steps.run("write SHA256SUMS", lambda: write_checksums(staging))
-        if store is not None:
-            steps.run("finish the on-disk store", lambda: store.get())
+        if store is not None:  # its CPU time is counted here, when the workers end
+            steps.run("finish the on-disk store", lambda: (store.get(), pool.join()))
             store_dir.rename(staging / STORE_DIR)
             mark_store(staging / STORE_DIR, read_checksums(staging)["dumps/kazdata.nq"])
-        pool.close()
-        pool.join()
         _replace(staging, out)
         # the files were hashed for SHA256SUMS just now: a server's quick check then need not hash them
         write_record(out, list(read_checksums(out)))

@@ -78,8 +78,18 @@ def load_shapes(base: str) -> list[ox.Triple]:
 
 
 def union_lines(quad_lines: list[bytes]) -> list[bytes]:
-    """Sorted, distinct N-Triples lines of the union of the graphs of N-Quads lines."""
-    return sorted({line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines})
+    """Sorted, distinct N-Triples lines of the union of the graphs of sorted N-Quads lines.
+
+    Dropping the graph keeps sorted lines sorted: where two triples differ, their lines differ at
+    the same byte with or without a graph after them, and where one triple's line is a prefix of
+    another's, a space follows it, which sorts before any byte an N-Triples term goes on with.
+    So the copies of a triple in several graphs are neighbours, and no sort is needed (a third
+    of the time at 10^6 triples); the check below keeps this true for any input.
+    """
+    lines = list(dict.fromkeys(line[:line.rindex(b" <")] + b" .\n" for line in quad_lines))
+    if any(earlier >= later for earlier, later in zip(lines, lines[1:])):
+        lines.sort()
+    return lines
 
 
 def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str]:
