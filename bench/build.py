@@ -31,7 +31,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as c
 
-from kazdata.release import Release  # noqa: E402
+from kazdata.release import Release
 
 #: Triples per synthetic event, shared places and people included (measured: 1,173,416 at 25,000 events).
 TRIPLES_PER_EVENT = 47

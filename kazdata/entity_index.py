@@ -32,7 +32,7 @@ def _json(value) -> str:
 def write_entity_index(release: Path, entries: list[dict], info: dict) -> None:
     """Write ``docs/entities.tsv`` (``entries``, each with its ``path``) and ``docs/release.json``
     (``info`` plus the kinds and the number of entities)."""
-    lines = sorted((entry["path"].encode() + b"\t" + _json(entry).encode() + b"\n" for entry in entries))
+    lines = sorted(entry["path"].encode() + b"\t" + _json(entry).encode() + b"\n" for entry in entries)
     (release / ENTITIES).parent.mkdir(parents=True, exist_ok=True)
     (release / ENTITIES).write_bytes(b"".join(lines))
     info = {**info, "entity_count": len(entries), "kinds": sorted({entry["kind"] for entry in entries})}

@@ -20,8 +20,12 @@ import pyoxigraph as ox
 
 from kazdata import bundled
 from kazdata.backends.embedded import STORE_DIR, load_store, mark_store
-from kazdata.checksums import read_checksums, write_checksums, write_record
-from kazdata.build.documents import describe_chunk, finish_documents, start_documents, write_site_pages
+from kazdata.build.documents import (
+    describe_chunk,
+    finish_documents,
+    start_documents,
+    write_site_pages,
+)
 from kazdata.build.dumps import (
     cpu_workers,
     finish_dumps,
@@ -33,6 +37,7 @@ from kazdata.build.dumps import (
 )
 from kazdata.build.jobs import worker_pool
 from kazdata.build.void import summarise_graphs, write_void
+from kazdata.checksums import read_checksums, write_checksums, write_record
 from kazdata.entities import EntityRef
 from kazdata.errors import ValidationFailed
 from kazdata.formats import Style

@@ -22,8 +22,8 @@ from pathlib import Path
 from kazdata import pages
 from kazdata.build.dumps import write_bytes
 from kazdata.build.void import dataset_iri
-from kazdata.entity_index import write_entity_index
 from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
+from kazdata.entity_index import write_entity_index
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
 from kazdata.triples import TripleIndex, TripleSet, parse_lines, split_line

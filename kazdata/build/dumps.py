@@ -14,6 +14,7 @@ rdflib needs minutes and gigabytes for compaction at 10^6 triples (decision 007)
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import os
 from dataclasses import dataclass
@@ -87,7 +88,7 @@ def union_lines(quad_lines: list[bytes]) -> list[bytes]:
     of the time at 10^6 triples); the check below keeps this true for any input.
     """
     lines = list(dict.fromkeys(line[:line.rindex(b" <")] + b" .\n" for line in quad_lines))
-    if any(earlier >= later for earlier, later in zip(lines, lines[1:])):
+    if any(earlier >= later for earlier, later in itertools.pairwise(lines)):
         lines.sort()
     return lines
 
