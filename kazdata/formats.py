@@ -101,8 +101,8 @@ def compact_jsonld(triples: list[ox.Triple], style: Style) -> bytes:
     of ours, has to fetch a remote context to read a document.
     """
     from rdflib.exceptions import Error as RdflibError
-    graph = to_rdflib(triples)
     try:
+        graph = to_rdflib(triples)
         text = graph.serialize(format="json-ld", context=style.context, auto_compact=True)
     except RdflibError as error:  # e.g. RDF 1.2 terms, which rdflib lacks: as for other writers
         raise ValueError(f"rdflib cannot write this graph as JSON-LD: {error}") from error
