@@ -49,7 +49,9 @@ def release_dir(given: str | None):
 
 
 def entity_index(release: Path) -> list[dict]:
-    return json.loads((release / "docs" / "index.json").read_text(encoding="utf-8"))["entities"]
+    """Every entity's index entry, in path order."""
+    from kazdata.release import Release
+    return list(Release(release).entities.values())
 
 
 def sample_entities(release: Path, count: int = 12) -> list[dict]:
@@ -249,14 +251,15 @@ def oxigraph_server(location: Path) -> tuple[Server, str]:
 
 def export_turtle_documents(release: Path, target: Path) -> Path:
     """Every entity's Turtle document as ``target/{kind}/{slug}.ttl`` (the bytes kazdata sends),
-    and ``target/index.json``: entity documents are rendered by the release, not stored as files."""
+    and ``target/index.json`` (the release's ``docs/release.json``, what nginx is polled for until
+    it answers): entity documents are rendered by the release, not stored as files."""
     from kazdata.release import Release
     opened = Release(release)
     for path in opened.entities:
         file = target / f"{path}.ttl"
         file.parent.mkdir(parents=True, exist_ok=True)
         file.write_bytes(opened.read(f"docs/{path}.ttl"))
-    shutil.copyfile(release / "docs" / "index.json", target / "index.json")
+    shutil.copyfile(release / "docs" / "release.json", target / "index.json")
     return target
 
 

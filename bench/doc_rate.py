@@ -41,7 +41,7 @@ def doc_paths(release: Path, count: int = 200) -> list[str]:
 
 
 def describe_paths(release: Path, paths: list[str]) -> list[str]:
-    base = json.loads((release / "docs" / "index.json").read_text(encoding="utf-8"))["base"]
+    base = json.loads((release / "docs" / "release.json").read_text(encoding="utf-8"))["base"]
     return ["/query?query=" + quote(f"DESCRIBE <{base}id/{p[len('/doc/'):]}>") for p in paths]
 
 

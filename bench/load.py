@@ -65,8 +65,8 @@ def free_port() -> int:
 
 def workload(release: Path) -> list[str]:
     """Lines 'ACCEPT RANGE PATH' for the wrk script: every entity in every format, SPARQL, dumps."""
-    import json
-    entities = [e["path"] for e in json.loads((release / "docs" / "index.json").read_text())["entities"]]
+    from kazdata.release import Release
+    entities = list(Release(release).entities)
     accepts = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]
     lines = [f"{accepts[i % len(accepts)]} - /doc/{path}" for i, path in enumerate(entities)]
     cheap = ["ASK { ?e a kaz:Strike }", "SELECT ?p WHERE { ?p a schema:City } LIMIT 5"]

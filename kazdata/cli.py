@@ -62,7 +62,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     from kazdata.backends.remote import load_release
     from kazdata.release import Release
-    release = Release(Path(args.release), verify=True)
+    release = Release(Path(args.release), verify="full")
     for graph, count in load_release(release.directory, args.endpoint):
         print(f"{count:>9} triples -> <{graph}>")
     return 0

@@ -47,12 +47,12 @@ class Setting:
         return "--" + self.name.replace("_", "-")
 
 
-def _flag(value: str) -> bool:
-    if value.strip().lower() in ("1", "true", "yes", "on"):
-        return True
-    if value.strip().lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
+def _verification(value: str) -> str:
+    """``quick``, ``full`` or ``off``; ``true`` and ``false`` (the flag's older values) mean quick and off."""
+    level = {"true": "quick", "false": "off"}.get(value.strip().lower(), value.strip().lower())
+    if level not in ("off", "quick", "full"):
+        raise ValueError(f"verify must be quick, full or off, not {value!r}")
+    return level
 
 
 def _server(value: str) -> str:
@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
     Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
     Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE may call (default: none).", _csv),
-    Setting("verify", True, "Check every file of a release against its SHA256SUMS before serving it (true/false).", _flag),
+    Setting("verify", "quick", "Check a release against its SHA256SUMS before serving it: quick (hash only the files changed since their bytes were last verified, by their stat), full (hash every file at every start) or off; true means quick.", _verification),
     Setting("sources", None, "Folder of curated source files (default: the bundled data/sources).", Path),
 )
 

@@ -2,7 +2,7 @@
 
 The build stores each entity once (docs/decisions/007-documents-at-scale.md): its document as
 sorted N-Triples, and the few more triples its HTML page reads, as gzip members of
-``docs/documents.nt.gz`` and ``docs/pages.nt.gz`` located by ``docs/index.json``. Every document
+``docs/documents.nt.gz`` and ``docs/pages.nt.gz`` located by ``docs/entities.tsv``. Every document
 name the release offers, ``docs/{kind}/{slug}.{ttl|jsonld|nt|rdf}``, ``docs/{kind}/{slug}.{lang}.html``
 and the ``.gz`` of each, is rendered from those bytes here: the N-Triples and its gzip are the
 stored bytes themselves; the others are serialised by the same code the build used to write

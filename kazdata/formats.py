@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
-import rdflib
+
+if TYPE_CHECKING:
+    import rdflib
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,12 @@ def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[s
 
 
 def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
-    """An rdflib graph of the triples, for what only rdflib does (compact JSON-LD, pySHACL)."""
+    """An rdflib graph of the triples, for what only rdflib does (compact JSON-LD, pySHACL).
+
+    rdflib is imported here, on first use: importing it takes a tenth of a second, which a
+    server starting in under one would otherwise pay before it needs it.
+    """
+    import rdflib
     graph = rdflib.Graph()
     graph.parse(data=ox.serialize(sort_triples(triples), format=ox.RdfFormat.N_TRIPLES),
                 format="nt")
@@ -92,8 +100,12 @@ def compact_jsonld(triples: list[ox.Triple], style: Style) -> bytes:
     The context is embedded rather than referenced by URL so that no client, and no server
     of ours, has to fetch a remote context to read a document.
     """
-    graph = to_rdflib(triples)
-    text = graph.serialize(format="json-ld", context=style.context, auto_compact=True)
+    from rdflib.exceptions import Error as RdflibError
+    try:
+        graph = to_rdflib(triples)
+        text = graph.serialize(format="json-ld", context=style.context, auto_compact=True)
+    except RdflibError as error:  # e.g. RDF 1.2 terms, which rdflib lacks: as for other writers
+        raise ValueError(f"rdflib cannot write this graph as JSON-LD: {error}") from error
     document = json.loads(text)
     context = document.pop("@context", style.context)
     nodes = document.pop("@graph", None)

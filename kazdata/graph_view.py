@@ -163,7 +163,7 @@ class GraphView:
                 "language": term.language if isinstance(term, ox.Literal) else None}
 
     def index_entry(self, ref) -> dict:
-        """The entity's entry in ``docs/index.json``; it reads only ``INDEX_ENTRY_PREDICATES``."""
+        """The entity's entry in ``docs/entities.tsv``; it reads only ``INDEX_ENTRY_PREDICATES``."""
         subject = ox.NamedNode(ref.iri(self.base))
         literals = [d for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
                     for d in self.objects(subject, p)]

@@ -4,8 +4,13 @@ The server only ever reads a release. Every file it may send is listed in ``SHA2
 doubles as the table of ETags and as the allow-list of paths: a request path that is not a key
 of that table is not found, so no path can climb out of the release directory. Entity documents
 (``docs/{kind}/{slug}.{ext}``) are not files: they are rendered from the packs the build stored
-(``kazdata.entity_documents``) for the entities of ``docs/index.json``, and read through the same
+(``kazdata.entity_documents``) for the entities of ``docs/entities.tsv``, and read through the same
 ``read``/``file``/``has`` as files are; their ETag is the SHA-256 of the bytes sent.
+
+Opening a release reads ``SHA256SUMS`` and ``docs/release.json`` and maps the entity table
+(``kazdata.entity_index``); how much of it is hashed first is the ``verify`` level
+(``kazdata.checksums``). Nothing else is read until a request needs it, so a release of any size
+opens in milliseconds.
 """
 
 from __future__ import annotations
@@ -18,16 +23,17 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata.build.checksums import CHECKSUMS, file_digest, read_checksums
+from kazdata.checksums import CHECKSUMS, file_digest, read_checksums, verify_files
 from kazdata.entities import EntityRef
 from kazdata.entity_documents import EntityDocuments
+from kazdata.entity_index import ENTITIES, RELEASE_INFO, EntityIndex
 from kazdata.errors import NotFound, ReleaseError
 from kazdata.formats import Style
 from kazdata.namespaces import prefixes_for
 
 #: Documents served from memory per release (the rest are read from disk on each request).
 CACHE_BYTES = 256 * 1024 * 1024
-REQUIRED = ("dumps/kazdata.nq", "void.ttl", "docs/index.json", "docs/documents.nt.gz", "docs/pages.nt.gz",
+REQUIRED = ("dumps/kazdata.nq", "void.ttl", RELEASE_INFO, ENTITIES, "docs/documents.nt.gz", "docs/pages.nt.gz",
             "context.jsonld", "ontology.ttl")
 
 
@@ -55,7 +61,12 @@ class ReleaseFile:
 class Release:
     """An immutable release directory, opened once per server process."""
 
-    def __init__(self, directory: Path, *, verify: bool = False) -> None:
+    def __init__(self, directory: Path, *, verify: str = "off") -> None:
+        """Open ``directory``; ``verify`` is ``off``, ``quick`` or ``full`` (``kazdata.checksums``).
+
+        Raises ReleaseError when it is not a release, lacks a required file, or (when verified)
+        a listed file is missing, truncated or does not match its checksum.
+        """
         self.directory = Path(directory).resolve()  # Flask resolves relative paths against the package
         if not (self.directory / CHECKSUMS).is_file():
             raise ReleaseError(f"{self.directory} is not a kazdata release: it has no {CHECKSUMS} "
@@ -64,13 +75,14 @@ class Release:
         missing = [name for name in REQUIRED if name not in self.digests]
         if missing:
             raise ReleaseError(f"{self.directory} is incomplete: missing {', '.join(missing)}")
-        if verify:
-            self.verify()
-        index = json.loads((self.directory / "docs" / "index.json").read_text(encoding="utf-8"))
-        self.base: str = index["base"]
-        self.languages: list[str] = index["languages"]
-        self.entities: dict[str, dict] = {entry["path"]: entry for entry in index["entities"]}
-        self.graphs: list[str] = index["graphs"]
+        #: the files this opening hashed (those not vouched for by the verification record)
+        self.hashed: list[str] = verify_files(self.directory, self.digests, verify)
+        info = json.loads((self.directory / RELEASE_INFO).read_bytes())
+        self.base: str = info["base"]
+        self.languages: list[str] = info["languages"]
+        self.kinds: list[str] = info["kinds"]
+        self.entities = EntityIndex(self.directory / ENTITIES, info["entity_count"])
+        self.graphs: list[str] = info["graphs"]
         self.examples: list[dict] = [self._example(name) for name in sorted(self.digests)
                                      if name.startswith("queries/") and name.endswith(".rq")]
         self.modified = os.stat(self.directory / CHECKSUMS).st_mtime
@@ -80,8 +92,13 @@ class Release:
         #: dropped with the release when a new one is switched in
         self.memo: dict = {}
         self._cached_bytes = 0
-        self.documents = EntityDocuments(self.directory, self.base, self.entities, self.languages,
-                                         index["places"], Style(prefixes_for(self.base), self.context))
+        self._places = info["places"]
+
+    @cached_property
+    def documents(self) -> EntityDocuments:
+        """The entity documents, set up on first use (it needs the context and the renderers)."""
+        return EntityDocuments(self.directory, self.base, self.entities, self.languages,
+                               self._places, Style(prefixes_for(self.base), self.context))
 
     def _example(self, relative: str) -> dict:
         """An example query: its file stem, the English question on its first line, its text."""
@@ -89,16 +106,6 @@ class Release:
         first = text.splitlines()[0] if text else ""
         question = first[1:].strip() if first.startswith("#") else relative
         return {"name": Path(relative).stem, "question": question, "query": text}
-
-    def verify(self) -> None:
-        """Raise ReleaseError naming the first file whose bytes do not match SHA256SUMS."""
-        for relative, digest in self.digests.items():
-            path = self.directory / relative
-            if not path.is_file():
-                raise ReleaseError(f"{path} is listed in {CHECKSUMS} but missing")
-            if file_digest(path) != digest:
-                raise ReleaseError(f"{path} does not match its checksum in {CHECKSUMS}: "
-                                   "the release was modified after it was built")
 
     def file(self, relative: str) -> ReleaseFile:
         """The file or entity document at ``relative``; NotFound unless the release has it."""
@@ -191,4 +198,4 @@ def open_release(stamp: tuple, settings: dict) -> Release:
     """
     if stamp == settings.get("verified") and settings.get("opened_release") is not None:
         return settings["opened_release"]
-    return Release(Path(stamp[0]), verify=settings.get("verify", True))
+    return Release(Path(stamp[0]), verify=settings.get("verify", "quick"))

@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from kazdata.apache_config import write_apache_config
-from kazdata.build.checksums import CHECKSUMS, file_digest
+from kazdata.checksums import CHECKSUMS, file_digest
 from kazdata.errors import ExportError
 from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.nginx_config import write_nginx_config
@@ -181,7 +181,7 @@ def export_static(release_dir: Path, out: Path, *, listen: str = "127.0.0.1:8080
     ``sparql_upstream``, ExportError when ``out`` holds something else.
     """
     listen, upstream = parse_listen(listen), parse_upstream(sparql_upstream)
-    release = Release(Path(release_dir), verify=True)
+    release = Release(Path(release_dir), verify="full")
     out = Path(out).resolve()
     staging = _prepare(out)
     try:

@@ -32,7 +32,7 @@ def _etag(body: bytes) -> str:
 
 def sitemap(release: Release) -> str:
     """The Python server's /sitemap.xml with the host left as ``ROOT_PLACEHOLDER``."""
-    kinds = sorted({entry["kind"] for entry in release.entities.values()})
+    kinds = release.kinds
     paths = ["/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/"]
     paths += [f"/index/{kind}" for kind in kinds] + [f"/doc/{path}" for path in sorted(release.entities)]
     body = ['<?xml version="1.0" encoding="UTF-8"?>',

@@ -84,4 +84,4 @@ def not_acceptable(formats: Iterable[Format]) -> str:
 
 def kinds(release: Release) -> str:
     """The release's kinds of entity, for the 404 of an unknown index."""
-    return ", ".join(sorted({entry["kind"] for entry in release.entities.values()}))
+    return ", ".join(release.kinds)

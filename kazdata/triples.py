@@ -49,14 +49,17 @@ class TripleIndex:
         #: datatype IRIs of the literals (for choosing the prefixes a dump uses)
         self.datatypes: set[str] = set()
         self._by_predicates: dict = {}
-        for line in lines:
-            subject, predicate, obj = split_line(line)
-            self.by_subject[subject].append(line)
-            self.by_predicate[predicate].append(line)
+        by_subject, by_predicate, by_object = self.by_subject, self.by_predicate, self.by_object
+        datatype_tokens = set()
+        for line in lines:  # split_line, inlined: this loop runs once per triple
+            subject, predicate, obj = line.split(b" ", 2)
+            by_subject[subject].append(line)
+            by_predicate[predicate].append(line)
             if obj[:1] == b"<":
-                self.by_object[obj].append(line)
-            elif obj[-1:] == b">":
-                self.datatypes.add(obj[obj.rindex(b"^^<") + 3:-1].decode())
+                by_object[obj[:-3]].append(line)
+            elif obj[-4:-3] == b">":
+                datatype_tokens.add(obj[obj.rindex(b"^^<") + 3:-4])
+        self.datatypes.update(token.decode() for token in datatype_tokens)
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -15,7 +15,7 @@ from rdflib.compare import isomorphic
 
 from kazdata import bundled
 from kazdata.build import build_release, quiet
-from kazdata.build.checksums import read_checksums
+from kazdata.checksums import read_checksums
 from kazdata.entities import EntityRef, describe
 from kazdata.errors import SourceError, ValidationFailed
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS

@@ -80,14 +80,16 @@ def test_switching_release_under_load_fails_no_request(tmp_path, release_dir, se
 def _tampered_copy(release_dir: Path, target: Path) -> Path:
     """A copy whose stored document of place/aktau says "Tampered" (what an unverified server would send)."""
     shutil.copytree(release_dir, target)
-    index_file, pack = target / "docs" / "index.json", target / "docs" / "documents.nt.gz"
-    index, data = json.loads(index_file.read_text()), pack.read_bytes()
-    entry = next(e for e in index["entities"] if e["path"] == "place/aktau")
+    index_file, pack = target / "docs" / "entities.tsv", target / "docs" / "documents.nt.gz"
+    lines, data = index_file.read_text().splitlines(keepends=True), pack.read_bytes()
+    at = next(i for i, line in enumerate(lines) if line.startswith("place/aktau\t"))
+    entry = json.loads(lines[at].split("\t", 1)[1])
     offset, length = entry["document"]
     tampered = gzip.compress(gzip.decompress(data[offset:offset + length]).replace(b"Aktau", b"Tampered"), mtime=0)
     entry["document"] = [len(data), len(tampered)]
     pack.write_bytes(data + tampered)
-    index_file.write_text(json.dumps(index))
+    lines[at] = "place/aktau\t" + json.dumps(entry) + "\n"
+    index_file.write_text("".join(lines))
     return target
 
 

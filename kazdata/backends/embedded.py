@@ -52,14 +52,18 @@ def open_disk(release: Release) -> ox.Store:
     return ox.Store.read_only(str(release.directory / STORE_DIR))
 
 
-def write_store(release_dir: Path, nquads: Path, digest: str) -> None:
-    """Load ``nquads`` into a new RocksDB store in ``release_dir/store`` (build time)."""
-    folder = release_dir / STORE_DIR
+def load_store(folder: Path, nquads: Path) -> None:
+    """Load ``nquads`` into a new RocksDB store in ``folder`` (build time; a job for a worker
+    process of the build, beside the dumps and the documents)."""
     store = ox.Store(str(folder))
     store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
     store.optimize()
     store.flush()
     del store
+
+
+def mark_store(folder: Path, digest: str) -> None:
+    """Record in the store the digest of the N-Quads dump it was loaded from (``check_disk_store``)."""
     (folder / STORE_SOURCE).write_text(digest + "\n")
 
 

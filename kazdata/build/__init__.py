@@ -19,16 +19,25 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.build.checksums import write_checksums
-from kazdata.build.documents import write_documents, write_site_pages
+from kazdata.backends.embedded import STORE_DIR, load_store, mark_store
+from kazdata.build.documents import (
+    describe_chunk,
+    finish_documents,
+    start_documents,
+    write_site_pages,
+)
 from kazdata.build.dumps import (
     cpu_workers,
+    finish_dumps,
     load_context,
     load_shapes,
+    start_dumps,
     union_lines,
-    write_dumps,
+    write_dump,
 )
+from kazdata.build.jobs import worker_pool
 from kazdata.build.void import summarise_graphs, write_void
+from kazdata.checksums import read_checksums, write_checksums, write_record
 from kazdata.entities import EntityRef
 from kazdata.errors import ValidationFailed
 from kazdata.formats import Style
@@ -135,36 +144,52 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    store_dir = staging.with_name(staging.name + ".store")  # outside the release until SHA256SUMS is written
+    pool = None
     try:
         shapes = load_shapes(base)
         graphs = summarise_graphs(quads)
-        dumps = steps.run("write dumps", lambda: write_dumps(quads, index, staging, prefixes, base, shapes,
-                                                             graph_iri("ontology", base), workers))
-        quads.clear()  # the dumps were the last to need them: free ~0.5 GiB at 10^6 triples
-        entries, languages = steps.run("write entity documents",
-                                       lambda: write_documents(index, staging, base, [g.iri for g in graphs],
-                                                               progress, workers))
+        dump_jobs, ontology = start_dumps(quads, index, staging, prefixes, base, graph_iri("ontology", base))
+        quads.clear()  # the dumps were the last to need them: free ~0.5 GiB at 10^6 triples before forking
+        chunks, languages = start_documents(index, base)
+        total = sum(map(len, chunks))
+
+        def run_jobs():
+            nonlocal pool
+            pool = worker_pool(workers)
+            store = pool.apply_async(load_store, (store_dir, staging / "dumps" / "kazdata.nq")) if with_store else None
+            dumps = pool.map_async(write_dump, dump_jobs, chunksize=1)
+            entries = finish_documents(pool.imap(describe_chunk, chunks), total, staging, base,
+                                       [g.iri for g in graphs], progress)
+            written = finish_dumps(dumps.get(), staging, prefixes, base, shapes, ontology)
+            pool.close()
+            if store is None:
+                pool.join()  # so that the step's CPU time counts the workers'
+            return written, entries, store
+
+        label = "write dumps, entity documents" + (" and the on-disk store" if with_store else "")
+        dumps, entries, store = steps.run(label, run_jobs)
         entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
         steps.run("write VoID/DCAT description",
                   lambda: write_void(index, graphs, entities, staging, prefixes, base, dumps, languages))
         steps.run("write site pages", lambda: write_site_pages(index, staging, base, style, entries, shapes))
         steps.run("copy example queries", lambda: copy_example_queries(staging))
         steps.run("write SHA256SUMS", lambda: write_checksums(staging))
-        if with_store:
-            steps.run("write the on-disk store", lambda: write_release_store(staging))
+        if store is not None:  # its CPU time is counted here, when the workers end
+            steps.run("finish the on-disk store", lambda: (store.get(), pool.join()))
+            store_dir.rename(staging / STORE_DIR)
+            mark_store(staging / STORE_DIR, read_checksums(staging)["dumps/kazdata.nq"])
         _replace(staging, out)
+        # the files were hashed for SHA256SUMS just now: a server's quick check then need not hash them
+        write_record(out, list(read_checksums(out)))
     except BaseException:
+        if pool is not None:
+            pool.terminate()
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(store_dir, ignore_errors=True)
         raise
     progress(f"release written to {out}")
     return out
-
-
-def write_release_store(release: Path) -> None:
-    from kazdata.backends.embedded import write_store
-    from kazdata.build.checksums import file_digest
-    nquads = release / "dumps" / "kazdata.nq"
-    write_store(release, nquads, file_digest(nquads))
 
 
 def copy_example_queries(release: Path) -> None:

@@ -4,33 +4,32 @@ Layout (docs/decisions/007-documents-at-scale.md): ``docs/documents.nt.gz`` is o
 per entity, its document as sorted N-Triples; ``docs/pages.nt.gz`` likewise holds what its HTML
 page reads besides the document (``kazdata.pages.page_lines``). Concatenated gzip members are
 one valid gzip file, so ``zcat docs/documents.nt.gz`` is every document as N-Triples.
-``docs/index.json`` lists every entity with its label, types and the offset and length of its
-two members, the release's languages, graphs and places with coordinates. The server renders
+``docs/entities.tsv`` lists every entity with its label, types and the offset and length of its
+two members, sorted by path; ``docs/release.json`` the release's languages, kinds, graphs and places
+with coordinates (``kazdata.entity_index``). The server renders
 Turtle, JSON-LD, RDF/XML and HTML from these on demand (``kazdata.entity_documents``).
 
-Entities are described in worker processes forked after the index is built (they read it
-without copying it), in contiguous chunks joined in order: the packs do not depend on the
-number of workers.
+Entities are described in contiguous chunks (``describe_chunk``), jobs for the worker processes
+forked after the index is built (they read it without copying it), joined in order: the packs
+do not depend on the number of workers.
 """
 
 from __future__ import annotations
 
 import gzip
-import json
-import multiprocessing
 from pathlib import Path
 
 from kazdata import pages
 from kazdata.build.dumps import write_bytes
 from kazdata.build.void import dataset_iri
 from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
+from kazdata.entity_index import write_entity_index
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE
 from kazdata.triples import TripleIndex, TripleSet, parse_lines, split_line
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"
-INDEX = "docs/index.json"
 #: gzip level of the pack members: level 6 took 1.7 times as long for 11 % less (measured on
 #: 2,270 documents of the 10^6-triple release); the packs are a small part of a release.
 PACK_LEVEL = 1
@@ -43,7 +42,7 @@ def member(lines: list[bytes]) -> bytes:
     return gzip.compress(b"".join(lines), compresslevel=PACK_LEVEL, mtime=0)
 
 
-def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
+def describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
     index, base, languages = _job["index"], _job["base"], _job["languages"]
     documents, page_members, own_lines = [], [], []
     for ref in refs:
@@ -60,26 +59,28 @@ def _describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], li
     return documents, page_members, entries
 
 
-def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[str], progress,
-                    workers: int = 1) -> tuple[list[dict], list[str]]:
-    """Write the two packs and ``docs/index.json``; return the index entries and the languages."""
+def start_documents(index: TripleIndex, base: str) -> tuple[list[list[EntityRef]], list[str]]:
+    """Prepare the jobs of ``describe_chunk``: return the chunks of entities to describe, in
+    index order, and the release's languages. The tables the jobs read are built here, once,
+    before the worker processes fork."""
     refs = list_entities(index, base)
     view = pages.GraphView(index, base)
-    _job.update(index=index, base=base, languages=view.languages)
+    _job.update(index=index, base=base, languages=view.languages, view=view)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
-        index.lines_by_subject(predicates)  # built once, before the workers fork
+        index.lines_by_subject(predicates)
     index.lines_by_object(pages.QUOTING)
-    chunks = [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)]
+    return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view.languages
+
+
+def finish_documents(results, total: int, release: Path, base: str, graphs: list[str],
+                     progress) -> list[dict]:
+    """Join the results of ``describe_chunk`` (an iterable, in chunk order) into the two packs and
+    the entity index; return the index entries."""
+    view = _job["view"]
     try:
-        if workers > 1 and len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.imap(_describe_chunk, chunks)
-                parts = _collect(results, len(refs), progress)
-        else:
-            parts = _collect(map(_describe_chunk, chunks), len(refs), progress)
+        documents, page_members, entries = _collect(results, total, progress)
     finally:
         _job.clear()
-    documents, page_members, entries = parts
     offsets = {"document": 0, "page": 0}
     for entry, doc, page in zip(entries, documents, page_members):
         entry["document"] = [offsets["document"], len(doc)]
@@ -88,11 +89,9 @@ def write_documents(index: TripleIndex, release: Path, base: str, graphs: list[s
         offsets["page"] += len(page)
     write_bytes(release / DOCUMENTS, b"".join(documents))
     write_bytes(release / PAGES, b"".join(page_members))
-    write_bytes(release / INDEX,
-                (json.dumps({"base": base, "languages": view.languages, "entities": entries,
-                             "graphs": graphs, "places": view.places},
-                            ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n").encode())
-    return entries, view.languages
+    write_entity_index(release, entries, {"base": base, "languages": view.languages, "graphs": graphs,
+                                          "places": view.places})
+    return entries
 
 
 def _collect(results, total: int, progress) -> tuple[list, list, list]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata import bundled
-from kazdata.build.checksums import file_digest
 from kazdata.build.dumps import Dump, load_context, write_bytes, write_graph
+from kazdata.checksums import file_digest
 from kazdata.entities import RDF_TYPE, EntityRef
 from kazdata.formats import Style
 from kazdata.namespaces import LICENSE, PREFIXES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from kazdata.build.checksums import CHECKSUMS
+from kazdata.checksums import CHECKSUMS
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
 from kazdata.pages import template_environment
 from kazdata.web.cors import add_cors

@@ -94,7 +94,7 @@ def timeline() -> Response:
 def kind_index(kind: str) -> Response:
     if not _release().has(f"pages/kind-{kind}.en.html"):
         raise NotFound(f"there is no index of {kind!r}; kinds: "
-                       + ", ".join(sorted({e['kind'] for e in _release().entities.values()})))
+                       + ", ".join(_release().kinds))
     return _site_page(f"kind-{kind}")
 
 
@@ -139,7 +139,7 @@ def sitemap() -> Response:
     """Computed from the entity index for the serving host (sitemaps need absolute URLs)."""
     root = request.host_url.rstrip("/")
     paths = ["/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/"]
-    paths += [f"/index/{kind}" for kind in sorted({e["kind"] for e in _release().entities.values()})]
+    paths += [f"/index/{kind}" for kind in _release().kinds]
     paths += [f"/doc/{path}" for path in sorted(_release().entities)]
     body = ['<?xml version="1.0" encoding="UTF-8"?>',
             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']

@@ -135,8 +135,8 @@ def _package_version() -> str:
 
 def build_spec(release, settings: dict) -> dict:
     """The OpenAPI document for this release and these settings."""
-    kinds = sorted({entry["kind"] for entry in release.entities.values()})
-    entity = sorted(release.entities)[0] if release.entities else "event/example"
+    kinds = list(release.kinds)
+    entity = next(iter(release.entities), "event/example")  # the table is sorted by path
     example_kind, example_slug = entity.split("/", 1)
     dumps = sorted(name[len("dumps/"):] for name in release.digests if name.startswith("dumps/"))
     examples = [e["name"] for e in release.examples]

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from kazdata import bundled
-from kazdata.build.checksums import CHECKSUMS
+from kazdata.checksums import CHECKSUMS
 from kazdata.errors import ReleaseError
 
 

@@ -10,7 +10,6 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
-from rdflib.exceptions import Error as RdflibError
 
 from kazdata.backends import open_backend
 from kazdata.errors import BadRequest, Forbidden, NotAcceptable, NotFound, PayloadTooLarge
@@ -132,7 +131,7 @@ def _respond(result, params) -> Response:
         if fmt.serializer is not None:
             try:
                 body = fmt.serializer(result.triples, _style())
-            except (ValueError, RdflibError):  # JSON-LD goes through rdflib, which lacks RDF 1.2 terms
+            except ValueError:  # e.g. JSON-LD through rdflib, which lacks RDF 1.2 terms
                 others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
                 raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
                                     "does not support (such as RDF 1.2 triple terms or directional language "
