@@ -26,11 +26,9 @@ from kazdata.entities import (
 )
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
 
-# GraphView and INDEX_ENTRY_PREDICATES are also read through this module by kazdata.build.documents
-from kazdata.graph_view import (  # noqa: F401
+from kazdata.graph_view import (
     ALTERNATE_NAME,
     DEFAULT_LANGUAGE,
-    INDEX_ENTRY_PREDICATES,
     KAZ_SUFFIX,
     PROV,
     RDFS_COMMENT,

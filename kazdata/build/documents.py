@@ -20,6 +20,7 @@ import gzip
 from pathlib import Path
 
 from kazdata import pages
+from kazdata.graph_view import INDEX_ENTRY_PREDICATES, GraphView
 from kazdata.build.dumps import write_bytes
 from kazdata.build.void import dataset_iri
 from kazdata.entities import LABELS_AND_TYPES, EntityRef, describe, list_entities
@@ -50,12 +51,12 @@ def describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], lis
         documents.append(member(document))
         page_members.append(member(pages.page_lines(index, ref, base, document)))
         own_lines.append([line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
-                          if split_line(line)[1] in pages.INDEX_ENTRY_PREDICATES])
+                          if split_line(line)[1] in INDEX_ENTRY_PREDICATES])
     parsed = iter(parse_lines(line for lines in own_lines for line in lines))  # one parse per chunk
     entries = []
     for ref, lines in zip(refs, own_lines):
         own = TripleSet([next(parsed) for _ in lines])
-        entries.append(pages.GraphView(own, base, places=[], languages=languages).index_entry(ref))
+        entries.append(GraphView(own, base, places=[], languages=languages).index_entry(ref))
     return documents, page_members, entries
 
 
@@ -64,7 +65,7 @@ def start_documents(index: TripleIndex, base: str) -> tuple[list[list[EntityRef]
     index order, and the release's languages. The tables the jobs read are built here, once,
     before the worker processes fork."""
     refs = list_entities(index, base)
-    view = pages.GraphView(index, base)
+    view = GraphView(index, base)
     _job.update(index=index, base=base, languages=view.languages, view=view)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
         index.lines_by_subject(predicates)
@@ -107,7 +108,7 @@ def _collect(results, total: int, progress) -> tuple[list, list, list]:
 def write_site_pages(index: TripleIndex, release: Path, base: str, style: Style, entries: list[dict],
                      shapes) -> None:
     """Home, timeline, an index per kind, the ontology and shapes pages, in every language."""
-    view = pages.GraphView(index, base)
+    view = GraphView(index, base)
     renderer = pages.PageRenderer(view, style)
     for language in view.languages:
         site = renderer.site_pages(entries, language)
