@@ -74,7 +74,9 @@ class Release:
         self.digests = read_checksums(self.directory)
         missing = [name for name in REQUIRED if name not in self.digests]
         if missing:
-            raise ReleaseError(f"{self.directory} is incomplete: missing {', '.join(missing)}")
+            raise ReleaseError(f"{self.directory} is incomplete: missing {', '.join(missing)} (a release "
+                               f"written by an older kazdata lacks them too: build it again with "
+                               f"`kazdata build {self.directory}`)")
         #: the files this opening hashed (those not vouched for by the verification record)
         self.hashed: list[str] = verify_files(self.directory, self.digests, verify)
         info = json.loads((self.directory / RELEASE_INFO).read_bytes())

@@ -147,3 +147,16 @@ def test_the_verify_setting(given, level):
 def test_an_unknown_verify_setting_is_refused():
     with pytest.raises(ValueError, match="KAZDATA_VERIFY='sometimes': verify must be quick, full or off"):
         load_settings(environ={"KAZDATA_VERIFY": "sometimes"})
+
+
+def test_a_release_of_the_older_layout_is_refused_with_what_to_do(recorded_copy):
+    """A release written before docs/release.json and docs/entities.tsv existed names what it
+    lacks and the command that writes a current one, instead of failing on a missing file."""
+    sums = recorded_copy / "SHA256SUMS"
+    kept = [line for line in sums.read_text().splitlines(keepends=True)
+            if not line.rstrip().endswith(("docs/release.json", "docs/entities.tsv"))]
+    sums.write_text("".join(kept))
+    with pytest.raises(ReleaseError) as refused:
+        Release(recorded_copy, verify="off")
+    message = str(refused.value)
+    assert "missing docs/release.json" in message and f"kazdata build {recorded_copy}" in message
