@@ -318,6 +318,17 @@ def test_the_export_checks_with_sha256sum(export_dir, web_server):
     assert "sha256sum -c" in (out / "README.txt").read_text()
 
 
+def run_as_nobody(folder: Path) -> list[str]:
+    """When the tests run as root, hand ``folder`` to ``nobody`` and return the ``runuser``
+    prefix that starts a web server as that user (the unprivileged way the export's README says)."""
+    if os.geteuid() != 0:
+        return []
+    runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
+    folder.chmod(0o755)
+    subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
+    return [runuser, "-u", "nobody", "--"]
+
+
 def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tmp_path):
     """``nginx -p OUT -c OUT/nginx.conf`` (daemon, pid and logs in OUT), as ``nobody`` when root."""
     import shutil
@@ -329,12 +340,7 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
     folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
     try:
         out = export_static(release_dir, folder / "export", listen=f"127.0.0.1:{port}")
-        prefix = []
-        if os.geteuid() == 0:
-            runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
-            folder.chmod(0o755)
-            subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
-            prefix = [runuser, "-u", "nobody", "--"]
+        prefix = run_as_nobody(folder)
         command = [*prefix, nginx, "-p", str(out), "-c", str(out / "nginx.conf")]
         subprocess.run(command, check=True, capture_output=True, timeout=30)
         try:
@@ -364,12 +370,7 @@ def test_apache_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_
     try:
         out = export_static(release_dir, folder / "export", listen=f"127.0.0.1:{port}")
         assert f"apache2 -d {out} -f {out}/apache.conf -k start" in (out / "README.txt").read_text()
-        prefix = []
-        if os.geteuid() == 0:
-            runuser = require_debian_package("util-linux", "/usr/sbin/runuser")
-            folder.chmod(0o755)
-            subprocess.run(["chown", "-R", "nobody", str(folder)], check=True)
-            prefix = [runuser, "-u", "nobody", "--"]
+        prefix = run_as_nobody(folder)
         command = [*prefix, apache, "-d", str(out), "-f", str(out / "apache.conf")]
         subprocess.run([*command, "-k", "start"], check=True, capture_output=True, timeout=30)
         pid_file = out / "logs" / "apache2.pid"
