@@ -145,8 +145,11 @@ def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, server_na
     ``kazdata serve`` runs as replaces the supervisor (docs/decisions/005)."""
     server = LiveServer(release_dir, ["--server", server_name])
     try:
+        deadline = time.monotonic() + 10  # gunicorn forks its workers one by one, after the first serves
+        while time.monotonic() < deadline and len(server.processes()["workers"]) < 2:
+            time.sleep(0.1)
         tree = server.processes()
-        assert tree["supervisor"] and tree["queries"] and tree["workers"]
+        assert tree["supervisor"] and tree["queries"] and len(tree["workers"]) == 2  # LiveServer's --workers
         os.kill(min(tree["queries"]), signal.SIGKILL)
         assert all(_ask(server) == 200 for _ in range(10))
         os.kill(tree["supervisor"], signal.SIGKILL)
@@ -198,15 +201,19 @@ def test_stopping_the_server_leaves_no_process_or_socket_behind(release_dir, ser
         server.stop()
 
 
-def test_a_killed_keeper_takes_the_whole_server_with_it(release_dir):
+def test_a_killed_keeper_takes_the_whole_server_with_it(release_dir, tmp_path, monkeypatch):
     """If ``kazdata serve`` itself is SIGKILLed, the kernel stops the HTTP server and the
-    supervisor sees its parent gone: nothing keeps the port or runs queries unsupervised."""
+    supervisor sees its parent gone: nothing keeps the port or runs queries unsupervised, and
+    the supervisor removes the socket folder the keeper can no longer remove."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the query processes' socket folder goes
     server = LiveServer(release_dir)
     try:
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith("kazdata-query-")]
         everything = server.descendants()
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(10)
         assert _gone(everything, seconds=20) == set()
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("kazdata-query-")]
         with pytest.raises(requests.ConnectionError):
             requests.get(server.url("/"), timeout=2)
     finally:

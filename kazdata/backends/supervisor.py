@@ -214,10 +214,12 @@ class _Supervisor:
         os.write(self.ready_fd, b"ok")
         os.close(self.ready_fd)
         checked = time.monotonic()
+        orphaned = False
         while True:
             self._reap()
             if os.getppid() != self.parent:
-                break  # the server is gone
+                orphaned = True  # the server is gone
+                break
             if time.monotonic() - checked >= RELEASE_CHECK_INTERVAL:
                 checked = time.monotonic()
                 current = self._maybe_switch(current)
@@ -235,6 +237,8 @@ class _Supervisor:
             except ChildProcessError:
                 pass
         listener.close()
+        if orphaned:  # the keeper that made the socket folder cannot remove it any more
+            shutil.rmtree(os.path.dirname(self.socket_path), ignore_errors=True)
         return 0
 
     def _maybe_switch(self, current: _Generation) -> _Generation:
