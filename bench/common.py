@@ -212,17 +212,19 @@ def default_threads() -> int:
 
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
-                   query_timeout: float | None = None, server: str = "gunicorn") -> tuple[Server, str]:
-    """``kazdata serve --server SERVER``, exactly as the CLI runs it (gunicorn is the default)."""
+                   query_timeout: float | None = None, server: str | None = None) -> tuple[Server, str]:
+    """``kazdata serve``, exactly as the CLI runs it; ``server`` None means kazdata's default."""
     port = free_port()
     argv = ["kazdata", "serve", "--release", str(release), "--host", HOST, "--port", str(port),
-            "--workers", str(workers), "--server", server]
+            "--workers", str(workers)]
+    if server is not None:
+        argv += ["--server", server]
     if threads is not None:
         argv += ["--threads", str(threads)]
     if query_timeout is not None:
         argv += ["--query-timeout", str(query_timeout)]
     base = f"http://{HOST}:{port}"
-    return Server(f"kazdata-{server}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
+    return Server(f"kazdata-{server or 'default'}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
 
 
 def oxigraph_store(release: Path, location: Path) -> Path:

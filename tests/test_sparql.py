@@ -276,3 +276,12 @@ def test_a_tiny_client_timeout_cannot_make_the_server_replace_processes(live_ser
         assert response.status_code in (200, 503)
     time.sleep(1)
     assert live_server.processes() == before
+
+
+@pytest.mark.parametrize("sizes", [[], [1], [3, 3, 3], [5] * 7, [10, 1, 1, 10]])
+def test_a_streamed_result_is_sent_in_pieces_that_lose_and_reorder_nothing(sizes):
+    from kazdata.web.sparql import _in_pieces
+    chunks = [bytes([65 + i % 26]) * n for i, n in enumerate(sizes)]
+    pieces = list(_in_pieces(iter(chunks), size=6))
+    assert b"".join(pieces) == b"".join(chunks)
+    assert all(len(piece) >= 6 for piece in pieces[:-1]) and all(pieces)
