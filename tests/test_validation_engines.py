@@ -242,3 +242,50 @@ def test_randomly_broken_data_gives_the_same_findings_with_both_engines(mutation
         compiled, reference = _both([data])
     assert [f for f in compiled if not _pyshacl_orders_by_datatype(f)] == \
         [f for f in reference if not _pyshacl_orders_by_datatype(f)]
+
+
+# --- divergences where the compiled engine departs from SHACL (found in review; these fail) ---
+
+def test_a_decimal_with_more_than_eighteen_fraction_digits_is_well_formed(tmp_path):
+    """SHACL sh:datatype: a literal conforms if its datatype is the given one and it is not ill-formed,
+    and the lexical space of xsd:decimal has no limit on the number of digits. So
+    "43.1234567890123456789"^^xsd:decimal conforms to sh:datatype xsd:decimal and lies between -90
+    and 90 (sh:minInclusive, sh:maxInclusive). Oxigraph's decimal keeps only 18 fraction digits: its
+    cast fails and its comparisons error, so the compiled engine reports three violations that
+    pySHACL (rightly) does not. (Oxigraph's xsd:integer is 64-bit: the same for a count above 2^63.)"""
+    data = tmp_path / "place.ttl"
+    data.write_text(PLACE.format(latitude='"43.1234567890123456789"^^xsd:decimal'))
+    compiled, reference = _both([data])
+    assert reference == []
+    assert compiled == reference
+
+
+IMAGE = """@prefix schema: <https://schema.org/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@base <https://w3id.org/kazdata/id/> .
+<article/report> a schema:NewsArticle ; rdfs:label "Report"@en ; schema:name "Report"@en ;
+    schema:headline "Report"@en ; schema:datePublished "2011-12-19"^^xsd:date ;
+    schema:publisher <organization/globalpost> ; schema:image <image/photo> .
+<organization/globalpost> a schema:NewsMediaOrganization ; rdfs:label "GlobalPost"@en ; schema:name "GlobalPost"@en .
+<image/photo> rdfs:label "Photo"@en ; schema:name "Photo"@en ; schema:caption "Photo"@en .
+"""
+
+
+@pytest.mark.parametrize("typing", [
+    "<image/photo> a [ rdfs:subClassOf schema:ImageObject ] .",
+    "<image/photo> a <https://example.org/Photo> .\n"
+    "<https://example.org/Photo> rdfs:subClassOf [ rdfs:subClassOf schema:ImageObject ] .",
+], ids=["typed-with-a-blank-class", "subclass-chain-through-a-blank-node"])
+def test_sh_class_follows_subclass_links_through_blank_nodes(tmp_path, typing):
+    """SHACL: a node is a SHACL instance of C if one of its SHACL types (an rdf:type value or any
+    class above one by rdfs:subClassOf*) is C; nothing restricts those classes to IRIs. So a value
+    typed with a blank-node subclass of schema:ImageObject, or with a class whose rdfs:subClassOf
+    chain passes through a blank node, conforms to sh:class schema:ImageObject (ArticleImageShape).
+    pySHACL passes it; the compiled engine matches rdf:type against an IRI-only subclass closure
+    (kazdata.validation.sparql.subclass_closure) and reports a ClassConstraintComponent violation."""
+    data = tmp_path / "article.ttl"
+    data.write_text(IMAGE + typing + "\n")
+    compiled, reference = _both([data])
+    assert f"{SH}ClassConstraintComponent" not in {f[4] for f in reference}
+    assert compiled == reference
