@@ -38,7 +38,7 @@ from kazdata.validation.shapes import (
     sparql_targets,
     target_classes,
 )
-from kazdata.validation.sparql import FocusNodes, load_union, subclass_closure
+from kazdata.validation.sparql import FocusNodes, instance_pattern, load_union, subclass_closure
 
 _SCRATCH_KEY = "urn:kazdata:validation:target:{}"
 _PARENT_KEY = "urn:kazdata:validation:shape:{}"
@@ -85,12 +85,9 @@ def compile_shapes(shapes_plan: ShapesPlan, store: ox.Store) -> CorePlan:
     return result
 
 
-def _target_clauses(shapes: Graph, shape, subclasses: Callable[[URIRef], list[str]], result: CorePlan) -> list[str]:
+def _target_clauses(shapes: Graph, shape, subclasses: Callable[[URIRef], list[str] | None], result: CorePlan) -> list[str]:
     """Patterns binding ?this to the focus nodes of each target of ``shape`` (sh:targetClass etc.)."""
-    clauses = []
-    classes = sorted({c for cls in target_classes(shapes, shape) for c in subclasses(cls)})
-    if classes:
-        clauses.append("?this a ?type VALUES ?type { " + " ".join(f"<{c}>" for c in classes) + " }")
+    clauses = instance_pattern("?this", target_classes(shapes, shape), subclasses)
     nodes = [term(node) for node in shapes.objects(shape, SH.targetNode)]
     if nodes:
         clauses.append("VALUES ?this { " + " ".join(nodes) + " }")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib.namespace import RDFS, SH
+from rdflib.namespace import RDF, RDFS, SH
 
 from kazdata.errors import SourceError
 from kazdata.validation.report import Finding, term_text, to_rdflib
@@ -60,19 +60,21 @@ def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) 
     return store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
 
 
-def subclass_closure(store: ox.Store) -> Callable[[object], list[str]]:
+def subclass_closure(store: ox.Store) -> Callable[[object], list[str] | None]:
     """A function giving a class and every class below it by rdfs:subClassOf* in the union.
 
     The rdfs:subClassOf triples are read once; a class target or sh:class then matches
     ``?node a ?type`` against a fixed list of IRIs instead of following a property path per node.
+    A SPARQL query cannot name a stored blank node, so for a class with a blank node anywhere
+    below it (``[ rdfs:subClassOf C ]`` as a type, or a chain through one) the function returns
+    None, and the caller follows the path instead (:func:`instance_pattern`).
     """
     below: dict[str, set[str]] = {}
     for quad in store.quads_for_pattern(None, ox.NamedNode(str(RDFS.subClassOf)), None, None):
-        if isinstance(quad.subject, ox.NamedNode) and isinstance(quad.object, ox.NamedNode):
-            below.setdefault(quad.object.value, set()).add(quad.subject.value)
-    cache: dict[str, list[str]] = {}
+        below.setdefault(_class_key(quad.object), set()).add(_class_key(quad.subject))
+    cache: dict[str, list[str] | None] = {}
 
-    def subclasses(cls) -> list[str]:
+    def subclasses(cls) -> list[str] | None:
         if str(cls) not in cache:
             found, stack = {str(cls)}, [str(cls)]
             while stack:
@@ -80,9 +82,33 @@ def subclass_closure(store: ox.Store) -> Callable[[object], list[str]]:
                     if sub not in found:
                         found.add(sub)
                         stack.append(sub)
-            cache[str(cls)] = sorted(found)
+            cache[str(cls)] = None if any(c.startswith("_:") for c in found) else sorted(found)
         return cache[str(cls)]
     return subclasses
+
+
+def _class_key(term) -> str:
+    """IRIs as themselves, blank nodes as ``_:id`` (never an IRI), literals as never-matching keys."""
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    return f"_:{term.value}" if isinstance(term, ox.BlankNode) else f"_:literal {term}"
+
+
+def instance_pattern(node: str, classes, subclasses: Callable[[object], list[str] | None]) -> list[str]:
+    """Group patterns, one per alternative, binding ``node`` to the SHACL instances of any of
+    ``classes``: one VALUES list of every IRI class below them, and a property path for each class
+    whose subclasses pass through a blank node (see :func:`subclass_closure`)."""
+    iris: set[str] = set()
+    patterns = []
+    for cls in sorted(classes, key=str):
+        below = subclasses(cls)
+        if below is None:
+            patterns.append(f"{node} <{RDF.type}>/<{RDFS.subClassOf}>* <{cls}>")
+        else:
+            iris.update(below)
+    if iris:
+        patterns.insert(0, f"{node} a ?type VALUES ?type {{ " + " ".join(f"<{c}>" for c in sorted(iris)) + " }")
+    return patterns
 
 
 class FocusNodes(Mapping):
@@ -111,10 +137,8 @@ class FocusNodes(Mapping):
             if shape not in self.plan.targets:
                 raise KeyError(shape)
             queries = list(self.plan.targets[shape])
-            classes = sorted({c for cls in target_classes(self.plan.shapes, shape) for c in self.subclasses(cls)})
-            if classes:  # SHACL instances: typed with the class or one below it
-                queries.append("SELECT DISTINCT ?this WHERE { ?this a ?type VALUES ?type { "
-                               + " ".join(f"<{c}>" for c in classes) + " } }")
+            for pattern in instance_pattern("?this", target_classes(self.plan.shapes, shape), self.subclasses):
+                queries.append(f"SELECT DISTINCT ?this WHERE {{ {pattern} }}")  # SHACL instances
             self._nodes[shape] = set().union(*(self.answer(q) for q in queries))
         return self._nodes[shape]
 
