@@ -19,6 +19,14 @@ class KazdataError(Exception):
         self.message = message
         self.details = details
 
+    def __reduce__(self):
+        """Keep ``details`` across processes (the build validates in one of its own)."""
+        return _restore, (type(self), self.message, self.details)
+
+
+def _restore(cls: type, message: str, details: dict) -> "KazdataError":
+    return cls(message, **details)
+
 
 class BadRequest(KazdataError):
     status = 400
