@@ -140,8 +140,11 @@ def test_a_shape_violation_stops_the_build(tmp_path):
     bad.write_text((FIXTURES / "second-source" / "example-wire-2011-12-20.ttl").read_text()
                    .replace("kaz:figureKind kaz:Deaths ;", ""))
     sources = _sources_with(tmp_path, bad)
+    said: list[str] = []  # a callback the validation process cannot reach: its lines are replayed
     with pytest.raises(ValidationFailed) as error:
-        build_release(tmp_path / "out", sources_dir=sources, progress=quiet)
+        build_release(tmp_path / "out", sources_dir=sources, progress=said.append)
+    assert any("validate with SHACL: done" in line for line in said)
+    assert any("zhanaozen-shooting-deaths-example-wire" in line and "bad.ttl" in line for line in said)
     violations = error.value.details["violations"]
     assert any(v.focus_node.endswith("zhanaozen-shooting-deaths-example-wire") and v.source_file == str(sources / "bad.ttl")
                for v in violations)
