@@ -70,6 +70,15 @@ def static_server(out: Path, port: int) -> tuple[c.Server, str]:
     return c.Server("nginx-static", argv, base + "/", log_dir=out / "logs"), base
 
 
+def _write_server_config(workdir: Path, name: str, conf: str) -> Path:
+    """Write a plain server's configuration into ``workdir``, beside the logs/ and tmp/ it uses."""
+    for state in ("logs", "tmp"):
+        (workdir / state).mkdir(parents=True, exist_ok=True)
+    path = workdir / name
+    path.write_text(conf, encoding="utf-8")
+    return path
+
+
 def plain_config(out: Path, workdir: Path, port: int) -> Path:
     """The export's own nginx.conf with kazdata's maps and locations replaced by one location
     that sends files by path: the same http-level tuning, none of the negotiation or headers."""
@@ -79,11 +88,7 @@ def plain_config(out: Path, workdir: Path, port: int) -> Path:
     conf = re.sub(r"listen \S+;", f"listen {c.HOST}:{port};", conf)
     location = f"root {out / 'site' / 'identity'};\n        {types}\n        location / {{ }}"
     conf = re.sub(r"include \S*kazdata-locations\.conf;", lambda _: location, conf)
-    for state in ("logs", "tmp"):
-        (workdir / state).mkdir(parents=True, exist_ok=True)
-    path = workdir / "nginx.conf"
-    path.write_text(conf, encoding="utf-8")
-    return path
+    return _write_server_config(workdir, "nginx.conf", conf)
 
 
 def plain_server(out: Path, workdir: Path, port: int) -> tuple[c.Server, str]:
@@ -113,11 +118,7 @@ def plain_apache_config(out: Path, workdir: Path, port: int) -> Path:
     conf = re.sub(r"^Listen .*$", f"Listen {c.HOST}:{port}", conf, flags=re.M)
     conf = re.sub(r"^DocumentRoot .*$", f'DocumentRoot "{files}"', conf, flags=re.M)
     conf = re.sub(r"^Include .*kazdata-apache\.conf\"?$", lambda _: directory, conf, flags=re.M)
-    for state in ("logs", "tmp"):
-        (workdir / state).mkdir(parents=True, exist_ok=True)
-    path = workdir / "apache.conf"
-    path.write_text(conf, encoding="utf-8")
-    return path
+    return _write_server_config(workdir, "apache.conf", conf)
 
 
 def apache_plain_server(out: Path, workdir: Path, port: int) -> tuple[c.Server, str]:
