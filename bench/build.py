@@ -31,7 +31,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common as c
 
-from kazdata.release import Release
+from kazdata.release.opened import Release
 
 #: Triples per synthetic event, shared places and people included (measured: 1,173,416 at 25,000 events).
 TRIPLES_PER_EVENT = 47
@@ -73,8 +73,8 @@ def run_build(sources: Path, release: Path, validate: bool, store: bool = False)
     if validate:
         argv = ["kazdata", "build", str(release), "--sources", str(sources), *(["--store"] if store else [])]
     else:
-        code = ("import sys; from pathlib import Path; from kazdata.build import write_release; "
-                "from kazdata.sources import discover_sources; "
+        code = ("import sys; from pathlib import Path; from kazdata.builder import write_release; "
+                "from kazdata.sources.curated import discover_sources; "
                 "write_release(Path(sys.argv[1]), discover_sources(Path(sys.argv[2])), with_store=sys.argv[3] == 'store')")
         argv = [sys.executable, "-c", code, str(release), str(sources), "store" if store else "no-store"]
     meter = c.CpuMeter()
@@ -115,7 +115,7 @@ def start_up(release: Path) -> dict:
     and what opening the release takes of that: unverified, with the quick check (one stat per
     file against the record the build wrote) and with every byte hashed; the rest is mostly the
     SPARQL engine loading ``kazdata.nq`` into Oxigraph."""
-    code = ("import sys, time; from kazdata.release import Release; t = [time.perf_counter()]\n"
+    code = ("import sys, time; from kazdata.release.opened import Release; t = [time.perf_counter()]\n"
             "for level in ('off', 'quick', 'full'):\n"
             "    Release(sys.argv[1], verify=level); t.append(time.perf_counter())\n"
             "print(*(b - a for a, b in zip(t, t[1:])))")

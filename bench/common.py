@@ -50,7 +50,7 @@ def release_dir(given: str | None):
 
 def entity_index(release: Path) -> list[dict]:
     """Every entity's index entry, in path order."""
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
     return list(Release(release).entities.values())
 
 
@@ -76,7 +76,7 @@ def cheap_query(release: Path) -> str:
 
 def with_prefixes(query: str) -> str:
     """``query`` with the predeclared prefixes written out, for engines that do not predeclare them."""
-    from kazdata.namespaces import PREFIXES
+    from kazdata.vocabulary import PREFIXES
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in PREFIXES.items()) + query
 
 
@@ -202,12 +202,12 @@ class Server:
 
 
 def default_workers() -> int:
-    from kazdata.config import load_settings
+    from kazdata.settings import load_settings
     return load_settings({}, environ={})["workers"]
 
 
 def default_threads() -> int:
-    from kazdata.config import load_settings
+    from kazdata.settings import load_settings
     return load_settings({}, environ={})["threads"]
 
 
@@ -255,7 +255,7 @@ def export_turtle_documents(release: Path, target: Path) -> Path:
     """Every entity's Turtle document as ``target/{kind}/{slug}.ttl`` (the bytes kazdata sends),
     and ``target/index.json`` (the release's ``docs/release.json``, what nginx is polled for until
     it answers): entity documents are rendered by the release, not stored as files."""
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
     opened = Release(release)
     for path in opened.entities:
         file = target / f"{path}.ttl"

@@ -25,7 +25,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common as c  # noqa: E402
-from kazdata.config import load_settings  # noqa: E402
+
+from kazdata.settings import load_settings  # noqa: E402
 
 SCALE_CACHE = Path(tempfile.gettempdir()) / "kazdata-bench-scale"
 STORES = Path(tempfile.gettempdir()) / "kazdata-doc-rate"

@@ -65,7 +65,7 @@ def free_port() -> int:
 
 def workload(release: Path) -> list[str]:
     """Lines 'ACCEPT RANGE PATH' for the wrk script: every entity in every format, SPARQL, dumps."""
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
     entities = list(Release(release).entities)
     accepts = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]
     lines = [f"{accepts[i % len(accepts)]} - /doc/{path}" for i, path in enumerate(entities)]

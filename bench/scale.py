@@ -62,7 +62,7 @@ def triples_per_event() -> float:
     """Measured on 1,000 generated events, shared places and people included."""
     import pyoxigraph as ox
 
-    from kazdata.generate import generate
+    from kazdata.sources.generate import generate
     folder = CACHE / "probe"
     if not folder.exists():
         generate(1000, folder)

@@ -6,7 +6,7 @@ the machine falls on all three alike), on
 - kazdata /sparql (``kazdata serve``, gunicorn): the query text as published (predeclared prefixes),
   GET ?query=, Accept: application/sparql-results+json; time = client wall time of the request;
 - Oxigraph's server (``oxigraph serve-read-only --union-default-graph`` on dumps/kazdata.nq):
-  the same query with PREFIX lines for kazdata.namespaces.PREFIXES, same GET and Accept;
+  the same query with PREFIX lines for kazdata.vocabulary.PREFIXES, same GET and Accept;
 - rdflib in-process: ``Dataset(default_union=True)`` parsed from the same .nq, the same text as
   Oxigraph; time = ``ds.query(text)`` plus reading every row (no HTTP, no serialisation).
 It prints median and p99 (nearest rank: with 20 runs, the slowest) per engine and query, and
@@ -31,9 +31,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-import requests
-
 import common as c
+import requests
 
 JSON = {"Accept": "application/sparql-results+json, text/turtle;q=0.9"}
 TURTLE = {"Accept": "text/turtle"}

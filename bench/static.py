@@ -30,9 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 import common as c
+import requests
 
 AIM_RATIO = 0.8
 #: Accept and Accept-Language headers in the mix: browsers and RDF clients the maps know by

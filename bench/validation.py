@@ -45,7 +45,7 @@ def _peak_mib(who: int) -> float:
 
 def measure(engine: str, folder: Path) -> dict:
     """Validate with one engine, timing each phase from its progress lines."""
-    from kazdata.sources import discover_sources
+    from kazdata.sources.curated import discover_sources
     from kazdata.validation import validate_sources
     started = time.perf_counter()
     marks: list[tuple[float, str]] = []

@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from kazdata import bundled
-from kazdata.config import SETTINGS, load_settings
 from kazdata.errors import KazdataError, ValidationFailed
+from kazdata.settings import SETTINGS, load_settings
+from kazdata.sources import bundled
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
@@ -25,14 +25,14 @@ def _sources_dir(settings: dict) -> Path:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from kazdata.build import build_release
+    from kazdata.builder import build_release
     settings = load_settings({"base": args.base, "sources": args.sources})
     build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings["base"], with_store=args.store)
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from kazdata.sources import discover_sources
+    from kazdata.sources.curated import discover_sources
     from kazdata.validation import validate_sources
     settings = load_settings({"sources": args.sources})
     paths = [Path(p) for p in args.files] or discover_sources(_sources_dir(settings))
@@ -46,22 +46,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from kazdata.web.serve import serve
+    from kazdata.runtime.serve import serve
     names = [s.name for s in SETTINGS]
     settings = load_settings({name: getattr(args, name, None) for name in names})
     return serve(settings, dev=args.dev)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from kazdata.generate import generate
+    from kazdata.sources.generate import generate
     for path in generate(args.events, Path(args.out), seed=args.seed):
         print(path)
     return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from kazdata.backends.remote import load_release
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
+    from kazdata.sparql.backends.remote import load_release
     release = Release(Path(args.release), verify="full")
     for graph, count in load_release(release.directory, args.endpoint):
         print(f"{count:>9} triples -> <{graph}>")
@@ -69,14 +69,14 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from kazdata.publish import publish
+    from kazdata.release.publish import publish
     publish(Path(args.release), Path(args.to))
     print(f"{args.to} -> {Path(args.release).resolve()}")
     return 0
 
 
 def cmd_export_static(args: argparse.Namespace) -> int:
-    from kazdata.static_export import export_static
+    from kazdata.export.static_site import export_static
     settings = load_settings({"release": args.release})
     out = export_static(settings["release"], Path(args.out), listen=args.listen,
                         sparql_upstream=args.sparql_upstream)

@@ -2,7 +2,7 @@
 
 Content negotiation, ``Link`` headers, dump writing and the round-trip tests all iterate these
 tables, so adding a format is one entry. HTML is a format like the others:
-its documents are rendered by ``kazdata.pages`` from the entity's stored triples, like the
+its documents are rendered by ``kazdata.entities.pages`` from the entity's stored triples, like the
 other formats, not by a special case in the server.
 
 Serialisers are deterministic (sorted input, no timestamps): the same triples give the same bytes.

@@ -17,8 +17,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kazdata.build import build_release, quiet
-from kazdata.config import load_settings
+from kazdata.builder import build_release, quiet
+from kazdata.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -122,7 +122,7 @@ class LiveServer(ServerProcess):
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
     def processes(self) -> dict:
-        """The server's process tree (``kazdata.web.keeper``), told apart by process name: the
+        """The server's process tree (``kazdata.runtime.keeper``), told apart by process name: the
         ``http`` server's master and its ``workers``, the query ``supervisor`` and its
         ``queries`` processes."""
         def children(pid: int | None) -> set[int]:

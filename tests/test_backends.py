@@ -17,13 +17,13 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kazdata.backends import BACKENDS
-from kazdata.backends.embedded import InProcessBackend
-from kazdata.build import build_release, quiet
-from kazdata.namespaces import prefixes_for
-from kazdata.query import Engine, Policy, QueryRequest, SelectResult
-from kazdata.release import Release
-from kazdata.results import write_json
+from kazdata.builder import build_release, quiet
+from kazdata.release.opened import Release
+from kazdata.sparql.backends import BACKENDS
+from kazdata.sparql.backends.embedded import InProcessBackend
+from kazdata.sparql.policy import Engine, Policy, QueryRequest
+from kazdata.sparql.results import write_json
+from kazdata.vocabulary import prefixes_for
 from tests.conftest import LiveServer, free_port
 
 RESULT_LIMIT = 100

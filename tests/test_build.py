@@ -13,18 +13,18 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
-from kazdata import bundled
-from kazdata.build import build_release, quiet
-from kazdata.checksums import read_checksums
-from kazdata.entities import EntityRef, describe
+from kazdata.builder import build_release, quiet
+from kazdata.entities.description import EntityRef, describe
+from kazdata.entities.graph_view import GraphView
+from kazdata.entities.pages import PageRenderer
+from kazdata.entities.triples import TripleIndex, parse_lines
 from kazdata.errors import SourceError, ValidationFailed
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
-from kazdata.graph_view import GraphView
-from kazdata.namespaces import LICENSE
-from kazdata.pages import PageRenderer
-from kazdata.release import Release
-from kazdata.sources import load_source, source_nquads
-from kazdata.triples import TripleIndex, parse_lines
+from kazdata.release.checksums import read_checksums
+from kazdata.release.opened import Release
+from kazdata.sources import bundled
+from kazdata.sources.curated import load_source, source_nquads
+from kazdata.vocabulary import LICENSE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}

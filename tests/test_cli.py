@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kazdata import bundled
-from kazdata.config import SETTINGS
+from kazdata.settings import SETTINGS
+from kazdata.sources import bundled
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"

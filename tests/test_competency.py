@@ -18,7 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kazdata.namespaces import PREFIXES
+from kazdata.vocabulary import PREFIXES
 
 QUERY_DIR = Path(__file__).resolve().parents[1] / "data" / "queries"
 QUERY_FILES = sorted(QUERY_DIR.glob("*.rq"))

@@ -12,7 +12,7 @@ from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
 from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS
-from kazdata.release import Release
+from kazdata.release.opened import Release
 
 RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
 BASE = "https://w3id.org/kazdata/"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, URIRef
 
-from kazdata import bundled
+from kazdata.sources import bundled
 
 KAZ = "https://w3id.org/kazdata/ontology#"
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def test_the_wheel_ships_ontology_shapes_data_templates_and_assets(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("kazdata/bundled/ontology/kazdata.ttl", "kazdata/bundled/ontology/context.jsonld",
                      "kazdata/bundled/shapes/kazdata-shapes.ttl", "kazdata/bundled/data/dataset.ttl",
-                     "kazdata/bundled/data/sources/globalpost-2011-12-19.ttl", "kazdata/templates/entity.html",
-                     "kazdata/web/static/sparql.js"):
+                     "kazdata/bundled/data/sources/globalpost-2011-12-19.ttl", "kazdata/entities/templates/entity.html",
+                     "kazdata/entities/static/sparql.js"):
         assert expected in names, expected
     assert any(n.startswith("kazdata/bundled/data/queries/") for n in names)

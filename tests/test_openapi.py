@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from kazdata.formats import GRAPH_FORMATS
-from kazdata.release import Release
+from kazdata.release.opened import Release
 from kazdata.web.openapi import build_spec
 
 # The query itself as the POST body (SPARQL 1.1 Protocol 2.1.3): text, sent as UTF-8.

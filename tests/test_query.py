@@ -12,13 +12,17 @@ import time
 import pyoxigraph as ox
 import pytest
 
-from kazdata.backends.embedded import QUERY_NICENESS, InProcessBackend, lower_priority
-from kazdata.backends.processes import HEAVY_NICENESS, ProcessBackend
-from kazdata.backends.supervisor import CHILD_NICENESS, QueryService
-from kazdata.config import load_settings
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
-from kazdata.publish import publish
-from kazdata.query import AskResult, Engine, Policy, QueryRequest, SelectResult
+from kazdata.release.publish import publish
+from kazdata.runtime.query_client import HEAVY_NICENESS, ProcessBackend
+from kazdata.runtime.supervisor import CHILD_NICENESS, QueryService
+from kazdata.settings import load_settings
+from kazdata.sparql.backends.embedded import (
+    QUERY_NICENESS,
+    InProcessBackend,
+    lower_priority,
+)
+from kazdata.sparql.policy import AskResult, Engine, Policy, QueryRequest, SelectResult
 
 # about 11 million rows: a couple of seconds, so the abandoned thread does not burn the test run
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
@@ -153,10 +157,10 @@ def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_li
 
 
 def test_query_processes_switch_to_a_published_release(service, tmp_path):
-    from kazdata.build import build_release, quiet
+    from kazdata.builder import build_release, quiet
     supervisor, link = service
     sources = tmp_path / "sources"
-    shutil.copytree(__import__("kazdata.bundled", fromlist=["x"]).sources_dir(), sources)
+    shutil.copytree(__import__("kazdata.sources.bundled", fromlist=["x"]).sources_dir(), sources)
     (sources / "extra-2012-01-01.ttl").write_text(
         "@prefix schema: <https://schema.org/> .\n"
         "<https://w3id.org/kazdata/id/place/switch-test> a schema:Place ; schema:name \"Switch test\"@en .\n")
@@ -229,7 +233,7 @@ def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, re
 def test_a_kill_sent_just_after_an_answer_never_hits_the_next_query(release_dir, monkeypatch):
     """The web worker decides to kill a moment after its deadline; if the query process had
     answered in between and taken another query, that other query must not be the victim."""
-    from kazdata.backends import processes
+    from kazdata.runtime import query_client as processes
     settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": 10.0}, environ={})
     service = QueryService.start(settings)
     real_wait = processes._wait_readable
@@ -284,6 +288,7 @@ def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     """It sent its pid, then died: the web worker's send fails, and that must be a clear 503."""
     import socket
     import struct
+
     from kazdata.errors import BackendUnavailable
     path = str(tmp_path / "query.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -340,10 +345,10 @@ def test_a_web_worker_with_many_open_connections_still_queries(service):
 
 
 def test_restarting_the_supervisor_does_not_block_the_caller(service, monkeypatch):
-    """The keeper (kazdata.web.keeper) calls keep_running: it must go on answering signals
+    """The keeper (kazdata.runtime.keeper) calls keep_running: it must go on answering signals
     while the new supervisor spends seconds or minutes loading the store."""
-    from kazdata.backends import EMBEDDED_STORES, EmbeddedStore
-    from kazdata.backends.embedded import open_memory
+    from kazdata.sparql.backends import EMBEDDED_STORES, EmbeddedStore
+    from kazdata.sparql.backends.embedded import open_memory
     supervisor, _link = service
 
     def slow_open(release):
@@ -388,9 +393,9 @@ def test_web_workers_refuse_a_release_the_disk_query_processes_cannot_open(relea
     """With --backend disk the supervisor refuses a release built without --store and keeps
     the old one; a web worker must refuse it too, or its documents and its SPARQL would come
     from different releases."""
-    from kazdata.backends import open_backend
     from kazdata.errors import ReleaseError
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
+    from kazdata.sparql.backends import open_backend
     settings = load_settings({"release": release_dir, "backend": "disk"}, environ={})
     with pytest.raises(ReleaseError, match="--store"):
         open_backend({**settings, "query_socket": "/nonexistent/query.sock"}, Release(release_dir))

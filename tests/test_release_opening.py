@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kazdata.checksums import read_checksums, record_path, write_record
-from kazdata.config import load_settings
-from kazdata.entities import list_entities
-from kazdata.entity_index import ENTITIES, EntityIndex, write_entity_index
+from kazdata.entities.description import list_entities
+from kazdata.entities.triples import TripleIndex
 from kazdata.errors import ReleaseError
-from kazdata.publish import publish
-from kazdata.release import Release
-from kazdata.triples import TripleIndex
+from kazdata.release.checksums import read_checksums, record_path, write_record
+from kazdata.release.entity_index import ENTITIES, EntityIndex, write_entity_index
+from kazdata.release.opened import Release
+from kazdata.release.publish import publish
+from kazdata.settings import load_settings
 
 
 @pytest.fixture

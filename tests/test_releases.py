@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kazdata import bundled
-from kazdata.build import build_release, quiet
+from kazdata.builder import build_release, quiet
 from kazdata.errors import ReleaseError
-from kazdata.publish import publish
+from kazdata.release.publish import publish
+from kazdata.sources import bundled
 from tests.conftest import LiveServer
 
 FIXTURES = Path(__file__).parent / "fixtures"

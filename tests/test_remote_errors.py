@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from kazdata.backends.remote import RemoteBackend
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
-from kazdata.query import QueryRequest, SelectResult
+from kazdata.sparql.backends.remote import RemoteBackend
+from kazdata.sparql.policy import QueryRequest, SelectResult
 from tests.conftest import free_port
 
 STACK_TRACE = "java.lang.NullPointerException\n\tat org.apache.jena.sparql.engine.QueryExecutionBase"

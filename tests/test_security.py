@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from kazdata import bundled
-from kazdata.build import build_release, quiet
-from kazdata.config import load_settings
-from kazdata.query import refuse_remote_access, refuse_updates
+from kazdata.builder import build_release, quiet
 from kazdata.errors import Forbidden
+from kazdata.settings import load_settings
+from kazdata.sources import bundled
+from kazdata.sparql.policy import refuse_remote_access, refuse_updates
 
 HOSTILE = """@base <https://w3id.org/kazdata/id/> .
 @prefix schema: <https://schema.org/> .

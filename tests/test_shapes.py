@@ -21,8 +21,8 @@ import pytest
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import SH
 
-from kazdata import bundled
-from kazdata.sources import discover_sources
+from kazdata.sources import bundled
+from kazdata.sources.curated import discover_sources
 from kazdata.validation import validate_sources
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -179,7 +179,7 @@ ENGINE_PROGRESS = {"sparql": ("core constraints:", 1), "pyshacl": ("file(s) vali
 
 @pytest.mark.parametrize("engine", sorted(ENGINE_PROGRESS))
 def test_a_generated_dataset_in_several_files_validates_and_a_break_is_placed(tmp_path, monkeypatch, engine):
-    from kazdata import generate
+    from kazdata.sources import generate
     monkeypatch.setattr(generate, "EVENTS_PER_SOURCE", 100)
     paths = generate.generate(300, tmp_path)
     assert len(paths) == 4  # the world and three reports

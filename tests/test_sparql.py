@@ -220,7 +220,7 @@ def test_runaway_query_is_stopped_and_the_server_keeps_answering(live_server):
 
 
 def test_result_limit_truncates_with_a_signal(tmp_path, release_dir):
-    from kazdata.config import load_settings
+    from kazdata.settings import load_settings
     from kazdata.web import create_app
     app = create_app(load_settings({"release": release_dir, "result_limit": 5}, environ={}))
     response = app.test_client().get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"},
@@ -258,7 +258,7 @@ def test_oxigraph_federates_into_the_endpoint(live_server):
 
 
 def test_example_queries_have_stable_urls(live_server, release_dir):
-    from kazdata.release import Release
+    from kazdata.release.opened import Release
     examples = Release(release_dir).examples
     assert len(examples) >= 15
     for example in examples:

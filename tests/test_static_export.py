@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kazdata.formats import DOCUMENT_FORMATS
-from kazdata.release import Release
+from kazdata.release.opened import Release
 
 #: Headers the static deployment must send exactly as the Python server does.
 COMPARED = ("Content-Type", "Vary", "Link", "ETag", "Content-Location", "Content-Language",
@@ -334,7 +334,7 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
     import shutil
     import tempfile
 
-    from kazdata.static_export import export_static
+    from kazdata.export.static_site import export_static
     nginx = require_debian_package("nginx", "/usr/sbin/nginx")
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
@@ -363,7 +363,7 @@ def test_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir, tm
 def test_apache_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_dir):
     """``apache2 -d OUT -f OUT/apache.conf -k start`` (a daemon, pid and logs in OUT), as
     ``nobody`` when root, and ``-k stop``."""
-    from kazdata.static_export import export_static
+    from kazdata.export.static_site import export_static
     apache = require_debian_package("apache2", "/usr/sbin/apache2")
     port = free_port()
     folder = Path(tempfile.mkdtemp(prefix="kazdata-static-"))  # under /tmp: reachable by nobody
@@ -392,7 +392,7 @@ def test_apache_runs_as_an_unprivileged_user_exactly_as_the_readme_says(release_
 
 def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_path):
     from kazdata.errors import ExportError
-    from kazdata.static_export import export_static
+    from kazdata.export.static_site import export_static
     out = export_static(release_dir, tmp_path / "export", listen="8099")
     (out / "logs" / "access.log").write_text("kept\n")
     export_static(release_dir, out, listen="8099")

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kazdata import bundled
-from kazdata.sources import discover_sources
+from kazdata.sources import bundled
+from kazdata.sources.curated import discover_sources
 from kazdata.validation import ENGINES, ValidationReport, Violation, validate_sources
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -92,7 +92,7 @@ def test_the_shares_of_the_checks_are_a_partition(count):
 def test_checks_shared_with_a_helper_process_give_the_same_findings(tmp_path, monkeypatch):
     """Large sources share the checks with a helper process; here small ones are made to."""
     import kazdata.validation
-    from kazdata import generate
+    from kazdata.sources import generate
     monkeypatch.setattr(generate, "EVENTS_PER_SOURCE", 2)
     paths = generate.generate(4, tmp_path)
     text = paths[1].read_text()
@@ -199,7 +199,7 @@ _OBJECTS = (
 @cache
 def _generated() -> tuple[tuple[str, str, str], ...]:
     """A small generated dataset as (subject, predicate, object) in N-Triples syntax, sorted."""
-    from kazdata import generate
+    from kazdata.sources import generate
     with tempfile.TemporaryDirectory() as folder:
         paths = generate.generate(3, Path(folder))
         triples = {(str(q.subject), str(q.predicate), str(q.object))

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata import bundled
+from kazdata.sources import bundled
 from kazdata.validation import core, partitions, sparql
 from kazdata.validation.report import (
     Finding,

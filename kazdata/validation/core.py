@@ -38,7 +38,12 @@ from kazdata.validation.shapes import (
     sparql_targets,
     target_classes,
 )
-from kazdata.validation.sparql import FocusNodes, instance_pattern, load_union, subclass_closure
+from kazdata.validation.sparql import (
+    FocusNodes,
+    instance_pattern,
+    load_union,
+    subclass_closure,
+)
 
 _SCRATCH_KEY = "urn:kazdata:validation:target:{}"
 _PARENT_KEY = "urn:kazdata:validation:shape:{}"

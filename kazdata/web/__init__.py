@@ -10,7 +10,8 @@ from typing import Any
 
 from flask import Flask
 
-from kazdata.config import load_settings
+from kazdata.entities.pages import STATIC_DIR
+from kazdata.settings import load_settings
 from kazdata.web.documents import FastDocuments
 from kazdata.web.resources import Resources
 
@@ -21,7 +22,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from kazdata.web.security import register_security_headers
 
     settings = settings or load_settings()
-    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings["max_body"]
     app.json.ensure_ascii = False
     app.extensions["kazdata"] = Resources(settings, sparql.make_engine)

@@ -3,7 +3,7 @@
 ``plan_document`` decides everything about a ``/doc/`` response (format, language, encoding,
 headers, bytes) from the release and three request headers; the bytes come from
 ``Release.read``, which renders a document from the entity's stored triples the first time and
-then keeps it in a bounded cache (``kazdata.entity_documents``, decision 007). The Flask route uses it, and so
+then keeps it in a bounded cache (``kazdata.release.document_packs``, decision 007). The Flask route uses it, and so
 does ``FastDocuments``, a WSGI layer in front of Flask that answers plain ``GET /doc/...``
 requests (no Range, no query string) without entering Flask's routing, request and response
 machinery: a dereference becomes a few dictionary lookups (``Choices`` remembers what each set
@@ -21,11 +21,11 @@ from functools import lru_cache
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from kazdata.entities import EntityRef
+from kazdata.entities.description import EntityRef
 from kazdata.errors import KazdataError
 from kazdata.formats import GRAPH_FORMATS, HTML, Format
-from kazdata.namespaces import LICENSE
-from kazdata.release import Release
+from kazdata.release.opened import Release
+from kazdata.vocabulary import LICENSE
 from kazdata.web.cors import EXPOSED
 from kazdata.web.negotiation import choose_language, format_for
 from kazdata.web.security import CONTENT_SECURITY_POLICY

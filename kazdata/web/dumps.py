@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from kazdata.checksums import CHECKSUMS
+from kazdata.entities.pages import template_environment
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
-from kazdata.pages import template_environment
+from kazdata.release.checksums import CHECKSUMS
 from kazdata.web.cors import add_cors
 from kazdata.web.sending import send_release_file
 

@@ -14,8 +14,8 @@ import logging
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from kazdata.entities.pages import template_environment
 from kazdata.errors import KazdataError
-from kazdata.pages import template_environment
 from kazdata.web.cors import add_cors
 
 log = logging.getLogger("kazdata.web")

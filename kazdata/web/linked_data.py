@@ -13,10 +13,10 @@ from werkzeug.utils import escape
 
 from kazdata.errors import NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
+from kazdata.vocabulary import LICENSE
 from kazdata.web.cors import add_cors
-from kazdata.web.negotiation import choose_format, choose_language, format_for
-from kazdata.namespaces import LICENSE
 from kazdata.web.documents import link_header, plan_document
+from kazdata.web.negotiation import choose_format, choose_language, format_for
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("linked_data", __name__)

@@ -14,7 +14,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 from flask import Blueprint, Response, current_app, request
 
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, JSON_LD, RESULT_FORMATS
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    HTML,
+    JSON_LD,
+    RESULT_FORMATS,
+)
 from kazdata.web.cors import add_cors
 from kazdata.web.dumps import DUMP_TYPES
 

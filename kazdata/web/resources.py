@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kazdata.errors import ReleaseError
-from kazdata.release import Release, open_release, release_stamp
+from kazdata.release.opened import Release, open_release, release_stamp
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0

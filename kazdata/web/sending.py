@@ -12,7 +12,7 @@ import io
 from flask import Response, request, send_file
 
 from kazdata.formats import Format
-from kazdata.release import Release, ReleaseFile
+from kazdata.release.opened import Release, ReleaseFile
 from kazdata.web.cors import add_cors
 from kazdata.web.documents import CACHE_CONTROL
 

@@ -1,6 +1,6 @@
 """The SPARQL 1.1 Protocol endpoint at ``/sparql``, its service description and query page.
 
-Protocol parsing and response shaping live here; what may run and how is ``kazdata.query``.
+Protocol parsing and response shaping live here; what may run and how is ``kazdata.sparql.policy``.
 """
 
 from __future__ import annotations
@@ -12,17 +12,31 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 
-from kazdata.backends import open_backend
-from kazdata.errors import BadRequest, Forbidden, NotAcceptable, NotFound, PayloadTooLarge
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, RESULT_FORMATS, Format, Style, by_name
-from kazdata.namespaces import prefixes_for
-from kazdata.pages import template_environment
-from kazdata.query import Engine, GraphResult, Policy, QueryRequest
-from kazdata.release import Release
-from kazdata.results import RESULT_WRITERS
+from kazdata.entities.pages import template_environment
+from kazdata.errors import (
+    BadRequest,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+)
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    HTML,
+    RESULT_FORMATS,
+    Format,
+    Style,
+    by_name,
+)
+from kazdata.release.opened import Release
+from kazdata.sparql.backends import open_backend
+from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
+from kazdata.sparql.results import RESULT_WRITERS
+from kazdata.sparql.service_description import service_description
+from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format
-from kazdata.web.service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
 ALLOWED_METHODS = "GET, POST, HEAD, OPTIONS"

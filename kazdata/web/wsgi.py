@@ -11,7 +11,7 @@ import os
 
 from flask import Flask
 
-from kazdata.config import load_settings
+from kazdata.settings import load_settings
 from kazdata.web import create_app
 
 QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"

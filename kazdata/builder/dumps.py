@@ -1,0 +1,175 @@
+"""Whole-dataset dumps in every RDF format, gzipped copies, the context, ontology and shapes.
+
+Graph formats hold the union of all sources and the ontology; TriG and N-Quads keep one named
+graph per source and one for the ontology. The N-Quads and N-Triples dumps are the sorted,
+distinct lines; every other dump is Oxigraph streaming those lines into another syntax, so the
+same input gives the same bytes and 10^6 triples never become 10^6 Python objects at once.
+Each other format is one job (``write_dump``, with its gzip copy) for the build's worker processes.
+
+JSON-LD: the dump is compact JSON-LD with the release's context (through rdflib) up to
+``COMPACT_JSONLD_LIMIT`` triples; past that it is expanded JSON-LD written by Oxigraph, because
+rdflib needs minutes and gigabytes for compaction at 10^6 triples (decision 007).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kazdata.entities.triples import TripleIndex, parse_lines
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    JSON_LD,
+    N_QUADS,
+    N_TRIPLES,
+    Format,
+    Style,
+)
+from kazdata.sources import bundled
+from kazdata.sources.curated import load_source
+
+DUMP_NAME = "kazdata"
+#: Largest union graph whose JSON-LD dump is compacted with the context (see the module docstring).
+COMPACT_JSONLD_LIMIT = 25_000
+#: gzip level of every gzipped copy: level 9 took twice as long for 2-3 % smaller dumps.
+GZIP_LEVEL = 6
+
+
+@dataclass(frozen=True)
+class Dump:
+    format: Format
+    path: str  # relative to the release
+    size: int
+
+
+def load_context(base: str) -> dict:
+    """The published JSON-LD context (the inner object), rebased."""
+    text = bundled.context_file().read_text(encoding="utf-8")
+    return json.loads(text.replace("https://w3id.org/kazdata/", base))["@context"]
+
+
+def write_bytes(path: Path, data: bytes, *, gzipped: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if gzipped:
+        Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+
+
+def write_graph(triples: list[ox.Triple], target_stem: Path, style: Style, *,
+                gzipped: bool = False) -> list[tuple[Format, Path]]:
+    """Write ``triples`` once per graph format as ``target_stem.{ext}``."""
+    written = []
+    for fmt in GRAPH_FORMATS.values():
+        target = target_stem.with_name(f"{target_stem.name}.{fmt.extension}")
+        write_bytes(target, fmt.serializer(triples, style), gzipped=gzipped)
+        written.append((fmt, target))
+    return written
+
+
+def load_shapes(base: str) -> list[ox.Triple]:
+    """The shapes as published (rebased, blank nodes skolemised like a source's)."""
+    return [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
+
+
+def union_lines(quad_lines: list[bytes]) -> list[bytes]:
+    """Sorted, distinct N-Triples lines of the union of the graphs of sorted N-Quads lines.
+
+    Dropping the graph keeps sorted lines sorted: where two triples differ, their lines differ at
+    the same byte with or without a graph after them, and where one triple's line is a prefix of
+    another's, a space follows it, which sorts before any byte an N-Triples term goes on with.
+    So the copies of a triple in several graphs are neighbours, and no sort is needed (a third
+    of the time at 10^6 triples); the check below keeps this true for any input.
+    """
+    lines = list(dict.fromkeys(line[:line.rindex(b" <")] + b" .\n" for line in quad_lines))
+    if any(earlier >= later for earlier, later in itertools.pairwise(lines)):
+        lines.sort()
+    return lines
+
+
+def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes the dump uses whose local names read well (no '/'), as for a document."""
+    iris = {term[1:-1].decode() for table in (index.by_subject, index.by_predicate, index.by_object)
+            for term in table if term[:1] == b"<"} | index.datatypes
+    used = {}
+    for name, namespace in sorted(prefixes.items()):
+        locals_ = [iri[len(namespace):] for iri in iris if iri.startswith(namespace)]
+        if locals_ and not any("/" in local for local in locals_):
+            used[name] = namespace
+    return used
+
+
+_job: dict = {}  # what forked workers read: set by ``start_dumps`` before the pool starts
+
+
+def write_dump(extension: str) -> tuple[str, str, int]:
+    """Write one dump and its gzip copy (in a worker: formats do not pickle, extensions do)."""
+    release, style, triples = _job["release"], _job["style"], _job["triples"]
+    fmt = {**GRAPH_FORMATS, **DATASET_FORMATS}[extension]
+    path = release / "dumps" / f"{DUMP_NAME}.{fmt.extension}"
+    if fmt in (N_QUADS, N_TRIPLES):
+        data = path.read_bytes()  # written first, by the parent
+    else:
+        source_format = ox.RdfFormat.N_QUADS if fmt.extension in DATASET_FORMATS else ox.RdfFormat.N_TRIPLES
+        source = release / "dumps" / f"{DUMP_NAME}.{'nq' if fmt.extension in DATASET_FORMATS else 'nt'}"
+        if fmt is JSON_LD and triples <= COMPACT_JSONLD_LIMIT:
+            data = fmt.serializer(parse_lines([source.read_bytes()]), style)
+        else:
+            prefixes = None if fmt is JSON_LD else style.prefixes
+            data = ox.serialize(ox.parse(path=str(source), format=source_format), format=fmt.oxigraph,
+                                prefixes=prefixes)
+        path.write_bytes(data)
+    Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
+    return extension, path.relative_to(release).as_posix(), len(data)
+
+
+#: The dumps in the order their jobs are started: those that take longest first (measured at
+#: 10^6 triples), so that the shorter jobs sharing the pool fill the gaps at the end.
+DUMP_ORDER = ("ttl", "rdf", "trig", "jsonld", "nq", "nt")
+
+
+def start_dumps(quad_lines: list[bytes], index: TripleIndex, release: Path, prefixes: dict[str, str],
+                base: str, ontology_graph: str) -> tuple[list[str], list[bytes]]:
+    """Write ``kazdata.nq`` and ``kazdata.nt``; prepare the jobs of ``write_dump``.
+
+    ``quad_lines`` are the sorted, distinct N-Quads lines of the release, ``index`` their union.
+    Returns the extensions to call ``write_dump`` with (in processes forked after this call),
+    and the ontology's N-Triples lines: the caller can then free ``quad_lines``.
+    """
+    assert sorted(DUMP_ORDER) == sorted([*DATASET_FORMATS, *GRAPH_FORMATS]), "every format has a place"
+    dumps_dir = release / "dumps"
+    dumps_dir.mkdir(parents=True, exist_ok=True)
+    (dumps_dir / f"{DUMP_NAME}.nq").write_bytes(b"".join(quad_lines))
+    (dumps_dir / f"{DUMP_NAME}.nt").write_bytes(b"".join(index.lines))
+    style = Style(prefixes=dump_prefixes(index, prefixes), context=load_context(base))
+    _job.update(release=release, style=style, triples=len(index))
+    suffix = f" <{ontology_graph}> .\n".encode()
+    ontology = [line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines if line.endswith(suffix)]
+    return list(DUMP_ORDER), ontology
+
+
+def finish_dumps(written: list[tuple[str, str, int]], release: Path, prefixes: dict[str, str], base: str,
+                 shapes: list[ox.Triple], ontology: list[bytes]) -> list[Dump]:
+    """Write ``context.jsonld``, ``ontology.*`` and ``shapes.*`` once the dump jobs are done
+    (``written``: what they returned); return the dumps, in the order of the formats."""
+    _job.clear()
+    context = load_context(base)
+    by_format = {extension: (path, size) for extension, path, size in written}
+    dumps = [Dump(fmt, *by_format[fmt.extension]) for fmt in [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]]
+    full_style = Style(prefixes=prefixes, context=context)
+    write_bytes(release / "context.jsonld",
+                (json.dumps({"@context": context}, ensure_ascii=False, indent=2) + "\n").encode())
+    write_graph(parse_lines(ontology), release / "ontology", full_style)
+    write_graph(shapes, release / "shapes", full_style)
+    return dumps
+
+
+def cpu_workers() -> int:
+    """Processes worth starting: the CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

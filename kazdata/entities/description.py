@@ -1,0 +1,127 @@
+"""What an entity document contains: one definition, used by the build and by the tests.
+
+A document about entity E holds (see docs/decisions/003-entity-documents.md):
+1. E's own triples and their blank-node closure (a Concise Bounded Description; skolemised blank
+   nodes ``.well-known/genid/`` count as blank nodes here);
+2. the labels and types of every resource E links to, so a client can show names without
+   further requests;
+3. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
+   in N-Triples order), with the
+   labels and types of their subjects; the total count is stated on the document node;
+4. a few triples about the document itself: its primary topic, licence and dataset.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pyoxigraph as ox
+
+from kazdata.entities.triples import TripleIndex, split_line, token
+
+RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+SCHEMA_NAME = ox.NamedNode("https://schema.org/name")
+FOAF_PRIMARY_TOPIC = ox.NamedNode("http://xmlns.com/foaf/0.1/primaryTopic")
+FOAF_DOCUMENT = ox.NamedNode("http://xmlns.com/foaf/0.1/Document")
+DCTERMS_LICENSE = ox.NamedNode("http://purl.org/dc/terms/license")
+VOID_IN_DATASET = ox.NamedNode("http://rdfs.org/ns/void#inDataset")
+INCOMING_COUNT = ox.NamedNode("https://w3id.org/kazdata/ontology#incomingLinkCount")
+XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+
+#: Incoming links kept in one document; the rest are counted, and reachable through SPARQL.
+INCOMING_LIMIT = 200
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
+_RDF_TYPE = token(RDF_TYPE)
+
+
+@dataclass(frozen=True, order=True)
+class EntityRef:
+    """An entity IRI split into the parts of its URL: ``{base}id/{kind}/{slug}``."""
+
+    kind: str
+    slug: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.kind}/{self.slug}"
+
+    def iri(self, base: str) -> str:
+        return f"{base}id/{self.path}"
+
+    def doc_iri(self, base: str) -> str:
+        return f"{base}doc/{self.path}"
+
+
+def entity_ref(iri: str, base: str) -> EntityRef | None:
+    """The entity an IRI names, or None if it is not an entity IRI of this dataset."""
+    prefix = f"{base}id/"
+    if not iri.startswith(prefix):
+        return None
+    parts = iri[len(prefix):].split("/")
+    if len(parts) != 2 or not all(_SLUG.match(part) for part in parts):
+        return None
+    return EntityRef(*parts)
+
+
+def list_entities(index: TripleIndex, base: str) -> list[EntityRef]:
+    """Every entity IRI of this dataset that has an rdf:type, sorted."""
+    prefix = f"<{base}id/".encode()
+    subjects = {line[:line.index(b" ")] for line in index.by_predicate.get(_RDF_TYPE, ())}
+    refs = (entity_ref(subject[1:-1].decode(), base) for subject in subjects if subject.startswith(prefix))
+    return sorted((ref for ref in refs if ref is not None), key=lambda ref: (ref.kind, ref.slug))
+
+
+def _is_blank_like(term: bytes, base: str) -> bool:
+    return term[:2] == b"_:" or term.startswith(b"<" + f"{base}.well-known/genid/".encode())
+
+
+def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> list[bytes]:
+    """The node's triples plus, recursively, those of the blank nodes it reaches (N-Triples lines)."""
+    result: list[bytes] = []
+    pending, visited = [node], {node}
+    while pending:
+        for line in index.by_subject.get(pending.pop(), ()):
+            result.append(line)
+            # the last token: the object unless it is a literal with a space, whose tail is never
+            # a subject of the index, so looking it up finds nothing
+            obj = line[line.rindex(b" ", 0, -3) + 1:-3]
+            if obj not in visited and _is_blank_like(obj, base):
+                visited.add(obj)
+                pending.append(obj)
+    return result
+
+
+def labels_and_types(index: TripleIndex, terms, predicates=LABELS_AND_TYPES) -> list[bytes]:
+    """The lines giving ``predicates`` (labels, names and types) of each term."""
+    table = index.lines_by_subject(predicates)
+    return [line for term in terms for line in table.get(term, ())]
+
+
+def _line(subject: str, predicate: ox.NamedNode, obj) -> bytes:
+    return f"<{subject}> {predicate} {obj} .\n".encode()
+
+
+def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
+             dataset_iri: str) -> list[bytes]:
+    """The document about ``ref`` (see the module docstring) as sorted, distinct N-Triples lines."""
+    entity = f"<{ref.iri(base)}>".encode()
+    own = concise_bounded_description(index, entity, base)
+    linked = {split_line(line)[2] for line in own} - {entity}
+    linked = {term for term in linked if term[:1] == b"<"}
+    own_prefix = entity + b" "
+    incoming_all = [line for line in index.by_object.get(entity, ()) if not line.startswith(own_prefix)]
+    incoming = incoming_all[:INCOMING_LIMIT]  # the index keeps lines sorted
+    sources = {split_line(line)[0] for line in incoming}
+    document = ref.doc_iri(base)
+    about_document = [
+        _line(document, RDF_TYPE, FOAF_DOCUMENT),
+        _line(document, FOAF_PRIMARY_TOPIC, ox.NamedNode(ref.iri(base))),
+        _line(document, DCTERMS_LICENSE, ox.NamedNode(license_iri)),
+        _line(document, VOID_IN_DATASET, ox.NamedNode(dataset_iri)),
+        _line(document, INCOMING_COUNT, ox.Literal(str(len(incoming_all)), datatype=XSD_INTEGER)),
+    ]
+    return sorted({*own, *labels_and_types(index, linked | sources), *incoming, *about_document})

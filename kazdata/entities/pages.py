@@ -1,0 +1,287 @@
+"""HTML pages for people: the site's (indexes, timeline, ontology) rendered by the build, and
+entity pages, rendered on demand from the entity's stored triples (``page_lines``, decision 007).
+
+Pages use labels, not IRIs, in the page's language (falling back to English), and link with
+host-relative paths (``/doc/event/...``) so that browsing works on whatever host serves the
+release while the RDF keeps the canonical IRIs. Jinja's autoescape escapes every value.
+What a page says about a term (labels, values, links) is read through ``kazdata.entities.graph_view``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import jinja2
+import pyoxigraph as ox
+
+from kazdata.entities.description import (
+    RDF_TYPE,
+    RDFS_LABEL,
+    SCHEMA_NAME,
+    EntityRef,
+    entity_ref,
+    labels_and_types,
+)
+from kazdata.entities.graph_view import (
+    ALTERNATE_NAME,
+    DEFAULT_LANGUAGE,
+    KAZ_SUFFIX,
+    PROV,
+    RDFS_COMMENT,
+    SCHEMA,
+    GraphView,
+    local_name,
+)
+from kazdata.entities.triples import TripleIndex, token
+from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
+
+#: the stylesheet and the query page's script, served at /static/ and copied by the export
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("kazdata.entities", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def template_environment() -> jinja2.Environment:
+    """The one Jinja environment, shared with the web layer's few live pages."""
+    return _templates
+
+
+
+class PageRenderer:
+    """Renders the HTML of a release, one language at a time."""
+
+    def __init__(self, view: GraphView, style: Style) -> None:
+        self.view = view
+        self.style = style
+
+    def _render(self, template: str, language: str, **context) -> str:
+        return _templates.get_template(template).render(language=language, formats=DOCUMENT_FORMATS,
+                                                       **context)
+
+    def _figures_and_statements(self, subject, language: str) -> tuple[list, list, list]:
+        view, figures, statements = self.view, [], []
+        for claim in view.subjects(SCHEMA + "about", subject):
+            types = {t.value for t in view.objects(claim, RDF_TYPE.value)}
+            outlets = [view.link(o, language) for o in view.objects(claim, PROV + "wasAttributedTo")]
+            sources = [view.link(o, language) for o in view.objects(claim, PROV + "wasDerivedFrom")]
+            entry = {"claim": view.link(claim, language), "outlets": outlets, "sources": sources}
+            base_kaz = self.view.base + KAZ_SUFFIX
+            if base_kaz + "FigureClaim" in types:
+                entry.update(
+                    wording=view.label(view.value(claim, base_kaz + "wording") or claim, language),
+                    kind=view.label(view.value(claim, base_kaz + "figureKind"), language)
+                    if view.value(claim, base_kaz + "figureKind") else "",
+                    group=view.label(view.value(claim, base_kaz + "countedGroup"), language)
+                    if view.value(claim, base_kaz + "countedGroup") else "")
+                figures.append(entry)
+            elif base_kaz + "StatementClaim" in types:
+                text = view.value(claim, SCHEMA + "text")
+                speakers = [view.link(s, language) for s in view.objects(claim, base_kaz + "statedBy")]
+                entry.update(text=text.value if text else view.label(claim, language), speakers=speakers)
+                statements.append(entry)
+        quotations = []
+        quotation_subjects = set(view.subjects(SCHEMA + "about", subject))
+        quotation_subjects |= set(view.subjects(SCHEMA + "spokenByCharacter", subject))
+        quotation_subjects |= set(view.subjects(SCHEMA + "creator", subject))
+        for node in sorted(quotation_subjects, key=str):
+            if SCHEMA + "Quotation" not in {t.value for t in view.objects(node, RDF_TYPE.value)}:
+                continue
+            text = view.value(node, SCHEMA + "text")
+            quotations.append({
+                "link": view.link(node, language), "text": text.value if text else "",
+                "speakers": [view.link(s, language) for s in
+                             view.objects(node, SCHEMA + "spokenByCharacter") or view.objects(node, SCHEMA + "creator")],
+                "outlets": [view.link(o, language) for o in view.objects(node, PROV + "wasAttributedTo")]})
+        return figures, statements, quotations
+
+    def _map(self, subject) -> dict | None:
+        """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
+        view = self.view
+        points = view.places
+        own = next((p for p in points if p["iri"] == subject.value), None)
+        if own is None:
+            return None
+        near = [p for p in points if abs(p["lat"] - own["lat"]) < 5 and abs(p["lon"] - own["lon"]) < 8]
+        lats, lons = [p["lat"] for p in near], [p["lon"] for p in near]
+        south, north = min(lats) - 1, max(lats) + 1
+        west, east = min(lons) - 1, max(lons) + 1
+        width, height = 360, 240
+
+        def project(p):
+            return (round((p["lon"] - west) / (east - west) * width, 1),
+                    round((north - p["lat"]) / (north - south) * height, 1))
+        dots = [{"x": project(p)[0], "y": project(p)[1], "label": p["label"],
+                 "href": view.href(ox.NamedNode(p["iri"])), "own": p is own} for p in near]
+        return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
+
+    def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
+        view = self.view
+        subject = ox.NamedNode(ref.iri(view.base))
+        properties: dict[str, dict] = {}
+        for triple in triples:
+            if triple.subject != subject or triple.predicate in (RDFS_LABEL, SCHEMA_NAME):
+                continue
+            key = triple.predicate.value
+            entry = properties.setdefault(key, {"predicate": view.link(triple.predicate, language), "objects": []})
+            entry["objects"].append(view.link(triple.object, language))
+        incoming: dict[str, dict] = defaultdict(lambda: {"count": 0, "subjects": []})
+        for triple in triples:
+            if triple.object == subject and triple.subject != subject and \
+                    entity_ref(triple.subject.value, view.base) is not None:
+                entry = incoming[triple.predicate.value]
+                entry["predicate"] = view.link(triple.predicate, language)
+                entry["count"] += 1
+                entry["subjects"].append(view.link(triple.subject, language))
+        figures, statements, quotations = self._figures_and_statements(subject, language)
+        jsonld = json.loads(JSON_LD.serializer(triples, self.style))
+        same_as = [view.link(o, language) for o in view.objects(subject, SCHEMA + "sameAs")]
+        alternate = [{"text": o.value, "language": o.language}
+                     for o in view.objects(subject, ALTERNATE_NAME.value) if isinstance(o, ox.Literal)]
+        return self._render(
+            "entity.html", language, ref=ref, iri=subject.value, title=view.label(subject, language),
+            types=[view.link(t, language) for t in view.objects(subject, RDF_TYPE.value)],
+            description=view.label(view.value(subject, SCHEMA + "description"), language)
+            if view.value(subject, SCHEMA + "description") else None,
+            properties=sorted(properties.values(), key=lambda e: e["predicate"]["label"].lower()),
+            incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
+            figures=figures, statements=statements, quotations=quotations, same_as=same_as,
+            alternate=alternate, map=self._map(subject),
+            jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
+            html=HTML)
+
+    def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
+        """The home page, the timeline, the index of each kind of entity and the ontology page."""
+        kinds: dict[str, list] = defaultdict(list)
+        for entry in index:
+            kinds[entry["kind"]].append(entry)
+        for entries in kinds.values():
+            entries.sort(key=lambda e: e["labels"].get(language, e["labels"][DEFAULT_LANGUAGE]).lower())
+        events = sorted(kinds.get("event", []), key=lambda e: (e["sort_date"] or "9999", e["path"]))
+        children: dict[str, list] = defaultdict(list)
+        for event in events:
+            for parent in event["parent"]:
+                children[parent].append(event)
+        roots = [e for e in events if not e["parent"]]
+        result = {
+            "home": self._render("home.html", language, kinds=sorted(kinds.items()),
+                                 event_count=len(events), title="kazdata"),
+            "timeline": self._render("timeline.html", language, roots=roots, children=children,
+                                     title="Timeline of events"),
+            "ontology": self._render("ontology.html", language, terms=self._ontology_terms(language),
+                                     title="kazdata ontology"),
+        }
+        for kind, entries in kinds.items():
+            result[f"kind-{kind}"] = self._render("kind.html", language, kind=kind, entries=entries,
+                                                  title=f"Index: {kind}")
+        return result
+
+    def _ontology_terms(self, language: str) -> list[dict]:
+        view = self.view
+        namespace = view.base + KAZ_SUFFIX
+        terms = []
+        for term in view.typed_subjects(namespace):
+            types = {t.value for t in view.objects(term, RDF_TYPE.value)}
+            usage_as_class = view.count(RDF_TYPE, term)  # each subject types itself once
+            usage_as_property = view.count(term)
+            examples = view.first_subjects(RDF_TYPE, term, 3) or view.first_subjects(term, None, 3)
+            comment = view.value(term, RDFS_COMMENT.value)
+            terms.append({
+                "name": term.value[len(namespace):], "iri": term.value, "label": view.label(term, language),
+                "comment": comment.value if comment else "",
+                "kind": "class" if "http://www.w3.org/2002/07/owl#Class" in types else
+                        "property" if any("Property" in t for t in types) else "individual",
+                "domain": [view.link(d, language) for d in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#domain")],
+                "range": [view.link(r, language) for r in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#range")],
+                "parents": [view.link(p, language) for p in
+                            view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subClassOf")
+                            + view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subPropertyOf")],
+                "uses": usage_as_class + usage_as_property,
+                "examples": [view.link(e, language) for e in examples]})
+        return terms
+
+
+PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
+_IRI_TOKEN = re.compile(rb"<[^<>\"{}|^`\\\s]*>")
+QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
+
+
+def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[bytes]) -> list[bytes]:
+    """What the HTML page of ``ref`` reads besides its ``document`` lines, as N-Triples lines.
+
+    ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
+    places) renders the same page as over the whole graph (a test holds them equal): every claim,
+    statement and quotation about the entity with its own triples, and the labels, names and
+    alternate names of every term the page shows.
+    """
+    entity = f"<{ref.iri(base)}>".encode()
+    extra = []
+    for line in index.lines_by_object(QUOTING).get(entity, ()):
+        extra += index.by_subject.get(line[:line.index(b" ")], ())
+    # every IRI written in these lines: a few more than the page shows (datatypes, an IRI quoted
+    # in a literal) cost a few label lines and change nothing on the page
+    terms = set(_IRI_TOKEN.findall(b"".join(document) + b"".join(extra)))
+    extra += labels_and_types(index, terms, PAGE_LABELS)
+    return sorted(set(extra) - set(document))
+
+
+SH = "http://www.w3.org/ns/shacl#"
+
+
+def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
+    """A readable summary of the SHACL shapes: each node shape, what it targets, its messages."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in shape_triples)
+
+    def values(subject, predicate: str) -> list:
+        return sorted({q.object for q in store.quads_for_pattern(subject, ox.NamedNode(SH + predicate), None, None)},
+                      key=str)
+
+    shapes = []
+    node_shapes = {q.subject for q in store.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(SH + "NodeShape"), None)}
+    for shape in sorted(node_shapes, key=str):
+        parts = [shape, *values(shape, "property"), *values(shape, "sparql")]
+        messages = []
+        for part in parts:
+            severity = next(iter(values(part, "severity")), None) or next(iter(values(shape, "severity")), None)
+            for message in values(part, "message"):
+                messages.append({"text": message.value,
+                                 "severity": local_name(severity.value) if severity else "Violation"})
+        names = values(shape, "name") + sorted({q.object for q in store.quads_for_pattern(shape, RDFS_LABEL, None, None)}, key=str)
+        shapes.append({"iri": shape.value, "name": local_name(shape.value),
+                       "label": names[0].value if names else local_name(shape.value),
+                       "targets": [local_name(t.value) for t in values(shape, "targetClass")],
+                       "messages": messages})
+    return _templates.get_template("shapes.html").render(language=language, shapes=shapes,
+                                                         title="SHACL shapes", formats={})
+
+
+def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str) -> str:
+    """The VoID/DCAT description as a page: what the dataset is, its size, dumps and sources."""
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in void_triples)
+    view = GraphView(store, base)
+    dataset = ox.NamedNode(base + "dataset")
+    void, dcat, dcterms = "http://rdfs.org/ns/void#", "http://www.w3.org/ns/dcat#", "http://purl.org/dc/terms/"
+
+    def text(predicate: str) -> str:
+        value = view.value(dataset, predicate)
+        return value.value if value is not None else ""
+
+    dumps = [{"href": view.href(d), "label": view.label(d, language),
+              "size": (view.value(d, dcat + "byteSize").value if view.value(d, dcat + "byteSize") else "")}
+             for d in view.objects(dataset, dcat + "distribution")]
+    classes = sorted(({"label": local_name(view.value(p, void + "class").value),
+                       "count": int(view.value(p, void + "entities").value)}
+                      for p in view.objects(dataset, void + "classPartition")), key=lambda c: (-c["count"], c["label"]))
+    graphs = [{"iri": g.value, "triples": view.value(g, void + "triples").value,
+               "sources": [view.link(d, language) for d in view.objects(g, "http://www.w3.org/ns/prov#wasDerivedFrom")]}
+              for g in view.objects(dataset, void + "subset")]
+    return _templates.get_template("dataset.html").render(
+        language=language, formats={}, title=text(dcterms + "title"), description=text(dcterms + "description"),
+        license=text(dcterms + "license"), version=text(dcat + "version"), triples=text(void + "triples"),
+        entities=text(void + "entities"), dumps=dumps, classes=classes, graphs=graphs)

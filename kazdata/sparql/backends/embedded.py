@@ -1,0 +1,174 @@
+"""Oxigraph embedded in the process: the ``memory`` and ``disk`` stores, and evaluating on them.
+
+``evaluate`` is the one place a query meets a pyoxigraph store; the in-process backend below
+and the query processes (``kazdata.runtime.supervisor``) both call it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout, ReleaseError
+from kazdata.release.opened import Release
+from kazdata.sparql.policy import (
+    AskResult,
+    GraphResult,
+    QueryRequest,
+    QueryResult,
+    SelectResult,
+    timeout_message,
+    uses_from,
+)
+
+log = logging.getLogger("kazdata.sparql.policy")
+
+#: The folder of a release holding the RocksDB store that ``kazdata build --store`` writes.
+STORE_DIR = "store"
+#: In ``STORE_DIR``: the digest of the N-Quads dump the store was loaded from.
+STORE_SOURCE = "SOURCE"
+
+
+def open_memory(release: Release) -> ox.Store:
+    """The release's N-Quads dump loaded into memory (one named graph per source, the ontology)."""
+    return release.load_store()
+
+
+def check_disk_store(release: Release) -> None:
+    """Raise ReleaseError if the release has no on-disk store, or one loaded from other data.
+
+    The store is not listed in SHA256SUMS (RocksDB files are not byte-reproducible); ``SOURCE``
+    ties it to the dump it was loaded from, which is.
+    """
+    marker = release.directory / STORE_DIR / STORE_SOURCE
+    if not marker.is_file():
+        raise ReleaseError(f"{release.directory} has no on-disk store: build it with "
+                           "`kazdata build --store`, or serve it with --backend memory")
+    if marker.read_text().strip() != release.digests["dumps/kazdata.nq"]:
+        raise ReleaseError(f"{marker.parent} was not loaded from this release's dumps/kazdata.nq; "
+                           "rebuild the release with --store")
+
+
+def open_disk(release: Release) -> ox.Store:
+    """The release's RocksDB store, read-only: opening it reads no data, so it takes
+    milliseconds at any size, and processes that open it share the operating system's page cache."""
+    check_disk_store(release)
+    return ox.Store.read_only(str(release.directory / STORE_DIR))
+
+
+def load_store(folder: Path, nquads: Path) -> None:
+    """Load ``nquads`` into a new RocksDB store in ``folder`` (build time; a job for a worker
+    process of the build, beside the dumps and the documents)."""
+    store = ox.Store(str(folder))
+    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    store.optimize()
+    store.flush()
+    del store
+
+
+def mark_store(folder: Path, digest: str) -> None:
+    """Record in the store the digest of the N-Quads dump it was loaded from (``check_disk_store``)."""
+    (folder / STORE_SOURCE).write_text(digest + "\n")
+
+
+def _dataset(request: QueryRequest) -> dict:
+    """The graphs a query sees: the protocol's parameters, else its FROM, else the union."""
+    if request.default_graphs or request.named_graphs:
+        options: dict = {"default_graph": [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]}
+        if request.named_graphs:
+            options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
+        return options
+    if uses_from(request.text):
+        return {}  # Oxigraph builds the dataset from the query's FROM / FROM NAMED
+    return {"use_default_graph_as_union": True}
+
+
+def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], limit: int) -> QueryResult:
+    """Evaluate on ``store``, keeping at most ``limit`` rows or triples (flagged when cut).
+
+    Raises BadRequest for a syntax error (with line and column) or an evaluation error, and
+    BackendUnavailable when the store cannot be read or an allow-listed SERVICE cannot be
+    reached (pyoxigraph's OSError): its message may name files of the release, so it is
+    logged, not sent.
+    """
+    try:
+        results = store.query(request.text, prefixes=prefixes, **_dataset(request))
+        if isinstance(results, ox.QueryBoolean):
+            return AskResult(bool(results))
+        if isinstance(results, ox.QuerySolutions):
+            variables = [v.value for v in results.variables]
+            rows = [{name: row[name] for name in variables} for row in _take(results, limit + 1)]
+            return SelectResult(variables, rows[:limit], len(rows) > limit)
+        triples = _take(results, limit + 1)
+        return GraphResult(triples[:limit], len(triples) > limit)
+    except SyntaxError as error:
+        raise BadRequest(f"malformed query: {error}") from None
+    except OSError as error:
+        log.error("SPARQL evaluation failed reading the store or a SERVICE endpoint: %s", error)
+        raise BackendUnavailable("the store, or a SERVICE endpoint the query calls, could not be read; "
+                                 "the error was logged; try again in a moment") from None
+    except (ValueError, RuntimeError) as error:
+        raise BadRequest(f"the query failed: {error}") from None
+
+
+def _take(iterator, count: int) -> list:
+    items = []
+    for item in iterator:
+        items.append(item)
+        if len(items) >= count:
+            break
+    return items
+
+
+#: How much lower than request handling a query runs (Linux ``nice``, per thread or process).
+QUERY_NICENESS = 10
+
+
+def lower_priority(niceness: int = QUERY_NICENESS, thread: bool = True) -> None:
+    """Let dereferencing and cheap requests win the CPU from long queries.
+
+    On Linux a thread has its own nice value, so a query thread or process can lower its own
+    priority without privileges; elsewhere this does nothing.
+    """
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id() if thread else 0, niceness)
+        except OSError:
+            pass
+
+
+class InProcessBackend:
+    """Evaluates in a helper thread of this process; the request waits at most the timeout.
+
+    For the in-process app (tests, ``--dev``) and as the model the query processes follow.
+    pyoxigraph cannot interrupt a query, so a runaway query keeps its thread busy until it
+    ends; that is why ``kazdata serve`` evaluates in killable query processes instead.
+    """
+
+    def __init__(self, store: ox.Store, prefixes: dict[str, str]) -> None:
+        self.store = store
+        self.prefixes = prefixes
+
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
+        outcome: dict = {}
+
+        def run() -> None:
+            lower_priority()
+            try:
+                outcome["result"] = evaluate(self.store, request, self.prefixes, limit)
+            except (BadRequest, BackendUnavailable) as error:
+                # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
+                outcome["error"] = error.with_traceback(None)
+
+        worker = threading.Thread(target=run, name="sparql-query", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if worker.is_alive():
+            raise QueryTimeout(timeout_message(timeout))
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]

@@ -1,0 +1,190 @@
+"""A remote SPARQL 1.1 store as the backend, and pushing a release into one.
+
+With ``--backend remote --endpoint URL`` the web tier holds no triples: queries go to any
+standard store (Oxigraph server, Apache Jena Fuseki, Virtuoso, QLever, GraphDB) over the SPARQL
+1.1 Protocol with SPARQLWrapper, and ``kazdata load`` puts a release there with the SPARQL 1.1
+Graph Store HTTP Protocol. The web workers can then run on as many hosts as traffic needs.
+
+Portability choices:
+- kazdata's default graph is the union of the release's graphs. Stores disagree on how to get
+  that (Oxigraph ``--union-default-graph``, Fuseki ``unionDefaultGraph``), so a query that names
+  no dataset is sent with every graph of the release as a ``default-graph-uri``: the protocol's
+  own way, which every store implements;
+- the endpoint's predeclared prefixes are written into the query, since the remote store does not
+  know them; results come back as SPARQL JSON or N-Triples and are parsed by pyoxigraph, so the
+  writers see the same terms whichever backend answered;
+- the time limit is the HTTP timeout. A store keeps evaluating a query its client gave up on
+  unless it enforces its own limit: configure one there (Fuseki ``arq:queryTimeout``, Oxigraph
+  ``--timeout-s``). Refusals (updates, SERVICE, foreign graphs) happen here first.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import itertools
+import logging
+import socket
+import time
+import urllib.error
+from pathlib import Path
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import (
+    QueryBadFormed,
+    SPARQLWrapperException,
+    URITooLong,
+)
+
+from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
+from kazdata.sparql.policy import (
+    AskResult,
+    GraphResult,
+    QueryRequest,
+    QueryResult,
+    SelectResult,
+    timeout_message,
+    uses_from,
+)
+
+log = logging.getLogger("kazdata.sparql.policy")
+_GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+
+
+class RemoteBackend:
+    """Evaluates on a SPARQL 1.1 Protocol endpoint (``endpoint`` is its query URL)."""
+
+    def __init__(self, endpoint: str, graphs: list[str], prefixes: dict[str, str]) -> None:
+        self.endpoint = endpoint
+        self.graphs = list(graphs)
+        self.prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in sorted(prefixes.items()))
+
+    def _client(self, request: QueryRequest, timeout: float) -> SPARQLWrapper:
+        client = SPARQLWrapper(self.endpoint, agent="kazdata")
+        client.setMethod(POST)
+        client.setTimeout(max(1, int(timeout + 0.999)))
+        client.setQuery(self.prologue + request.text)
+        defaults = list(request.default_graphs)
+        if not (request.default_graphs or request.named_graphs or uses_from(request.text)):
+            defaults = self.graphs  # the union, asked for the portable way
+        for graph in defaults:
+            client.addDefaultGraph(graph)
+        for graph in request.named_graphs:
+            client.addNamedGraph(graph)
+        client.setReturnFormat(TURTLE if client.queryType in _GRAPH_FORMS else JSON)
+        return client
+
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
+        """Ask the store; raises BadRequest when it refuses the query (its 400, 413 or 414),
+        QueryTimeout past ``timeout``, and BackendUnavailable for anything else the store or the
+        network does. Client-facing messages never name the endpoint nor repeat a store's error
+        page (a Java stack trace from Fuseki, say): those details are logged for the operator.
+        """
+        client = self._client(request, timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            response = client.query().response
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeout(timeout_message(timeout)) from None
+        except QueryBadFormed as error:  # the store's 400, with its parser's message
+            raise BadRequest(f"the query was refused by the store: {str(error)[:2000]}") from None
+        except URITooLong:
+            raise BadRequest("the query was refused by the store: it is too long") from None
+        except urllib.error.HTTPError as error:  # the statuses SPARQLWrapper does not wrap
+            if error.code == 413:
+                raise BadRequest("the query was refused by the store: it is too large") from None
+            raise self._unavailable(f"HTTP {error.code}: {_excerpt(error)}") from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (socket.timeout, TimeoutError)):
+                raise QueryTimeout(timeout_message(timeout)) from None
+            raise self._unavailable(str(error.reason)) from None
+        except (SPARQLWrapperException, OSError, http.client.HTTPException) as error:
+            raise self._unavailable(repr(error)) from None
+        try:
+            with response:
+                return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeout(timeout_message(timeout)) from None
+        except (SyntaxError, ValueError) as error:
+            raise self._unavailable(f"unreadable answer: {error}") from None
+        except (OSError, http.client.HTTPException) as error:
+            raise self._unavailable(f"the answer broke off: {error!r}") from None
+
+    def _unavailable(self, detail: str) -> BackendUnavailable:
+        log.error("SPARQL store %s cannot answer: %s", self.endpoint, detail)
+        return BackendUnavailable("the SPARQL store cannot answer at the moment (the error was logged); "
+                                  "try again later")
+
+
+def _excerpt(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(2000).decode("utf-8", "replace").strip() or str(error.reason)
+    except (OSError, http.client.HTTPException):
+        return str(error.reason)
+
+
+class _Deadline(io.RawIOBase):
+    """The store's answer, read in chunks that each check the query's deadline: the socket
+    timeout bounds one read only, and a store that trickles bytes would hold the worker for ever."""
+
+    def __init__(self, response, deadline: float) -> None:
+        self.response = response
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if time.monotonic() > self.deadline:
+            raise TimeoutError("the answer took longer than the time limit")
+        data = self.response.read1(min(len(buffer), 1 << 16))  # what has arrived, not a full buffer
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
+    """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
+    triples: a store asked for everything may send gigabytes, and the limit holds before it
+    is all in memory."""
+    if graph:
+        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))
+        return GraphResult(triples[:limit], len(triples) > limit)
+    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+    if isinstance(results, ox.QueryBoolean):
+        return AskResult(bool(results))
+    variables = [v.value for v in results.variables]
+    rows = [{name: row[name] for name in variables} for row in itertools.islice(results, limit + 1)]
+    return SelectResult(variables, rows[:limit], len(rows) > limit)
+
+
+def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> list[tuple[str, int]]:
+    """PUT every graph of the release into the Graph Store at ``store_url`` (replacing it).
+
+    Returns (graph IRI, triple count) per graph. Raises BackendUnavailable naming the graph and
+    the store's answer when a PUT fails. Uses ``requests``-free urllib so a server-only install
+    can load a store.
+    """
+    import urllib.request
+
+    graphs: dict[str, list[ox.Quad]] = {}
+    for quad in ox.parse(path=str(Path(release_dir) / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS):
+        graphs.setdefault(quad.graph_name.value, []).append(quad)
+    loaded = []
+    for graph, quads in sorted(graphs.items()):
+        body = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
+                            format=ox.RdfFormat.N_TRIPLES)
+        separator = "&" if "?" in store_url else "?"
+        put = urllib.request.Request(f"{store_url}{separator}graph={quote(graph, safe='')}", data=body,
+                                     method="PUT", headers={"Content-Type": "application/n-triples"})
+        try:
+            with urllib.request.urlopen(put, timeout=timeout) as answer:
+                answer.read()
+        except urllib.error.HTTPError as error:
+            raise BackendUnavailable(f"PUT of graph <{graph}> to {store_url} failed: {error.code} "
+                                     f"{error.read().decode('utf-8', 'replace')[:500]}") from None
+        except OSError as error:
+            raise BackendUnavailable(f"cannot reach the graph store {store_url}: {error}") from None
+        loaded.append((graph, len(quads)))
+    return loaded

@@ -1,0 +1,57 @@
+"""The W3C SPARQL 1.1 Service Description of the endpoint, with its dataset and limits."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+
+from kazdata.formats import Format
+from kazdata.release.opened import Release
+from kazdata.vocabulary import PREFIXES
+
+SD, VOID, XSD = PREFIXES["sd"], PREFIXES["void"], PREFIXES["xsd"]
+RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
+W3C_FORMATS = {  # W3C format IRIs (https://www.w3.org/ns/formats/) by media type
+    "application/sparql-results+json": "SPARQL_Results_JSON",
+    "application/sparql-results+xml": "SPARQL_Results_XML",
+    "text/csv": "SPARQL_Results_CSV", "text/tab-separated-values": "SPARQL_Results_TSV",
+    "text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
+    "application/rdf+xml": "RDF_XML", "application/trig": "TriG", "application/n-quads": "N-Quads",
+}
+
+
+def service_description(endpoint_url: str, release: Release, settings: dict,
+                        result_formats: list[Format], graph_formats: list[Format]) -> list[ox.Triple]:
+    """Triples describing the endpoint at ``endpoint_url`` (the URL the client used)."""
+    n = ox.NamedNode
+    kaz = release.base + "ontology#"
+    service, dataset, default_graph = n(endpoint_url), ox.BlankNode("dataset"), ox.BlankNode("default")
+    triples = [
+        ox.Triple(service, RDF_TYPE, n(SD + "Service")),
+        ox.Triple(service, n(SD + "endpoint"), service),
+        ox.Triple(service, n(SD + "supportedLanguage"), n(SD + "SPARQL11Query")),
+        ox.Triple(service, n(SD + "feature"), n(SD + "UnionDefaultGraph")),
+        ox.Triple(service, n(SD + "defaultDataset"), dataset),
+        ox.Triple(service, RDFS_COMMENT, ox.Literal(
+            "Read-only SPARQL 1.1 Query endpoint. The default graph is the union of every source's "
+            "named graph and the ontology's graph; each is also available to GRAPH. SPARQL Update, "
+            "SERVICE (unless allow-listed) and FROM with a remote IRI are refused.", language="en")),
+        ox.Triple(service, n(kaz + "queryTimeLimit"), ox.Literal(str(settings["query_timeout"]), datatype=n(XSD + "decimal"))),
+        ox.Triple(service, n(kaz + "resultLimit"), ox.Literal(str(settings["result_limit"]), datatype=n(XSD + "integer"))),
+        ox.Triple(service, n(kaz + "requestBodyLimit"), ox.Literal(str(settings["max_body"]), datatype=n(XSD + "integer"))),
+        ox.Triple(dataset, RDF_TYPE, n(SD + "Dataset")),
+        ox.Triple(dataset, n(SD + "defaultGraph"), default_graph),
+        ox.Triple(default_graph, RDF_TYPE, n(SD + "Graph")),
+        ox.Triple(default_graph, n(VOID + "inDataset"), n(release.base + "dataset")),
+        ox.Triple(dataset, n(VOID + "inDataset"), n(release.base + "dataset")),
+    ]
+    for fmt in [*result_formats, *graph_formats]:
+        if fmt.media_type in W3C_FORMATS:
+            triples.append(ox.Triple(service, n(SD + "resultFormat"),
+                                     n("http://www.w3.org/ns/formats/" + W3C_FORMATS[fmt.media_type])))
+    for name in release.graphs:
+        node = ox.BlankNode("g-" + name.rsplit("/", 1)[-1])
+        triples += [ox.Triple(dataset, n(SD + "namedGraph"), node),
+                    ox.Triple(node, RDF_TYPE, n(SD + "NamedGraph")),
+                    ox.Triple(node, n(SD + "name"), n(name))]
+    return triples
