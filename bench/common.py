@@ -203,12 +203,12 @@ class Server:
 
 def default_workers() -> int:
     from kazdata.settings import load_settings
-    return load_settings({}, environ={})["workers"]
+    return load_settings({}, environ={}).workers
 
 
 def default_threads() -> int:
     from kazdata.settings import load_settings
-    return load_settings({}, environ={})["threads"]
+    return load_settings({}, environ={}).threads
 
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,

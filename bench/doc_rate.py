@@ -68,9 +68,9 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
         server, _, shape = name.partition(":")
         count, _, threads = shape.partition("x")
         defaults = load_settings({"server": server}, environ={})  # that server's own defaults
-        running[name] = c.kazdata_server(release, workers=int(count or workers or defaults["workers"]),
-                                         threads=int(threads or defaults["threads"]), server=server)
-        shapes[name] = f"{count or workers or defaults['workers']}x{threads or defaults['threads']}"
+        running[name] = c.kazdata_server(release, workers=int(count or workers or defaults.workers),
+                                         threads=int(threads or defaults.threads), server=server)
+        shapes[name] = f"{count or workers or defaults.workers}x{threads or defaults.threads}"
     running["oxigraph"] = c.oxigraph_server(oxigraph_location(release))
     load = {name: (describe if name == "oxigraph" else paths) for name in running}
     c.emit(f"== /doc/ rate: {', '.join(f'kazdata/{s}' for s in servers)} and Oxigraph DESCRIBE on {release} "

@@ -247,7 +247,7 @@ def run_scale(scale: str, per_event: float, backends: list[str], seconds: int, r
             result["backends"][backend] = serve_kazdata(release, backend, ox_base + "/query" if backend == "remote"
                                                         else None, seconds, runs)
         c.emit("-- Oxigraph server (peer)")
-        describe = [f"/query?query=" + quote(f"DESCRIBE <{ID}{p[len('/doc/'):]}>") for p in doc_paths(release)]
+        describe = ["/query?query=" + quote(f"DESCRIBE <{ID}{p[len('/doc/'):]}>") for p in doc_paths(release)]
         result["oxigraph"] = {
             "pss_mib": pss_mib(oxigraph.proc.pid),
             "describe": c.wrk(ox_base, describe, {"Accept": "text/turtle"}, duration=seconds, label="describe"),

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from kazdata.errors import KazdataError, ValidationFailed
-from kazdata.settings import SETTINGS, load_settings
+from kazdata.settings import SETTINGS, Settings, load_settings
 from kazdata.sources import bundled
 
 
@@ -15,19 +15,18 @@ def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) 
     """Flags come from the settings table, so their help and defaults cannot drift from it."""
     for setting in SETTINGS:
         if setting.name in names:
-            default = setting.default if setting.default not in (None, ()) else "see help"
             parser.add_argument(setting.flag, dest=setting.name, default=None, type=setting.parse,
-                                help=f"{setting.help} [env {setting.env}; default {default}]")
+                                help=f"{setting.help} [env {setting.env}; default {setting.shown_default}]")
 
 
-def _sources_dir(settings: dict) -> Path:
-    return settings["sources"] or bundled.sources_dir()
+def _sources_dir(settings: Settings) -> Path:
+    return settings.sources or bundled.sources_dir()
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder import build_release
     settings = load_settings({"base": args.base, "sources": args.sources})
-    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings["base"], with_store=args.store)
+    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store)
     return 0
 
 
@@ -78,7 +77,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_export_static(args: argparse.Namespace) -> int:
     from kazdata.export.static_site import export_static
     settings = load_settings({"release": args.release})
-    out = export_static(settings["release"], Path(args.out), listen=args.listen,
+    out = export_static(settings.release, Path(args.out), listen=args.listen,
                         sparql_upstream=args.sparql_upstream)
     print(f"exported to {out}; serve it with: nginx -p {out} -c {out}/nginx.conf")
     return 0

@@ -1,68 +1,78 @@
-"""Settings as data: each setting once, with its default and help.
+"""Settings as data: the fields of ``Settings`` are the one table of settings.
 
-The one table drives the CLI flags (``--name``), the environment variables (``KAZDATA_NAME``),
-the README's settings table and the test that every setting is documented. Nothing reads the
-environment at import time: ``load_settings`` is called by the CLI or the app factory.
+Each field carries its help text and parser, and from it come the CLI flags (``--name``), the
+environment variables (``KAZDATA_NAME``), the README's settings table (``settings_table``, tested
+equal to the README word for word) and the values a server runs with. Nothing reads the
+environment at import time: ``load_settings`` is called by the CLI or the app factory. Allowed
+values come from the registries that own them (HTTP servers, backends, verification levels).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kazdata.vocabulary import DEFAULT_BASE
-
-#: Per production server: (web workers per core, at least this many; threads per worker).
-#: granian: measured with bench/doc_rate.py (10^5 triples, 2 cores, 2026-11-28): /doc/ at 4x8
-#: served 7,749 req/s with p99 14 ms, against 5,479 / 13.8 ms at 8x8 and 6,834 / 17.8 ms at 2x8;
-#: 32 threads per worker raised p99 (20-27 ms): its I/O is asynchronous, so a thread is held only
-#: while Python answers or a query waits for its query process.
-#: gunicorn: four per core and 32 threads, because a slow client holds a gthread thread (with 4,
-#: 16 slowloris connections took them all); chosen before queries moved to query processes.
-SERVER_SHAPES = {"granian": (2, 2, 8), "gunicorn": (4, 4, 32)}
-
-
-def _default_workers(server: str) -> int:
-    per_core, at_least, _threads = SERVER_SHAPES[server]
-    return max(at_least, per_core * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class Setting:
+    """One row of the table: what the CLI, the environment and the README need to know."""
+
     name: str
     default: Any
     help: str
-    parse: Callable[[str], Any] = str
+    parse: Callable[[str], Any]
+    shown_default: str  # as the README and ``--help`` print it
 
     @property
     def env(self) -> str:
-        return "KAZDATA_" + self.name.upper().replace("-", "_")
+        return "KAZDATA_" + self.name.upper()
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
 
-def _verification(value: str) -> str:
-    """``quick``, ``full`` or ``off``; ``true`` and ``false`` (the flag's older values) mean quick and off."""
-    level = {"true": "quick", "false": "off"}.get(value.strip().lower(), value.strip().lower())
-    if level not in ("off", "quick", "full"):
-        raise ValueError(f"verify must be quick, full or off, not {value!r}")
-    return level
+def _setting(default: Any, help: str, parse: Callable[[str], Any] = str, shown: str | None = None) -> Any:
+    shown = shown if shown is not None else ("none" if default in (None, ()) else f"`{default}`")
+    return field(default=default, metadata={"help": help, "parse": parse, "shown": shown})
 
 
 def _server(value: str) -> str:
-    if value not in SERVER_SHAPES:
-        raise ValueError(f"server must be granian or gunicorn, not {value!r}")
+    from kazdata.runtime.http_servers import HTTP_SERVERS
+    if value not in HTTP_SERVERS:
+        raise ValueError(f"server must be one of {', '.join(HTTP_SERVERS)}, not {value!r}")
     return value
 
 
 def _backend(value: str) -> str:
-    if value not in ("memory", "disk", "remote"):
-        raise ValueError(f"backend must be memory, disk or remote, not {value!r}")
+    from kazdata.sparql.backends import BACKENDS
+    if value not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {value!r}")
+    return value
+
+
+def _verification(value: str) -> str:
+    """A level of ``kazdata.release.checksums.LEVELS``; ``true`` and ``false`` (the flag's older
+    values) mean quick and off."""
+    from kazdata.release.checksums import LEVELS
+    level = {"true": "quick", "false": "off"}.get(value.strip().lower(), value.strip().lower())
+    if level not in LEVELS:
+        raise ValueError(f"verify must be one of {', '.join(LEVELS)}, not {value!r}")
+    return level
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _base(value: str) -> str:
+    if not value.endswith("/"):
+        raise ValueError(f"base {value!r} must end with '/'")
     return value
 
 
@@ -72,61 +82,102 @@ def _default_query_processes() -> int:
     return max(4, 4 * (os.cpu_count() or 1))
 
 
-def _csv(value: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in value.split(",") if item.strip())
+@dataclass(frozen=True)
+class Settings:
+    """What an operator chooses; immutable once loaded. ``None`` in ``workers``, ``threads`` and
+    ``query_processes`` means the chosen server's or the machine's default, resolved on creation."""
+
+    host: str = _setting("127.0.0.1", "Interface to listen on.")
+    port: int = _setting(5000, "TCP port to listen on.", int)
+    release: Path = _setting(Path("release"), "Release directory written by `kazdata build` and served by "
+                             "`kazdata serve`.", Path, shown="`release`")
+    base: str = _setting(DEFAULT_BASE, "Canonical base IRI (used by the build; the server serves the "
+                         "release's own base).", _base)
+    server: str = _setting("granian", "Production HTTP server: `granian`, or `gunicorn` (about 4x slower on "
+                           "`/doc/`; decision 005).", _server)
+    workers: int = _setting(None, "Production-server worker processes.", int,
+                            shown="granian: 2 per core, at least 2; gunicorn: 4 per core, at least 4")
+    threads: int = _setting(None, "Python threads per worker process (under gunicorn a slow client holds "
+                            "one, so keep plenty).", int, shown="granian: `8`; gunicorn: `32`")
+    backend: str = _setting("memory", "Where the triples live: `memory` (the dump loaded in memory), `disk` "
+                            "(the RocksDB store of a release built with `--store`, opened read-only), "
+                            "`remote` (a SPARQL 1.1 endpoint).", _backend)
+    endpoint: str | None = _setting(None, "With `--backend remote`: the remote store's SPARQL query URL.")
+    query_processes: int = _setting(None, "Query processes evaluating SPARQL beside the web workers; `0` "
+                                    "evaluates in the web workers' threads.", int, shown="4 per core, at least 4")
+    query_timeout: float = _setting(10.0, "Longest a SPARQL query may run, in seconds; a client may ask for "
+                                    "less with `timeout`.", float, shown="`10`")
+    query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
+                                 "shares, in MB (a query past it gets a `503`); `0` for no limit.", int)
+    result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
+                                 "flagged.", int)
+    max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", int)
+    service_allowlist: tuple[str, ...] = _setting((), "Comma-separated endpoint IRIs that SPARQL `SERVICE` "
+                                                  "may call.", _csv)
+    verify: str = _setting("quick", "Check a release against its `SHA256SUMS` before serving it; a missing, "
+                           "truncated or modified file is refused. `quick` hashes only the files whose "
+                           "inode, size or times changed since their bytes were last verified (the build, "
+                           "`kazdata publish` and any hashing record them in `.NAME.verified` beside the "
+                           "release); `full` hashes every file at every start; `off` checks nothing. "
+                           "`true`/`false` mean `quick`/`off`.", _verification)
+    sources: Path | None = _setting(None, "Folder of curated source files.", Path,
+                                    shown="bundled `data/sources`")
+
+    def __post_init__(self) -> None:
+        from kazdata.runtime.http_servers import HTTP_SERVERS
+        server = HTTP_SERVERS[_server(self.server)]
+        derived = {"workers": server.default_workers(), "threads": server.threads,
+                   "query_processes": _default_query_processes()}
+        for name, value in derived.items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        object.__setattr__(self, "release", Path(self.release))
+        _base(self.base)
+
+    def exported(self) -> dict[str, str]:
+        """The settings as ``KAZDATA_*`` environment variables, for worker processes that load
+        them again with ``load_settings`` (granian's workers do)."""
+        values = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if value is not None:
+                values[setting.env] = ",".join(value) if isinstance(value, tuple) else str(value)
+        return values
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "Interface to listen on."),
-    Setting("port", 5000, "TCP port to listen on.", int),
-    Setting("release", "release", "Release directory written by `kazdata build` and served by `kazdata serve`.", Path),
-    Setting("base", DEFAULT_BASE, "Canonical base IRI of the dataset; entity IRIs are {base}id/{type}/{slug}."),
-    Setting("server", "granian", "Production HTTP server: granian, or gunicorn (about 4x slower on /doc/; docs/decisions/005).", _server),
-    Setting("workers", None, "Production-server worker processes (default: granian 2 per core, at least 2; gunicorn 4 per core, at least 4).", int),
-    Setting("threads", None, "Python threads per worker process (default: granian 8; gunicorn 32, since a slow client holds one of its threads).", int),
-    Setting("backend", "memory", "Where the triples live: memory (the dump loaded in memory), disk (the RocksDB store of a release built with --store, opened read-only) or remote (a SPARQL 1.1 endpoint, see --endpoint).", _backend),
-    Setting("endpoint", None, "With --backend remote: the remote store's SPARQL query URL (load it with `kazdata load`)."),
-    Setting("query_processes", None, "Query processes evaluating SPARQL beside the web workers (default: 4 per core, at least 4); 0 evaluates in the web workers' threads.", int),
-    Setting("query_timeout", 10.0, "Longest a SPARQL query may run, in seconds; a client may ask for less with `timeout`.", float),
-    Setting("query_memory", 2048, "Most memory one query process may allocate beyond the store it shares, in MB (a query past it gets a 503); 0 for no limit.", int),
-    Setting("result_limit", 10000, "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one response returns; more is cut and flagged.", int),
-    Setting("max_body", 1_000_000, "Largest request body accepted, in bytes.", int),
-    Setting("service_allowlist", (), "Comma-separated endpoint IRIs that SPARQL SERVICE may call (default: none).", _csv),
-    Setting("verify", "quick", "Check a release against its SHA256SUMS before serving it: quick (hash only the files changed since their bytes were last verified, by their stat), full (hash every file at every start) or off; true means quick.", _verification),
-    Setting("sources", None, "Folder of curated source files (default: the bundled data/sources).", Path),
-)
-
+#: the table, in the order of the fields
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], f.metadata["parse"], f.metadata["shown"])
+    for f in fields(Settings))
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Defaults, then environment variables, then explicit overrides (CLI flags), in that order.
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then environment variables, then explicit overrides (CLI flags), in that order;
+    an override of ``None`` leaves the value as it was.
 
-    Raises ValueError naming the variable when an environment value does not parse.
+    Raises ValueError naming the variable when an environment value does not parse, KeyError for
+    an unknown setting.
     """
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for setting in SETTINGS:
-        value = setting.default
         if setting.env in environ:
             try:
-                value = setting.parse(environ[setting.env])
+                values[setting.name] = setting.parse(environ[setting.env])
             except ValueError as error:
                 raise ValueError(f"{setting.env}={environ[setting.env]!r}: {error}") from None
-        values[setting.name] = value
     for name, value in (overrides or {}).items():
         if name not in _BY_NAME:
             raise KeyError(f"unknown setting {name!r}")
         if value is not None:
             values[name] = value
-    if values["workers"] is None:
-        values["workers"] = _default_workers(values["server"])
-    if values["threads"] is None:
-        values["threads"] = SERVER_SHAPES[values["server"]][2]
-    if values["query_processes"] is None:
-        values["query_processes"] = _default_query_processes()
-    if not values["base"].endswith("/"):
-        raise ValueError(f"base {values['base']!r} must end with '/'")
-    values["release"] = Path(values["release"])
-    return values
+    return Settings(**values)
+
+
+def settings_table() -> str:
+    """The README's settings table, in Markdown."""
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    rows += [f"| `{s.flag}` | `{s.env}` | {s.shown_default} | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows) + "\n"

@@ -142,7 +142,7 @@ def test_the_dataset_is_narrowed_by_protocol_parameters_and_from(backend_server,
     assert ask(f"ASK FROM <{ontology}> {{ ?e a kaz:Strike }}")["boolean"] is False
     counted = ask(classes, **{"default-graph-uri": ontology})["results"]["bindings"][0]["n"]["value"]
     assert int(counted) > 5
-    named = ask(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", **{"named-graph-uri": ontology})
+    named = ask("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", **{"named-graph-uri": ontology})
     assert [row["g"]["value"] for row in named["results"]["bindings"]] == [ontology]
 
 

@@ -398,4 +398,4 @@ def test_web_workers_refuse_a_release_the_disk_query_processes_cannot_open(relea
     from kazdata.sparql.backends import open_backend
     settings = load_settings({"release": release_dir, "backend": "disk"}, environ={})
     with pytest.raises(ReleaseError, match="--store"):
-        open_backend({**settings, "query_socket": "/nonexistent/query.sock"}, Release(release_dir))
+        open_backend(settings, Release(release_dir), "/nonexistent/query.sock")

@@ -141,11 +141,11 @@ def test_a_record_that_cannot_be_written_only_costs_hashing(release_dir, tmp_pat
 @pytest.mark.parametrize(("given", "level"), [("true", "quick"), ("false", "off"), ("full", "full"),
                                               ("Quick", "quick"), ("off", "off")])
 def test_the_verify_setting(given, level):
-    assert load_settings(environ={"KAZDATA_VERIFY": given})["verify"] == level
+    assert load_settings(environ={"KAZDATA_VERIFY": given}).verify == level
 
 
 def test_an_unknown_verify_setting_is_refused():
-    with pytest.raises(ValueError, match="KAZDATA_VERIFY='sometimes': verify must be quick, full or off"):
+    with pytest.raises(ValueError, match="KAZDATA_VERIFY='sometimes': verify must be one of off, quick, full"):
         load_settings(environ={"KAZDATA_VERIFY": "sometimes"})
 
 

@@ -195,14 +195,27 @@ class Release:
         return store
 
 
-def open_release(stamp: tuple, settings: dict) -> Release:
-    """The release behind ``stamp`` for a serving process.
+@dataclass(frozen=True)
+class OpenedRelease:
+    """A release opened (and verified) once, with the stamp it was opened at.
 
     ``kazdata serve`` opens and verifies the release it starts with once, and its forks (the
     query supervisor, gunicorn's master and workers) reuse that object: reading the index of a
-    10^6-triple release takes over a second per opening. Any other release is opened here, and
-    verified if the settings ask.
+    large release takes seconds per opening.
     """
-    if stamp == settings.get("verified") and settings.get("opened_release") is not None:
-        return settings["opened_release"]
-    return Release(Path(stamp[0]), verify=settings.get("verify", "quick"))
+
+    stamp: tuple
+    release: Release
+
+    @classmethod
+    def open(cls, path: Path, verify: str) -> OpenedRelease:
+        stamp = release_stamp(path)
+        return cls(stamp, Release(Path(stamp[0]), verify=verify))
+
+
+def open_release(stamp: tuple, verify: str, opened: OpenedRelease | None = None) -> Release:
+    """The release behind ``stamp`` for a serving process: ``opened`` if it is that release,
+    else opened here and verified at level ``verify``."""
+    if opened is not None and opened.stamp == stamp:
+        return opened.release
+    return Release(Path(stamp[0]), verify=verify)

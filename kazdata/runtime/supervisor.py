@@ -30,7 +30,7 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, ReleaseError
-from kazdata.release.opened import Release, open_release, release_stamp
+from kazdata.release.opened import OpenedRelease, Release, open_release, release_stamp
 from kazdata.runtime.query_client import (
     PID_HEADER,
     REPLY_STATUS,
@@ -40,6 +40,7 @@ from kazdata.runtime.query_client import (
     receive_message,
     send_message,
 )
+from kazdata.settings import Settings
 from kazdata.sparql.backends.embedded import evaluate
 from kazdata.vocabulary import prefixes_for
 
@@ -80,7 +81,8 @@ class QueryService:
     def __init__(self, folder: str, pid: int) -> None:
         self.folder = folder
         self.pid = pid
-        self.settings: dict = {}
+        self.settings: Settings = Settings()
+        self.opened: OpenedRelease | None = None
         self._failed_stamp: tuple | None = ()  # the release pointer when a restart last failed
         self._failed_at = 0.0
         self._starting: BinaryIO | None = None  # the ready pipe of a supervisor being restarted
@@ -90,11 +92,12 @@ class QueryService:
         return os.path.join(self.folder, "query.sock")
 
     @classmethod
-    def start(cls, settings: dict) -> "QueryService":
+    def start(cls, settings: Settings, opened: OpenedRelease | None = None) -> "QueryService":
         """Fork the supervisor; return once it listens. Raises ReleaseError if it cannot open
         the release's store (the message says why)."""
         service = cls(tempfile.mkdtemp(prefix="kazdata-query-"), 0)
         service.settings = settings
+        service.opened = opened
         try:
             service._fork()
         except ReleaseError:
@@ -117,7 +120,7 @@ class QueryService:
             code = 1
             try:
                 name_process("kz-query-super")
-                code = _Supervisor(self.settings, self.socket_path, ready_write).run()
+                code = _Supervisor(self.settings, self.opened, self.socket_path, ready_write).run()
             except KazdataError as error:
                 os.write(ready_write, error.message.encode()[:4000])
             except BaseException as error:  # noqa: BLE001 - reported to the parent, which exits
@@ -167,7 +170,7 @@ class QueryService:
         if self.alive():
             return
         try:
-            stamp = release_stamp(self.settings["release"])
+            stamp = release_stamp(self.settings.release)
         except OSError:
             stamp = None
         if stamp == self._failed_stamp and time.monotonic() - self._failed_at < RESTART_RETRY:
@@ -190,18 +193,19 @@ class QueryService:
 
 
 class _Supervisor:
-    def __init__(self, settings: dict, socket_path: str, ready_fd: int) -> None:
+    def __init__(self, settings: Settings, opened: OpenedRelease | None, socket_path: str, ready_fd: int) -> None:
         from kazdata.sparql.backends import EMBEDDED_STORES
         self.settings = settings
-        self.kind = EMBEDDED_STORES[settings["backend"]]
+        self.opened = opened
+        self.kind = EMBEDDED_STORES[settings.backend]
         self.socket_path = socket_path
         self.ready_fd = ready_fd
-        self.size = max(1, int(settings["query_processes"]))
+        self.size = max(1, int(settings.query_processes))
         self.children: dict[int, tuple[int, float]] = {}  # pid -> (generation number, started)
         self.parent = os.getppid()
 
     def _open(self, stamp: tuple, number: int) -> _Generation:
-        release = open_release(stamp, self.settings)
+        release = open_release(stamp, self.settings.verify, self.opened)
         store = self.kind.open(release) if self.kind.shared_by_fork else None
         if not self.kind.shared_by_fork:
             self.kind.check(release)
@@ -212,7 +216,7 @@ class _Supervisor:
         signal.pthread_sigmask(signal.SIG_BLOCK, watched)
         # ``kazdata serve`` verified the release it started with; any other one (a supervisor
         # restarted after a switch) is verified here, as the web workers and _maybe_switch do
-        current = self._open(release_stamp(self.settings["release"]), 1)
+        current = self._open(release_stamp(self.settings.release), 1)
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)  # left by a supervisor that died
@@ -250,7 +254,7 @@ class _Supervisor:
 
     def _maybe_switch(self, current: _Generation) -> _Generation:
         try:
-            stamp = release_stamp(self.settings["release"])
+            stamp = release_stamp(self.settings.release)
         except OSError:
             return current  # the pointer is being replaced
         if stamp == current.stamp:
@@ -286,8 +290,8 @@ class _Supervisor:
         code = 0
         try:
             name_process("kz-query")
-            _Child(listener, generation, self.kind, os.getppid(), float(self.settings["query_timeout"]),
-                   int(self.settings.get("query_memory", 0))).run()
+            _Child(listener, generation, self.kind, os.getppid(), float(self.settings.query_timeout),
+                   int(self.settings.query_memory)).run()
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
             print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
             code = 1

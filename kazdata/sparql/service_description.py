@@ -6,6 +6,7 @@ import pyoxigraph as ox
 
 from kazdata.formats import Format
 from kazdata.release.opened import Release
+from kazdata.settings import Settings
 from kazdata.vocabulary import PREFIXES
 
 SD, VOID, XSD = PREFIXES["sd"], PREFIXES["void"], PREFIXES["xsd"]
@@ -20,7 +21,7 @@ W3C_FORMATS = {  # W3C format IRIs (https://www.w3.org/ns/formats/) by media typ
 }
 
 
-def service_description(endpoint_url: str, release: Release, settings: dict,
+def service_description(endpoint_url: str, release: Release, settings: Settings,
                         result_formats: list[Format], graph_formats: list[Format]) -> list[ox.Triple]:
     """Triples describing the endpoint at ``endpoint_url`` (the URL the client used)."""
     n = ox.NamedNode
@@ -36,9 +37,9 @@ def service_description(endpoint_url: str, release: Release, settings: dict,
             "Read-only SPARQL 1.1 Query endpoint. The default graph is the union of every source's "
             "named graph and the ontology's graph; each is also available to GRAPH. SPARQL Update, "
             "SERVICE (unless allow-listed) and FROM with a remote IRI are refused.", language="en")),
-        ox.Triple(service, n(kaz + "queryTimeLimit"), ox.Literal(str(settings["query_timeout"]), datatype=n(XSD + "decimal"))),
-        ox.Triple(service, n(kaz + "resultLimit"), ox.Literal(str(settings["result_limit"]), datatype=n(XSD + "integer"))),
-        ox.Triple(service, n(kaz + "requestBodyLimit"), ox.Literal(str(settings["max_body"]), datatype=n(XSD + "integer"))),
+        ox.Triple(service, n(kaz + "queryTimeLimit"), ox.Literal(str(settings.query_timeout), datatype=n(XSD + "decimal"))),
+        ox.Triple(service, n(kaz + "resultLimit"), ox.Literal(str(settings.result_limit), datatype=n(XSD + "integer"))),
+        ox.Triple(service, n(kaz + "requestBodyLimit"), ox.Literal(str(settings.max_body), datatype=n(XSD + "integer"))),
         ox.Triple(dataset, RDF_TYPE, n(SD + "Dataset")),
         ox.Triple(dataset, n(SD + "defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, n(SD + "Graph")),

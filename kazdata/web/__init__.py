@@ -6,26 +6,30 @@ attaches it, and registers one blueprint per URL area. Nothing is read from the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 
 from kazdata.entities.pages import STATIC_DIR
-from kazdata.settings import load_settings
+from kazdata.release.opened import OpenedRelease
+from kazdata.settings import Settings, load_settings
 from kazdata.web.documents import FastDocuments
 from kazdata.web.resources import Resources
 
 
-def create_app(settings: dict[str, Any] | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None = None,
+               query_socket: str | None = None) -> Flask:
+    """The app for ``settings``; ``opened`` is a release already opened and verified by
+    ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
+    processes listen (without one, queries are evaluated in this process's threads)."""
     from kazdata.web import dumps, linked_data, openapi, sparql
     from kazdata.web.errors import register_error_handlers
     from kazdata.web.security import register_security_headers
 
     settings = settings or load_settings()
     app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = settings["max_body"]
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.json.ensure_ascii = False
-    app.extensions["kazdata"] = Resources(settings, sparql.make_engine)
+    app.extensions["kazdata"] = Resources(settings, sparql.make_engine, opened=opened,
+                                           query_socket=query_socket)
     app.url_map.strict_slashes = False
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(dumps.blueprint)

@@ -21,6 +21,7 @@ from kazdata.formats import (
     JSON_LD,
     RESULT_FORMATS,
 )
+from kazdata.settings import Settings
 from kazdata.web.cors import add_cors
 from kazdata.web.dumps import DUMP_TYPES
 
@@ -139,7 +140,7 @@ def _package_version() -> str:
         return "0"
 
 
-def build_spec(release, settings: dict) -> dict:
+def build_spec(release, settings: Settings) -> dict:
     """The OpenAPI document for this release and these settings."""
     kinds = list(release.kinds)
     entity = next(iter(release.entities), "event/example")  # the table is sorted by path
@@ -197,7 +198,7 @@ def build_spec(release, settings: dict) -> dict:
                                                      | {f.extension for f in GRAPH_FORMATS.values()}
                                                      | {f.extension for f in DATASET_FORMATS.values()})}},
         {"name": "timeout", "in": "query", "required": False,
-         "description": f"Seconds the query may run, at most the server's {settings['query_timeout']:g} s.",
+         "description": f"Seconds the query may run, at most the server's {settings.query_timeout:g} s.",
          "schema": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 1000}},
     ]
     sparql_ok = _ok("Results (SELECT/ASK), a graph (CONSTRUCT/DESCRIBE), the service description "

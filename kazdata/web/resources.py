@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kazdata.errors import ReleaseError
-from kazdata.release.opened import Release, open_release, release_stamp
+from kazdata.release.opened import OpenedRelease, Release, open_release, release_stamp
+from kazdata.settings import Settings
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0
@@ -35,19 +36,22 @@ class Served:
 class Resources:
     """Settings plus the served release and SPARQL engine, re-checked at most once a second."""
 
-    def __init__(self, settings: dict[str, Any], open_engine: Callable[[dict, Release], Any]) -> None:
+    def __init__(self, settings: Settings, open_engine: Callable[[Settings, Release, str | None], Any], *,
+                 opened: OpenedRelease | None = None, query_socket: str | None = None) -> None:
         self.settings = settings
         self._open_engine = open_engine
+        self._opened = opened
+        self._query_socket = query_socket
         self._lock = threading.Lock()
         self._served = self._open(self._stamp())
         self._checked = time.monotonic()
 
     def _stamp(self) -> tuple:
-        return release_stamp(self.settings["release"])
+        return release_stamp(self.settings.release)
 
     def _open(self, stamp: tuple) -> Served:
-        release = open_release(stamp, self.settings)
-        return Served(stamp, release, self._open_engine(self.settings, release))
+        release = open_release(stamp, self.settings.verify, self._opened)
+        return Served(stamp, release, self._open_engine(self.settings, release, self._query_socket))
 
     def _refresh(self) -> Served:
         served = self._served

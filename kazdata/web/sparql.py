@@ -30,6 +30,7 @@ from kazdata.formats import (
     by_name,
 )
 from kazdata.release.opened import Release
+from kazdata.settings import Settings
 from kazdata.sparql.backends import open_backend
 from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
 from kazdata.sparql.results import RESULT_WRITERS
@@ -47,10 +48,10 @@ TRUNCATED_HEADER = "X-Kazdata-Truncated"
 PIECE_BYTES = 64 * 1024
 
 
-def make_engine(settings: dict, release: Release) -> Engine:
-    policy = Policy(timeout=settings["query_timeout"], limit=settings["result_limit"],
-                    service_allowlist=tuple(settings["service_allowlist"]))
-    return Engine(open_backend(settings, release), release.graphs, policy)
+def make_engine(settings: Settings, release: Release, query_socket: str | None) -> Engine:
+    policy = Policy(timeout=settings.query_timeout, limit=settings.result_limit,
+                    service_allowlist=tuple(settings.service_allowlist))
+    return Engine(open_backend(settings, release, query_socket), release.graphs, policy)
 
 
 def _resources():
@@ -142,7 +143,7 @@ def _timeout(params: dict[str, list[str]]) -> float | None:
 
 
 def _respond(result, params) -> Response:
-    limit = _resources().settings["result_limit"]
+    limit = _resources().settings.result_limit
     if isinstance(result, GraphResult):
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
         if fmt.serializer is not None:
@@ -217,12 +218,11 @@ def _preflight() -> Response:
     return add_cors(response)
 
 
-def _service_description_bytes(endpoint_url: str, release: Release, limits: tuple, fmt: Format) -> bytes:
+def _service_description_bytes(endpoint_url: str, release: Release, settings: Settings, fmt: Format) -> bytes:
     """Serialised once per release, endpoint URL and format (kept in ``release.memo``, so it goes
     when the release is switched): the description only changes with them."""
-    key = ("service-description", endpoint_url, limits, fmt.extension)
+    key = ("service-description", endpoint_url, fmt.extension)
     if key not in release.memo:
-        settings = dict(zip(("query_timeout", "result_limit", "max_body"), limits))
         triples = service_description(endpoint_url, release, settings, list(RESULT_FORMATS.values()),
                                       CONSTRUCT_FORMATS)
         release.memo[key] = fmt.serializer(triples, _style())
@@ -232,8 +232,7 @@ def _service_description_bytes(endpoint_url: str, release: Release, limits: tupl
 def _service_description_response() -> Response:
     resources = _resources()
     fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
-    limits = tuple(resources.settings[name] for name in ("query_timeout", "result_limit", "max_body"))
-    body = _service_description_bytes(request.base_url, resources.release, limits, fmt)
+    body = _service_description_bytes(request.base_url, resources.release, resources.settings, fmt)
     response = Response(body, content_type=fmt.content_type)
     response.headers["Vary"] = "Accept"
     return add_cors(response)

@@ -11,11 +11,10 @@ import os
 
 from flask import Flask
 
+from kazdata.runtime.http_servers import QUERY_SOCKET_ENV
 from kazdata.settings import load_settings
 from kazdata.web import create_app
 
-QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
-
 
 def production_app() -> Flask:
-    return create_app({**load_settings(), "query_socket": os.environ.get(QUERY_SOCKET_ENV)})
+    return create_app(load_settings(), query_socket=os.environ.get(QUERY_SOCKET_ENV))

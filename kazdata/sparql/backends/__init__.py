@@ -20,6 +20,7 @@ import pyoxigraph as ox
 
 from kazdata.errors import ReleaseError
 from kazdata.release.opened import Release
+from kazdata.settings import Settings
 from kazdata.sparql.backends.embedded import (
     InProcessBackend,
     check_disk_store,
@@ -48,22 +49,22 @@ EMBEDDED_STORES: dict[str, EmbeddedStore] = {
 BACKENDS = (*EMBEDDED_STORES, "remote")
 
 
-def open_backend(settings: dict, release: Release) -> Backend:
+def open_backend(settings: Settings, release: Release, query_socket: str | None = None) -> Backend:
     """The backend a web process queries for ``release``, as the settings ask.
 
     Raises ReleaseError when the release cannot be served that way (no endpoint for ``remote``,
     no on-disk store for ``disk``); a server then keeps serving the release it has.
     """
-    if settings["backend"] == "remote":
+    if settings.backend == "remote":
         from kazdata.sparql.backends.remote import RemoteBackend
-        if not settings.get("endpoint"):
+        if not settings.endpoint:
             raise ReleaseError("--backend remote needs --endpoint, the remote store's SPARQL query URL")
-        return RemoteBackend(settings["endpoint"], release.graphs, prefixes_for(release.base))
-    if settings.get("query_socket"):
+        return RemoteBackend(settings.endpoint, release.graphs, prefixes_for(release.base))
+    if query_socket:
         from kazdata.runtime.query_client import ProcessBackend
         # refuse what the query supervisor will refuse (a release without its on-disk store):
         # else this worker would switch its documents to the new release while SPARQL stayed
         # on the old one, for good
-        EMBEDDED_STORES[settings["backend"]].check(release)
-        return ProcessBackend(settings["query_socket"], settings["query_timeout"])
-    return InProcessBackend(EMBEDDED_STORES[settings["backend"]].open(release), prefixes_for(release.base))
+        EMBEDDED_STORES[settings.backend].check(release)
+        return ProcessBackend(query_socket, settings.query_timeout)
+    return InProcessBackend(EMBEDDED_STORES[settings.backend].open(release), prefixes_for(release.base))

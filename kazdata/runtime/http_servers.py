@@ -1,0 +1,88 @@
+"""The production HTTP servers ``kazdata serve`` can run the app under: one registry.
+
+Each entry says how to run the app and what shape (workers, threads) it gets by default; the
+shapes and the choice of granian as the default were measured (docs/decisions/005).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kazdata.settings import Settings
+
+#: the variable that tells granian's workers where the query processes listen
+QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
+
+
+def gunicorn_options(settings: Settings) -> dict:
+    return {
+        "bind": f"{settings.host}:{settings.port}",
+        "workers": settings.workers,
+        "threads": settings.threads,
+        "worker_class": "gthread",
+        "preload_app": True,
+        # a worker being stopped (shutdown, restart) has this long to finish its requests
+        "graceful_timeout": 5,
+        "timeout": max(30, int(settings.query_timeout * 3)),
+        "keepalive": 5,
+        "backlog": 2048,
+        "limit_request_line": 8190,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+    }
+
+
+def run_granian(settings: Settings, app_options: dict) -> None:
+    """Granian's workers load ``kazdata.web.wsgi:production_app``, which reads the settings and
+    the query socket back from the environment."""
+    from granian import Granian
+    from granian.constants import Interfaces
+    os.environ.update(settings.exported())
+    if app_options.get("query_socket"):
+        os.environ[QUERY_SOCKET_ENV] = app_options["query_socket"]
+    Granian("kazdata.web.wsgi:production_app", factory=True, interface=Interfaces.WSGI,
+            address=settings.host, port=settings.port, workers=settings.workers,
+            blocking_threads=settings.threads, backlog=2048, websockets=False,
+            respawn_failed_workers=True, respawn_interval=0.1, workers_kill_timeout=5,
+            log_level="warning").serve()
+
+
+def run_gunicorn(settings: Settings, app_options: dict) -> None:
+    """gunicorn preloads the app in its master and forks the workers from it."""
+    from gunicorn.app.base import BaseApplication
+
+    from kazdata.web import create_app
+
+    class KazdataServer(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(settings).items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app(settings, **app_options)
+
+    KazdataServer().run()
+
+
+@dataclass(frozen=True)
+class HttpServer:
+    """A production server: how to run the app, and its default shape."""
+
+    run: Callable[[Settings, dict], None]
+    workers_per_core: int
+    at_least: int
+    threads: int
+
+    def default_workers(self) -> int:
+        return max(self.at_least, self.workers_per_core * (os.cpu_count() or 1))
+
+
+#: granian: asynchronous I/O, so a thread is held only while Python answers; gunicorn: a slow
+#: client holds a gthread thread, hence more of both (decision 005 has the figures)
+HTTP_SERVERS: dict[str, HttpServer] = {
+    "granian": HttpServer(run_granian, workers_per_core=2, at_least=2, threads=8),
+    "gunicorn": HttpServer(run_gunicorn, workers_per_core=4, at_least=4, threads=32),
+}
