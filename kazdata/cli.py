@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kazdata.errors import KazdataError, ValidationFailed
 from kazdata.settings import SETTINGS, Settings, load_settings
@@ -83,77 +86,80 @@ def cmd_export_static(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Command:
+    """One subcommand as data: its texts, its own arguments, the settings it takes as flags."""
+
+    name: str
+    run: Callable[[argparse.Namespace], int]
+    help: str
+    description: str
+    arguments: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()
+    settings: tuple[str, ...] = ()
+
+
+def _argument(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return names, options
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("build", cmd_build, "validate the sources and write a release",
+            "Validate the sources with the SHACL shapes and write a release (dumps, VoID/DCAT, entity "
+            "documents, SHA256SUMS) to OUT. A failed build leaves OUT as it was.",
+            (_argument("out", help="release directory to write"),
+             _argument("--store", action="store_true",
+                       help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only")),
+            ("base", "sources")),
+    Command("validate", cmd_validate, "check the sources against the shapes",
+            "Validate source files against the SHACL shapes and print each violation with file, node, "
+            "path, value and rule. Exit status 1 on any violation.",
+            (_argument("files", nargs="*", help="Turtle files (default: every source)"),), ("sources",)),
+    Command("serve", cmd_serve, "serve a release over HTTP",
+            "Serve a release as Linked Data and SPARQL under the production server (granian, or gunicorn "
+            "with --server). Builds the bundled release first when the release directory is missing.",
+            (_argument("--dev", action="store_true", help="use Flask's development server instead"),),
+            tuple(s.name for s in SETTINGS)),
+    Command("generate", cmd_generate, "write a synthetic, SHACL-valid event dataset",
+            "Write a deterministic (seeded) synthetic event dataset in kazdata's vocabulary to OUT, one "
+            "source file per 1,000 events, for tests and benchmarks (`kazdata build REL --sources OUT`).",
+            (_argument("out", help="folder to write the source files to"),
+             _argument("--events", type=int, required=True, help="how many events"),
+             _argument("--seed", type=int, default=2011, help="random seed (default 2011)"))),
+    Command("load", cmd_load, "push a release into a remote triple store",
+            "Verify RELEASE, then PUT each of its graphs into a SPARQL 1.1 Graph Store (replacing graphs of "
+            "the same name), for `kazdata serve --backend remote --endpoint QUERY_URL`.",
+            (_argument("release", nargs="?", default="release", help="release directory (default: release)"),
+             _argument("--endpoint", required=True,
+                       help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store"))),
+    Command("publish", cmd_publish, "switch a served release path to a new release",
+            "Verify RELEASE against its SHA256SUMS, then atomically repoint the symlink TO at it. A server "
+            "started with `--release TO` switches within a second, without failing a request.",
+            (_argument("release", help="a release directory written by `kazdata build`"),
+             _argument("--to", required=True, help="the symlink the server serves (created if missing)"))),
+    Command("export-static", cmd_export_static, "write every document and an nginx configuration",
+            "Write every document of a release in every format, the dumps and pages, and an nginx "
+            "configuration that dereferences and negotiates as `kazdata serve` does, to OUT (run it with "
+            "`nginx -p OUT -c OUT/nginx.conf`). /sparql is proxied to a kazdata server.",
+            (_argument("out", help="folder to write (a previous export there is replaced)"),
+             _argument("--listen", default="127.0.0.1:8080",
+                       help="nginx listen address, HOST:PORT or PORT (default 127.0.0.1:8080)"),
+             _argument("--sparql-upstream", default="http://127.0.0.1:5000",
+                       help="kazdata server that answers /sparql (default http://127.0.0.1:5000)")),
+            ("release",)),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kazdata", description=(
         "Publish the kazdata knowledge graph: validate curated sources, build an immutable "
         "release, and serve it as Linked Data with a SPARQL endpoint."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    build = commands.add_parser("build", help="validate the sources and write a release",
-                                description="Validate the sources with the SHACL shapes and write a "
-                                            "release (dumps, VoID/DCAT, entity documents, SHA256SUMS) "
-                                            "to OUT. A failed build leaves OUT as it was.")
-    build.add_argument("out", help="release directory to write")
-    build.add_argument("--store", action="store_true",
-                       help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only")
-    _add_setting_flags(build, ("base", "sources"))
-    build.set_defaults(run=cmd_build)
-
-    validate = commands.add_parser("validate", help="check the sources against the shapes",
-                                   description="Validate source files against the SHACL shapes and "
-                                               "print each violation with file, node, path, value "
-                                               "and rule. Exit status 1 on any violation.")
-    validate.add_argument("files", nargs="*", help="Turtle files (default: every source)")
-    _add_setting_flags(validate, ("sources",))
-    validate.set_defaults(run=cmd_validate)
-
-    serve = commands.add_parser("serve", help="serve a release over HTTP",
-                                description="Serve a release as Linked Data and SPARQL under the "
-                                            "production server (granian, or gunicorn with --server). Builds the bundled "
-                                            "release first when the release directory is missing.")
-    _add_setting_flags(serve, tuple(s.name for s in SETTINGS))
-    serve.add_argument("--dev", action="store_true", help="use Flask's development server instead")
-    serve.set_defaults(run=cmd_serve)
-    generate = commands.add_parser("generate", help="write a synthetic, SHACL-valid event dataset",
-                                   description="Write a deterministic (seeded) synthetic event dataset "
-                                               "in kazdata's vocabulary to OUT, one source file per "
-                                               "1,000 events, for tests and benchmarks "
-                                               "(`kazdata build REL --sources OUT`).")
-    generate.add_argument("out", help="folder to write the source files to")
-    generate.add_argument("--events", type=int, required=True, help="how many events")
-    generate.add_argument("--seed", type=int, default=2011, help="random seed (default 2011)")
-    generate.set_defaults(run=cmd_generate)
-
-    load = commands.add_parser("load", help="push a release into a remote triple store",
-                               description="Verify RELEASE, then PUT each of its graphs into a SPARQL 1.1 "
-                                           "Graph Store (replacing graphs of the same name), for "
-                                           "`kazdata serve --backend remote --endpoint QUERY_URL`.")
-    load.add_argument("release", nargs="?", default="release", help="release directory (default: release)")
-    load.add_argument("--endpoint", required=True,
-                      help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store")
-    load.set_defaults(run=cmd_load)
-
-    publish = commands.add_parser("publish", help="switch a served release path to a new release",
-                                  description="Verify RELEASE against its SHA256SUMS, then atomically "
-                                              "repoint the symlink TO at it. A server started with "
-                                              "`--release TO` switches within a second, without "
-                                              "failing a request.")
-    publish.add_argument("release", help="a release directory written by `kazdata build`")
-    publish.add_argument("--to", required=True, help="the symlink the server serves (created if missing)")
-    publish.set_defaults(run=cmd_publish)
-    export = commands.add_parser("export-static", help="write every document and an nginx configuration",
-                                 description="Write every document of a release in every format, "
-                                             "the dumps and pages, and an nginx configuration that "
-                                             "dereferences and negotiates as `kazdata serve` does, "
-                                             "to OUT (run it with `nginx -p OUT -c OUT/nginx.conf`). "
-                                             "/sparql is proxied to a kazdata server.")
-    export.add_argument("out", help="folder to write (a previous export there is replaced)")
-    _add_setting_flags(export, ("release",))
-    export.add_argument("--listen", default="127.0.0.1:8080",
-                        help="nginx listen address, HOST:PORT or PORT (default 127.0.0.1:8080)")
-    export.add_argument("--sparql-upstream", default="http://127.0.0.1:5000",
-                        help="kazdata server that answers /sparql (default http://127.0.0.1:5000)")
-    export.set_defaults(run=cmd_export_static)
+    for command in COMMANDS:
+        sub = commands.add_parser(command.name, help=command.help, description=command.description)
+        for names, options in command.arguments:
+            sub.add_argument(*names, **options)
+        _add_setting_flags(sub, command.settings)
+        sub.set_defaults(run=command.run)
     return parser
 
 
