@@ -7,6 +7,8 @@ line or node a curator has to fix.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class KazdataError(Exception):
     """Base of every error kazdata reports to a user; ``status`` is the HTTP status it maps to."""
@@ -14,7 +16,7 @@ class KazdataError(Exception):
     status = 500
     title = "Internal error"
 
-    def __init__(self, message: str, **details: object) -> None:
+    def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
@@ -24,7 +26,7 @@ class KazdataError(Exception):
         return _restore, (type(self), self.message, self.details)
 
 
-def _restore(cls: type, message: str, details: dict) -> "KazdataError":
+def _restore(cls: type, message: str, details: dict) -> KazdataError:
     return cls(message, **details)
 
 
