@@ -138,9 +138,8 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
 def _shares(engine: Engine, paths: list[Path], workers: int | None) -> int:
     """How many processes share the compiled checks: two for large sources when a core is free.
 
-    A helper loads the union again (about 9 s of CPU at 10^6 triples), which pays only if it runs
-    on an otherwise idle core: on this shared machine, at a load average of 6 to 28 on 2 cores,
-    splitting took 64-146 s at 10^6 against 44-68 s in one process.
+    A helper loads the union again, which pays only if it runs on an otherwise idle core; under
+    load, splitting was slower than one process (decision 008 has the figures).
     """
     cores = workers or os.cpu_count() or 1
     if (not engine.splits or cores < 2 or os.getloadavg()[0] > cores - 1
