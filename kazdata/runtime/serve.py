@@ -74,7 +74,7 @@ def run_granian(settings: dict) -> None:
 def run_gunicorn(settings: dict) -> None:
     from gunicorn.app.base import BaseApplication
 
-    from kazdata.web import create_app
+    from kazdata.web.app import create_app
 
     class KazdataServer(BaseApplication):
         def load_config(self) -> None:
@@ -100,7 +100,7 @@ def serve(settings: dict, *, dev: bool = False) -> int:
     opened = Release(stamp[0], verify=settings["verify"])
     settings = {**settings, "verified": stamp, "opened_release": opened}
     if dev:
-        from kazdata.web import create_app
+        from kazdata.web.app import create_app
         create_app(settings).run(host=settings["host"], port=settings["port"], threaded=True)
         return 0
     service = None

@@ -1,37 +1,5 @@
 """The web application: the only package that imports Flask and Werkzeug.
 
-``create_app(settings)`` opens the release (``Resources`` switches to a newly published one),
-attaches it, and registers one blueprint per URL area. Nothing is read from the environment at import time.
+The app factory is ``kazdata.web.app.create_app``; this package's own module imports nothing, so
+a module that needs only ``kazdata.web.negotiation`` (the static export) does not load Flask.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from flask import Flask
-
-from kazdata.entities.pages import STATIC_DIR
-from kazdata.settings import load_settings
-from kazdata.web.documents import FastDocuments
-from kazdata.web.resources import Resources
-
-
-def create_app(settings: dict[str, Any] | None = None) -> Flask:
-    from kazdata.web import dumps, linked_data, openapi, sparql
-    from kazdata.web.errors import register_error_handlers
-    from kazdata.web.security import register_security_headers
-
-    settings = settings or load_settings()
-    app = Flask(__name__, static_folder=str(STATIC_DIR), static_url_path="/static")
-    app.config["MAX_CONTENT_LENGTH"] = settings["max_body"]
-    app.json.ensure_ascii = False
-    app.extensions["kazdata"] = Resources(settings, sparql.make_engine)
-    app.url_map.strict_slashes = False
-    app.register_blueprint(linked_data.blueprint)
-    app.register_blueprint(dumps.blueprint)
-    app.register_blueprint(sparql.blueprint)
-    app.register_blueprint(openapi.blueprint)
-    register_error_handlers(app)
-    register_security_headers(app)
-    app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # the hot path, before Flask
-    return app

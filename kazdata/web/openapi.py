@@ -21,8 +21,10 @@ from kazdata.formats import (
     JSON_LD,
     RESULT_FORMATS,
 )
+from kazdata.http_contract import CACHE_CONTROL, DUMP_TYPES
 from kazdata.web.cors import add_cors
-from kazdata.web.dumps import DUMP_TYPES
+from kazdata.web.resources import served
+from kazdata.web.routes import route
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -346,16 +348,15 @@ def build_spec(release, settings: dict) -> dict:
     }
 
 
-@blueprint.route("/openapi.json", methods=["GET", "HEAD"])
+@route(blueprint, "openapi")
 def openapi() -> Response:
-    resources = current_app.extensions["kazdata"]
-    release = resources.release  # the served release may be switched while the server runs
-    cached = current_app.extensions.get("kazdata.openapi")
-    if cached is None or cached[0] is not release:
-        text = json.dumps(build_spec(release, resources.settings), ensure_ascii=False, indent=1, sort_keys=True)
-        cached = current_app.extensions["kazdata.openapi"] = (release, text + "\n")
-    response = Response(cached[1], content_type="application/json; charset=utf-8")
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    """Built once per served release (``ReleaseCaches.openapi``)."""
+    snapshot = served()
+    settings = current_app.extensions["kazdata"].settings
+    text = snapshot.caches.openapi(lambda: json.dumps(build_spec(snapshot.release, settings), ensure_ascii=False,
+                                                      indent=1, sort_keys=True) + "\n")
+    response = Response(text, content_type="application/json; charset=utf-8")
+    response.headers["Cache-Control"] = CACHE_CONTROL
     response.add_etag()
     response.make_conditional(request)
     return add_cors(response)

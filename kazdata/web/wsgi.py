@@ -12,7 +12,7 @@ import os
 from flask import Flask
 
 from kazdata.settings import load_settings
-from kazdata.web import create_app
+from kazdata.web.app import create_app
 
 QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
 
