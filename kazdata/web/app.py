@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from kazdata.entities.pages import STATIC_DIR
+from kazdata.http_contract import ROUTES
 from kazdata.settings import load_settings
 from kazdata.web.documents import FastDocuments
 from kazdata.web.resources import Resources
@@ -20,7 +21,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     from kazdata.web.security import register_security_headers
 
     settings = settings or load_settings()
-    app = Flask("kazdata.web", static_folder=str(STATIC_DIR), static_url_path="/static")
+    app = Flask("kazdata.web", static_folder=str(STATIC_DIR), static_url_path=ROUTES["static"].path.rsplit("/", 1)[0])
     app.config["MAX_CONTENT_LENGTH"] = settings["max_body"]
     app.json.ensure_ascii = False
     app.extensions["kazdata"] = Resources(settings, sparql.make_engine)

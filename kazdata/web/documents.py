@@ -43,7 +43,7 @@ from kazdata.web.negotiation import (
     parse_accept,
     parse_accept_language,
 )
-from kazdata.web.resources import Resources, Served
+from kazdata.web.resources import SERVED, Resources, Served
 
 #: where an entity's path goes in a header template (never in a path, a base IRI or a media type)
 _PATH = "\0"
@@ -155,13 +155,16 @@ def modified_since(environ: dict, plan: DocumentPlan) -> bool:
 
 
 class FastDocuments:
-    """WSGI layer answering plain ``GET /doc/...`` from memory; everything else goes to Flask."""
+    """WSGI layer answering plain ``GET /doc/...`` from memory; everything else goes to Flask.
+
+    Every request passes here first, so this is where it takes its release snapshot."""
 
     def __init__(self, flask_app: Callable, resources: Resources) -> None:
         self.flask_app = flask_app
         self.resources = resources
 
     def __call__(self, environ: dict, start_response: Callable):
+        served = environ[SERVED] = self.resources.served()  # once: the request finishes on this release
         path = environ.get("PATH_INFO", "")
         if (not path.startswith("/doc/") or environ.get("REQUEST_METHOD") != "GET"
                 or environ.get("HTTP_RANGE") or environ.get("QUERY_STRING")):
@@ -173,7 +176,6 @@ class FastDocuments:
         extension = None
         if "." in slug:
             slug, extension = slug.rsplit(".", 1)
-        served = self.resources.served()  # once: this request finishes on this release
         release = served.release
         try:
             release.entity(kind, slug)

@@ -6,8 +6,9 @@ beside the old one, and swaps one reference: requests already running finish on 
 they started with, and no request fails during the switch. A release that does not verify is
 refused with a log message and the current one keeps being served.
 
-A request reads the ``Served`` snapshot once (``served()``, kept in ``flask.g``) and works on it
-to the end, so two reads across a switch cannot mix two releases.
+A request reads the ``Served`` snapshot once, when it enters the application (``FastDocuments``
+puts it in the WSGI environ under ``SERVED``), and works on it to the end (``served()``), so two
+reads across a switch cannot mix two releases.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app, request
 
 from kazdata.errors import ReleaseError
 from kazdata.release.opened import Release, open_release, release_stamp
@@ -27,6 +28,8 @@ from kazdata.web.release_caches import ReleaseCaches
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0
+#: the WSGI environ key of a request's snapshot
+SERVED = "kazdata.served"
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,8 @@ class Resources:
 
 
 def served() -> Served:
-    """This request's snapshot of the served release: taken on first use, kept for the request."""
-    snapshot = g.get("kazdata_served")
+    """This request's snapshot of the served release: taken once, kept for the request."""
+    snapshot = request.environ.get(SERVED)
     if snapshot is None:
-        snapshot = g.kazdata_served = current_app.extensions["kazdata"].served()
+        snapshot = request.environ[SERVED] = current_app.extensions["kazdata"].served()
     return snapshot
