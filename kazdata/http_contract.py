@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from kazdata.entities.pages import template_environment
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, Format
@@ -26,9 +25,9 @@ from kazdata.vocabulary import LICENSE
 READ = ("GET", "HEAD")
 
 
-@dataclass(frozen=True)
-class Route:
-    """A URL pattern (OpenAPI's ``{name}`` syntax), the methods it answers and what it serves."""
+class Route(NamedTuple):
+    """A URL pattern (OpenAPI's ``{name}`` syntax), the methods it answers and what it serves;
+    ``name`` is the operation's id in the OpenAPI document."""
 
     name: str
     path: str
