@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from kazdata.entities.pages import template_environment
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, Format
@@ -100,10 +100,11 @@ QUERY_CACHE_CONTROL = "public, max-age=300"
 NO_STORE = "no-store"
 #: the style sheet and script: sent with their ETag, revalidated on every use
 REVALIDATE = "no-cache"
-#: Vary of a negotiated RDF document, of an HTML one, and of an error or a redirect
+#: Vary of a negotiated RDF document, of an HTML one, and of what is negotiated on Accept alone
+#: (errors, the 303 of an entity IRI, SPARQL responses)
 VARY_DOCUMENT = "Accept, Accept-Encoding"
 VARY_HTML_DOCUMENT = "Accept, Accept-Language, Accept-Encoding"
-VARY_ERROR = "Accept"
+VARY_ACCEPT = "Accept"
 TEXT_PLAIN = "text/plain; charset=utf-8"
 
 #: Server preference when the client accepts several equally: RDF before HTML, so that
@@ -209,7 +210,7 @@ class Listed(Protocol):
     digests: dict[str, str]
     version: str
 
-    def file(self, relative: str): ...
+    def file(self, relative: str) -> Any: ...
 
 
 def sitemap(release: Listed, root: str) -> str:

@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import email.utils
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
 
-from kazdata.export.negotiation_tables import DecisionTable, accept_table, language_table
+from kazdata.export.negotiation_tables import (
+    DecisionTable,
+    accept_table,
+    language_table,
+)
 from kazdata.export.responses import contract_context, document_links, graph_links
 from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.http_contract import DOCUMENT_PREFERENCE, nothing_published, see_other
 from kazdata.release.opened import Release
+
+if TYPE_CHECKING:
+    from kazdata.export.static_site import ExportedFile
 
 #: Where Debian's apache2 package keeps its modules.
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -89,7 +97,7 @@ def rewrite_chain(table: DecisionTable, header: str, variable: str, gate: str) -
     return "\n".join(lines) + "\n"
 
 
-def etag_lines(files) -> str:
+def etag_lines(files: list[ExportedFile]) -> str:
     """The ``txt:`` RewriteMap of ETags: one ``identity/NAME ETAG`` or ``gzip/NAME ETAG`` a line."""
     return "".join(f"{'gzip' if f.gzip else 'identity'}/{f.relative} {f.etag}\n" for f in files if f.etag)
 
@@ -101,7 +109,7 @@ def _text(body: str) -> str:
     return '"' + body.replace("\n", "\\n") + '"'
 
 
-def render(release: Release, files, *, out: Path, listen: str, upstream: str) -> dict[str, str]:
+def render(release: Release, files: list[ExportedFile], *, out: Path, listen: str, upstream: str) -> dict[str, str]:
     """Relative file name -> text of the configuration for a site exported to ``out``."""
     context = contract_context(release)
     stem, graph = f"%{{{SENT}KAZDATA_STEM}}e", f"%{{{SENT}KAZDATA_GRAPH}}e"
@@ -133,7 +141,7 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
     return texts
 
 
-def write_apache_config(release: Release, files, staging: Path, *, final: Path, listen: str,
+def write_apache_config(release: Release, files: list[ExportedFile], staging: Path, *, final: Path, listen: str,
                         upstream: str) -> None:
     """Write ``site/.htaccess``, ``apache.conf``, ``kazdata-apache.conf`` and the ETag map into
     ``staging``, with paths pointing at ``final``."""

@@ -11,10 +11,14 @@ The stylesheet and script come from the entities package's static folder.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from kazdata.entities.pages import STATIC_DIR
 from kazdata.http_contract import dumps_listing, sitemap
 from kazdata.release.opened import Release
+
+if TYPE_CHECKING:
+    from kazdata.export.static_site import SiteWriter
 
 #: Replaced by nginx with the scheme and host of the request.
 ROOT_PLACEHOLDER = "@KAZDATA_ROOT@"
@@ -28,7 +32,7 @@ def _etag(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-def write_computed_files(release: Release, writer) -> None:
+def write_computed_files(release: Release, writer: SiteWriter) -> None:
     """Write the computed pages and static assets through ``writer`` (a ``SiteWriter``).
 
     The dumps listing, its checksums and the sitemap get no ETag: the Python server sends

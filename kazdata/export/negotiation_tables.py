@@ -32,7 +32,12 @@ from dataclasses import dataclass
 
 from kazdata.errors import NotAcceptable
 from kazdata.formats import Format
-from kazdata.web.negotiation import choose_format, choose_language, parse_accept, parse_accept_language
+from kazdata.web.negotiation import (
+    choose_format,
+    choose_language,
+    parse_accept,
+    parse_accept_language,
+)
 
 #: Accept headers sent by clients we know of; each becomes an exact map entry.
 KNOWN_ACCEPT = (

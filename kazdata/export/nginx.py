@@ -11,16 +11,30 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
 
 from kazdata.export.computed_files import ROOT_PLACEHOLDER
-from kazdata.export.negotiation_tables import DecisionTable, accept_table, language_table
+from kazdata.export.negotiation_tables import (
+    DecisionTable,
+    accept_table,
+    language_table,
+)
 from kazdata.export.responses import contract_context, document_links, graph_links
 from kazdata.formats import DOCUMENT_FORMATS, HTML
-from kazdata.http_contract import DOCUMENT_PREFERENCE, no_index, nothing_published, see_other, unknown_suffix
+from kazdata.http_contract import (
+    DOCUMENT_PREFERENCE,
+    no_index,
+    nothing_published,
+    see_other,
+    unknown_suffix,
+)
 from kazdata.release.opened import Release
+
+if TYPE_CHECKING:
+    from kazdata.export.static_site import ExportedFile
 
 TEMPLATES = ("nginx.conf", "kazdata-maps.conf", "kazdata-locations.conf", "kazdata-headers.conf")
 
@@ -62,7 +76,7 @@ def _nginx_text(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
-def etag_entries(files) -> list[tuple[str, str]]:
+def etag_entries(files: list[ExportedFile]) -> list[tuple[str, str]]:
     """``("/identity/NAME" or "/gzip/NAME", etag)``; a file without a gzip copy is listed under
     /gzip with its own ETag (try_files falls back to it)."""
     entries: dict[str, str] = {}
@@ -83,7 +97,7 @@ def _power_of_two(n: int) -> int:
     return size
 
 
-def render(release: Release, files, *, out: Path, listen: str, upstream: str) -> dict[str, str]:
+def render(release: Release, files: list[ExportedFile], *, out: Path, listen: str, upstream: str) -> dict[str, str]:
     """File name -> text of the configuration for a site exported to ``out``."""
     context = contract_context(release)
     accept, page_accept = accept_table(DOCUMENT_PREFERENCE), accept_table([HTML])
@@ -114,7 +128,7 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
     return {name: _environment.get_template(name).render(context) for name in TEMPLATES}
 
 
-def write_nginx_config(release: Release, files, staging: Path, *, final: Path, listen: str,
+def write_nginx_config(release: Release, files: list[ExportedFile], staging: Path, *, final: Path, listen: str,
                        upstream: str) -> None:
     """Write the configuration into ``staging``, with paths pointing at ``final``."""
     for name, text in render(release, files, out=final, listen=listen, upstream=upstream).items():

@@ -65,7 +65,7 @@ def contract_context(release: Release) -> dict[str, Any]:
         "referrer_policy": contract.REFERRER_POLICY, "csp": contract.CONTENT_SECURITY_POLICY,
         "cache_control": contract.CACHE_CONTROL, "revalidate": contract.REVALIDATE,
         "no_store": contract.NO_STORE, "vary_document": contract.VARY_DOCUMENT,
-        "vary_html_document": contract.VARY_HTML_DOCUMENT, "vary_error": contract.VARY_ERROR,
+        "vary_html_document": contract.VARY_HTML_DOCUMENT, "vary_accept": contract.VARY_ACCEPT,
         "vary_page": contract.file_vary("Accept-Language"), "vary_file": contract.file_vary(""),
         "text_plain": contract.TEXT_PLAIN,
         "kind_pattern": contract.KIND_PATTERN, "slug_pattern": contract.SLUG_PATTERN,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
@@ -151,7 +151,7 @@ def modified_since(environ: dict, plan: DocumentPlan) -> bool:
     if "HTTP_IF_NONE_MATCH" not in environ and "HTTP_IF_MODIFIED_SINCE" not in environ:
         return True
     return is_resource_modified(environ, etag=plan.etag,
-                                last_modified=datetime.fromtimestamp(plan.last_modified, timezone.utc))
+                                last_modified=datetime.fromtimestamp(plan.last_modified, UTC))
 
 
 class FastDocuments:

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from kazdata.entities.pages import template_environment
 from kazdata.errors import KazdataError
-from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ERROR, nothing_published
+from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ACCEPT, nothing_published
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
 
@@ -76,7 +76,7 @@ def error_response(status: int, title: str, message: str, **extra) -> Response:
     if request.accept_mimetypes and request.accept_mimetypes.best == "*/*":
         chosen = "text/plain"
     response = ERROR_RENDERERS[chosen](status, title, message, extra)
-    response.headers["Vary"] = VARY_ERROR
+    response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE
     for name, value in extra.get("headers", {}).items():
         response.headers[name] = value
@@ -85,13 +85,13 @@ def error_response(status: int, title: str, message: str, **extra) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KazdataError)
-    def handle_domain_error(error: KazdataError):
+    def handle_domain_error(error: KazdataError) -> Response:
         headers = error.details.get("headers", {}) if isinstance(error.details.get("headers"), dict) else {}
         return error_response(error.status, error.title, error.message,
                               offered=error.details.get("offered", []), headers=headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException):
+    def handle_http_error(error: HTTPException) -> Response:
         headers = {}
         if error.code == 405 and error.response is None:
             allowed = getattr(error, "valid_methods", None)
@@ -101,7 +101,7 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(error.code or 500, error.name, message, headers=headers)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
+    def handle_unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "Internal Server Error",
                               "the server failed to answer this request; the error was logged")

@@ -17,11 +17,14 @@ from kazdata.http_contract import (
     GRAPH_FILES,
     HOME_LINKS,
     TEXT_PLAIN,
+    VARY_ACCEPT,
     VARY_HTML_DOCUMENT,
     graph_links,
     link_header,
     no_index,
     see_other,
+)
+from kazdata.http_contract import (
     sitemap as sitemap_text,
 )
 from kazdata.release.opened import Release
@@ -42,7 +45,7 @@ def _release() -> Release:
 def _send_graph(stem: str, url: str, fmt: Format, formats: list[Format]) -> Response:
     """Send the RDF file ``{stem}.{ext}`` of the release, served at ``{url}.{ext}``."""
     release = _release()
-    response = send_release_file(release, release.file(f"{stem}.{fmt.extension}"), fmt, vary="Accept")
+    response = send_release_file(release, release.file(f"{stem}.{fmt.extension}"), fmt, vary=VARY_ACCEPT)
     response.headers["Content-Location"] = f"{url}.{fmt.extension}"
     response.headers["Link"] = graph_links(url, fmt, formats)
     return response
@@ -56,7 +59,7 @@ def identifier(kind: str, slug: str) -> Response:
     response = redirect(target, code=303)
     response.set_data(see_other(target))
     response.headers["Content-Type"] = TEXT_PLAIN
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = CACHE_CONTROL
     return add_cors(response)
 

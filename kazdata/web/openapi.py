@@ -27,7 +27,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from kazdata.entities.pages import STATIC_DIR
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, JSON_LD, RESULT_FORMATS
+from kazdata.formats import (
+    DATASET_FORMATS,
+    GRAPH_FORMATS,
+    HTML,
+    JSON_LD,
+    RESULT_FORMATS,
+)
 from kazdata.http_contract import CACHE_CONTROL, DUMP_TYPES, GRAPH_FILES, ROUTES
 from kazdata.release.opened import Release
 from kazdata.web.cors import add_cors

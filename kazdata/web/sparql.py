@@ -29,18 +29,19 @@ from kazdata.formats import (
     Style,
     by_name,
 )
-from kazdata.release.opened import Release
-from kazdata.sparql.backends import open_backend
-from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
-from kazdata.sparql.results import RESULT_WRITERS
-from kazdata.sparql.service_description import service_description
 from kazdata.http_contract import (
     NO_STORE,
     PREFLIGHT_ALLOW_HEADERS,
     PREFLIGHT_MAX_AGE,
     QUERY_CACHE_CONTROL,
     ROUTES,
+    VARY_ACCEPT,
 )
+from kazdata.release.opened import Release
+from kazdata.sparql.backends import open_backend
+from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
+from kazdata.sparql.results import RESULT_WRITERS
+from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format
@@ -172,15 +173,15 @@ def _respond(result, params) -> Response:
         response = Response(_in_pieces(RESULT_WRITERS[fmt.extension](result)), content_type=fmt.content_type)
     if result.truncated:
         response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
     return add_cors(response)
 
 
 def _in_pieces(chunks: Iterable[bytes], size: int = PIECE_BYTES) -> Iterator[bytes]:
     """The writers yield a chunk per row, so a large result streams in bounded memory; sent as
-    they come, each row would be a write of its own through the HTTP server (about 40 µs a row
-    under granian, measured by ``bench/sparql_overhead.py``). Joined into pieces of ``size``
+    they come, each row would be a write of its own through the HTTP server, which costs per row
+    (docs/benchmarks.md, ``bench/sparql_overhead.py``). Joined into pieces of ``size``
     bytes, a result still streams but pays per piece instead of per row."""
     pending: list[bytes] = []
     length = 0
@@ -256,7 +257,7 @@ def _service_description_bytes(endpoint_url: str, fmt: Format) -> bytes:
 def _service_description_response() -> Response:
     fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
     response = Response(_service_description_bytes(request.base_url, fmt), content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = VARY_ACCEPT
     return add_cors(response)
 
 
@@ -280,7 +281,7 @@ def query_page(initial_query: str | None = None, run: bool = False, selected: st
         page_data=json.dumps(page_data, ensure_ascii=False).replace("<", "\\u003c"),
         limits=_settings())
     response = Response(html, content_type=HTML.content_type)
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = VARY_ACCEPT
     return add_cors(response)
 
 
