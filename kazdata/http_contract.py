@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple
 
 from kazdata.entities.pages import template_environment
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, Format
 from kazdata.release.checksums import CHECKSUMS
+from kazdata.release.opened import Release
 from kazdata.vocabulary import LICENSE
 
 # -- Routes ---------------------------------------------------------------------------------
@@ -202,27 +203,16 @@ def unknown_suffix(extension: str, formats: Iterable[Format]) -> str:
 SITEMAP_PAGES = ("/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/")
 
 
-class Listed(Protocol):
-    """What the sitemap and the dumps listing read of a release."""
-
-    kinds: list[str]
-    entities: dict
-    digests: dict[str, str]
-    version: str
-
-    def file(self, relative: str) -> Any: ...
-
-
-def sitemap(release: Listed, root: str) -> str:
+def sitemap(release: Release, root: str) -> str:
     """/sitemap.xml: every page and document, as absolute URLs under ``root`` (scheme and host)."""
     paths = [*SITEMAP_PAGES, *(f"/index/{kind}" for kind in release.kinds),
              *(f"/doc/{path}" for path in sorted(release.entities))]
     return template_environment().get_template("sitemap.xml").render(root=root, paths=paths)
 
 
-def dumps_listing(release: Listed) -> str:
+def dumps_listing(release: Release) -> str:
     """/dumps/: every dump with its size and SHA-256."""
-    files = [{"name": name[len("dumps/"):], "size": release.file(name).path.stat().st_size, "sha256": digest}
+    files = [{"name": name[len("dumps/"):], "size": (release.directory / name).stat().st_size, "sha256": digest}
              for name, digest in sorted(release.digests.items()) if name.startswith("dumps/")]
     return template_environment().get_template("dumps.html").render(
         language="en", title="Downloads", files=files, version=release.version, formats={})

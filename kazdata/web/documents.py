@@ -97,7 +97,7 @@ def _header_template(base: str, fmt: Format, language: str | None, encoding: str
     if encoding:
         headers.append(("Content-Encoding", encoding))
     if fmt is HTML:
-        headers += [("Content-Language", language), ("Content-Security-Policy", CONTENT_SECURITY_POLICY)]
+        headers += [("Content-Language", language or ""), ("Content-Security-Policy", CONTENT_SECURITY_POLICY)]
     return tuple((name, tuple(value.split(_PATH))) for name, value in headers)
 
 
