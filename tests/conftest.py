@@ -76,7 +76,7 @@ def settings(release_dir) -> dict:
 
 @pytest.fixture(scope="session")
 def app(settings):
-    from kazdata.web import create_app
+    from kazdata.web.app import create_app
     return create_app(settings)
 
 

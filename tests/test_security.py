@@ -27,7 +27,7 @@ HOSTILE = """@base <https://w3id.org/kazdata/id/> .
 
 @pytest.fixture(scope="module")
 def hostile_client(tmp_path_factory):
-    from kazdata.web import create_app
+    from kazdata.web.app import create_app
     root = tmp_path_factory.mktemp("hostile")
     sources = root / "sources"
     sources.mkdir()

@@ -221,7 +221,7 @@ def test_runaway_query_is_stopped_and_the_server_keeps_answering(live_server):
 
 def test_result_limit_truncates_with_a_signal(tmp_path, release_dir):
     from kazdata.settings import load_settings
-    from kazdata.web import create_app
+    from kazdata.web.app import create_app
     app = create_app(load_settings({"release": release_dir, "result_limit": 5}, environ={}))
     response = app.test_client().get("/sparql", query_string={"query": "SELECT * WHERE { ?s ?p ?o }"},
                                      headers={"Accept": "application/sparql-results+json"})

@@ -405,3 +405,17 @@ def test_export_replaces_a_previous_export_but_nothing_else(release_dir, tmp_pat
     assert (other / "precious.txt").read_text() == "mine"
     with pytest.raises(ValueError):
         export_static(release_dir, tmp_path / "x", sparql_upstream="http://127.0.0.1:5000/sparql")
+
+
+@pytest.mark.parametrize("path", ["/doc/event/zhanaozen-shooting-2011-12-16.ttl", "/doc/place/zhanaozen",
+                                  "/doc/place/zhanaozen.html"])
+def test_a_weak_etag_in_if_none_match_is_not_modified_on_every_server(live_server, web_server, path):
+    """If-None-Match uses weak comparison (RFC 9110): ``W/"<etag>"`` is 304 from the Python
+    server's fast path (GET), from Flask (HEAD), from nginx and from Apache alike."""
+    for root in (live_server, web_server):
+        first = requests.get(root.url(path))
+        assert first.status_code == 200 and first.headers["ETag"].startswith('"')
+        weak = {"If-None-Match": "W/" + first.headers["ETag"]}
+        assert requests.get(root.url(path), headers=weak).status_code == 304, (root, path)
+        assert requests.head(root.url(path), headers=weak).status_code == 304, (root, path)
+        assert requests.get(root.url(path), headers={"If-None-Match": 'W/"0000"'}).status_code == 200

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.utils
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
@@ -25,24 +26,13 @@ from kazdata.export.negotiation_tables import (
     accept_table,
     language_table,
 )
-from kazdata.export.responses import (
-    GZIP_ACCEPTED,
-    KIND_PATTERN,
-    SLUG_PATTERN,
-    UNSAFE_PATH,
-    check_routable,
-    content_types,
-    document_links,
-    graph_links,
-    home_link,
-    kinds,
-    not_acceptable,
-)
+from kazdata.export.responses import contract_context, document_links, graph_links
 from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.http_contract import DOCUMENT_PREFERENCE, nothing_published, see_other
 from kazdata.release.opened import Release
-from kazdata.web.cors import EXPOSED
-from kazdata.web.documents import CACHE_CONTROL, DOCUMENT_PREFERENCE
-from kazdata.web.security import CONTENT_SECURITY_POLICY
+
+if TYPE_CHECKING:
+    from kazdata.export.static_site import ExportedFile
 
 #: Where Debian's apache2 package keeps its modules.
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -107,7 +97,7 @@ def rewrite_chain(table: DecisionTable, header: str, variable: str, gate: str) -
     return "\n".join(lines) + "\n"
 
 
-def etag_lines(files) -> str:
+def etag_lines(files: list[ExportedFile]) -> str:
     """The ``txt:`` RewriteMap of ETags: one ``identity/NAME ETAG`` or ``gzip/NAME ETAG`` a line."""
     return "".join(f"{'gzip' if f.gzip else 'identity'}/{f.relative} {f.etag}\n" for f in files if f.etag)
 
@@ -119,13 +109,13 @@ def _text(body: str) -> str:
     return '"' + body.replace("\n", "\\n") + '"'
 
 
-def render(release: Release, files, *, out: Path, listen: str, upstream: str) -> dict[str, str]:
+def render(release: Release, files: list[ExportedFile], *, out: Path, listen: str, upstream: str) -> dict[str, str]:
     """Relative file name -> text of the configuration for a site exported to ``out``."""
-    check_routable(release)
+    context = contract_context(release)
     stem, graph = f"%{{{SENT}KAZDATA_STEM}}e", f"%{{{SENT}KAZDATA_GRAPH}}e"
     host = listen.rpartition(":")[0] or "localhost"
-    context = {
-        "version": release.version, "out": str(out), "root": str(out / "site"), "listen": listen,
+    context.update({
+        "out": str(out), "root": str(out / "site"), "listen": listen,
         "server_name": host.strip("[]"), "upstream": upstream.rstrip("/"), "etags": str(out / ETAGS),
         "modules": MODULES, "modules_dir": MODULES_DIR, "sent": SENT,
         "format_chain": rewrite_chain(accept_table(DOCUMENT_PREFERENCE), "Accept", "KAZDATA_EXT",
@@ -135,17 +125,13 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
         "language_chain": rewrite_chain(language_table(release.languages), "Accept-Language",
                                         "KAZDATA_LANGUAGE", "KAZDATA_NEGOTIATE_LANGUAGE"),
         "extensions": "|".join(DOCUMENT_FORMATS), "doc_links": document_links(stem, release.base),
-        "graph_links": graph_links(graph), "home_link": home_link(),
-        "types": content_types(), "exposed": EXPOSED, "csp": CONTENT_SECURITY_POLICY,
-        "cache_control": CACHE_CONTROL, "kind_pattern": KIND_PATTERN, "slug_pattern": SLUG_PATTERN,
-        "unsafe_path": UNSAFE_PATH, "gzip_accepted": GZIP_ACCEPTED,
+        "graph_links": graph_links(graph),
         "modified": email.utils.formatdate(release.modified, usegmt=True),
-        "not_acceptable": _text(not_acceptable(DOCUMENT_PREFERENCE)),
-        "page_not_acceptable": _text(not_acceptable([HTML])), "kinds": kinds(release),
-        "default_language": release.languages[0],
-        "see_other": _text("303 See Other: the document about this resource is at /doc/%{reqenv:KAZDATA_STEM}\n"),
-        "not_found": _text("404 Not found: nothing is published at %{REQUEST_URI}\n"),
-    }
+        "not_acceptable": _text(context["not_acceptable"]),
+        "page_not_acceptable": _text(context["page_not_acceptable"]),
+        "see_other": _text(see_other("/doc/%{reqenv:KAZDATA_STEM}")),
+        "not_found": _text(f"404 Not found: {nothing_published('%{REQUEST_URI}')}\n"),
+    })
     if urlsplit(upstream).scheme not in ("http", "https"):
         raise ValueError(f"cannot proxy to {upstream!r}")
     texts = {name: _environment.get_template(template).render(context)
@@ -155,7 +141,7 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
     return texts
 
 
-def write_apache_config(release: Release, files, staging: Path, *, final: Path, listen: str,
+def write_apache_config(release: Release, files: list[ExportedFile], staging: Path, *, final: Path, listen: str,
                         upstream: str) -> None:
     """Write ``site/.htaccess``, ``apache.conf``, ``kazdata-apache.conf`` and the ETag map into
     ``staging``, with paths pointing at ``final``."""

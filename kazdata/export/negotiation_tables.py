@@ -30,12 +30,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from werkzeug.datastructures import LanguageAccept, MIMEAccept
-from werkzeug.http import parse_accept_header
-
 from kazdata.errors import NotAcceptable
 from kazdata.formats import Format
-from kazdata.web.negotiation import choose_format, choose_language
+from kazdata.web.negotiation import (
+    choose_format,
+    choose_language,
+    parse_accept,
+    parse_accept_language,
+)
 
 #: Accept headers sent by clients we know of; each becomes an exact map entry.
 KNOWN_ACCEPT = (
@@ -106,7 +108,7 @@ def _element(name_pattern: str, q_pattern: str) -> str:
 
 def _decided(header: str, formats: list[Format]) -> str:
     try:
-        return choose_format(parse_accept_header(header, MIMEAccept), formats).extension
+        return choose_format(parse_accept(header), formats).extension
     except NotAcceptable:
         return ""
 
@@ -140,7 +142,7 @@ def accept_table(formats: list[Format]) -> DecisionTable:
 
 def language_table(languages: list[str]) -> DecisionTable:
     """Accept-Language header -> the page language ``choose_language`` picks (default English)."""
-    exact = [(header, choose_language(parse_accept_header(header, LanguageAccept), languages))
+    exact = [(header, choose_language(parse_accept_language(header), languages))
              for header in KNOWN_ACCEPT_LANGUAGE]
     # exact tags (and "*") at any quality beat a primary-subtag match; "*" rates only the
     # languages without an element of their own (the more specific element decides)

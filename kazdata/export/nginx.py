@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import jinja2
@@ -21,24 +22,19 @@ from kazdata.export.negotiation_tables import (
     accept_table,
     language_table,
 )
-from kazdata.export.responses import (
-    GZIP_ACCEPTED,
-    KIND_PATTERN,
-    SLUG_PATTERN,
-    UNSAFE_PATH,
-    check_routable,
-    content_types,
-    document_links,
-    graph_links,
-    home_link,
-    kinds,
-    not_acceptable,
-)
+from kazdata.export.responses import contract_context, document_links, graph_links
 from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.http_contract import (
+    DOCUMENT_PREFERENCE,
+    no_index,
+    nothing_published,
+    see_other,
+    unknown_suffix,
+)
 from kazdata.release.opened import Release
-from kazdata.web.cors import EXPOSED
-from kazdata.web.documents import CACHE_CONTROL, DOCUMENT_PREFERENCE
-from kazdata.web.security import CONTENT_SECURITY_POLICY
+
+if TYPE_CHECKING:
+    from kazdata.export.static_site import ExportedFile
 
 TEMPLATES = ("nginx.conf", "kazdata-maps.conf", "kazdata-locations.conf", "kazdata-headers.conf")
 
@@ -80,7 +76,7 @@ def _nginx_text(text: str) -> str:
     return text.replace("\n", "\\n")
 
 
-def etag_entries(files) -> list[tuple[str, str]]:
+def etag_entries(files: list[ExportedFile]) -> list[tuple[str, str]]:
     """``("/identity/NAME" or "/gzip/NAME", etag)``; a file without a gzip copy is listed under
     /gzip with its own ETag (try_files falls back to it)."""
     entries: dict[str, str] = {}
@@ -101,17 +97,17 @@ def _power_of_two(n: int) -> int:
     return size
 
 
-def render(release: Release, files, *, out: Path, listen: str, upstream: str) -> dict[str, str]:
+def render(release: Release, files: list[ExportedFile], *, out: Path, listen: str, upstream: str) -> dict[str, str]:
     """File name -> text of the configuration for a site exported to ``out``."""
-    check_routable(release)
+    context = contract_context(release)
     accept, page_accept = accept_table(DOCUMENT_PREFERENCE), accept_table([HTML])
     languages = language_table(release.languages)
     etags = etag_entries(files)
     keys = [key for table in (accept, page_accept, languages) for key, _ in table.exact + table.plain] \
         + [key for key, _ in etags]
     parts = urlsplit(upstream)
-    context = {
-        "version": release.version, "out": str(out), "root": str(out / "site"), "listen": listen,
+    context.update({
+        "out": str(out), "root": str(out / "site"), "listen": listen,
         "upstream": upstream, "upstream_scheme": parts.scheme,
         "upstream_host": f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}",
         "hash_max_size": max(1024, _power_of_two(2 * len(keys))),
@@ -119,21 +115,20 @@ def render(release: Release, files, *, out: Path, listen: str, upstream: str) ->
         "accept_map": table_maps(accept, "$http_accept", "$kazdata_format"),
         "page_accept_map": table_maps(page_accept, "$http_accept", "$kazdata_page_format"),
         "language_map": table_maps(languages, "$http_accept_language", "$kazdata_language"),
-        "extensions": list(DOCUMENT_FORMATS), "suffixes": ", ".join("." + ext for ext in DOCUMENT_FORMATS),
+        "extensions": list(DOCUMENT_FORMATS),
+        "unknown_suffix": unknown_suffix("$kazdata_suffix", DOCUMENT_FORMATS.values()),
         "doc_links": document_links("$kazdata_kind/$kazdata_slug", release.base),
         "graph_links": graph_links("$kazdata_graph"), "etags": etags,
-        "types": content_types(), "exposed": EXPOSED, "csp": CONTENT_SECURITY_POLICY,
-        "cache_control": CACHE_CONTROL, "kind_pattern": KIND_PATTERN, "slug_pattern": SLUG_PATTERN,
-        "unsafe_path": UNSAFE_PATH, "gzip_accepted": GZIP_ACCEPTED,
-        "not_acceptable": _nginx_text(not_acceptable(DOCUMENT_PREFERENCE)),
-        "page_not_acceptable": _nginx_text(not_acceptable([HTML])),
-        "home_link": home_link(), "kinds": kinds(release),
-        "root_placeholder": ROOT_PLACEHOLDER, "default_language": release.languages[0],
-    }
+        "not_acceptable": _nginx_text(context["not_acceptable"]),
+        "page_not_acceptable": _nginx_text(context["page_not_acceptable"]),
+        "see_other": _nginx_text(see_other("/doc/$kazdata_kind/$kazdata_slug")),
+        "root_placeholder": ROOT_PLACEHOLDER, "no_index": no_index("$kazdata_index", release.kinds),
+        "nothing_published": nothing_published("$uri"), "nothing_published_raw": nothing_published("$request_uri"),
+    })
     return {name: _environment.get_template(name).render(context) for name in TEMPLATES}
 
 
-def write_nginx_config(release: Release, files, staging: Path, *, final: Path, listen: str,
+def write_nginx_config(release: Release, files: list[ExportedFile], staging: Path, *, final: Path, listen: str,
                        upstream: str) -> None:
     """Write the configuration into ``staging``, with paths pointing at ``final``."""
     for name, text in render(release, files, out=final, listen=listen, upstream=upstream).items():

@@ -34,6 +34,7 @@ from kazdata.export.apache import write_apache_config
 from kazdata.export.computed_files import write_computed_files
 from kazdata.export.nginx import write_nginx_config
 from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.http_contract import GRAPH_FILES
 from kazdata.release.checksums import CHECKSUMS, file_digest
 from kazdata.release.opened import Release
 
@@ -41,7 +42,7 @@ from kazdata.release.opened import Release
 MARKER = "kazdata-locations.conf"
 #: Non-document files the Python server sends (queries are sent by /sparql/examples, proxied).
 SERVED_PREFIXES = ("dumps/", "pages/")
-SERVED_TOP_LEVEL = ("context.jsonld", *(f"{stem}.{ext}" for stem in ("ontology", "shapes", "void")
+SERVED_TOP_LEVEL = ("context.jsonld", *(f"{stem}.{ext}" for stem in GRAPH_FILES.values()
                                         for ext in DOCUMENT_FORMATS if ext != HTML.extension))
 
 

@@ -97,7 +97,6 @@ class Release:
         self._cache: dict[str, bytes] = {}
         #: what a server derives from this release once (e.g. the service description); it is
         #: dropped with the release when a new one is switched in
-        self.memo: dict = {}
         self._cached_bytes = 0
         self._places = info["places"]
 

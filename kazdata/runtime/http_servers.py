@@ -54,7 +54,7 @@ def run_gunicorn(settings: Settings, app_options: dict) -> None:
     """gunicorn preloads the app in its master and forks the workers from it."""
     from gunicorn.app.base import BaseApplication
 
-    from kazdata.web import create_app
+    from kazdata.web.app import create_app
 
     class KazdataServer(BaseApplication):
         def load_config(self) -> None:

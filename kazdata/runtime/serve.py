@@ -37,7 +37,7 @@ def serve(settings: Settings, *, dev: bool = False) -> int:
     # verifying this same release again (hashing it is most of the start-up time at 10^6 triples)
     opened = OpenedRelease.open(settings.release, settings.verify)
     if dev:
-        from kazdata.web import create_app
+        from kazdata.web.app import create_app
         create_app(settings, opened=opened).run(host=settings.host, port=settings.port, threaded=True)
         return 0
     service = None

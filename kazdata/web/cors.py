@@ -1,13 +1,14 @@
-"""CORS for a public, read-only, credential-free dataset: any origin may read."""
+"""CORS for a public, read-only, credential-free dataset: any origin may read (values in
+``kazdata.http_contract``)."""
 
 from __future__ import annotations
 
 from flask import Response
 
-EXPOSED = "ETag, Link, Content-Location, Content-Length, Vary, X-Kazdata-Truncated, Last-Modified"
+from kazdata.http_contract import CORS_HEADERS
 
 
 def add_cors(response: Response) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = EXPOSED
+    for name, value in CORS_HEADERS:
+        response.headers[name] = value
     return response

@@ -2,63 +2,43 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
-from kazdata.entities.pages import template_environment
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
-from kazdata.release.checksums import CHECKSUMS
+from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN, dump_content_type
 from kazdata.web.cors import add_cors
+from kazdata.web.resources import served
+from kazdata.web.routes import route
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("dumps", __name__)
 
-#: extension -> Content-Type of a dump file, from the format registry.
-DUMP_TYPES = {fmt.extension: fmt.content_type for fmt in (*GRAPH_FORMATS.values(), *DATASET_FORMATS.values())}
 
-
-def _release():
-    return current_app.extensions["kazdata"].release
-
-
-def _text(body: str) -> Response:
-    response = Response(body, content_type="text/plain; charset=utf-8")
-    response.headers["Cache-Control"] = "public, max-age=3600"
-    return add_cors(response)
-
-
-@blueprint.route("/dumps/", methods=["GET", "HEAD"])
+@route(blueprint, "dumps")
 def listing() -> Response:
-    release = _release()
-    if "dumps-page" not in release.memo:  # rendered once per release: the files never change
-        files = [{"name": name[len("dumps/"):], "size": (release.directory / name).stat().st_size,
-                  "sha256": digest} for name, digest in sorted(release.digests.items()) if name.startswith("dumps/")]
-        release.memo["dumps-page"] = template_environment().get_template("dumps.html").render(
-            language="en", title="Downloads", files=files, version=release.version, formats={})
-    response = Response(release.memo["dumps-page"], content_type="text/html; charset=utf-8")
+    """Rendered once per release (``ReleaseCaches.dumps_page``): the files never change."""
+    response = Response(served().caches.dumps_page, content_type="text/html; charset=utf-8")
     return add_cors(response)
 
 
-@blueprint.route("/dumps/SHA256SUMS", methods=["GET", "HEAD"])
+@route(blueprint, "dump-checksums")
 def dump_checksums() -> Response:
-    return _text(_release().dump_checksums)
+    response = Response(served().release.dump_checksums, content_type=TEXT_PLAIN)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return add_cors(response)
 
 
-@blueprint.route(f"/{CHECKSUMS}", methods=["GET", "HEAD"])
+@route(blueprint, "release-checksums")
 def release_checksums() -> Response:
-    release = _release()
-    return send_release_file(release, release.checksums_file, content_type="text/plain; charset=utf-8", vary="")
+    release = served().release
+    return send_release_file(release, release.checksums_file, content_type=TEXT_PLAIN, vary="")
 
 
-@blueprint.route("/dumps/<name>", methods=["GET", "HEAD"])
+@route(blueprint, "dump")
 def dump(name: str) -> Response:
     """A dump file; a ``.gz`` one is sent as application/gzip, byte ranges supported."""
-    release = _release()
-    file = release.file(f"dumps/{name}")
-    if name.endswith(".gz"):
-        content_type = "application/gzip"
-    else:
-        content_type = DUMP_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
-    response = send_release_file(release, file, content_type=content_type, vary="")
+    release = served().release
+    response = send_release_file(release, release.file(f"dumps/{name}"), content_type=dump_content_type(name),
+                                 vary="")
     if name.endswith(".gz"):
         response.headers.pop("Vary", None)
     return response

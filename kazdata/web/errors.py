@@ -11,19 +11,21 @@ import difflib
 import json
 import logging
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from kazdata.entities.pages import template_environment
 from kazdata.errors import KazdataError
+from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ACCEPT, nothing_published
 from kazdata.web.cors import add_cors
+from kazdata.web.resources import served
 
 log = logging.getLogger("kazdata.web")
 
 
 def _close_matches(limit: int = 5) -> list[dict]:
     """Entities whose label or slug resembles the last segment of the requested path."""
-    release = current_app.extensions["kazdata"].release
+    release = served().release
     wanted = request.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").lower()
     names = release.names
     found = difflib.get_close_matches(wanted[:200], list(names), n=limit * 2, cutoff=0.4)
@@ -56,7 +58,7 @@ def _render_text(status: int, title: str, message: str, extra: dict) -> Response
     text = f"{status} {title}: {message}\n"
     if extra.get("offered"):
         text += "Offered: " + ", ".join(extra["offered"]) + "\n"
-    return Response(text, status, content_type="text/plain; charset=utf-8")
+    return Response(text, status, content_type=TEXT_PLAIN)
 
 
 #: media type -> renderer; the client's Accept picks one, plain text when nothing matches.
@@ -74,8 +76,8 @@ def error_response(status: int, title: str, message: str, **extra) -> Response:
     if request.accept_mimetypes and request.accept_mimetypes.best == "*/*":
         chosen = "text/plain"
     response = ERROR_RENDERERS[chosen](status, title, message, extra)
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = VARY_ACCEPT
+    response.headers["Cache-Control"] = NO_STORE
     for name, value in extra.get("headers", {}).items():
         response.headers[name] = value
     return add_cors(response)
@@ -83,23 +85,23 @@ def error_response(status: int, title: str, message: str, **extra) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KazdataError)
-    def handle_domain_error(error: KazdataError):
+    def handle_domain_error(error: KazdataError) -> Response:
         headers = error.details.get("headers", {}) if isinstance(error.details.get("headers"), dict) else {}
         return error_response(error.status, error.title, error.message,
                               offered=error.details.get("offered", []), headers=headers)
 
     @app.errorhandler(HTTPException)
-    def handle_http_error(error: HTTPException):
+    def handle_http_error(error: HTTPException) -> Response:
         headers = {}
         if error.code == 405 and error.response is None:
             allowed = getattr(error, "valid_methods", None)
             if allowed:
                 headers["Allow"] = ", ".join(sorted(allowed))
-        message = {404: f"nothing is published at {request.path}"}.get(error.code, error.description or "")
+        message = {404: nothing_published(request.path)}.get(error.code, error.description or "")
         return error_response(error.code or 500, error.name, message, headers=headers)
 
     @app.errorhandler(Exception)
-    def handle_unexpected(error: Exception):
+    def handle_unexpected(error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.path)
         return error_response(500, "Internal Server Error",
                               "the server failed to answer this request; the error was logged")

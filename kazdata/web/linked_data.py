@@ -8,49 +8,63 @@ release browses correctly on any host.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, redirect, request
-from werkzeug.utils import escape
+from flask import Blueprint, Response, redirect, request
 
 from kazdata.errors import NotFound
-from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD
-from kazdata.vocabulary import LICENSE
+from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD, Format
+from kazdata.http_contract import (
+    CACHE_CONTROL,
+    GRAPH_FILES,
+    HOME_LINKS,
+    TEXT_PLAIN,
+    VARY_ACCEPT,
+    VARY_HTML_DOCUMENT,
+    graph_links,
+    link_header,
+    no_index,
+    see_other,
+)
+from kazdata.http_contract import (
+    sitemap as sitemap_text,
+)
+from kazdata.release.opened import Release
 from kazdata.web.cors import add_cors
-from kazdata.web.documents import link_header, plan_document
+from kazdata.web.documents import plan_document
 from kazdata.web.negotiation import choose_format, choose_language, format_for
+from kazdata.web.resources import served
+from kazdata.web.routes import route
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("linked_data", __name__)
 
 
-def _release():
-    return current_app.extensions["kazdata"].release
+def _release() -> Release:
+    return served().release
 
 
-def _send_graph(stem: str, url: str, fmt, formats) -> Response:
+def _send_graph(stem: str, url: str, fmt: Format, formats: list[Format]) -> Response:
     """Send the RDF file ``{stem}.{ext}`` of the release, served at ``{url}.{ext}``."""
     release = _release()
-    response = send_release_file(release, release.file(f"{stem}.{fmt.extension}"), fmt, vary="Accept")
+    response = send_release_file(release, release.file(f"{stem}.{fmt.extension}"), fmt, vary=VARY_ACCEPT)
     response.headers["Content-Location"] = f"{url}.{fmt.extension}"
-    alternates = [(f"{url}.{other.extension}", "alternate", other.media_type)
-                  for other in formats if other is not fmt]
-    response.headers["Link"] = link_header(alternates + [(LICENSE, "license", None)])
+    response.headers["Link"] = graph_links(url, fmt, formats)
     return response
 
 
-@blueprint.route("/id/<kind>/<slug>", methods=["GET", "HEAD"])
+@route(blueprint, "identifier")
 def identifier(kind: str, slug: str) -> Response:
     """303 See Other for every Accept: the IRI names a thing, not a document."""
     _release().entity(kind, slug)
     target = f"/doc/{kind}/{slug}"
     response = redirect(target, code=303)
-    response.set_data(f"303 See Other: the document about this resource is at {target}\n")
-    response.headers["Content-Type"] = "text/plain; charset=utf-8"
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.set_data(see_other(target))
+    response.headers["Content-Type"] = TEXT_PLAIN
+    response.headers["Vary"] = VARY_ACCEPT
+    response.headers["Cache-Control"] = CACHE_CONTROL
     return add_cors(response)
 
 
-@blueprint.route("/doc/<kind>/<slug>", methods=["GET", "HEAD"])
+@route(blueprint, "document")
 def document(kind: str, slug: str) -> Response:
     """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here."""
     extension = None
@@ -77,24 +91,23 @@ def _site_page(name: str, negotiate: bool = True) -> Response:
     return response
 
 
-@blueprint.route("/", methods=["GET", "HEAD"])
+@route(blueprint, "home")
 def home() -> Response:
     response = _site_page("home")
-    response.headers["Link"] = link_header([("/dataset", "describedby", "text/turtle"),
-                                            (LICENSE, "license", None)])
+    response.headers["Link"] = link_header(HOME_LINKS)
     return response
 
 
-@blueprint.route("/timeline", methods=["GET", "HEAD"])
+@route(blueprint, "timeline")
 def timeline() -> Response:
     return _site_page("timeline")
 
 
-@blueprint.route("/index/<kind>", methods=["GET", "HEAD"])
+@route(blueprint, "kind-index")
 def kind_index(kind: str) -> Response:
-    if not _release().has(f"pages/kind-{kind}.en.html"):
-        raise NotFound(f"there is no index of {kind!r}; kinds: "
-                       + ", ".join(_release().kinds))
+    release = _release()
+    if not release.has(f"pages/kind-{kind}.en.html"):
+        raise NotFound(no_index(kind, release.kinds))
     return _site_page(f"kind-{kind}")
 
 
@@ -104,47 +117,36 @@ def _graph_resource(stem: str, url: str, extension: str | None, html_page: str |
     fmt = format_for(extension, request.accept_mimetypes, formats)
     if fmt is HTML:
         response = _site_page(html_page, negotiate=False)  # already chosen, by Accept or by the suffix
-        response.headers["Vary"] = "Accept, Accept-Language, Accept-Encoding"
+        response.headers["Vary"] = VARY_HTML_DOCUMENT
         return response
     return _send_graph(stem, url, fmt, formats)
 
 
-@blueprint.route("/ontology", methods=["GET", "HEAD"])
-@blueprint.route("/ontology.<extension>", methods=["GET", "HEAD"])
+@route(blueprint, "ontology", "ontology-suffix")
 def ontology(extension: str | None = None) -> Response:
-    return _graph_resource("ontology", "/ontology", extension, "ontology")
+    return _graph_resource(GRAPH_FILES["ontology"], "/ontology", extension, "ontology")
 
 
-@blueprint.route("/shapes", methods=["GET", "HEAD"])
-@blueprint.route("/shapes.<extension>", methods=["GET", "HEAD"])
+@route(blueprint, "shapes", "shapes-suffix")
 def shapes(extension: str | None = None) -> Response:
-    return _graph_resource("shapes", "/shapes", extension, "shapes")
+    return _graph_resource(GRAPH_FILES["shapes"], "/shapes", extension, "shapes")
 
 
-@blueprint.route("/dataset", methods=["GET", "HEAD"])
-@blueprint.route("/dataset.<extension>", methods=["GET", "HEAD"])
-@blueprint.route("/.well-known/void", methods=["GET", "HEAD"])
+@route(blueprint, "dataset", "dataset-suffix", "well-known-void")
 def dataset(extension: str | None = None) -> Response:
-    return _graph_resource("void", "/dataset", extension, "dataset")
+    return _graph_resource(GRAPH_FILES["dataset"], "/dataset", extension, "dataset")
 
 
-@blueprint.route("/context.jsonld", methods=["GET", "HEAD"])
+@route(blueprint, "context")
 def context() -> Response:
     release = _release()
     return send_release_file(release, release.file("context.jsonld"), JSON_LD, vary="")
 
 
-@blueprint.route("/sitemap.xml", methods=["GET", "HEAD"])
+@route(blueprint, "sitemap")
 def sitemap() -> Response:
     """Computed from the entity index for the serving host (sitemaps need absolute URLs)."""
-    root = request.host_url.rstrip("/")
-    paths = ["/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/"]
-    paths += [f"/index/{kind}" for kind in _release().kinds]
-    paths += [f"/doc/{path}" for path in sorted(_release().entities)]
-    body = ['<?xml version="1.0" encoding="UTF-8"?>',
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
-    body += [f"<url><loc>{escape(root + path)}</loc></url>" for path in paths]
-    body.append("</urlset>\n")
-    response = Response("\n".join(body), content_type="application/xml; charset=utf-8")
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    response = Response(sitemap_text(_release(), request.host_url.rstrip("/")),
+                        content_type="application/xml; charset=utf-8")
+    response.headers["Cache-Control"] = CACHE_CONTROL
     return add_cors(response)

@@ -1,17 +1,32 @@
-"""Content negotiation with Werkzeug's Accept parsing: q-values, wildcards, no header at all."""
+"""Content negotiation with Werkzeug's Accept parsing: q-values, wildcards, no header at all.
+
+The one module that parses Accept headers, shared by the Python server and the static export
+(which compiles its decisions into nginx and Apache tables); it imports Werkzeug, not Flask.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from kazdata.errors import NotAcceptable, NotFound
 from kazdata.formats import Format
+from kazdata.http_contract import not_acceptable, offered_types, unknown_suffix
 
 
-def offered_types(formats: Iterable[Format]) -> list[str]:
-    return [media_type for fmt in formats for media_type in fmt.media_types]
+def parse_accept(header: str | None) -> MIMEAccept:
+    return parse_accept_header(header, MIMEAccept)
+
+
+def parse_accept_language(header: str | None) -> LanguageAccept:
+    return parse_accept_header(header, LanguageAccept)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """True when Accept-Encoding allows gzip (``gzip`` or ``*`` with a non-zero quality)."""
+    return bool(parse_accept_header(accept_encoding)["gzip"])
 
 
 def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
@@ -27,8 +42,7 @@ def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
     best = accept.best_match(list(by_type))
     if best is None:
         offered = offered_types(formats)
-        raise NotAcceptable("none of the requested media types is offered here; offered: "
-                            + ", ".join(offered), offered=offered)
+        raise NotAcceptable(not_acceptable(offered), offered=offered)
     return by_type[best]
 
 
@@ -38,8 +52,7 @@ def format_for(extension: str | None, accept: MIMEAccept, formats: list[Format])
         return choose_format(accept, formats)
     fmt = next((f for f in formats if f.extension == extension), None)
     if fmt is None:
-        raise NotFound(f"no format with extension .{extension}; offered: "
-                       + ", ".join("." + f.extension for f in formats))
+        raise NotFound(unknown_suffix(extension, formats))
     return fmt
 
 

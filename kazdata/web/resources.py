@@ -5,6 +5,10 @@ release directory. Each worker notices within a second, opens and verifies the n
 beside the old one, and swaps one reference: requests already running finish on the release
 they started with, and no request fails during the switch. A release that does not verify is
 refused with a log message and the current one keeps being served.
+
+A request reads the ``Served`` snapshot once, when it enters the application (``FastDocuments``
+puts it in the WSGI environ under ``SERVED``), and works on it to the end (``served()``), so two
+reads across a switch cannot mix two releases.
 """
 
 from __future__ import annotations
@@ -16,21 +20,28 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, request
+
 from kazdata.errors import ReleaseError
 from kazdata.release.opened import OpenedRelease, Release, open_release, release_stamp
 from kazdata.settings import Settings
+from kazdata.web.release_caches import ReleaseCaches
 
 log = logging.getLogger("kazdata.web")
 CHECK_INTERVAL = 1.0
+#: the WSGI environ key of a request's snapshot
+SERVED = "kazdata.served"
 
 
 @dataclass(frozen=True)
 class Served:
-    """One release with what was opened from it: what a request works with."""
+    """One release with what was opened from it and the web layer's caches for it: what a
+    request works with, from start to end."""
 
     stamp: tuple
     release: Release
     engine: Any
+    caches: ReleaseCaches
 
 
 class Resources:
@@ -51,9 +62,11 @@ class Resources:
 
     def _open(self, stamp: tuple) -> Served:
         release = open_release(stamp, self.settings.verify, self._opened)
-        return Served(stamp, release, self._open_engine(self.settings, release, self._query_socket))
+        return Served(stamp, release, self._open_engine(self.settings, release, self._query_socket),
+                      ReleaseCaches(release))
 
-    def _refresh(self) -> Served:
+    def served(self) -> Served:
+        """The release to serve now (re-checked at most once a second); read it once per request."""
         served = self._served
         if time.monotonic() - self._checked < CHECK_INTERVAL or not self._lock.acquire(blocking=False):
             return served
@@ -69,15 +82,15 @@ class Resources:
                     log.warning("now serving release %s (%s)", stamp[0], self._served.release.version)
                 except (ReleaseError, OSError, ValueError, KeyError) as error:
                     log.error("not switching to %s: %s", stamp[0], getattr(error, "message", error))
-                    self._served = Served(stamp, served.release, served.engine)  # retry on next change
+                    self._served = Served(stamp, served.release, served.engine, served.caches)  # retry on next change
             return self._served
         finally:
             self._lock.release()
 
-    @property
-    def release(self) -> Release:
-        return self._refresh().release
 
-    @property
-    def engine(self):
-        return self._refresh().engine
+def served() -> Served:
+    """This request's snapshot of the served release: taken once, kept for the request."""
+    snapshot = request.environ.get(SERVED)
+    if snapshot is None:
+        snapshot = request.environ[SERVED] = current_app.extensions["kazdata"].served()
+    return snapshot

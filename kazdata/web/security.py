@@ -1,18 +1,18 @@
-"""Headers every response carries: no sniffing, no referrer leaks, a strict CSP for pages."""
+"""Headers every response carries: no sniffing, no referrer leaks, a strict CSP for pages
+(values in ``kazdata.http_contract``)."""
 
 from __future__ import annotations
 
 from flask import Flask, Response
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                           "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+from kazdata.http_contract import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 
 
 def register_security_headers(app: Flask) -> None:
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        for name, value in SECURITY_HEADERS:
+            response.headers.setdefault(name, value)
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response

@@ -12,9 +12,9 @@ import io
 from flask import Response, request, send_file
 
 from kazdata.formats import Format
+from kazdata.http_contract import CACHE_CONTROL, NOSNIFF, file_vary
 from kazdata.release.opened import Release, ReleaseFile
 from kazdata.web.cors import add_cors
-from kazdata.web.documents import CACHE_CONTROL
 
 
 def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = None, *,
@@ -30,7 +30,7 @@ def send_release_file(release: Release, file: ReleaseFile, fmt: Format | None = 
     if encoding:
         response.headers["Content-Encoding"] = encoding
     response.headers["Content-Type"] = content_type
-    response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    response.headers["Vary"] = file_vary(vary)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Content-Type-Options"] = NOSNIFF
     return add_cors(response)

@@ -29,6 +29,14 @@ from kazdata.formats import (
     Style,
     by_name,
 )
+from kazdata.http_contract import (
+    NO_STORE,
+    PREFLIGHT_ALLOW_HEADERS,
+    PREFLIGHT_MAX_AGE,
+    QUERY_CACHE_CONTROL,
+    ROUTES,
+    VARY_ACCEPT,
+)
 from kazdata.release.opened import Release
 from kazdata.settings import Settings
 from kazdata.sparql.backends import open_backend
@@ -38,9 +46,11 @@ from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format
+from kazdata.web.resources import served
+from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
-ALLOWED_METHODS = "GET, POST, HEAD, OPTIONS"
+ALLOWED_METHODS = ", ".join(ROUTES["sparql"].methods)
 CONSTRUCT_FORMATS: list[Format] = [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]
 FORMAT_PARAMETERS = ("format", "output", "results")
 TRUNCATED_HEADER = "X-Kazdata-Truncated"
@@ -54,8 +64,8 @@ def make_engine(settings: Settings, release: Release, query_socket: str | None) 
     return Engine(open_backend(settings, release, query_socket), release.graphs, policy)
 
 
-def _resources():
-    return current_app.extensions["kazdata"]
+def _settings() -> Settings:
+    return current_app.extensions["kazdata"].settings
 
 
 def _parse_pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
@@ -143,7 +153,7 @@ def _timeout(params: dict[str, list[str]]) -> float | None:
 
 
 def _respond(result, params) -> Response:
-    limit = _resources().settings.result_limit
+    limit = _settings().result_limit
     if isinstance(result, GraphResult):
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
         if fmt.serializer is not None:
@@ -164,15 +174,15 @@ def _respond(result, params) -> Response:
         response = Response(_in_pieces(RESULT_WRITERS[fmt.extension](result)), content_type=fmt.content_type)
     if result.truncated:
         response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = "no-store" if request.method == "POST" else "public, max-age=300"
+    response.headers["Vary"] = VARY_ACCEPT
+    response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
     return add_cors(response)
 
 
 def _in_pieces(chunks: Iterable[bytes], size: int = PIECE_BYTES) -> Iterator[bytes]:
     """The writers yield a chunk per row, so a large result streams in bounded memory; sent as
-    they come, each row would be a write of its own through the HTTP server (about 40 µs a row
-    under granian, measured by ``bench/sparql_overhead.py``). Joined into pieces of ``size``
+    they come, each row would be a write of its own through the HTTP server, which costs per row
+    (docs/benchmarks.md, ``bench/sparql_overhead.py``). Joined into pieces of ``size``
     bytes, a result still streams but pays per piece instead of per row."""
     pending: list[bytes] = []
     length = 0
@@ -187,11 +197,11 @@ def _in_pieces(chunks: Iterable[bytes], size: int = PIECE_BYTES) -> Iterator[byt
 
 
 def _style() -> Style:
-    release = _resources().release
+    release = served().release
     return Style(prefixes=prefixes_for(release.base), context=release.context)
 
 
-@blueprint.route("/sparql", methods=["GET", "POST", "HEAD", "OPTIONS"])
+@route(blueprint, "sparql")
 def endpoint() -> Response:
     if request.method == "OPTIONS":
         return _preflight()
@@ -204,7 +214,7 @@ def endpoint() -> Response:
         return _service_description_response()
     if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
         return query_page(initial_query=query.text, run=True)
-    result = _resources().engine.query(query, timeout=_timeout(params))
+    result = served().engine.query(query, timeout=_timeout(params))
     return _respond(result, params)
 
 
@@ -213,37 +223,51 @@ def _preflight() -> Response:
     response.headers["Allow"] = ALLOWED_METHODS
     response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
     response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-        "Access-Control-Request-Headers", "Content-Type, Accept")
-    response.headers["Access-Control-Max-Age"] = "86400"
+        "Access-Control-Request-Headers", PREFLIGHT_ALLOW_HEADERS)
+    response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
     return add_cors(response)
 
 
-def _service_description_bytes(endpoint_url: str, release: Release, settings: Settings, fmt: Format) -> bytes:
-    """Serialised once per release, endpoint URL and format (kept in ``release.memo``, so it goes
-    when the release is switched): the description only changes with them."""
-    key = ("service-description", endpoint_url, fmt.extension)
-    if key not in release.memo:
-        triples = service_description(endpoint_url, release, settings, list(RESULT_FORMATS.values()),
-                                      CONSTRUCT_FORMATS)
-        release.memo[key] = fmt.serializer(triples, _style())
-    return release.memo[key]
+#: the endpoint IRI in the service description's triples, replaced by the URL the client used
+_ENDPOINT = ox.NamedNode("urn:kazdata:sparql-endpoint")
+
+
+def _service_description_bytes(endpoint_url: str, fmt: Format) -> bytes:
+    """The description serialised for the endpoint URL the client used.
+
+    The triples depend only on the release and the settings, so they are built once per release
+    with a placeholder endpoint; the serialised bytes are kept per (URL, format) in a bounded
+    cache, since the URL comes from the client's Host header."""
+    snapshot = served()
+    settings = _settings()
+
+    def build() -> list[ox.Triple]:
+        return service_description(_ENDPOINT.value, snapshot.release, settings,
+                                   list(RESULT_FORMATS.values()), CONSTRUCT_FORMATS)
+
+    def serialise() -> bytes:
+        endpoint = ox.NamedNode(endpoint_url)
+        triples = [ox.Triple(endpoint if t.subject == _ENDPOINT else t.subject, t.predicate,
+                             endpoint if t.object == _ENDPOINT else t.object)
+                   for t in snapshot.caches.service_triples(build)]
+        return fmt.serializer(triples, _style())
+
+    return snapshot.caches.service_descriptions.get_or_compute((endpoint_url, fmt.extension), serialise)
 
 
 def _service_description_response() -> Response:
-    resources = _resources()
     fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
-    body = _service_description_bytes(request.base_url, resources.release, resources.settings, fmt)
-    response = Response(body, content_type=fmt.content_type)
-    response.headers["Vary"] = "Accept"
+    response = Response(_service_description_bytes(request.base_url, fmt), content_type=fmt.content_type)
+    response.headers["Vary"] = VARY_ACCEPT
     return add_cors(response)
 
 
 def _examples() -> list[dict]:
-    return _resources().release.examples
+    return served().release.examples
 
 
 def query_page(initial_query: str | None = None, run: bool = False, selected: str | None = None) -> Response:
-    release = _resources().release
+    release = served().release
     prefixes = prefixes_for(release.base)
     examples = _examples()
     if initial_query is None:
@@ -256,13 +280,13 @@ def query_page(initial_query: str | None = None, run: bool = False, selected: st
         language="en", title="SPARQL endpoint", query=initial_query, examples=examples,
         prefixes=sorted(prefixes.items()), selected=selected, formats={},
         page_data=json.dumps(page_data, ensure_ascii=False).replace("<", "\\u003c"),
-        limits=_resources().settings)
+        limits=_settings())
     response = Response(html, content_type=HTML.content_type)
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = VARY_ACCEPT
     return add_cors(response)
 
 
-@blueprint.route("/sparql/examples/<name>", methods=["GET", "HEAD"])
+@route(blueprint, "example")
 def example(name: str) -> Response:
     """A stable, shareable URL per example query: the page for people, the query text otherwise."""
     found = next((e for e in _examples() if e["name"] == name), None)

@@ -13,7 +13,7 @@ from flask import Flask
 
 from kazdata.runtime.http_servers import QUERY_SOCKET_ENV
 from kazdata.settings import load_settings
-from kazdata.web import create_app
+from kazdata.web.app import create_app
 
 
 def production_app() -> Flask:

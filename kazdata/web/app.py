@@ -1,0 +1,40 @@
+"""The app factory: ``create_app(settings)`` opens the release (``Resources`` switches to a newly published one),
+attaches it, and registers one blueprint per URL area. Nothing is read from the environment at import time.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kazdata.entities.pages import STATIC_DIR
+from kazdata.http_contract import ROUTES
+from kazdata.release.opened import OpenedRelease
+from kazdata.settings import Settings, load_settings
+from kazdata.web.documents import FastDocuments
+from kazdata.web.resources import Resources
+
+
+def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None = None,
+               query_socket: str | None = None) -> Flask:
+    """The app for ``settings``; ``opened`` is a release already opened and verified by
+    ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
+    processes listen (without one, queries are evaluated in this process's threads)."""
+    from kazdata.web import dumps, linked_data, openapi, sparql
+    from kazdata.web.errors import register_error_handlers
+    from kazdata.web.security import register_security_headers
+
+    settings = settings or load_settings()
+    app = Flask("kazdata.web", static_folder=str(STATIC_DIR), static_url_path=ROUTES["static"].path.rsplit("/", 1)[0])
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.json.ensure_ascii = False
+    app.extensions["kazdata"] = Resources(settings, sparql.make_engine, opened=opened,
+                                           query_socket=query_socket)
+    app.url_map.strict_slashes = False
+    app.register_blueprint(linked_data.blueprint)
+    app.register_blueprint(dumps.blueprint)
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(openapi.blueprint)
+    register_error_handlers(app)
+    register_security_headers(app)
+    app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # the hot path, before Flask
+    return app

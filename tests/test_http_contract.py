@@ -1,0 +1,49 @@
+"""The HTTP contract and what keeps it one: every route served, a request works on one release
+snapshot, per-release caches stay bounded whatever the client sends. (Where Flask may be
+imported is ``tests/test_architecture.py``'s.)"""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+from kazdata.http_contract import ROUTES
+from kazdata.web.release_caches import ReleaseCaches
+
+PACKAGE = ROOT / "kazdata"
+
+
+def test_every_route_of_the_contract_is_served_by_flask(app):
+    """Flask's rules are the contract's (a converter such as ``<path:filename>`` aside)."""
+    rules = {re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule): rule.methods for rule in app.url_map.iter_rules()}
+    for route in ROUTES.values():
+        assert route.rule in rules, route
+        assert set(route.methods) <= rules[route.rule], route
+
+
+def test_a_request_reads_the_served_release_once(app, client, monkeypatch):
+    resources = app.extensions["kazdata"]
+    calls = []
+    original = resources.served
+
+    def counted():
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(resources, "served", counted)
+    for path, headers in [("/doc/place/zhanaozen", {}), ("/sparql", {"Accept": "text/turtle"}),
+                          ("/dumps/", {}), ("/sitemap.xml", {}), ("/doc/place/no-such-place", {"Accept": "text/html"}),
+                          ("/openapi.json", {}), ("/dataset", {"Accept": "text/html"})]:
+        calls.clear()
+        client.get(path, headers=headers)
+        client.head(path, headers=headers)
+        assert len(calls) == 2, path
+
+
+def test_the_service_description_cache_is_bounded_whatever_the_host(app, client):
+    for n in range(3 * ReleaseCaches.MAX_SERVICE_DESCRIPTIONS):
+        response = client.get("/sparql", headers={"Accept": "text/turtle", "Host": f"h{n}.example"})
+        assert f"<http://h{n}.example/sparql>".encode() in response.data
+    caches = app.extensions["kazdata"].served().caches
+    assert 0 < len(caches.service_descriptions) <= ReleaseCaches.MAX_SERVICE_DESCRIPTIONS
