@@ -5,15 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from kazdata.entities.pages import template_environment
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
+from kazdata.formats import file_content_type
 from kazdata.release.checksums import CHECKSUMS
 from kazdata.web.cors import add_cors
 from kazdata.web.sending import send_release_file
 
 blueprint = Blueprint("dumps", __name__)
-
-#: extension -> Content-Type of a dump file, from the format registry.
-DUMP_TYPES = {fmt.extension: fmt.content_type for fmt in (*GRAPH_FORMATS.values(), *DATASET_FORMATS.values())}
 
 
 def _release():
@@ -57,7 +54,7 @@ def dump(name: str) -> Response:
     if name.endswith(".gz"):
         content_type = "application/gzip"
     else:
-        content_type = DUMP_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
+        content_type = file_content_type(name)
     response = send_release_file(release, file, content_type=content_type, vary="")
     if name.endswith(".gz"):
         response.headers.pop("Vary", None)

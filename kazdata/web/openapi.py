@@ -16,13 +16,14 @@ from flask import Blueprint, Response, current_app, request
 
 from kazdata.formats import (
     DATASET_FORMATS,
+    DUMP_FORMATS,
     GRAPH_FORMATS,
+    GZIP,
     HTML,
     JSON_LD,
     RESULT_FORMATS,
 )
 from kazdata.web.cors import add_cors
-from kazdata.web.dumps import DUMP_TYPES
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -150,7 +151,7 @@ def build_spec(release, settings: dict) -> dict:
     document_types = graph_types + [HTML.media_type]
     construct_types = graph_types + _types(DATASET_FORMATS.values())
     result_types = _types(RESULT_FORMATS.values())
-    dump_types = sorted(set(DUMP_TYPES.values()) | {"application/gzip", "application/octet-stream"})
+    dump_types = sorted({f.content_type for f in DUMP_FORMATS} | {GZIP.content_type, "application/octet-stream"})
     extensions = [fmt.extension for fmt in GRAPH_FORMATS.values()]
     kind_schema = {"type": "string", "enum": kinds} if kinds else {"type": "string"}
     slug_pattern = r"^[a-z0-9][a-z0-9-]*(\.(" + "|".join(extensions + [HTML.extension]) + "))?$"
