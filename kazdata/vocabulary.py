@@ -20,7 +20,8 @@ LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 #: A slug: lowercase ASCII letters, digits and hyphens, not starting with a hyphen. Kinds and
 #: slugs of entity IRIs (``{base}id/{kind}/{slug}``) and source names (``{base}graph/{name}``)
 #: are slugs, so they can appear in URLs, file names and headers as they are.
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+SLUG_PATTERN = "[a-z0-9][a-z0-9-]*"
+SLUG = re.compile(f"^{SLUG_PATTERN}$")
 
 
 def is_slug(text: str) -> bool:

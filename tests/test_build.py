@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import hashlib
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -220,3 +223,30 @@ def test_stored_documents_are_the_entity_definition(release_dir):
         ref = EntityRef(*path.split("/"))
         expected = b"".join(describe(whole, ref, release.base, LICENSE, f"{release.base}dataset"))
         assert release.read(f"docs/{path}.nt") == expected
+
+
+FORK_WATCH = """
+import os, sys, threading
+from pathlib import Path
+real_fork, threads_at_fork = os.fork, []
+def watched_fork():
+    threads_at_fork.append(len(os.listdir("/proc/self/task")))  # every thread, Python's or not
+    return real_fork()
+os.fork = watched_fork
+from kazdata.builder import build_release, quiet
+build_release(Path(sys.argv[1]), progress=quiet)
+print(threads_at_fork)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_the_build_forks_only_while_it_runs_a_single_thread(tmp_path):
+    """A fork copies every lock as it is: one held by another thread stays held in the child
+    (Python 3.12 warns). The validation process and the worker pools are forked before the
+    build starts any thread, in a process of its own so that the test runner's threads do not count."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", FORK_WATCH, str(tmp_path / "release")], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    threads_at_fork = json.loads(done.stdout.strip().splitlines()[-1])
+    assert threads_at_fork and set(threads_at_fork) == {1}, threads_at_fork

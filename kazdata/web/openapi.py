@@ -23,6 +23,7 @@ from kazdata.formats import (
     JSON_LD,
     RESULT_FORMATS,
 )
+from kazdata.vocabulary import SLUG, SLUG_PATTERN
 from kazdata.web.cors import add_cors
 
 blueprint = Blueprint("openapi", __name__)
@@ -154,7 +155,7 @@ def build_spec(release, settings: dict) -> dict:
     dump_types = sorted({f.content_type for f in DUMP_FORMATS} | {GZIP.content_type, "application/octet-stream"})
     extensions = [fmt.extension for fmt in GRAPH_FORMATS.values()]
     kind_schema = {"type": "string", "enum": kinds} if kinds else {"type": "string"}
-    slug_pattern = r"^[a-z0-9][a-z0-9-]*(\.(" + "|".join(extensions + [HTML.extension]) + "))?$"
+    slug_pattern = f"^{SLUG_PATTERN}" + r"(\.(" + "|".join(extensions + [HTML.extension]) + "))?$"
     negotiated_note = ("Negotiated by Accept among the media types below (RDF is preferred for `*/*`); "
                        "a suffix picks the format without Accept.")
     location = {"Location": {"description": "The document about the resource.", "required": True,
@@ -230,7 +231,7 @@ def build_spec(release, settings: dict) -> dict:
                                    "headers": location, "content": _content(["text/plain"])},
                            **_errors(404)},
             [_path_parameter("kind", "Entity kind.", kind_schema, example_kind),
-             _path_parameter("slug", "Entity slug.", {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]*$"},
+             _path_parameter("slug", "Entity slug.", {"type": "string", "pattern": SLUG.pattern},
                              example_slug)],
             operation_id="identifier", tags=("documents",))},
         "/doc/{kind}/{slug}": {"get": _get(
