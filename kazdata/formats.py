@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kazdata.sparql.results import ResultsWriter, write_csv, write_json, write_tsv, write_xml
+from kazdata.sparql.results import (
+    ResultsWriter,
+    write_csv,
+    write_json,
+    write_tsv,
+    write_xml,
+)
 
 if TYPE_CHECKING:
     import rdflib

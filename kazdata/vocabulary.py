@@ -10,7 +10,7 @@ the default base.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: The base the curated sources, the ontology and the shapes are written with.
 DEFAULT_BASE = "https://w3id.org/kazdata/"
@@ -28,6 +28,11 @@ def is_slug(text: str) -> bool:
     return SLUG.match(text) is not None
 
 
+#: The namespaces a release mints, by attribute of ``Vocabulary``: each is ``{base}{path}``.
+_MINTED = {"entities": "id/", "documents": "doc/", "ontology": "ontology#", "dataset": "dataset",
+           "genids": ".well-known/genid/"}
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """The IRIs of a release published under ``base``.
@@ -40,29 +45,15 @@ class Vocabulary:
     """
 
     base: str = DEFAULT_BASE
+    entities: str = field(init=False, repr=False)  # {base}id/: entities are {base}id/{kind}/{slug}
+    documents: str = field(init=False, repr=False)  # {base}doc/: the document about each entity
+    ontology: str = field(init=False, repr=False)  # {base}ontology#: the ontology's terms (kaz:)
+    dataset: str = field(init=False, repr=False)  # {base}dataset: the dataset (VoID, DCAT)
+    genids: str = field(init=False, repr=False)  # {base}.well-known/genid/: skolemised blank nodes
 
-    @property
-    def entities(self) -> str:
-        """The namespace of entity IRIs (VoID's ``uriSpace``)."""
-        return f"{self.base}id/"
-
-    @property
-    def documents(self) -> str:
-        return f"{self.base}doc/"
-
-    @property
-    def ontology(self) -> str:
-        """The namespace of the ontology's terms (prefix ``kaz:``)."""
-        return f"{self.base}ontology#"
-
-    @property
-    def dataset(self) -> str:
-        return f"{self.base}dataset"
-
-    @property
-    def genids(self) -> str:
-        """Where skolemised blank nodes live (RDF 1.1, section 3.5)."""
-        return f"{self.base}.well-known/genid/"
+    def __post_init__(self) -> None:
+        for name, path in _MINTED.items():
+            object.__setattr__(self, name, self.base + path)
 
     def entity(self, path: str) -> str:
         """The IRI of the entity at ``{kind}/{slug}``."""

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 import kazdata
-from kazdata.formats import DUMP_FORMATS, FILE_FORMATS, RESULT_FORMATS, file_content_type
+from kazdata.formats import (
+    DUMP_FORMATS,
+    FILE_FORMATS,
+    RESULT_FORMATS,
+    file_content_type,
+)
 
 PACKAGE = Path(kazdata.__file__).parent
 FORMATS = [*FILE_FORMATS.values(), *RESULT_FORMATS.values()]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
 Job = Callable[[Any, Any], Any]
 
@@ -68,7 +68,7 @@ class WorkerPool:
             context = multiprocessing.get_context(start_method())
             self.pool = context.Pool(workers, initializer=_keep, initargs=(inputs,))
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, error_type, *_exc) -> None:

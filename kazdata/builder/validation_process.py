@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Self
 
 from kazdata.builder.jobs import start_method
 from kazdata.errors import ValidationFailed
@@ -51,7 +52,7 @@ class Validation:
         self.process.start()
         sender.close()  # the child holds the only writer: its death ends the pipe
 
-    def __enter__(self) -> Validation:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -108,7 +109,7 @@ def _validate(source_paths: list[Path], progress: Progress | None, verdict: Conn
     try:
         report = validate_sources(source_paths, progress=progress or lines.append)
         message = (False, (report, lines, cpu_seconds() - cpu))
-    except Exception as error:  # sent to the parent, which raises it with its details
+    except Exception as error:  # noqa: BLE001 - not handled here: the parent raises it, details kept
         message = (True, error)
     verdict.send(message)
     verdict.close()
