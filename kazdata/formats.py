@@ -101,8 +101,8 @@ def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[s
 def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
     """An rdflib graph of the triples, for what only rdflib does (compact JSON-LD, pySHACL).
 
-    rdflib is imported here, on first use: importing it takes a tenth of a second, which a
-    server starting in under one would otherwise pay before it needs it.
+    rdflib is imported here, on first use, so that a process that never needs it does not pay
+    for importing it at start (decision 007, *Imports*).
     """
     import rdflib
     graph = rdflib.Graph()

@@ -199,8 +199,8 @@ def open_release(stamp: tuple, settings: dict) -> Release:
     """The release behind ``stamp`` for a serving process.
 
     ``kazdata serve`` opens and verifies the release it starts with once, and its forks (the
-    query supervisor, gunicorn's master and workers) reuse that object: reading the index of a
-    10^6-triple release takes over a second per opening. Any other release is opened here, and
+    query supervisor, gunicorn's master and workers) reuse that object instead of opening and
+    verifying it again each (decision 007). Any other release is opened here, and
     verified if the settings ask.
     """
     if stamp == settings.get("verified") and settings.get("opened_release") is not None:

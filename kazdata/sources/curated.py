@@ -87,7 +87,7 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
 
     The same triples and genid numbering as ``load_source`` (a test holds them equal), but
     Oxigraph parses and serialises in Rust and only lines with a blank node are touched in
-    Python: a 10^6-triple build spends seconds here instead of minutes. Another base than the
+    Python, so no term object is made for most triples (decision 007). Another base than the
     default goes through ``load_source``, whose IRI rewriting needs the parsed terms.
     """
     if base != DEFAULT_BASE:
