@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from kazdata.formats import FILE_FORMATS, HTML, Format
 from kazdata.release.opened import Release
-from kazdata.vocabulary import LICENSE
+from kazdata.vocabulary import LICENSE, Vocabulary
 from kazdata.web.documents import DOCUMENT_PREFERENCE, link_header
 from kazdata.web.negotiation import offered_types
 
@@ -48,7 +48,7 @@ def document_links(stem: str, base: str) -> list[tuple[str, str]]:
     for fmt in DOCUMENT_PREFERENCE:
         entries = [(f"/doc/{stem}.{other.extension}", "alternate", other.media_type)
                    for other in DOCUMENT_PREFERENCE if other is not fmt]
-        entries += [(f"{base}doc/{stem}", "canonical", None), (LICENSE, "license", None),
+        entries += [(Vocabulary(base).document(stem), "canonical", None), (LICENSE, "license", None),
                     ("/dataset", "describedby", "text/turtle")]
         links.append((fmt.extension, link_header(entries)))
     return links

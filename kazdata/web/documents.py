@@ -25,7 +25,7 @@ from kazdata.entities.description import EntityRef
 from kazdata.errors import KazdataError
 from kazdata.formats import GRAPH_FORMATS, HTML, Format
 from kazdata.release.opened import Release
-from kazdata.vocabulary import LICENSE
+from kazdata.vocabulary import LICENSE, Vocabulary
 from kazdata.web.cors import EXPOSED
 from kazdata.web.negotiation import choose_language, format_for
 from kazdata.web.security import CONTENT_SECURITY_POLICY
@@ -88,7 +88,7 @@ def _header_template(base: str, fmt: Format, language: str | None, encoding: str
     stem = f"/doc/{_PATH}"
     links = [(f"{stem}.{other.extension}", "alternate", other.media_type)
              for other in DOCUMENT_PREFERENCE if other is not fmt]
-    links += [(f"{base}doc/{_PATH}", "canonical", None), (LICENSE, "license", None),
+    links += [(Vocabulary(base).document(_PATH), "canonical", None), (LICENSE, "license", None),
               ("/dataset", "describedby", "text/turtle")]
     headers = [
         ("Content-Type", fmt.content_type),
