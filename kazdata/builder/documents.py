@@ -17,6 +17,9 @@ workers.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable, Iterable
+
+import pyoxigraph as ox
 
 from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.dumps import write_bytes
@@ -75,8 +78,8 @@ def start_documents(context: BuildContext, index: TripleIndex) -> tuple[list[lis
     return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view
 
 
-def finish_documents(context: BuildContext, view: GraphView, results, total: int, graphs: list[str],
-                     progress) -> list[dict]:
+def finish_documents(context: BuildContext, view: GraphView, results: Iterable[tuple[list, list, list]],
+                     total: int, graphs: list[str], progress: Callable[[str], None]) -> list[dict]:
     """Join the results of ``describe_chunk`` (an iterable, in chunk order) into the two packs and
     the entity index; return the index entries."""
     release = context.release
@@ -104,7 +107,8 @@ def _collect(results, total: int, progress) -> tuple[list, list, list]:
     return documents, page_members, entries
 
 
-def write_site_pages(context: BuildContext, index: TripleIndex, entries: list[dict], shapes) -> None:
+def write_site_pages(context: BuildContext, index: TripleIndex, entries: list[dict],
+                     shapes: list[ox.Triple]) -> None:
     """Home, timeline, an index per kind, the ontology and shapes pages, in every language."""
     view = GraphView(index, context.base)
     renderer = pages.PageRenderer(view, context.style)

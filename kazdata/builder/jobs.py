@@ -18,6 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.pool import AsyncResult
 from typing import Any, Self
 
 Job = Callable[[Any, Any], Any]
@@ -47,10 +48,10 @@ def _call(job_and_item: tuple[Job, Any]) -> Any:
 class Done:
     """A job run in this process: what ``AsyncResult.get`` returns, already there."""
 
-    def __init__(self, value) -> None:
+    def __init__(self, value: Any) -> None:
         self.value = value
 
-    def get(self):
+    def get(self) -> Any:
         return self.value
 
 
@@ -79,12 +80,12 @@ class WorkerPool:
         else:
             self.join()
 
-    def apply_async(self, job: Job, item: Any):
+    def apply_async(self, job: Job, item: Any) -> Done | AsyncResult:
         if self.pool is None:
             return Done(job(self.inputs, item))
         return self.pool.apply_async(_call, ((job, item),))
 
-    def map_async(self, job: Job, items: Iterable):
+    def map_async(self, job: Job, items: Iterable) -> Done | AsyncResult:
         if self.pool is None:
             return Done([job(self.inputs, item) for item in items])
         return self.pool.map_async(_call, [(job, item) for item in items], chunksize=1)
