@@ -184,7 +184,7 @@ def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -
         steps.run("copy example queries", lambda: copy_example_queries(context.release))
         steps.run("write SHA256SUMS", lambda: write_checksums(context.release))
         if store is not None:  # its CPU time is counted here, when the workers end
-            steps.run("finish the on-disk store", lambda: (store.get(), pool.join()))
+            steps.run("finish the on-disk store", lambda: pool.join(store))
     if store_dir is not None:
         store_dir.rename(context.release / STORE_DIR)
         mark_store(context.release / STORE_DIR, read_checksums(context.release)["dumps/kazdata.nq"])

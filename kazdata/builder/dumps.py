@@ -138,7 +138,7 @@ def start_dumps(context: BuildContext, quad_lines: list[bytes],
     style = Style(prefixes=dump_prefixes(index, context.style.prefixes), context=context.style.context)
     suffix = f" <{context.vocabulary.graph('ontology')}> .\n".encode()
     ontology = [line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines if line.endswith(suffix)]
-    order = sorted(DUMP_FORMATS, key=lambda fmt: fmt.dump_order)
+    order = sorted(DUMP_FORMATS, key=lambda fmt: fmt.dump_order or 0)  # each has one (a test checks)
     return [fmt.extension for fmt in order], ontology, style
 
 

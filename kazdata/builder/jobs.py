@@ -100,8 +100,11 @@ class WorkerPool:
         if self.pool is not None:
             self.pool.close()
 
-    def join(self) -> None:
-        """Wait for the workers to end (so that their CPU time counts as this process's children's)."""
+    def join(self, last: Done | AsyncResult | None = None) -> Any:
+        """Wait for the workers to end (so that their CPU time counts as this process's
+        children's); return the value of ``last``, a job's result, if given."""
+        value = last.get() if last is not None else None
         if self.pool is not None:
             self.pool.close()
             self.pool.join()
+        return value

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 from kazdata.builder.jobs import start_method
 from kazdata.errors import ValidationFailed
 from kazdata.validation import validate_sources
+from kazdata.validation.report import ValidationReport
 
 Progress = Callable[[str], None]
 #: How often a wait for the verdict checks that the validation process is still alive.
@@ -44,8 +45,8 @@ class Validation:
     def __init__(self, source_paths: list[Path], progress: Progress, *, live: bool) -> None:
         self.progress = progress
         self.started = time.perf_counter()
-        self.report = None
-        context = multiprocessing.get_context(start_method())
+        self.report: ValidationReport | None = None
+        context: Any = multiprocessing.get_context(start_method())
         self.verdict, sender = context.Pipe(duplex=False)
         self.process = context.Process(target=_validate, args=(source_paths, progress if live else None, sender),
                                        name="kazdata-validation", daemon=True)
@@ -71,7 +72,8 @@ class Validation:
 
     def wait(self) -> None:
         """Raise SourceError or ValidationFailed if the sources do not conform."""
-        if self.report is None:
+        report = self.report
+        if report is None:
             report, lines, cpu = self._receive()
             for line in lines:
                 self.progress(line)
@@ -80,10 +82,10 @@ class Validation:
             for violation in report.violations:
                 self.progress(str(violation))
             self.report = report
-        if not self.report.conforms:
-            count = sum(v.severity == "Violation" for v in self.report.violations)
+        if not report.conforms:
+            count = sum(v.severity == "Violation" for v in report.violations)
             raise ValidationFailed(f"{count} shape violation(s); the release was not written",
-                                   violations=self.report.violations)
+                                   violations=report.violations)
 
     def _receive(self):
         """The child's ``(report, lines, cpu)``; its exception raised here if it failed."""
@@ -106,6 +108,7 @@ def _validate(source_paths: list[Path], progress: Progress | None, verdict: Conn
     or ``(True, the exception)``."""
     lines: list[str] = []
     cpu = cpu_seconds()
+    message: tuple[bool, object]
     try:
         report = validate_sources(source_paths, progress=progress or lines.append)
         message = (False, (report, lines, cpu_seconds() - cpu))
