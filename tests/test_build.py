@@ -17,6 +17,7 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
 from kazdata.builder import build_release, quiet
+from kazdata.builder.validation_process import Validation
 from kazdata.entities.description import EntityRef, describe
 from kazdata.entities.graph_view import GraphView
 from kazdata.entities.pages import PageRenderer
@@ -26,7 +27,7 @@ from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
 from kazdata.release.checksums import read_checksums
 from kazdata.release.opened import Release
 from kazdata.sources import bundled
-from kazdata.sources.curated import load_source, source_nquads
+from kazdata.sources.curated import discover_sources, load_source, source_nquads
 from kazdata.vocabulary import LICENSE
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -250,3 +251,11 @@ def test_the_build_forks_only_while_it_runs_a_single_thread(tmp_path):
     assert done.returncode == 0, done.stderr
     threads_at_fork = json.loads(done.stdout.strip().splitlines()[-1])
     assert threads_at_fork and set(threads_at_fork) == {1}, threads_at_fork
+
+
+def test_a_validation_process_that_dies_fails_the_build_instead_of_hanging():
+    with Validation(discover_sources(bundled.sources_dir()), quiet, live=True) as validation:
+        validation.process.kill()
+        with pytest.raises(RuntimeError, match="without a verdict"):
+            validation.wait()
+    assert not validation.process.is_alive()
