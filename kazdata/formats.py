@@ -1,7 +1,8 @@
-"""Every format kazdata speaks, once: name, media types, extension and serializer.
+"""Every format kazdata speaks, once: name, media types, extension, serializer or results writer,
+W3C format IRI, the place of its dump job and the Content-Type of its static files.
 
-Content negotiation, ``Link`` headers, dump writing and the round-trip tests all iterate these
-tables, so adding a format is one entry. HTML is a format like the others:
+Content negotiation, ``Link`` headers, dump writing, the service description, the static
+export and the round-trip tests all iterate these tables, so adding a format is one entry. HTML is a format like the others:
 its documents are rendered by ``kazdata.entities.pages`` from the entity's stored triples, like the
 other formats, not by a special case in the server.
 
@@ -17,6 +18,14 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
+from kazdata.sparql.results import (
+    ResultsWriter,
+    write_csv,
+    write_json,
+    write_tsv,
+    write_xml,
+)
+
 if TYPE_CHECKING:
     import rdflib
 
@@ -30,6 +39,8 @@ class Style:
 
 
 Serializer = Callable[[list[ox.Triple], Style], bytes]
+#: The W3C's names of formats (https://www.w3.org/ns/formats/), named by the service description.
+W3C_FORMATS = "http://www.w3.org/ns/formats/"
 
 
 @dataclass(frozen=True)
@@ -43,6 +54,12 @@ class Format:
     text: bool = True
     serializer: Serializer | None = None
     oxigraph: ox.RdfFormat | ox.QueryResultsFormat | None = None
+    #: SELECT/ASK results writer (results formats only): streams rows, see kazdata.sparql.results
+    results_writer: ResultsWriter | None = None
+    #: ``http://www.w3.org/ns/formats/...`` (None: the W3C names no such format)
+    w3c: str | None = None
+    #: place of the format's dump job, longest first so shorter jobs fill the gaps (decision 007)
+    dump_order: int | None = None
 
     @property
     def media_type(self) -> str:
@@ -84,8 +101,8 @@ def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[s
 def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
     """An rdflib graph of the triples, for what only rdflib does (compact JSON-LD, pySHACL).
 
-    rdflib is imported here, on first use: importing it takes a tenth of a second, which a
-    server starting in under one would otherwise pay before it needs it.
+    rdflib is imported here, on first use, so that a process that never needs it does not pay
+    for importing it at start (decision 007, *Imports*).
     """
     import rdflib
     graph = rdflib.Graph()
@@ -134,14 +151,16 @@ def _ntriples(triples: list[ox.Triple], style: Style) -> bytes:
 
 TURTLE = Format("turtle", "Turtle", ("text/turtle", "application/x-turtle", "application/turtle"),
                 "ttl", serializer=_oxigraph_serializer(ox.RdfFormat.TURTLE, with_prefixes=True),
-                oxigraph=ox.RdfFormat.TURTLE)
+                oxigraph=ox.RdfFormat.TURTLE, w3c=W3C_FORMATS + "Turtle", dump_order=0)
 JSON_LD = Format("jsonld", "JSON-LD", ("application/ld+json",), "jsonld",
-                 serializer=compact_jsonld, oxigraph=ox.RdfFormat.JSON_LD)
+                 serializer=compact_jsonld, oxigraph=ox.RdfFormat.JSON_LD, w3c=W3C_FORMATS + "JSON-LD",
+                 dump_order=3)
 N_TRIPLES = Format("ntriples", "N-Triples", ("application/n-triples", "text/plain"), "nt",
-                   serializer=_ntriples, oxigraph=ox.RdfFormat.N_TRIPLES)
+                   serializer=_ntriples, oxigraph=ox.RdfFormat.N_TRIPLES, w3c=W3C_FORMATS + "N-Triples",
+                   dump_order=5)
 RDF_XML = Format("rdfxml", "RDF/XML", ("application/rdf+xml", "application/xml"), "rdf",
                  serializer=_oxigraph_serializer(ox.RdfFormat.RDF_XML, with_prefixes=True),
-                 oxigraph=ox.RdfFormat.RDF_XML)
+                 oxigraph=ox.RdfFormat.RDF_XML, w3c=W3C_FORMATS + "RDF_XML", dump_order=1)
 HTML = Format("html", "HTML", ("text/html", "application/xhtml+xml"), "html")
 
 #: Formats of one graph (entity documents, the dataset description, the ontology), Turtle first:
@@ -149,20 +168,52 @@ HTML = Format("html", "HTML", ("text/html", "application/xhtml+xml"), "html")
 GRAPH_FORMATS: dict[str, Format] = {f.extension: f for f in (TURTLE, JSON_LD, N_TRIPLES, RDF_XML)}
 DOCUMENT_FORMATS: dict[str, Format] = {**GRAPH_FORMATS, HTML.extension: HTML}
 
-TRIG = Format("trig", "TriG", ("application/trig",), "trig", oxigraph=ox.RdfFormat.TRIG)
-N_QUADS = Format("nquads", "N-Quads", ("application/n-quads",), "nq", oxigraph=ox.RdfFormat.N_QUADS)
+TRIG = Format("trig", "TriG", ("application/trig",), "trig", oxigraph=ox.RdfFormat.TRIG,
+              w3c=W3C_FORMATS + "TriG", dump_order=2)
+N_QUADS = Format("nquads", "N-Quads", ("application/n-quads",), "nq", oxigraph=ox.RdfFormat.N_QUADS,
+                 w3c=W3C_FORMATS + "N-Quads", dump_order=4)
 #: Formats that keep named graphs, for dumps and CONSTRUCT results.
 DATASET_FORMATS: dict[str, Format] = {f.extension: f for f in (TRIG, N_QUADS)}
+#: The formats of the release's dumps (graph formats, then dataset formats).
+DUMP_FORMATS: tuple[Format, ...] = (*GRAPH_FORMATS.values(), *DATASET_FORMATS.values())
+
+#: What an error is written in: plain text unless the client asks for a page or for JSON (any of
+#: the JSON flavours it may have asked the endpoint for), in this order of preference.
+PLAIN_TEXT = Format("text", "plain text", ("text/plain",), "txt")
+JSON = Format("json", "JSON", ("application/json", "application/ld+json", "application/sparql-results+json"),
+              "json")
+ERROR_FORMATS: tuple[Format, ...] = (PLAIN_TEXT, HTML, JSON)
 
 #: SPARQL SELECT/ASK result formats.
 RESULT_FORMATS: dict[str, Format] = {f.extension: f for f in (
     Format("json", "SPARQL JSON", ("application/sparql-results+json", "application/json"), "srj",
-           oxigraph=ox.QueryResultsFormat.JSON),
+           oxigraph=ox.QueryResultsFormat.JSON, results_writer=write_json,
+           w3c=W3C_FORMATS + "SPARQL_Results_JSON"),
     Format("xml", "SPARQL XML", ("application/sparql-results+xml", "application/xml", "text/xml"),
-           "srx", oxigraph=ox.QueryResultsFormat.XML),
-    Format("csv", "CSV", ("text/csv",), "csv", oxigraph=ox.QueryResultsFormat.CSV),
-    Format("tsv", "TSV", ("text/tab-separated-values",), "tsv", oxigraph=ox.QueryResultsFormat.TSV),
+           "srx", oxigraph=ox.QueryResultsFormat.XML, results_writer=write_xml,
+           w3c=W3C_FORMATS + "SPARQL_Results_XML"),
+    Format("csv", "CSV", ("text/csv",), "csv", oxigraph=ox.QueryResultsFormat.CSV, results_writer=write_csv,
+           w3c=W3C_FORMATS + "SPARQL_Results_CSV"),
+    Format("tsv", "TSV", ("text/tab-separated-values",), "tsv", oxigraph=ox.QueryResultsFormat.TSV,
+           results_writer=write_tsv, w3c=W3C_FORMATS + "SPARQL_Results_TSV"),
 )}
+
+GZIP = Format("gzip", "gzip", ("application/gzip",), "gz", text=False)
+#: Every file a release or a static site sends, by extension: the documents, the dumps, their
+#: gzip copies, the sitemap, the pages' style sheet and script.
+FILE_FORMATS: dict[str, Format] = {f.extension: f for f in (
+    *DOCUMENT_FORMATS.values(), *DATASET_FORMATS.values(), GZIP,
+    Format("sitemap", "XML", ("application/xml",), "xml"),
+    Format("css", "CSS", ("text/css",), "css"),
+    Format("javascript", "JavaScript", ("text/javascript",), "js"),
+)}
+
+
+def file_content_type(name: str) -> str:
+    """The Content-Type of a file the server sends as it is, by its extension
+    (``application/octet-stream`` for one no format owns)."""
+    fmt = FILE_FORMATS.get(name.rsplit(".", 1)[-1])
+    return fmt.content_type if fmt is not None else "application/octet-stream"
 
 
 def by_name(name: str, table: dict[str, Format]) -> Format | None:

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from kazdata.entities.pages import template_environment
-from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, HTML, Format
+from kazdata.formats import GRAPH_FORMATS, HTML, Format
 from kazdata.release.checksums import CHECKSUMS
 from kazdata.release.opened import Release
-from kazdata.vocabulary import LICENSE
+from kazdata.vocabulary import LICENSE, Vocabulary
 
 # -- Routes ---------------------------------------------------------------------------------
 
@@ -124,16 +124,6 @@ def document_vary(fmt: Format) -> str:
     return VARY_HTML_DOCUMENT if fmt is HTML else VARY_DOCUMENT
 
 
-def dump_content_type(name: str) -> str:
-    """The Content-Type of a file under /dumps/ (a ``.gz`` one is sent as it is stored)."""
-    if name.endswith(".gz"):
-        return "application/gzip"
-    return DUMP_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
-
-
-#: extension -> Content-Type of a dump file, from the format registry.
-DUMP_TYPES = {fmt.extension: fmt.content_type for fmt in (*GRAPH_FORMATS.values(), *DATASET_FORMATS.values())}
-
 # -- Link headers ---------------------------------------------------------------------------
 
 Link = tuple[str, str, "str | None"]
@@ -158,7 +148,7 @@ def document_links(stem: str, base: str, fmt: Format) -> str:
     expression for it."""
     links: list[Link] = [(f"/doc/{stem}.{other.extension}", "alternate", other.media_type)
                          for other in DOCUMENT_PREFERENCE if other is not fmt]
-    links += [(f"{base}doc/{stem}", "canonical", None), (LICENSE, "license", None),
+    links += [(Vocabulary(base).document(stem), "canonical", None), (LICENSE, "license", None),
               ("/dataset", "describedby", "text/turtle")]
     return link_header(links)
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -14,6 +17,7 @@ from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
 from kazdata.builder import build_release, quiet
+from kazdata.builder.validation_process import Validation
 from kazdata.entities.description import EntityRef, describe
 from kazdata.entities.graph_view import GraphView
 from kazdata.entities.pages import PageRenderer
@@ -23,7 +27,7 @@ from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
 from kazdata.release.checksums import read_checksums
 from kazdata.release.opened import Release
 from kazdata.sources import bundled
-from kazdata.sources.curated import load_source, source_nquads
+from kazdata.sources.curated import discover_sources, load_source, source_nquads
 from kazdata.vocabulary import LICENSE
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -151,11 +155,20 @@ def test_a_shape_violation_stops_the_build(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_another_base_rewrites_every_dataset_iri(tmp_path):
+def test_another_base_leaves_no_iri_of_the_default_base_in_any_file(tmp_path):
+    """Dumps, document packs, VoID, pages, the ontology and the shapes (IRIs in their SPARQL,
+    messages and patterns too) all name the release's base, gzipped files read unzipped."""
     release = build_release(tmp_path / "rebased", base="https://example.org/kz/", progress=quiet)
-    text = (release / "dumps" / "kazdata.nt").read_text()
-    assert "https://w3id.org/kazdata/" not in text
-    assert "<https://example.org/kz/id/place/zhanaozen>" in text
+    default = ("w3id.org/kazdata", "w3id[.]org/kazdata")
+    files = sorted(path for path in release.rglob("*") if path.is_file())
+    assert len(files) > 50
+    for path in files:
+        data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        found = [line for line in data.decode("utf-8", "replace").splitlines() if any(d in line for d in default)]
+        assert not found, f"{path.relative_to(release)}: {found[:3]}"
+    assert "<https://example.org/kz/id/place/zhanaozen>" in (release / "dumps" / "kazdata.nt").read_text()
+    documents = gzip.decompress((release / "docs" / "documents.nt.gz").read_bytes()).decode()
+    assert "<https://example.org/kz/ontology#incomingLinkCount>" in documents
 
 
 def test_fast_source_parsing_matches_load_source(tmp_path):
@@ -211,3 +224,38 @@ def test_stored_documents_are_the_entity_definition(release_dir):
         ref = EntityRef(*path.split("/"))
         expected = b"".join(describe(whole, ref, release.base, LICENSE, f"{release.base}dataset"))
         assert release.read(f"docs/{path}.nt") == expected
+
+
+FORK_WATCH = """
+import os, sys, threading
+from pathlib import Path
+real_fork, threads_at_fork = os.fork, []
+def watched_fork():
+    threads_at_fork.append(len(os.listdir("/proc/self/task")))  # every thread, Python's or not
+    return real_fork()
+os.fork = watched_fork
+from kazdata.builder import build_release, quiet
+build_release(Path(sys.argv[1]), progress=quiet)
+print(threads_at_fork)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_the_build_forks_only_while_it_runs_a_single_thread(tmp_path):
+    """A fork copies every lock as it is: one held by another thread stays held in the child
+    (Python 3.12 warns). The validation process and the worker pools are forked before the
+    build starts any thread, in a process of its own so that the test runner's threads do not count."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", FORK_WATCH, str(tmp_path / "release")], capture_output=True,
+                          text=True, timeout=300, check=False, env={**os.environ, "PYTHONPATH": str(root)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    threads_at_fork = json.loads(done.stdout.strip().splitlines()[-1])
+    assert threads_at_fork and set(threads_at_fork) == {1}, threads_at_fork
+
+
+def test_a_validation_process_that_dies_fails_the_build_instead_of_hanging():
+    with Validation(discover_sources(bundled.sources_dir()), quiet, live=True) as validation:
+        validation.process.kill()
+        with pytest.raises(RuntimeError, match="without a verdict"):
+            validation.wait()
+    assert not validation.process.is_alive()

@@ -2,23 +2,21 @@
 
 ``build_release`` writes a complete release into a fresh folder beside ``out`` and only then
 moves it into place, so a failed build (a syntax error, a shape violation) leaves the release
-that was there before untouched and still servable.
+that was there before untouched and still servable. The steps share one ``BuildContext``.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import shutil
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.documents import (
     describe_chunk,
     finish_documents,
@@ -28,29 +26,21 @@ from kazdata.builder.documents import (
 from kazdata.builder.dumps import (
     cpu_workers,
     finish_dumps,
-    load_context,
     load_shapes,
     start_dumps,
     union_lines,
     write_dump,
 )
-from kazdata.builder.jobs import worker_pool
+from kazdata.builder.jobs import WorkerPool
+from kazdata.builder.validation_process import Validation, cpu_seconds
 from kazdata.builder.void import summarise_graphs, write_void
 from kazdata.entities.description import EntityRef
 from kazdata.entities.triples import TripleIndex
-from kazdata.errors import ValidationFailed
-from kazdata.formats import Style
 from kazdata.release.checksums import read_checksums, write_checksums, write_record
 from kazdata.sources import bundled
-from kazdata.sources.curated import (
-    discover_sources,
-    graph_iri,
-    load_source,
-    source_nquads,
-)
+from kazdata.sources.curated import discover_sources, load_source, source_nquads
 from kazdata.sparql.backends.embedded import STORE_DIR, load_store, mark_store
-from kazdata.validation import validate_sources
-from kazdata.vocabulary import DEFAULT_BASE, prefixes_for
+from kazdata.vocabulary import DEFAULT_BASE
 
 Progress = Callable[[str], None]
 
@@ -77,35 +67,25 @@ class _Steps:
     def run(self, label: str, action: Callable[[], object]):
         if self.before_each is not None:
             self.before_each()
-        started, cpu = time.perf_counter(), _cpu_seconds()
+        started, cpu = time.perf_counter(), cpu_seconds()
         self.progress(f"  {label} ...")
         result = action()
         self.progress(f"  {label}: done in {time.perf_counter() - started:.2f} s "
-                      f"(CPU {_cpu_seconds() - cpu:.1f} s, worker processes included)")
+                      f"(CPU {cpu_seconds() - cpu:.1f} s, worker processes included)")
         return result
 
 
-def _cpu_seconds() -> float:
-    """CPU time of this process and its finished children: on a shared machine, wall time
-    alone does not say whether a step was slow or starved."""
-    times = os.times()
-    return times.user + times.system + times.children_user + times.children_system
+def _source_nquads(context: BuildContext, path: Path) -> bytes:
+    return source_nquads(path, context.base)
 
 
-def _source_nquads(job: tuple[Path, str]) -> bytes:
-    return source_nquads(*job)
-
-
-def load_quads(source_paths: list[Path], base: str, workers: int = 1) -> list[bytes]:
+def load_quads(context: BuildContext) -> list[bytes]:
     """Sorted, distinct N-Quads lines: one named graph per source and one for the ontology."""
-    jobs = [(path, base) for path in source_paths]
-    if workers > 1 and len(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_source_nquads, jobs, chunksize=1)
-    else:
-        parts = [source_nquads(path, base) for path, base in jobs]
-    ontology = load_source(bundled.ontology_file(), base)
-    graph = ox.NamedNode(graph_iri("ontology", base))
+    workers = context.workers if len(context.sources) > 1 else 1
+    with WorkerPool(workers, context) as pool:
+        parts = pool.map_async(_source_nquads, context.sources).get()
+    ontology = load_source(bundled.ontology_file(), context.base)
+    graph = ox.NamedNode(context.vocabulary.graph("ontology"))
     parts.append(ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in ontology.triples),
                               format=ox.RdfFormat.N_QUADS))
     lines = set()
@@ -118,9 +98,8 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
                   progress: Progress = stderr_progress, with_store: bool = False) -> Path:
     """Validate the sources and write a release to ``out``; return ``out``.
 
-    Validation runs in a process of its own beside the other steps (it is one process, they
-    share the rest of the cores), and the release is moved into place only once the sources
-    conform: at 10^6 triples that overlaps its ~25 s with the ~55 s of writing.
+    Validation runs in a process of its own beside the other steps (one process; they share
+    the rest of the cores), and the release is moved into place only once the sources conform.
 
     With ``with_store``, also write the RocksDB store that ``--backend disk`` opens (``store/``,
     after SHA256SUMS: RocksDB files are not byte-reproducible, so they are not listed; the
@@ -131,63 +110,14 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     """
     source_paths = discover_sources(sources_dir or bundled.sources_dir())
     progress(f"building a release from {len(source_paths)} source(s) into {out}")
-    with _Validation(source_paths, progress) as validation:
+    live = progress in (stderr_progress, quiet)  # callbacks the validation process can call
+    with Validation(source_paths, progress, live=live) as validation:
         try:
             return write_release(out, source_paths, base=base, progress=progress, with_store=with_store,
                                  before_each_step=validation.raise_if_failed, before_publish=validation.wait)
         except Exception:
             validation.wait()  # a source that does not parse fails both: report validation's error
             raise
-
-
-class _Validation:
-    """``validate_sources`` in a forked process, and what the build asks of it: whether it has
-    already failed (between steps) and its verdict (before the release is published)."""
-
-    def __init__(self, source_paths: list[Path], progress: Progress) -> None:
-        self.progress = progress
-        self.started = time.perf_counter()
-        # a callback the child cannot reach (a test's list) gets the lines when the verdict comes
-        live = progress in (stderr_progress, quiet)
-        context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
-                                              else "spawn")
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self.future = self.pool.submit(_validate, source_paths, progress if live else None)
-        self.report = None
-
-    def __enter__(self) -> "_Validation":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def raise_if_failed(self) -> None:
-        if self.future.done():
-            self.wait()
-
-    def wait(self) -> None:
-        """Raise SourceError or ValidationFailed if the sources do not conform."""
-        if self.report is None:
-            report, lines, cpu = self.future.result()
-            for line in lines:
-                self.progress(line)
-            self.progress(f"  validate with SHACL: done in {time.perf_counter() - self.started:.2f} s "
-                          f"(CPU {cpu:.1f} s, worker processes included; beside the steps above)")
-            for violation in report.violations:
-                self.progress(str(violation))
-            self.report = report
-        if not self.report.conforms:
-            count = sum(v.severity == "Violation" for v in self.report.violations)
-            raise ValidationFailed(f"{count} shape violation(s); the release was not written",
-                                   violations=self.report.violations)
-
-
-def _validate(source_paths: list[Path], progress: Progress | None):
-    """In the validation process: the report, the progress lines kept for the parent, the CPU used."""
-    lines: list[str] = []
-    cpu = _cpu_seconds()
-    report = validate_sources(source_paths, progress=progress or lines.append)
-    return report, lines, _cpu_seconds() - cpu
 
 
 def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BASE,
@@ -200,64 +130,68 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
     to time the rest of the build. ``workers`` processes share the CPU-bound steps (default: one
     per CPU); the release does not depend on their number.
     """
-    steps = _Steps(progress, before_each_step)
-    workers = workers or cpu_workers()
-    quads = steps.run("parse sources", lambda: load_quads(source_paths, base, workers))
-    index = steps.run("index the union graph", lambda: TripleIndex(union_lines(quads)))
-    progress(f"  {len(quads)} quads, {len(index)} distinct triples")
-    prefixes = prefixes_for(base)
-    style = Style(prefixes=prefixes, context=load_context(base))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     store_dir = staging.with_name(staging.name + ".store")  # outside the release until SHA256SUMS is written
-    pool = None
+    context = BuildContext.create(base, staging, source_paths, workers or cpu_workers())
     try:
-        shapes = load_shapes(base)
-        graphs = summarise_graphs(quads)
-        dump_jobs, ontology = start_dumps(quads, index, staging, prefixes, base, graph_iri("ontology", base))
-        quads.clear()  # the dumps were the last to need them: free ~0.5 GiB at 10^6 triples before forking
-        chunks, languages = start_documents(index, base)
-        total = sum(map(len, chunks))
-
-        def run_jobs():
-            nonlocal pool
-            pool = worker_pool(workers)
-            store = pool.apply_async(load_store, (store_dir, staging / "dumps" / "kazdata.nq")) if with_store else None
-            dumps = pool.map_async(write_dump, dump_jobs, chunksize=1)
-            entries = finish_documents(pool.imap(describe_chunk, chunks), total, staging, base,
-                                       [g.iri for g in graphs], progress)
-            written = finish_dumps(dumps.get(), staging, prefixes, base, shapes, ontology)
-            pool.close()
-            if store is None:
-                pool.join()  # so that the step's CPU time counts the workers'
-            return written, entries, store
-
-        label = "write dumps, entity documents" + (" and the on-disk store" if with_store else "")
-        dumps, entries, store = steps.run(label, run_jobs)
-        entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
-        steps.run("write VoID/DCAT description",
-                  lambda: write_void(index, graphs, entities, staging, prefixes, base, dumps, languages))
-        steps.run("write site pages", lambda: write_site_pages(index, staging, base, style, entries, shapes))
-        steps.run("copy example queries", lambda: copy_example_queries(staging))
-        steps.run("write SHA256SUMS", lambda: write_checksums(staging))
-        if store is not None:  # its CPU time is counted here, when the workers end
-            steps.run("finish the on-disk store", lambda: (store.get(), pool.join()))
-            store_dir.rename(staging / STORE_DIR)
-            mark_store(staging / STORE_DIR, read_checksums(staging)["dumps/kazdata.nq"])
+        _write_files(context, _Steps(progress, before_each_step), store_dir if with_store else None)
         if before_publish is not None:
             before_publish()
         _replace(staging, out)
         # the files were hashed for SHA256SUMS just now: a server's quick check then need not hash them
         write_record(out, list(read_checksums(out)))
     except BaseException:
-        if pool is not None:
-            pool.terminate()
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(store_dir, ignore_errors=True)
         raise
     progress(f"release written to {out}")
     return out
+
+
+def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -> None:
+    """Every file of the release into ``context.release``; the store into ``store_dir``, if any,
+    then moved into the release once SHA256SUMS is written."""
+    quads = steps.run("parse sources", lambda: load_quads(context))
+    index = steps.run("index the union graph", lambda: TripleIndex(union_lines(quads)))
+    steps.progress(f"  {len(quads)} quads, {len(index)} distinct triples")
+    shapes = load_shapes(context)
+    graphs = summarise_graphs(quads)
+    dump_jobs, ontology, dump_style = start_dumps(context, quads, index)
+    quads.clear()  # the dumps were the last to need them: free them before the workers start
+    chunks, view = start_documents(context, index)
+    total = sum(map(len, chunks))
+    with WorkerPool(context.workers, WorkerInputs(context, index, dump_style, view.languages)) as pool:
+
+        def run_jobs():
+            store = pool.apply_async(_load_store, store_dir) if store_dir is not None else None
+            dumps = pool.map_async(write_dump, dump_jobs)
+            entries = finish_documents(context, view, pool.imap(describe_chunk, chunks), total,
+                                       [g.iri for g in graphs], steps.progress)
+            written = finish_dumps(context, dumps.get(), shapes, ontology)
+            pool.close()
+            if store is None:
+                pool.join()  # so that the step's CPU time counts the workers'
+            return written, entries, store
+
+        label = "write dumps, entity documents" + (" and the on-disk store" if store_dir else "")
+        dumps, entries, store = steps.run(label, run_jobs)
+        entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
+        steps.run("write VoID/DCAT description",
+                  lambda: write_void(context, index, graphs, entities, dumps, view.languages))
+        steps.run("write site pages", lambda: write_site_pages(context, index, entries, shapes))
+        steps.run("copy example queries", lambda: copy_example_queries(context.release))
+        steps.run("write SHA256SUMS", lambda: write_checksums(context.release))
+        if store is not None:  # its CPU time is counted here, when the workers end
+            steps.run("finish the on-disk store", lambda: pool.join(store))
+    if store_dir is not None:
+        store_dir.rename(context.release / STORE_DIR)
+        mark_store(context.release / STORE_DIR, read_checksums(context.release)["dumps/kazdata.nq"])
+
+
+def _load_store(inputs: WorkerInputs, store_dir: Path) -> None:
+    load_store(store_dir, inputs.context.release / "dumps" / "kazdata.nq")
 
 
 def copy_example_queries(release: Path) -> None:

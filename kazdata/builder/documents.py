@@ -9,18 +9,20 @@ two members, sorted by path; ``docs/release.json`` the release's languages, kind
 with coordinates (``kazdata.release.entity_index``). The server renders
 Turtle, JSON-LD, RDF/XML and HTML from these on demand (``kazdata.release.document_packs``).
 
-Entities are described in contiguous chunks (``describe_chunk``), jobs for the worker processes
-forked after the index is built (they read it without copying it), joined in order: the packs
-do not depend on the number of workers.
+Entities are described in contiguous chunks (``describe_chunk``), jobs for the build's worker
+processes (``kazdata.builder.jobs``), joined in order: the packs do not depend on the number of
+workers.
 """
 
 from __future__ import annotations
 
 import gzip
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
+import pyoxigraph as ox
+
+from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.dumps import write_bytes
-from kazdata.builder.void import dataset_iri
 from kazdata.entities import pages
 from kazdata.entities.description import (
     LABELS_AND_TYPES,
@@ -30,29 +32,28 @@ from kazdata.entities.description import (
 )
 from kazdata.entities.graph_view import INDEX_ENTRY_PREDICATES, GraphView
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
-from kazdata.formats import Style
 from kazdata.release.entity_index import write_entity_index
 from kazdata.vocabulary import LICENSE
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"
-#: gzip level of the pack members: level 6 took 1.7 times as long for 11 % less (measured on
-#: 2,270 documents of the 10^6-triple release); the packs are a small part of a release.
+#: gzip level of the pack members: a higher level costs more time than the size it saves on
+#: members this small (decision 007).
 PACK_LEVEL = 1
 CHUNK = 2000
-
-_job: dict = {}  # what forked workers read: set before the pool starts
 
 
 def member(lines: list[bytes]) -> bytes:
     return gzip.compress(b"".join(lines), compresslevel=PACK_LEVEL, mtime=0)
 
 
-def describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
-    index, base, languages = _job["index"], _job["base"], _job["languages"]
+def describe_chunk(inputs: WorkerInputs, refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
+    """The document and page members and the index entries of ``refs`` (a job for a worker)."""
+    index, base, languages = inputs.index, inputs.context.base, inputs.languages
+    dataset = inputs.context.vocabulary.dataset
     documents, page_members, own_lines = [], [], []
     for ref in refs:
-        document = describe(index, ref, base, LICENSE, dataset_iri(base))
+        document = describe(index, ref, base, LICENSE, dataset)
         documents.append(member(document))
         page_members.append(member(pages.page_lines(index, ref, base, document)))
         own_lines.append([line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
@@ -65,28 +66,24 @@ def describe_chunk(refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], lis
     return documents, page_members, entries
 
 
-def start_documents(index: TripleIndex, base: str) -> tuple[list[list[EntityRef]], list[str]]:
+def start_documents(context: BuildContext, index: TripleIndex) -> tuple[list[list[EntityRef]], GraphView]:
     """Prepare the jobs of ``describe_chunk``: return the chunks of entities to describe, in
-    index order, and the release's languages. The tables the jobs read are built here, once,
-    before the worker processes fork."""
-    refs = list_entities(index, base)
-    view = GraphView(index, base)
-    _job.update(index=index, base=base, languages=view.languages, view=view)
+    index order, and the view of the release (its languages and places). The tables the jobs
+    read are built here, once, before the worker processes start."""
+    refs = list_entities(index, context.base)
+    view = GraphView(index, context.base)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
         index.lines_by_subject(predicates)
     index.lines_by_object(pages.QUOTING)
-    return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view.languages
+    return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view
 
 
-def finish_documents(results, total: int, release: Path, base: str, graphs: list[str],
-                     progress) -> list[dict]:
+def finish_documents(context: BuildContext, view: GraphView, results: Iterable[tuple[list, list, list]],
+                     total: int, graphs: list[str], progress: Callable[[str], None]) -> list[dict]:
     """Join the results of ``describe_chunk`` (an iterable, in chunk order) into the two packs and
     the entity index; return the index entries."""
-    view = _job["view"]
-    try:
-        documents, page_members, entries = _collect(results, total, progress)
-    finally:
-        _job.clear()
+    release = context.release
+    documents, page_members, entries = _collect(results, total, progress)
     offsets = {"document": 0, "page": 0}
     for entry, doc, page in zip(entries, documents, page_members):
         entry["document"] = [offsets["document"], len(doc)]
@@ -95,7 +92,7 @@ def finish_documents(results, total: int, release: Path, base: str, graphs: list
         offsets["page"] += len(page)
     write_bytes(release / DOCUMENTS, b"".join(documents))
     write_bytes(release / PAGES, b"".join(page_members))
-    write_entity_index(release, entries, {"base": base, "languages": view.languages, "graphs": graphs,
+    write_entity_index(release, entries, {"base": context.base, "languages": view.languages, "graphs": graphs,
                                           "places": view.places})
     return entries
 
@@ -110,13 +107,13 @@ def _collect(results, total: int, progress) -> tuple[list, list, list]:
     return documents, page_members, entries
 
 
-def write_site_pages(index: TripleIndex, release: Path, base: str, style: Style, entries: list[dict],
-                     shapes) -> None:
+def write_site_pages(context: BuildContext, index: TripleIndex, entries: list[dict],
+                     shapes: list[ox.Triple]) -> None:
     """Home, timeline, an index per kind, the ontology and shapes pages, in every language."""
-    view = GraphView(index, base)
-    renderer = pages.PageRenderer(view, style)
+    view = GraphView(index, context.base)
+    renderer = pages.PageRenderer(view, context.style)
     for language in view.languages:
         site = renderer.site_pages(entries, language)
         site["shapes"] = pages.render_shapes_page(shapes, language)
         for name, html in site.items():
-            write_bytes(release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)
+            write_bytes(context.release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)

@@ -4,11 +4,12 @@ Graph formats hold the union of all sources and the ontology; TriG and N-Quads k
 graph per source and one for the ontology. The N-Quads and N-Triples dumps are the sorted,
 distinct lines; every other dump is Oxigraph streaming those lines into another syntax, so the
 same input gives the same bytes and 10^6 triples never become 10^6 Python objects at once.
-Each other format is one job (``write_dump``, with its gzip copy) for the build's worker processes.
+Each other format is one job (``write_dump``, with its gzip copy) for the build's worker processes,
+started in the formats' ``dump_order``.
 
 JSON-LD: the dump is compact JSON-LD with the release's context (through rdflib) up to
 ``COMPACT_JSONLD_LIMIT`` triples; past that it is expanded JSON-LD written by Oxigraph, because
-rdflib needs minutes and gigabytes for compaction at 10^6 triples (decision 007).
+rdflib's compaction does not scale to a large dump (decision 007).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.entities.triples import TripleIndex, parse_lines
 from kazdata.formats import (
     DATASET_FORMATS,
+    DUMP_FORMATS,
     GRAPH_FORMATS,
     JSON_LD,
     N_QUADS,
@@ -38,7 +41,7 @@ from kazdata.sources.curated import load_source
 DUMP_NAME = "kazdata"
 #: Largest union graph whose JSON-LD dump is compacted with the context (see the module docstring).
 COMPACT_JSONLD_LIMIT = 25_000
-#: gzip level of every gzipped copy: level 9 took twice as long for 2-3 % smaller dumps.
+#: gzip level of every gzipped copy: level 9 costs much more time for little (decision 007).
 GZIP_LEVEL = 6
 
 
@@ -47,12 +50,6 @@ class Dump:
     format: Format
     path: str  # relative to the release
     size: int
-
-
-def load_context(base: str) -> dict:
-    """The published JSON-LD context (the inner object), rebased."""
-    text = bundled.context_file().read_text(encoding="utf-8")
-    return json.loads(text.replace("https://w3id.org/kazdata/", base))["@context"]
 
 
 def write_bytes(path: Path, data: bytes, *, gzipped: bool = False) -> None:
@@ -73,9 +70,9 @@ def write_graph(triples: list[ox.Triple], target_stem: Path, style: Style, *,
     return written
 
 
-def load_shapes(base: str) -> list[ox.Triple]:
+def load_shapes(context: BuildContext) -> list[ox.Triple]:
     """The shapes as published (rebased, blank nodes skolemised like a source's)."""
-    return [t for path in bundled.shapes_files() for t in load_source(path, base).triples]
+    return [t for path in bundled.shapes_files() for t in load_source(path, context.base).triples]
 
 
 def union_lines(quad_lines: list[bytes]) -> list[bytes]:
@@ -84,8 +81,8 @@ def union_lines(quad_lines: list[bytes]) -> list[bytes]:
     Dropping the graph keeps sorted lines sorted: where two triples differ, their lines differ at
     the same byte with or without a graph after them, and where one triple's line is a prefix of
     another's, a space follows it, which sorts before any byte an N-Triples term goes on with.
-    So the copies of a triple in several graphs are neighbours, and no sort is needed (a third
-    of the time at 10^6 triples); the check below keeps this true for any input.
+    So the copies of a triple in several graphs are neighbours, and no second sort is needed
+    (decision 007 has what it saves); the check below keeps this true for any input.
     """
     lines = list(dict.fromkeys(line[:line.rindex(b" <")] + b" .\n" for line in quad_lines))
     if any(earlier >= later for earlier, later in itertools.pairwise(lines)):
@@ -105,12 +102,9 @@ def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str
     return used
 
 
-_job: dict = {}  # what forked workers read: set by ``start_dumps`` before the pool starts
-
-
-def write_dump(extension: str) -> tuple[str, str, int]:
-    """Write one dump and its gzip copy (in a worker: formats do not pickle, extensions do)."""
-    release, style, triples = _job["release"], _job["style"], _job["triples"]
+def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int]:
+    """Write one dump and its gzip copy (a job for a worker: formats do not pickle, extensions do)."""
+    release, style, triples = inputs.context.release, inputs.dump_style, len(inputs.index)
     fmt = {**GRAPH_FORMATS, **DATASET_FORMATS}[extension]
     path = release / "dumps" / f"{DUMP_NAME}.{fmt.extension}"
     if fmt in (N_QUADS, N_TRIPLES):
@@ -129,45 +123,40 @@ def write_dump(extension: str) -> tuple[str, str, int]:
     return extension, path.relative_to(release).as_posix(), len(data)
 
 
-#: The dumps in the order their jobs are started: those that take longest first (measured at
-#: 10^6 triples), so that the shorter jobs sharing the pool fill the gaps at the end.
-DUMP_ORDER = ("ttl", "rdf", "trig", "jsonld", "nq", "nt")
-
-
-def start_dumps(quad_lines: list[bytes], index: TripleIndex, release: Path, prefixes: dict[str, str],
-                base: str, ontology_graph: str) -> tuple[list[str], list[bytes]]:
+def start_dumps(context: BuildContext, quad_lines: list[bytes],
+                index: TripleIndex) -> tuple[list[str], list[bytes], Style]:
     """Write ``kazdata.nq`` and ``kazdata.nt``; prepare the jobs of ``write_dump``.
 
     ``quad_lines`` are the sorted, distinct N-Quads lines of the release, ``index`` their union.
-    Returns the extensions to call ``write_dump`` with (in processes forked after this call),
-    and the ontology's N-Triples lines: the caller can then free ``quad_lines``.
+    Returns the extensions to call ``write_dump`` with, in the formats' ``dump_order``, the
+    ontology's N-Triples lines (the caller can then free ``quad_lines``) and the dumps' style.
     """
-    assert sorted(DUMP_ORDER) == sorted([*DATASET_FORMATS, *GRAPH_FORMATS]), "every format has a place"
-    dumps_dir = release / "dumps"
+    dumps_dir = context.release / "dumps"
     dumps_dir.mkdir(parents=True, exist_ok=True)
     (dumps_dir / f"{DUMP_NAME}.nq").write_bytes(b"".join(quad_lines))
     (dumps_dir / f"{DUMP_NAME}.nt").write_bytes(b"".join(index.lines))
-    style = Style(prefixes=dump_prefixes(index, prefixes), context=load_context(base))
-    _job.update(release=release, style=style, triples=len(index))
-    suffix = f" <{ontology_graph}> .\n".encode()
+    style = Style(prefixes=dump_prefixes(index, context.style.prefixes), context=context.style.context)
+    suffix = f" <{context.vocabulary.graph('ontology')}> .\n".encode()
     ontology = [line.rsplit(b" <", 1)[0] + b" .\n" for line in quad_lines if line.endswith(suffix)]
-    return list(DUMP_ORDER), ontology
+    order = sorted(DUMP_FORMATS, key=lambda fmt: fmt.dump_order or 0)  # each has one (a test checks)
+    return [fmt.extension for fmt in order], ontology, style
 
 
-def finish_dumps(written: list[tuple[str, str, int]], release: Path, prefixes: dict[str, str], base: str,
-                 shapes: list[ox.Triple], ontology: list[bytes]) -> list[Dump]:
+def finish_dumps(context: BuildContext, written: list[tuple[str, str, int]], shapes: list[ox.Triple],
+                 ontology: list[bytes]) -> list[Dump]:
     """Write ``context.jsonld``, ``ontology.*`` and ``shapes.*`` once the dump jobs are done
     (``written``: what they returned); return the dumps, in the order of the formats."""
-    _job.clear()
-    context = load_context(base)
     by_format = {extension: (path, size) for extension, path, size in written}
-    dumps = [Dump(fmt, *by_format[fmt.extension]) for fmt in [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]]
-    full_style = Style(prefixes=prefixes, context=context)
-    write_bytes(release / "context.jsonld",
-                (json.dumps({"@context": context}, ensure_ascii=False, indent=2) + "\n").encode())
-    write_graph(parse_lines(ontology), release / "ontology", full_style)
-    write_graph(shapes, release / "shapes", full_style)
+    dumps = [Dump(fmt, *by_format[fmt.extension]) for fmt in DUMP_FORMATS]
+    write_bytes(context.release / "context.jsonld", context_document(context.style.context))
+    write_graph(parse_lines(ontology), context.release / "ontology", context.style)
+    write_graph(shapes, context.release / "shapes", context.style)
     return dumps
+
+
+def context_document(context: dict) -> bytes:
+    """``context.jsonld``: the release's JSON-LD context as a document of its own."""
+    return (json.dumps({"@context": context}, ensure_ascii=False, indent=2) + "\n").encode()
 
 
 def cpu_workers() -> int:

@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kazdata.builder.dumps import Dump, load_context, write_bytes, write_graph
+from kazdata.builder.context import BuildContext
+from kazdata.builder.dumps import Dump, write_bytes, write_graph
 from kazdata.entities.description import RDF_TYPE, EntityRef
 from kazdata.entities.pages import render_dataset_page
 from kazdata.entities.triples import TripleIndex, resource, split_line
-from kazdata.formats import Style
+from kazdata.formats import GZIP
 from kazdata.release.checksums import file_digest
 from kazdata.sources import bundled
 from kazdata.sources.curated import load_source
-from kazdata.vocabulary import LICENSE, PREFIXES
+from kazdata.vocabulary import LICENSE, PREFIXES, Vocabulary
 
 VOID, DCAT, DCTERMS, PROV, OWL, XSD, RDFS = (PREFIXES[name] for name in
                                              ("void", "dcat", "dcterms", "prov", "owl", "xsd", "rdfs"))
@@ -31,10 +32,6 @@ def _n(iri: str) -> ox.NamedNode:
 
 def _int(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=_n(XSD + "integer"))
-
-
-def dataset_iri(base: str) -> str:
-    return f"{base}dataset"
 
 
 def release_version(release: Path) -> str:
@@ -67,9 +64,11 @@ def summarise_graphs(quad_lines: list[bytes]) -> list[GraphSummary]:
             for graph, count in sorted(counts.items())]
 
 
-def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef], base: str,
-                     dumps: list[Dump], version: str) -> list[ox.Triple]:
-    dataset = _n(dataset_iri(base))
+def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef],
+                     vocabulary: Vocabulary, dumps: list[Dump], version: str) -> list[ox.Triple]:
+    """The VoID/DCAT triples of the release (see the module docstring)."""
+    base = vocabulary.base
+    dataset = _n(vocabulary.dataset)
     triples = list(load_source(bundled.bundled_dir("data") / "dataset.ttl", base).triples)
     type_token = f"<{RDF_TYPE.value}>".encode()
     classes = Counter(resource(split_line(line)[2]) for line in index.by_predicate.get(type_token, ()))
@@ -85,23 +84,23 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
     add(dataset, VOID + "distinctSubjects", _int(len(index.by_subject)))
     add(dataset, VOID + "classes", _int(len(classes)))
     add(dataset, VOID + "properties", _int(len(properties)))
-    add(dataset, VOID + "uriSpace", ox.Literal(f"{base}id/"))
+    add(dataset, VOID + "uriSpace", ox.Literal(vocabulary.entities))
     add(dataset, VOID + "sparqlEndpoint", _n(f"{base}sparql"))
     add(dataset, DCAT + "landingPage", _n(base))
-    add(dataset, VOID + "rootResource", _n(f"{base}id/"))
-    for vocabulary in ("https://schema.org/", f"{base}ontology#", "http://www.w3.org/ns/prov#",
-                       "http://semanticweb.cs.vu.nl/2009/11/sem/"):
-        add(dataset, VOID + "vocabulary", _n(vocabulary))
+    add(dataset, VOID + "rootResource", _n(vocabulary.entities))
+    for namespace in ("https://schema.org/", vocabulary.ontology, "http://www.w3.org/ns/prov#",
+                      "http://semanticweb.cs.vu.nl/2009/11/sem/"):
+        add(dataset, VOID + "vocabulary", _n(namespace))
     events = [ref for ref in entities if ref.kind == "event"][:3]
     for ref in events:
         add(dataset, VOID + "exampleResource", _n(ref.iri(base)))
     for number, (cls, count) in enumerate(sorted(classes.items(), key=lambda kv: str(kv[0]))):
-        partition = _n(f"{base}dataset#class-{number + 1}")
+        partition = _n(f"{vocabulary.dataset}#class-{number + 1}")
         add(dataset, VOID + "classPartition", partition)
         add(partition, VOID + "class", cls)
         add(partition, VOID + "entities", _int(count))
     for number, (prop, count) in enumerate(sorted(properties.items(), key=lambda kv: str(kv[0]))):
-        partition = _n(f"{base}dataset#property-{number + 1}")
+        partition = _n(f"{vocabulary.dataset}#property-{number + 1}")
         add(dataset, VOID + "propertyPartition", partition)
         add(partition, VOID + "property", prop)
         add(partition, VOID + "triples", _int(count))
@@ -112,9 +111,20 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
         add(graph, VOID + "triples", _int(summary.triples))
         for document in summary.derived_from:
             add(graph, PROV + "wasDerivedFrom", _n(document))
+    triples += _distributions(dataset, vocabulary, dumps)
+    return triples
+
+
+def _distributions(dataset: ox.NamedNode, vocabulary: Vocabulary, dumps: list[Dump]) -> list[ox.Triple]:
+    """Each dump and its gzip copy as a DCAT distribution of ``dataset``."""
+    triples: list[ox.Triple] = []
+
+    def add(subject, predicate: str, obj) -> None:
+        triples.append(ox.Triple(subject, _n(predicate), obj))
+
     for dump in dumps:
         for compressed in (False, True):
-            url = _n(f"{base}{dump.path}{'.gz' if compressed else ''}")
+            url = _n(f"{vocabulary.base}{dump.path}{'.gz' if compressed else ''}")
             add(dataset, DCAT + "distribution", url)
             add(dataset, VOID + "dataDump", url)
             add(url, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", _n(DCAT + "Distribution"))
@@ -123,17 +133,18 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
             add(url, RDFS + "label", ox.Literal(f"{dump.format.label} dump{' (gzip)' if compressed else ''}", language="en"))
             add(url, DCTERMS + "license", _n(LICENSE))
             if compressed:
-                add(url, DCAT + "compressFormat", _n(IANA + "application/gzip"))
+                add(url, DCAT + "compressFormat", _n(IANA + GZIP.media_type))
             else:
                 add(url, DCAT + "byteSize", _int(dump.size))
     return triples
 
 
-def write_void(index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef], release: Path,
-               prefixes: dict[str, str], base: str, dumps: list[Dump], languages: list[str]) -> None:
+def write_void(context: BuildContext, index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef],
+               dumps: list[Dump], languages: list[str]) -> None:
     """Write ``void.{ttl,jsonld,nt,rdf}``; also served at /dataset and /.well-known/void."""
-    triples = describe_dataset(index, graphs, entities, base, dumps, release_version(release))
-    write_graph(triples, release / "void", Style(prefixes=prefixes, context=load_context(base)))
+    release = context.release
+    triples = describe_dataset(index, graphs, entities, context.vocabulary, dumps, release_version(release))
+    write_graph(triples, release / "void", context.style)
     for language in languages:
-        html = render_dataset_page(triples, base, language)
+        html = render_dataset_page(triples, context.base, language)
         write_bytes(release / "pages" / f"dataset.{language}.html", html.encode(), gzipped=True)

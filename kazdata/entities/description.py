@@ -13,12 +13,12 @@ A document about entity E holds (see docs/decisions/003-entity-documents.md):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
 from kazdata.entities.triples import TripleIndex, split_line, token
+from kazdata.vocabulary import Vocabulary, is_slug
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
@@ -27,13 +27,11 @@ FOAF_PRIMARY_TOPIC = ox.NamedNode("http://xmlns.com/foaf/0.1/primaryTopic")
 FOAF_DOCUMENT = ox.NamedNode("http://xmlns.com/foaf/0.1/Document")
 DCTERMS_LICENSE = ox.NamedNode("http://purl.org/dc/terms/license")
 VOID_IN_DATASET = ox.NamedNode("http://rdfs.org/ns/void#inDataset")
-INCOMING_COUNT = ox.NamedNode("https://w3id.org/kazdata/ontology#incomingLinkCount")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
 #: Incoming links kept in one document; the rest are counted, and reachable through SPARQL.
 INCOMING_LIMIT = 200
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
 _RDF_TYPE = token(RDF_TYPE)
 
@@ -50,46 +48,43 @@ class EntityRef:
         return f"{self.kind}/{self.slug}"
 
     def iri(self, base: str) -> str:
-        return f"{base}id/{self.path}"
+        return Vocabulary(base).entity(self.path)
 
     def doc_iri(self, base: str) -> str:
-        return f"{base}doc/{self.path}"
+        return Vocabulary(base).document(self.path)
 
 
 def entity_ref(iri: str, base: str) -> EntityRef | None:
     """The entity an IRI names, or None if it is not an entity IRI of this dataset."""
-    prefix = f"{base}id/"
+    prefix = Vocabulary(base).entities
     if not iri.startswith(prefix):
         return None
     parts = iri[len(prefix):].split("/")
-    if len(parts) != 2 or not all(_SLUG.match(part) for part in parts):
+    if len(parts) != 2 or not all(is_slug(part) for part in parts):
         return None
     return EntityRef(*parts)
 
 
 def list_entities(index: TripleIndex, base: str) -> list[EntityRef]:
     """Every entity IRI of this dataset that has an rdf:type, sorted."""
-    prefix = f"<{base}id/".encode()
+    prefix = f"<{Vocabulary(base).entities}".encode()
     subjects = {line[:line.index(b" ")] for line in index.by_predicate.get(_RDF_TYPE, ())}
     refs = (entity_ref(subject[1:-1].decode(), base) for subject in subjects if subject.startswith(prefix))
     return sorted((ref for ref in refs if ref is not None), key=lambda ref: (ref.kind, ref.slug))
-
-
-def _is_blank_like(term: bytes, base: str) -> bool:
-    return term[:2] == b"_:" or term.startswith(b"<" + f"{base}.well-known/genid/".encode())
 
 
 def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> list[bytes]:
     """The node's triples plus, recursively, those of the blank nodes it reaches (N-Triples lines)."""
     result: list[bytes] = []
     pending, visited = [node], {node}
+    genids = f"<{Vocabulary(base).genids}".encode()
     while pending:
         for line in index.by_subject.get(pending.pop(), ()):
             result.append(line)
             # the last token: the object unless it is a literal with a space, whose tail is never
             # a subject of the index, so looking it up finds nothing
             obj = line[line.rindex(b" ", 0, -3) + 1:-3]
-            if obj not in visited and _is_blank_like(obj, base):
+            if obj not in visited and (obj[:2] == b"_:" or obj.startswith(genids)):
                 visited.add(obj)
                 pending.append(obj)
     return result
@@ -117,11 +112,12 @@ def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
     incoming = incoming_all[:INCOMING_LIMIT]  # the index keeps lines sorted
     sources = {split_line(line)[0] for line in incoming}
     document = ref.doc_iri(base)
+    incoming_count = ox.NamedNode(Vocabulary(base).term("incomingLinkCount"))
     about_document = [
         _line(document, RDF_TYPE, FOAF_DOCUMENT),
         _line(document, FOAF_PRIMARY_TOPIC, ox.NamedNode(ref.iri(base))),
         _line(document, DCTERMS_LICENSE, ox.NamedNode(license_iri)),
         _line(document, VOID_IN_DATASET, ox.NamedNode(dataset_iri)),
-        _line(document, INCOMING_COUNT, ox.Literal(str(len(incoming_all)), datatype=XSD_INTEGER)),
+        _line(document, incoming_count, ox.Literal(str(len(incoming_all)), datatype=XSD_INTEGER)),
     ]
     return sorted({*own, *labels_and_types(index, linked | sources), *incoming, *about_document})

@@ -14,9 +14,9 @@ import pyoxigraph as ox
 
 from kazdata.entities.description import RDF_TYPE, RDFS_LABEL, SCHEMA_NAME, entity_ref
 from kazdata.entities.triples import TripleIndex, resource, split_line, token
+from kazdata.vocabulary import Vocabulary
 
 SCHEMA = "https://schema.org/"
-KAZ_SUFFIX = "ontology#"
 PROV = "http://www.w3.org/ns/prov#"
 SEM = "http://semanticweb.cs.vu.nl/2009/11/sem/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -59,6 +59,7 @@ class GraphView:
                  languages: list[str] | None = None) -> None:
         self.store = store
         self.base = base
+        self.vocabulary = Vocabulary(base)
         if places is not None:
             self.places = places
         if languages is not None:
@@ -151,8 +152,8 @@ class GraphView:
         ref = entity_ref(term.value, self.base)
         if ref is not None:
             return f"/doc/{ref.path}"
-        if term.value.startswith(self.base + KAZ_SUFFIX):
-            return "/ontology#" + term.value[len(self.base + KAZ_SUFFIX):]
+        if term.value.startswith(self.vocabulary.ontology):
+            return "/ontology#" + term.value[len(self.vocabulary.ontology):]
         if term.value.startswith(self.base):
             return "/" + term.value[len(self.base):]
         return term.value

@@ -28,7 +28,6 @@ from kazdata.entities.description import (
 from kazdata.entities.graph_view import (
     ALTERNATE_NAME,
     DEFAULT_LANGUAGE,
-    KAZ_SUFFIX,
     PROV,
     RDFS_COMMENT,
     SCHEMA,
@@ -70,7 +69,7 @@ class PageRenderer:
             outlets = [view.link(o, language) for o in view.objects(claim, PROV + "wasAttributedTo")]
             sources = [view.link(o, language) for o in view.objects(claim, PROV + "wasDerivedFrom")]
             entry = {"claim": view.link(claim, language), "outlets": outlets, "sources": sources}
-            base_kaz = self.view.base + KAZ_SUFFIX
+            base_kaz = self.view.vocabulary.ontology
             if base_kaz + "FigureClaim" in types:
                 entry.update(
                     wording=view.label(view.value(claim, base_kaz + "wording") or claim, language),
@@ -182,7 +181,7 @@ class PageRenderer:
 
     def _ontology_terms(self, language: str) -> list[dict]:
         view = self.view
-        namespace = view.base + KAZ_SUFFIX
+        namespace = view.vocabulary.ontology
         terms = []
         for term in view.typed_subjects(namespace):
             types = {t.value for t in view.objects(term, RDF_TYPE.value)}
@@ -265,7 +264,7 @@ def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str)
     store = ox.Store()
     store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in void_triples)
     view = GraphView(store, base)
-    dataset = ox.NamedNode(base + "dataset")
+    dataset = ox.NamedNode(view.vocabulary.dataset)
     void, dcat, dcterms = "http://rdfs.org/ns/void#", "http://www.w3.org/ns/dcat#", "http://purl.org/dc/terms/"
 
     def text(predicate: str) -> str:

@@ -1,13 +1,13 @@
 """Triples the build and the page renderer read, without an Oxigraph store.
 
 ``TripleIndex`` holds the union graph of a release as its sorted N-Triples lines, indexed by
-subject, predicate and IRI object. The build describes 10^5 entities from it: a document is a
-set of lines, so describing one costs dictionary lookups and no term objects (an in-memory
-store took longer to load than the whole document step now takes). ``TripleSet`` is a handful
-of parsed triples, what one page is rendered from.
+subject, predicate and IRI object. The build describes every entity from it: a document is a
+set of lines, so describing one costs dictionary lookups and no term objects (loading an
+in-memory store cost more than the whole document step, decision 007). ``TripleSet`` is a
+handful of parsed triples, what one page is rendered from.
 
 Both answer ``quads_for_pattern(s, p, o, None)`` over the union graph, the one call
-``kazdata.entities.pages.GraphView`` makes, so the same renderer runs on either (or on an ``ox.Store``).
+``kazdata.entities.graph_view.GraphView`` makes, so the same renderer runs on either (or on an ``ox.Store``).
 """
 
 from __future__ import annotations

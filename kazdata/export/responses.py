@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from kazdata import http_contract as contract
-from kazdata.formats import DATASET_FORMATS, DOCUMENT_FORMATS, HTML, Format
+from kazdata.formats import FILE_FORMATS, HTML, Format
 from kazdata.release.opened import Release
 
 #: Accept-Encoding allowing gzip: ``gzip`` or ``*`` with a non-zero quality (Werkzeug's rule).
@@ -31,10 +31,7 @@ def check_routable(release: Release) -> None:
 
 def content_types() -> list[tuple[str, str]]:
     """``(extension, Content-Type)`` for every file the site sends, from the format registry."""
-    types = {fmt.extension: fmt.content_type for fmt in (*DOCUMENT_FORMATS.values(), *DATASET_FORMATS.values())}
-    types.update({"gz": "application/gzip", "xml": "application/xml; charset=utf-8",
-                  "css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"})
-    return sorted(types.items())
+    return sorted((extension, fmt.content_type) for extension, fmt in FILE_FORMATS.items())
 
 
 def document_links(stem: str, base: str) -> list[tuple[str, str]]:

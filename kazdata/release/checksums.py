@@ -3,8 +3,8 @@
 ``SHA256SUMS`` is in the format ``sha256sum -c`` reads; it lists every file of a release, and is
 both the server's table of ETags and its allow-list of paths.
 
-Hashing every byte of a release takes about 1.7 s per GB, at every start of every server
-(docs/decisions/007-documents-at-scale.md). So whatever hashes a whole release (the build,
+Hashing every byte of a release takes seconds per GB, at every start of every server
+(docs/decisions/007-documents-at-scale.md has the figures). So whatever hashes a whole release (the build,
 ``kazdata publish``, a full check) also writes a *verification record* beside it,
 ``.{release}.verified``: for each file, the inode, size, modification and change times it had
 when its bytes were found to match. A quick check (``verify="quick"``, what ``kazdata serve``

@@ -7,8 +7,8 @@ holds what is about the release as a whole: base, languages, kinds, graphs, plac
 coordinates, and the number of entities.
 
 A server opens the table with ``mmap`` and finds an entity by binary search over its lines,
-parsing the one entry it needs: opening costs nothing at any size, where parsing a 34 MB
-JSON index took 1.4 s per process at 10^6 triples (docs/decisions/007-documents-at-scale.md),
+parsing the one entry it needs: opening costs nothing at any size, where parsing a whole JSON
+index took over a second per process at 10^6 triples (docs/decisions/007-documents-at-scale.md),
 and worker processes share the table through the page cache. It stays plain text, so
 ``grep '^place/aktau	' docs/entities.tsv`` answers what the server would, and it is as
 byte-reproducible as the rest of the release.
@@ -42,7 +42,7 @@ def write_entity_index(release: Path, entries: list[dict], info: dict) -> None:
 class EntityIndex(Mapping):
     """path -> index entry (a dict), read from the memory-mapped ``docs/entities.tsv``.
 
-    Lookups and ``in`` cost a binary search (about 17 line reads at 10^5 entities); iterating
+    Lookups and ``in`` cost a binary search (log2 of the number of entities, in line reads); iterating
     goes through the lines in path order, so ``sorted(index)`` and ``list(index)`` agree.
     """
 

@@ -199,8 +199,8 @@ class OpenedRelease:
     """A release opened (and verified) once, with the stamp it was opened at.
 
     ``kazdata serve`` opens and verifies the release it starts with once, and its forks (the
-    query supervisor, gunicorn's master and workers) reuse that object: reading the index of a
-    large release takes seconds per opening.
+    query supervisor, gunicorn's master and workers) reuse that object instead of opening and
+    verifying it again each (decision 007).
     """
 
     stamp: tuple

@@ -2,8 +2,9 @@
 
 A curator adds a source by adding ``data/sources/NAME.ttl``: the file describes the source
 document itself (e.g. a ``schema:NewsArticle``) and every event, claim and quotation taken from
-it. ``NAME`` becomes the named graph ``{base}graph/NAME``. Sources are written with the default
-base ``https://w3id.org/kazdata/``; a release built with another base rewrites those IRIs.
+it. ``NAME`` (a slug) becomes the named graph ``{base}graph/NAME``. Sources are written with the
+default base ``https://w3id.org/kazdata/``; a release built with another base rewrites it
+wherever it appears, in IRIs and in literals (``Vocabulary.rebase``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata.errors import SourceError
-from kazdata.vocabulary import DEFAULT_BASE
-
-_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+from kazdata.vocabulary import DEFAULT_BASE, Vocabulary, is_slug
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,6 @@ def discover_sources(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.ttl"))
 
 
-def graph_iri(name: str, base: str = DEFAULT_BASE) -> str:
-    return f"{base}graph/{name}"
-
-
 def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True) -> Source:
     """Parse one Turtle source; raise SourceError naming the file, line and column on bad syntax.
 
@@ -48,8 +43,8 @@ def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True
     so two builds of the same file produce the same bytes. ``check_name=False`` lets
     ``kazdata validate`` check any file; the build insists on names fit for a graph IRI.
     """
-    name = path.stem
-    if check_name and not _SOURCE_NAME.match(name):
+    name, vocabulary = path.stem, Vocabulary(base)
+    if check_name and not is_slug(name):
         raise SourceError(f"{path}: a source file name must be lowercase ASCII letters, digits "
                           f"and hyphens (it becomes the graph IRI), not {name!r}", file=str(path))
     try:
@@ -63,21 +58,23 @@ def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True
     def map_term(term):
         if isinstance(term, ox.BlankNode):
             if term.value not in genids:
-                genids[term.value] = ox.NamedNode(f"{base}.well-known/genid/{name}-{len(genids) + 1}")
+                genids[term.value] = ox.NamedNode(vocabulary.genid(name, len(genids) + 1))
             return genids[term.value]
-        if base == DEFAULT_BASE:
+        if base == DEFAULT_BASE or not isinstance(term, (ox.NamedNode, ox.Literal)):
             return term
-        if isinstance(term, ox.NamedNode) and term.value.startswith(DEFAULT_BASE):
-            return ox.NamedNode(base + term.value[len(DEFAULT_BASE):])
-        if isinstance(term, ox.Literal) and not term.language and term.value.startswith(DEFAULT_BASE) \
-                and " " not in term.value:
-            # an IRI written as a string, such as vann:preferredNamespaceUri
-            return ox.Literal(base + term.value[len(DEFAULT_BASE):], datatype=term.datatype)
-        return term
+        value = vocabulary.rebase(term.value)
+        if value == term.value:
+            return term
+        if isinstance(term, ox.NamedNode):
+            return ox.NamedNode(value)
+        # an IRI written as a string (vann:preferredNamespaceUri), a SPARQL constraint, a message
+        if term.language:
+            return ox.Literal(value, language=term.language)
+        return ox.Literal(value, datatype=term.datatype)
 
     triples = tuple(ox.Triple(map_term(q.subject), map_term(q.predicate), map_term(q.object))
                     for q in parsed)
-    return Source(name=name, path=path, graph_iri=graph_iri(name, base), triples=triples)
+    return Source(name=name, path=path, graph_iri=vocabulary.graph(name), triples=triples)
 
 
 
@@ -90,7 +87,7 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
 
     The same triples and genid numbering as ``load_source`` (a test holds them equal), but
     Oxigraph parses and serialises in Rust and only lines with a blank node are touched in
-    Python: a 10^6-triple build spends seconds here instead of minutes. Another base than the
+    Python, so no term object is made for most triples (decision 007). Another base than the
     default goes through ``load_source``, whose IRI rewriting needs the parsed terms.
     """
     if base != DEFAULT_BASE:
@@ -98,8 +95,8 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
         graph = ox.NamedNode(source.graph_iri)
         return ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.triples),
                             format=ox.RdfFormat.N_QUADS)
-    name = path.stem
-    if not _SOURCE_NAME.match(name):
+    name, vocabulary = path.stem, Vocabulary(base)
+    if not is_slug(name):
         load_source(path, base)  # raises the naming error
     try:
         text = ox.serialize(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE), format=ox.RdfFormat.N_TRIPLES)
@@ -107,13 +104,13 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
         raise SourceError(f"{path}: {error}", file=str(path)) from None
     except OSError as error:
         raise SourceError(f"{path}: cannot read: {error.strerror or error}", file=str(path)) from None
-    graph = f" <{graph_iri(name, base)}> .\n".encode()
+    graph = f" <{vocabulary.graph(name)}> .\n".encode()
     genids: dict[bytes, bytes] = {}
 
     def genid(match: re.Match) -> bytes:
         label = match.group(1)
         if label not in genids:
-            genids[label] = f"<{base}.well-known/genid/{name}-{len(genids) + 1}>".encode()
+            genids[label] = f"<{vocabulary.genid(name, len(genids) + 1)}>".encode()
         return genids[label]
 
     if b"_:" not in text:  # no blank node: every " .\n" ends a line (N-Triples escapes newlines)

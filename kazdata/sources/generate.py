@@ -14,9 +14,12 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+from kazdata.vocabulary import Vocabulary
+
 EVENTS_PER_SOURCE = 1000
-PREFIXES = """@base <https://w3id.org/kazdata/id/> .
-@prefix kaz:    <https://w3id.org/kazdata/ontology#> .
+#: Sources are written with the default base; a build with another base rebases them.
+PREFIXES = f"""@base <{Vocabulary().entities}> .
+@prefix kaz:    <{Vocabulary().ontology}> .
 @prefix schema: <https://schema.org/> .
 @prefix sem:    <http://semanticweb.cs.vu.nl/2009/11/sem/> .
 @prefix prov:   <http://www.w3.org/ns/prov#> .

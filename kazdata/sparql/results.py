@@ -2,7 +2,8 @@
 
 pyoxigraph serialises results only from its own iterator, in full. kazdata must cut results at
 the operator's limit and say so, so rows are written here, one chunk per row, and the tests
-check every writer's output with pyoxigraph's own results parser.
+check every writer's output with pyoxigraph's own results parser. Each results format in
+``kazdata.formats.RESULT_FORMATS`` names its writer.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pyoxigraph as ox
 
 from kazdata.sparql.policy import AskResult, SelectResult
 
-Writer = Callable[[SelectResult | AskResult], Iterator[bytes]]
+ResultsWriter = Callable[[SelectResult | AskResult], Iterator[bytes]]
 
 
 def _json_term(term) -> dict:
@@ -104,6 +105,3 @@ def write_tsv(result) -> Iterator[bytes]:
         cells = ("" if row[v] is None else str(row[v]).replace("\t", "\\t") for v in result.variables)
         yield ("\t".join(cells) + "\n").encode()
 
-
-#: format name (``kazdata.formats.RESULT_FORMATS`` keys) -> writer
-RESULT_WRITERS: dict[str, Writer] = {"srj": write_json, "srx": write_xml, "csv": write_csv, "tsv": write_tsv}

@@ -7,25 +7,19 @@ import pyoxigraph as ox
 from kazdata.formats import Format
 from kazdata.release.opened import Release
 from kazdata.settings import Settings
-from kazdata.vocabulary import PREFIXES
+from kazdata.vocabulary import PREFIXES, Vocabulary
 
 SD, VOID, XSD = PREFIXES["sd"], PREFIXES["void"], PREFIXES["xsd"]
 RDF_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
 RDFS_COMMENT = ox.NamedNode(PREFIXES["rdfs"] + "comment")
-W3C_FORMATS = {  # W3C format IRIs (https://www.w3.org/ns/formats/) by media type
-    "application/sparql-results+json": "SPARQL_Results_JSON",
-    "application/sparql-results+xml": "SPARQL_Results_XML",
-    "text/csv": "SPARQL_Results_CSV", "text/tab-separated-values": "SPARQL_Results_TSV",
-    "text/turtle": "Turtle", "application/ld+json": "JSON-LD", "application/n-triples": "N-Triples",
-    "application/rdf+xml": "RDF_XML", "application/trig": "TriG", "application/n-quads": "N-Quads",
-}
 
 
 def service_description(endpoint_url: str, release: Release, settings: Settings,
                         result_formats: list[Format], graph_formats: list[Format]) -> list[ox.Triple]:
     """Triples describing the endpoint at ``endpoint_url`` (the URL the client used)."""
     n = ox.NamedNode
-    kaz = release.base + "ontology#"
+    vocabulary = Vocabulary(release.base)
+    kaz = vocabulary.ontology
     service, dataset, default_graph = n(endpoint_url), ox.BlankNode("dataset"), ox.BlankNode("default")
     triples = [
         ox.Triple(service, RDF_TYPE, n(SD + "Service")),
@@ -43,13 +37,12 @@ def service_description(endpoint_url: str, release: Release, settings: Settings,
         ox.Triple(dataset, RDF_TYPE, n(SD + "Dataset")),
         ox.Triple(dataset, n(SD + "defaultGraph"), default_graph),
         ox.Triple(default_graph, RDF_TYPE, n(SD + "Graph")),
-        ox.Triple(default_graph, n(VOID + "inDataset"), n(release.base + "dataset")),
-        ox.Triple(dataset, n(VOID + "inDataset"), n(release.base + "dataset")),
+        ox.Triple(default_graph, n(VOID + "inDataset"), n(vocabulary.dataset)),
+        ox.Triple(dataset, n(VOID + "inDataset"), n(vocabulary.dataset)),
     ]
     for fmt in [*result_formats, *graph_formats]:
-        if fmt.media_type in W3C_FORMATS:
-            triples.append(ox.Triple(service, n(SD + "resultFormat"),
-                                     n("http://www.w3.org/ns/formats/" + W3C_FORMATS[fmt.media_type])))
+        if fmt.w3c is not None:
+            triples.append(ox.Triple(service, n(SD + "resultFormat"), n(fmt.w3c)))
     for name in release.graphs:
         node = ox.BlankNode("g-" + name.rsplit("/", 1)[-1])
         triples += [ox.Triple(dataset, n(SD + "namedGraph"), node),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN, dump_content_type
+from kazdata.formats import file_content_type
+from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
 from kazdata.web.routes import route
@@ -37,7 +38,7 @@ def release_checksums() -> Response:
 def dump(name: str) -> Response:
     """A dump file; a ``.gz`` one is sent as application/gzip, byte ranges supported."""
     release = served().release
-    response = send_release_file(release, release.file(f"dumps/{name}"), content_type=dump_content_type(name),
+    response = send_release_file(release, release.file(f"dumps/{name}"), content_type=file_content_type(name),
                                  vary="")
     if name.endswith(".gz"):
         response.headers.pop("Vary", None)

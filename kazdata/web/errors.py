@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from kazdata.entities.pages import template_environment
 from kazdata.errors import KazdataError
+from kazdata.formats import ERROR_FORMATS, HTML, JSON, PLAIN_TEXT
 from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ACCEPT, nothing_published
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
@@ -43,7 +44,7 @@ def _render_html(status: int, title: str, message: str, extra: dict) -> Response
     html = template_environment().get_template("error.html").render(
         language="en", status=status, title=title, message=message, matches=matches,
         offered=extra.get("offered", []), formats={})
-    return Response(html, status, content_type="text/html; charset=utf-8")
+    return Response(html, status, content_type=HTML.content_type)
 
 
 def _render_json(status: int, title: str, message: str, extra: dict) -> Response:
@@ -51,7 +52,7 @@ def _render_json(status: int, title: str, message: str, extra: dict) -> Response
     if "offered" in extra:
         body["offered"] = extra["offered"]
     return Response(json.dumps(body, ensure_ascii=False) + "\n", status,
-                    content_type="application/json; charset=utf-8")
+                    content_type=JSON.content_type)
 
 
 def _render_text(status: int, title: str, message: str, extra: dict) -> Response:
@@ -61,20 +62,15 @@ def _render_text(status: int, title: str, message: str, extra: dict) -> Response
     return Response(text, status, content_type=TEXT_PLAIN)
 
 
-#: media type -> renderer; the client's Accept picks one, plain text when nothing matches.
-ERROR_RENDERERS = {
-    "text/plain": _render_text,
-    "text/html": _render_html,
-    "application/json": _render_json,
-    "application/sparql-results+json": _render_json,
-    "application/ld+json": _render_json,
-}
+#: error format -> renderer; the client's Accept picks one, plain text when nothing matches.
+ERROR_RENDERERS = {PLAIN_TEXT: _render_text, HTML: _render_html, JSON: _render_json}
+_ERROR_TYPES = {media_type: fmt for fmt in ERROR_FORMATS for media_type in fmt.media_types}
 
 
 def error_response(status: int, title: str, message: str, **extra) -> Response:
-    chosen = request.accept_mimetypes.best_match(list(ERROR_RENDERERS), default="text/plain")
+    chosen = _ERROR_TYPES[request.accept_mimetypes.best_match(list(_ERROR_TYPES), default=PLAIN_TEXT.media_type)]
     if request.accept_mimetypes and request.accept_mimetypes.best == "*/*":
-        chosen = "text/plain"
+        chosen = PLAIN_TEXT
     response = ERROR_RENDERERS[chosen](status, title, message, extra)
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE

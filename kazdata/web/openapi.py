@@ -29,14 +29,18 @@ from flask import Blueprint, Response, current_app, request
 from kazdata.entities.pages import STATIC_DIR
 from kazdata.formats import (
     DATASET_FORMATS,
+    DUMP_FORMATS,
     GRAPH_FORMATS,
+    GZIP,
     HTML,
+    JSON,
     JSON_LD,
     RESULT_FORMATS,
 )
-from kazdata.http_contract import CACHE_CONTROL, DUMP_TYPES, GRAPH_FILES, ROUTES
+from kazdata.http_contract import CACHE_CONTROL, GRAPH_FILES, ROUTES
 from kazdata.release.opened import Release
 from kazdata.settings import Settings
+from kazdata.vocabulary import SLUG_PATTERN
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
 from kazdata.web.routes import route
@@ -44,7 +48,7 @@ from kazdata.web.routes import route
 blueprint = Blueprint("openapi", __name__)
 
 TEMPLATE = Path(__file__).with_name("openapi_template.json")
-JSON_TYPES = ("application/json", "application/ld+json", "application/sparql-results+json")
+JSON_TYPES = JSON.media_types
 BINARY_TYPES = ("application/gzip", "application/octet-stream")
 #: the statuses a route whose URL carries generated values may answer besides its own: such a
 #: value can make the request line longer than the server accepts
@@ -173,14 +177,15 @@ def release_values(release: Release, settings: Settings) -> dict[str, Any]:
         "languages": ", ".join(release.languages), "query_timeout": f"{settings.query_timeout:g}",
         "kind_schema": _enum(list(release.kinds)), "example_kind": entity.split("/", 1)[0],
         "example_slug": entity.split("/", 1)[1],
-        "slug_pattern": r"^[a-z0-9][a-z0-9-]*(\.(" + "|".join(extensions + [HTML.extension]) + "))?$",
+        "entity_slug_pattern": f"^{SLUG_PATTERN}$",
+        "slug_pattern": f"^{SLUG_PATTERN}" + r"(\.(" + "|".join(extensions + [HTML.extension]) + "))?$",
         "dump_schema": _enum(dumps), "dump_example": dumps[0] if dumps else None,
         "example_schema": _enum(examples), "example_name": examples[0] if examples else None,
         "graphs": list(release.graphs), "html_types": [HTML.media_type], "json_ld_types": [JSON_LD.media_type],
         "document_types": graph_types + [HTML.media_type],
         "sparql_types": [fmt.media_type for fmt in (*RESULT_FORMATS.values(), *GRAPH_FORMATS.values(),
                                                      *DATASET_FORMATS.values(), HTML)],
-        "dump_types": sorted(set(DUMP_TYPES.values()) | set(BINARY_TYPES)),
+        "dump_types": sorted({fmt.content_type for fmt in (*DUMP_FORMATS, GZIP)} | set(BINARY_TYPES)),
         "query_formats": sorted({f.extension for f in (*RESULT_FORMATS.values(), *GRAPH_FORMATS.values(),
                                                         *DATASET_FORMATS.values())}),
         "static_files": sorted(path.name for path in STATIC_DIR.iterdir() if path.is_file()),

@@ -41,7 +41,6 @@ from kazdata.release.opened import Release
 from kazdata.settings import Settings
 from kazdata.sparql.backends import open_backend
 from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
-from kazdata.sparql.results import RESULT_WRITERS
 from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors
@@ -171,7 +170,7 @@ def _respond(result, params) -> Response:
         response = Response(body, content_type=fmt.content_type)
     else:
         fmt = _requested_format(params, list(RESULT_FORMATS.values()))
-        response = Response(_in_pieces(RESULT_WRITERS[fmt.extension](result)), content_type=fmt.content_type)
+        response = Response(_in_pieces(fmt.results_writer(result)), content_type=fmt.content_type)
     if result.truncated:
         response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
     response.headers["Vary"] = VARY_ACCEPT

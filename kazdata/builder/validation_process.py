@@ -1,0 +1,118 @@
+"""SHACL validation in a process of its own, beside the other steps of the build.
+
+The process is started before the build starts any thread or pool (``jobs.start_method``), and
+its verdict comes back through a pipe, read without a helper thread: the build can then fork
+its worker pools from a process that runs a single thread.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any, Self
+
+from kazdata.builder.jobs import start_method
+from kazdata.errors import ValidationFailed
+from kazdata.validation import validate_sources
+from kazdata.validation.report import ValidationReport
+
+Progress = Callable[[str], None]
+#: How often a wait for the verdict checks that the validation process is still alive.
+POLL_SECONDS = 0.5
+#: How long the validation process has to end once it has sent its verdict, or is stopped.
+EXIT_SECONDS = 10.0
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children: on a shared machine, wall time
+    alone does not say whether a step was slow or starved."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class Validation:
+    """``validate_sources`` in a child process, and what the build asks of it: whether it has
+    already failed (between steps) and its verdict (before the release is published).
+
+    ``live`` callbacks (picklable ones, such as ``stderr_progress``) print from the child as it
+    goes; any other (a test's list) gets the child's lines when the verdict comes.
+    """
+
+    def __init__(self, source_paths: list[Path], progress: Progress, *, live: bool) -> None:
+        self.progress = progress
+        self.started = time.perf_counter()
+        self.report: ValidationReport | None = None
+        context: Any = multiprocessing.get_context(start_method())
+        self.verdict, sender = context.Pipe(duplex=False)
+        self.process = context.Process(target=_validate, args=(source_paths, progress if live else None, sender),
+                                       name="kazdata-validation", daemon=True)
+        self.process.start()
+        sender.close()  # the child holds the only writer: its death ends the pipe
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """Stop the child if it still runs (the build failed or was interrupted)."""
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(EXIT_SECONDS)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(EXIT_SECONDS)
+        self.verdict.close()
+
+    def raise_if_failed(self) -> None:
+        if self.report is not None or self.verdict.poll():
+            self.wait()
+
+    def wait(self) -> None:
+        """Raise SourceError or ValidationFailed if the sources do not conform."""
+        report = self.report
+        if report is None:
+            report, lines, cpu = self._receive()
+            for line in lines:
+                self.progress(line)
+            self.progress(f"  validate with SHACL: done in {time.perf_counter() - self.started:.2f} s "
+                          f"(CPU {cpu:.1f} s, worker processes included; beside the steps above)")
+            for violation in report.violations:
+                self.progress(str(violation))
+            self.report = report
+        if not report.conforms:
+            count = sum(v.severity == "Violation" for v in report.violations)
+            raise ValidationFailed(f"{count} shape violation(s); the release was not written",
+                                   violations=report.violations)
+
+    def _receive(self):
+        """The child's ``(report, lines, cpu)``; its exception raised here if it failed."""
+        while not self.verdict.poll(POLL_SECONDS):
+            if not self.process.is_alive() and not self.verdict.poll():
+                break  # recv then raises EOFError
+        try:
+            failed, value = self.verdict.recv()
+        except EOFError:
+            raise RuntimeError(f"the validation process ended without a verdict "
+                               f"(exit code {self.process.exitcode})") from None
+        self.process.join(EXIT_SECONDS)
+        if failed:
+            raise value
+        return value
+
+
+def _validate(source_paths: list[Path], progress: Progress | None, verdict: Connection) -> None:
+    """In the validation process: send ``(False, (report, lines kept for the parent, CPU used))``
+    or ``(True, the exception)``."""
+    lines: list[str] = []
+    cpu = cpu_seconds()
+    message: tuple[bool, object]
+    try:
+        report = validate_sources(source_paths, progress=progress or lines.append)
+        message = (False, (report, lines, cpu_seconds() - cpu))
+    except Exception as error:  # noqa: BLE001 - not handled here: the parent raises it, details kept
+        message = (True, error)
+    verdict.send(message)
+    verdict.close()
