@@ -118,9 +118,10 @@ def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(service):
     assert len(before) == 2
     started = time.monotonic()
     with pytest.raises(QueryTimeout):
-        backend.query(QueryRequest(ENDLESS), limit=10, timeout=1.0)
-    assert time.monotonic() - started < 2
-    assert _wait_for(lambda: len(_children(supervisor)) == 2 and _children(supervisor) != before)
+        backend.query(QueryRequest(ENDLESS), limit=10, timeout=2.0)  # the service's limit
+    assert time.monotonic() - started < 3
+    # killed by the supervisor at the limit, not by the query process's own backstop a second later
+    assert _wait_for(lambda: len(_children(supervisor)) == 2 and _children(supervisor) != before, seconds=0.8)
     busy = subprocess.run(["ps", "-o", "pcpu=", "--ppid", str(supervisor.pid)], capture_output=True, text=True).stdout
     time.sleep(0.5)
     assert all(float(value) < 50 for value in busy.split()), busy
@@ -157,7 +158,24 @@ def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_li
     assert _wait_for(lambda: _children(supervisor) != before, seconds=4)
 
 
-def test_query_processes_switch_to_a_published_release(service, tmp_path):
+SLOW = QueryRequest("ASK { ?slow ?slow ?slow }")
+
+
+@pytest.fixture()
+def slow_query(monkeypatch):
+    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand)."""
+    from kazdata.runtime import query_process
+    real_evaluate = query_process.evaluate
+
+    def evaluate(store, request, prefixes, rows):
+        if request.text == SLOW.text:
+            time.sleep(1.5)
+        return real_evaluate(store, request, prefixes, rows)
+
+    monkeypatch.setattr(query_process, "evaluate", evaluate)
+
+
+def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_path):
     from kazdata.builder import build_release, quiet
     supervisor, link = service
     sources = tmp_path / "sources"
@@ -180,6 +198,10 @@ def test_query_processes_switch_to_a_published_release(service, tmp_path):
 
     traffic = threading.Thread(target=steady_traffic)
     traffic.start()
+    in_hand = {}
+    slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=2.0)))
+    slow.start()
+    time.sleep(0.2)
     old = supervisor.pid
     try:
         publish(newer, link)
@@ -193,7 +215,9 @@ def test_query_processes_switch_to_a_published_release(service, tmp_path):
     finally:
         stop.set()
         traffic.join()
+        slow.join()
     assert supervisor.pid != old and not failures
+    assert in_hand["answer"].value is False  # answered by the old release's query process
 
 
 def test_the_service_refuses_a_release_it_cannot_open(release_dir):
@@ -421,3 +445,52 @@ def test_web_workers_refuse_a_release_the_disk_query_processes_cannot_open(relea
     settings = load_settings({"release": release_dir, "backend": "disk"}, environ={})
     with pytest.raises(ReleaseError, match="--store"):
         open_backend({**settings, "query_socket": "/nonexistent/query.sock"}, Release(release_dir))
+
+
+@pytest.fixture()
+def slow_store(monkeypatch):
+    """Supervisors forked after this take 30 s to open the ``memory`` store."""
+    from kazdata.sparql.backends import EMBEDDED_STORES, EmbeddedStore
+    from kazdata.sparql.backends.embedded import open_memory
+
+    def slow_open(release):
+        time.sleep(30)
+        return open_memory(release)
+
+    monkeypatch.setitem(EMBEDDED_STORES, "memory", EmbeddedStore("memory", slow_open, shared_by_fork=True))
+
+
+def test_a_supervisor_that_never_gets_ready_is_given_up_on(release_dir, slow_store):
+    from kazdata.errors import ReleaseError
+    settings = load_settings({"release": release_dir, "query_processes": 1}, environ={})
+    started = time.monotonic()
+    with pytest.raises(ReleaseError, match="in time"):
+        QueryService.start(settings, timeout=1.0)
+    assert time.monotonic() - started < 3
+    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True).stdout
+
+
+def test_stopping_while_a_supervisor_loads_a_release_returns_at_once(service, slow_store):
+    supervisor, _link = service
+    os.kill(supervisor.pid, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())
+    supervisor.keep_running()
+    assert supervisor.starting is not None  # loading for 30 s
+    started = time.monotonic()
+    supervisor.stop()
+    assert time.monotonic() - started < 1.5
+    assert not os.path.exists(supervisor.folder)
+    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True).stdout
+
+
+def test_a_reaped_supervisor_is_never_signalled_again(service, monkeypatch):
+    """Once reaped, its pid may belong to any new process: stopping must not signal it."""
+    supervisor, _link = service
+    dead = supervisor.pid
+    os.kill(dead, signal.SIGKILL)
+    assert _wait_for(lambda: not supervisor.alive())  # reaped here
+    signalled = []
+    real_kill = os.kill
+    monkeypatch.setattr(os, "kill", lambda pid, signo: (signalled.append(pid), real_kill(pid, signo)))
+    supervisor.stop()
+    assert dead not in signalled
