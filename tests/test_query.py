@@ -85,7 +85,7 @@ def service(release_dir, tmp_path):
 
 
 def _children(service: QueryService) -> set[int]:
-    out = subprocess.run(["pgrep", "-P", str(service.pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-P", str(service.pid)], capture_output=True, text=True, check=False).stdout
     return {int(pid) for pid in out.split()}
 
 
@@ -122,7 +122,7 @@ def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(service):
     assert time.monotonic() - started < 3
     # killed by the supervisor at the limit, not by the query process's own backstop a second later
     assert _wait_for(lambda: len(_children(supervisor)) == 2 and _children(supervisor) != before, seconds=0.8)
-    busy = subprocess.run(["ps", "-o", "pcpu=", "--ppid", str(supervisor.pid)], capture_output=True, text=True).stdout
+    busy = subprocess.run(["ps", "-o", "pcpu=", "--ppid", str(supervisor.pid)], capture_output=True, text=True, check=False).stdout
     time.sleep(0.5)
     assert all(float(value) < 50 for value in busy.split()), busy
     assert backend.query(STRIKES, limit=10, timeout=1.0).rows  # and the replacement answers
@@ -467,7 +467,7 @@ def test_a_supervisor_that_never_gets_ready_is_given_up_on(release_dir, slow_sto
     with pytest.raises(ReleaseError, match="in time"):
         QueryService.start(settings, timeout=1.0)
     assert time.monotonic() - started < 3
-    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True).stdout
+    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
 
 
 def test_stopping_while_a_supervisor_loads_a_release_returns_at_once(service, slow_store):
@@ -480,7 +480,7 @@ def test_stopping_while_a_supervisor_loads_a_release_returns_at_once(service, sl
     supervisor.stop()
     assert time.monotonic() - started < 1.5
     assert not os.path.exists(supervisor.folder)
-    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True).stdout
+    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
 
 
 def test_a_reaped_supervisor_is_never_signalled_again(service, monkeypatch):

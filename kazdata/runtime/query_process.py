@@ -66,6 +66,7 @@ def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_
         if time.monotonic() >= give_up_at:
             return  # the web worker stopped waiting while the query was queued
         signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
+        reply: tuple[str, object]
         try:
             reply = ("ok", evaluate(store, request, prefixes, limit))
         except (BadRequest, BackendUnavailable) as error:

@@ -47,8 +47,8 @@ class _SupervisorProcess:
 
     process: Forked
     stamp: tuple
-    since: float
-    ready: int | None = None  # the pipe on which it says ``ok`` or why not; None once read
+    ready_by: float  # killed if it has not said ``ok`` by then
+    ready: int = -1  # the pipe on which it says ``ok`` or why not; -1 once closed
     end_by: float = 0.0  # while draining: SIGKILL after this
 
 
@@ -76,18 +76,16 @@ class QueryService:
         return self.current.process.pid if self.current else 0
 
     @classmethod
-    def start(cls, settings: dict, timeout: float = READY_TIMEOUT) -> "QueryService":
+    def start(cls, settings: dict, timeout: float = READY_TIMEOUT) -> QueryService:
         """Bind the socket and start a supervisor; return once it serves. Raises ReleaseError if
         it cannot open the release (the message says why) or is not ready within ``timeout``."""
         service = cls(settings, tempfile.mkdtemp(prefix="kazdata-query-"))
         try:
-            service.starting = service._fork(release_stamp(settings["release"]))
-            deadline = time.monotonic() + timeout
+            service.starting = service._fork(release_stamp(settings["release"]), timeout)
             while service.starting is not None:
                 if signal.sigpending() & ABORT_START:
                     raise ReleaseError("stopped while the query supervisor was opening the release")
-                service._collect_start(wait=min(1.0, max(0.0, deadline - time.monotonic())),
-                                       give_up=time.monotonic() >= deadline)
+                service._collect_start(wait=0.1)
             if service.current is None:
                 raise ReleaseError(service._why)
         except BaseException:
@@ -116,7 +114,7 @@ class QueryService:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.socket_path)
 
-    def _fork(self, stamp: tuple) -> _SupervisorProcess:
+    def _fork(self, stamp: tuple, ready_timeout: float = READY_TIMEOUT) -> _SupervisorProcess:
         listener = self._listen()
         ready_read, ready_write = os.pipe()
         keeper = os.getpid()
@@ -131,7 +129,7 @@ class QueryService:
             finally:
                 os._exit(code)
         os.close(ready_write)
-        return _SupervisorProcess(Forked(pid), stamp, time.monotonic(), ready_read)
+        return _SupervisorProcess(Forked(pid), stamp, time.monotonic() + ready_timeout, ready_read)
 
     def alive(self) -> bool:
         return self.current is not None and self.current.process.alive()
@@ -141,7 +139,7 @@ class QueryService:
         one died or the release pointer moved. Never waits (the keeper calls it about once a
         second and whenever a child exits). A start that failed is tried again when the release
         pointer moves, else every ``RESTART_RETRY`` seconds while no supervisor serves."""
-        self._collect_start(wait=0.0, give_up=False)
+        self._collect_start(wait=0.0)
         self._collect_drained()
         if self.starting is not None:
             return
@@ -149,8 +147,9 @@ class QueryService:
             stamp = release_stamp(self.settings["release"])
         except OSError:
             stamp = None  # the pointer is being replaced, or points at nothing usable
-        alive = self.alive()
-        if alive and stamp in (None, self.current.stamp, self._failed):
+        current = self.current
+        alive = current is not None and current.process.alive()
+        if current is not None and alive and stamp in (None, current.stamp, self._failed):
             return  # serving; a release it could not open is retried when the pointer moves
         if stamp is None or (stamp == self._failed and time.monotonic() - self._failed_at < RESTART_RETRY):
             self._unlisten()  # nothing serves, nothing to start yet
@@ -161,19 +160,18 @@ class QueryService:
             log.error("the query supervisor %s has died; starting a new one", self.pid)
         self.starting = self._fork(stamp)
 
-    def _collect_start(self, wait: float, give_up: bool) -> None:
+    def _collect_start(self, wait: float) -> None:
         """If the starting supervisor has said ``ok``, let it serve and drain the one before it;
-        if it failed (or ``give_up``), end it and remember why."""
+        if it failed or is past its ``ready_by``, end it and remember why."""
         starting = self.starting
         if starting is None:
             return
         readable, _, _ = select.select([starting.ready], [], [], wait)
-        if not readable and not give_up:
-            if time.monotonic() - starting.since < READY_TIMEOUT:
-                return
+        if not readable and time.monotonic() < starting.ready_by:
+            return
         answer = os.read(starting.ready, 4096).decode(errors="replace") if readable else ""
         os.close(starting.ready)
-        starting.ready = None
+        starting.ready = -1
         self.starting = None
         if answer == "ok":
             if self.current is not None:
@@ -211,9 +209,9 @@ class QueryService:
             if not supervisor.process.wait(max(0.0, deadline - time.monotonic())):
                 supervisor.process.signal(signal.SIGKILL)
                 supervisor.process.wait(STOP_GRACE)
-            if supervisor.ready is not None:
+            if supervisor.ready >= 0:
                 os.close(supervisor.ready)
-                supervisor.ready = None
+                supervisor.ready = -1
         self.starting, self.current, self.draining = None, None, []
         self._unlisten()
         shutil.rmtree(self.folder, ignore_errors=True)

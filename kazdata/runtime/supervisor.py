@@ -79,7 +79,7 @@ class _Supervisor:
         self.forgotten: set[int] = set()  # pids dead or killed, not yet reaped
         self.selector = selectors.DefaultSelector()
         self.parent = keeper
-        self.store: Store | None = None
+        self.store: Store  # opened by run(), before any child is forked
         self._wakeup_pair: tuple[socket.socket, ...] = ()
         self.draining = self.stopping = False
         self.accepting = False
@@ -133,13 +133,14 @@ class _Supervisor:
             if os.getppid() != self.parent:
                 self.stopping = True  # the keeper is gone (PR_SET_PDEATHSIG also says so)
 
-    def _busy(self) -> list[_Child]:
-        return [child for child in self.children.values() if child.handed_at is not None]
+    def _busy(self) -> list[tuple[_Child, float]]:
+        """The children with a query in hand, and when it was handed over."""
+        return [(child, child.handed_at) for child in self.children.values() if child.handed_at is not None]
 
     def _next_wake(self, now: float) -> float:
         wake = now + IDLE_WAKE
-        for child in self._busy():
-            wake = min(wake, child.handed_at + (self.time_limit if child.heavy else HEAVY_AFTER))
+        for child, handed_at in self._busy():
+            wake = min(wake, handed_at + (self.time_limit if child.heavy else HEAVY_AFTER))
         if len(self.children) < self.size and not self.draining:
             wake = min(wake, self.fork_after)
         return max(0.0, wake - now)
@@ -203,10 +204,10 @@ class _Supervisor:
             child.handed_at = None
 
     def _enforce_limits(self, now: float) -> None:
-        for child in self._busy():
-            if now >= child.handed_at + self.time_limit:
+        for child, handed_at in self._busy():
+            if now >= handed_at + self.time_limit:
                 self._kill(child)
-            elif not child.heavy and now >= child.handed_at + HEAVY_AFTER:
+            elif not child.heavy and now >= handed_at + HEAVY_AFTER:
                 child.heavy = True
                 try:
                     os.setpriority(os.PRIO_PROCESS, child.pid, HEAVY_NICENESS)
