@@ -170,6 +170,9 @@ class _Supervisor:
                 self._kill(child)  # idle: nothing to lose
 
     def _on_connection(self, listener: socket.socket) -> None:
+        idle = [] if self.draining else [c for c in self.children.values() if c.handed_at is None]
+        if not idle:
+            return  # told to drain, or a child died, since the select: leave it in the backlog
         try:
             connection, _ = listener.accept()
         except BlockingIOError:
@@ -180,7 +183,7 @@ class _Supervisor:
             if uid != os.getuid():
                 log.error("query socket: refused a connection from uid %s", uid)
                 return
-            for child in [c for c in self.children.values() if c.handed_at is None]:
+            for child in idle:
                 try:
                     socket.send_fds(child.control, [b"q"], [connection.fileno()])
                 except OSError:
