@@ -130,6 +130,8 @@ class _Supervisor:
             for key, _events in self.selector.select(self._next_wake(time.monotonic())):
                 key.data(key.fileobj)
             self._enforce_limits(time.monotonic())
+            if self.forgotten:
+                self._reap()  # in case a SIGCHLD byte was lost from a full wakeup socket
             if os.getppid() != self.parent:
                 self.stopping = True  # the keeper is gone (PR_SET_PDEATHSIG also says so)
 
@@ -194,7 +196,9 @@ class _Supervisor:
         # no child could take it: closing it gives the web worker its 503 at once
 
     def _on_child(self, control: socket.socket) -> None:
-        child = next(c for c in self.children.values() if c.control is control)
+        child = next((c for c in self.children.values() if c.control is control), None)
+        if child is None:
+            return  # forgotten by an earlier event of the same select
         try:
             said = control.recv(64)
         except OSError:
