@@ -494,3 +494,27 @@ def test_a_reaped_supervisor_is_never_signalled_again(service, monkeypatch):
     monkeypatch.setattr(os, "kill", lambda pid, signo: (signalled.append(pid), real_kill(pid, signo)))
     supervisor.stop()
     assert dead not in signalled
+
+
+def test_a_stop_signal_while_the_supervisor_loads_ends_the_start(release_dir, slow_store, monkeypatch):
+    """``kazdata serve`` blocks its stop signals until the keeper runs: a SIGTERM while the first
+    supervisor loads must end the start at once, leaving no process and no socket folder."""
+    import tempfile
+
+    from kazdata.errors import ReleaseError
+    from kazdata.runtime import query_service
+    settings = load_settings({"release": release_dir, "query_processes": 1}, environ={})
+    made, real_mkdtemp = [], tempfile.mkdtemp
+    monkeypatch.setattr(query_service.tempfile, "mkdtemp", lambda **kw: made.append(real_mkdtemp(**kw)) or made[-1])
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:  # sent to this thread only, where it stays pending (other threads of pytest would die of it)
+        threading.Timer(0.5, signal.pthread_kill, (threading.get_ident(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        with pytest.raises(ReleaseError, match="stopped"):
+            QueryService.start(settings)
+        assert time.monotonic() - started < 3
+    finally:
+        assert signal.sigtimedwait({signal.SIGTERM}, 5) is not None
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
+    assert made and not os.path.exists(made[0])
