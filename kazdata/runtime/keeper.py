@@ -27,8 +27,12 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from kazdata.runtime.processes import end_with_parent, name_process
+from kazdata.runtime.processes import Forked, end_with_parent, name_process
+
+if TYPE_CHECKING:
+    from kazdata.runtime.query_service import QueryService
 
 log = logging.getLogger("kazdata.web")
 
@@ -65,29 +69,27 @@ def _fork_http_server(run_http: Callable[[], None]) -> int:
         os._exit(code)
 
 
-def keep(run_http: Callable[[], None], service=None) -> int:
-    """Run ``run_http`` in a child process and keep ``service`` (a ``QueryService``) alive
-    beside it until the HTTP server exits; returns the HTTP server's exit code."""
+def keep(run_http: Callable[[], None], service: QueryService | None = None) -> int:
+    """Run ``run_http`` in a child process and keep ``service`` alive beside it until the HTTP
+    server exits; returns the HTTP server's exit code."""
     watched = {signal.SIGCHLD, *FORWARDED}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-    http = _fork_http_server(run_http)
+    http = Forked(_fork_http_server(run_http))
     kill_at = None
-    code = 1
     try:
         while True:
-            pid, status = os.waitpid(http, os.WNOHANG)
-            if pid:
-                code = os.waitstatus_to_exitcode(status)
+            code = http.poll()
+            if code is not None:
                 code = code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
                 break
             if service is not None and kill_at is None:
                 service.keep_running()
             if kill_at is not None and time.monotonic() > kill_at:
                 log.error("the HTTP server did not stop within %.0f s; killing it", STOP_TIMEOUT)
-                os.kill(http, signal.SIGKILL)
+                http.signal(signal.SIGKILL)
             info = signal.sigtimedwait(watched, POLL_INTERVAL)
             if info is not None and info.si_signo in FORWARDED:
-                os.kill(http, info.si_signo)
+                http.signal(info.si_signo)
                 if info.si_signo != signal.SIGHUP and kill_at is None:
                     kill_at = time.monotonic() + STOP_TIMEOUT
     finally:
