@@ -127,7 +127,9 @@ class _Supervisor:
                 for _ in range(self.size - len(self.children)):
                     self._fork_child()
             self._accept_while_idle()
-            for key, _events in self.selector.select(self._next_wake(time.monotonic())):
+            events = self.selector.select(self._next_wake(time.monotonic()))
+            # the listener last: a child that died meanwhile is forgotten before it could be handed a query
+            for key, _events in sorted(events, key=lambda event: event[0].fileobj is self.listener):
                 key.data(key.fileobj)
             self._enforce_limits(time.monotonic())
             if self.forgotten:
