@@ -66,6 +66,8 @@ class _Child:
 
 
 class _Supervisor:
+    """One release's query processes, and the only process that signals them (see above)."""
+
     def __init__(self, settings: dict, stamp: tuple, listener: socket.socket, ready_fd: int, keeper: int) -> None:
         from kazdata.sparql.backends import EMBEDDED_STORES
         self.settings = settings
