@@ -4,31 +4,35 @@
     ├── query supervisor (kz-query-super) ── query processes (kz-query)
     └── HTTP server's master (kz-http) ───── web workers
 
-A query supervisor that dies must be started again without the HTTP server's help: granian's
-master is Rust we cannot extend, and even gunicorn's had to be subclassed for it
-(docs/decisions/005). So ``kazdata serve`` forks the HTTP server as a child and keeps the two
-alive side by side: it restarts the supervisor (``QueryService.keep_running``, which never
-blocks) whenever it dies, and it ends when the HTTP server ends. It is single-threaded and
-handles signals synchronously (``sigtimedwait``), so forking from it is always safe.
+Keeping the query supervisor alive is not the HTTP server's job: each server would need its own
+hooks for it (granian's master and gunicorn's arbiter are both Python, but with different hooks;
+docs/decisions/005), and the supervisor would die with a server being restarted. So ``kazdata
+serve`` forks the HTTP server as a child and keeps the two alive side by side: it starts a new
+supervisor (``QueryService.keep_running``, which never blocks) whenever the current one dies or
+the release changes, and it ends when the HTTP server ends. It is single-threaded and handles
+signals synchronously (``sigtimedwait``), so forking from it is always safe.
 
 Shutdown: SIGTERM, SIGINT, SIGHUP and SIGQUIT are passed to the HTTP server, which decides what
 they mean (gunicorn: graceful stop, quick stop, reload workers, quick stop); once it has exited,
 the keeper ends the supervisor, which ends its query processes, and removes the socket folder.
-If the keeper itself is killed, the HTTP server is sent SIGTERM by the kernel
-(``PR_SET_PDEATHSIG``) and the supervisor notices that its parent is gone, so nothing is orphaned.
+If the keeper itself is killed, the kernel sends the HTTP server and the supervisor SIGTERM and
+the query processes SIGKILL (``PR_SET_PDEATHSIG``), so nothing is orphaned.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from kazdata.runtime.query_client import name_process
+from kazdata.runtime.processes import Forked, end_with_parent, name_process
+
+if TYPE_CHECKING:
+    from kazdata.runtime.query_service import QueryService
 
 log = logging.getLogger("kazdata.web")
 
@@ -39,17 +43,6 @@ FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 STOP_TIMEOUT = 30.0
 #: how often the keeper looks at its children when no signal wakes it
 POLL_INTERVAL = 1.0
-_PR_SET_PDEATHSIG = 1
-
-
-def _end_with_parent(parent: int) -> None:
-    """Have the kernel send this process SIGTERM when the keeper dies (Linux only)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:  # the keeper died before prctl took effect
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _fork_http_server(run_http: Callable[[], None]) -> int:
@@ -63,7 +56,7 @@ def _fork_http_server(run_http: Callable[[], None]) -> int:
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         name_process("kz-http")
-        _end_with_parent(keeper)
+        end_with_parent(keeper, signal.SIGTERM)
         run_http()
         code = 0
     except SystemExit as exit_:  # gunicorn exits with sys.exit(code)
@@ -76,29 +69,27 @@ def _fork_http_server(run_http: Callable[[], None]) -> int:
         os._exit(code)
 
 
-def keep(run_http: Callable[[], None], service=None) -> int:
-    """Run ``run_http`` in a child process and keep ``service`` (a ``QueryService``) alive
-    beside it until the HTTP server exits; returns the HTTP server's exit code."""
+def keep(run_http: Callable[[], None], service: QueryService | None = None) -> int:
+    """Run ``run_http`` in a child process and keep ``service`` alive beside it until the HTTP
+    server exits; returns the HTTP server's exit code."""
     watched = {signal.SIGCHLD, *FORWARDED}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-    http = _fork_http_server(run_http)
+    http = Forked(_fork_http_server(run_http))
     kill_at = None
-    code = 1
     try:
         while True:
-            pid, status = os.waitpid(http, os.WNOHANG)
-            if pid:
-                code = os.waitstatus_to_exitcode(status)
+            code = http.poll()
+            if code is not None:
                 code = code if code >= 0 else 128 - code  # killed by a signal: as a shell reports it
                 break
             if service is not None and kill_at is None:
                 service.keep_running()
             if kill_at is not None and time.monotonic() > kill_at:
                 log.error("the HTTP server did not stop within %.0f s; killing it", STOP_TIMEOUT)
-                os.kill(http, signal.SIGKILL)
+                http.signal(signal.SIGKILL)
             info = signal.sigtimedwait(watched, POLL_INTERVAL)
             if info is not None and info.si_signo in FORWARDED:
-                os.kill(http, info.si_signo)
+                http.signal(info.si_signo)
                 if info.si_signo != signal.SIGHUP and kill_at is None:
                     kill_at = time.monotonic() + STOP_TIMEOUT
     finally:

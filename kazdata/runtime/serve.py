@@ -1,14 +1,16 @@
 """Run the app under a production server (granian by default, or gunicorn), or Flask's dev server.
 
-``kazdata serve`` forks the query supervisor (``kazdata.runtime.supervisor``): SPARQL runs in
+``kazdata serve`` forks the query supervisor (``kazdata.runtime.query_service``): SPARQL runs in
 its killable query processes, so the web workers never run a query themselves and are never
 replaced because of one. It then forks the HTTP server and stays as their keeper
-(``kazdata.runtime.keeper``), which restarts a supervisor that dies under either server. The server
+(``kazdata.runtime.keeper``), which restarts a supervisor that dies, or starts one for a new
+release, under either server. The server
 is chosen by measurement (docs/decisions/005-production-server.md).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 
 from kazdata.errors import ReleaseError
@@ -41,15 +43,18 @@ def serve(settings: Settings, *, dev: bool = False) -> int:
         create_app(settings, opened=opened).run(host=settings.host, port=settings.port, threaded=True)
         return 0
     service = None
+    from kazdata.runtime.keeper import FORWARDED, keep
+    # a stop signal while the supervisor loads the release ends the start, cleaning up; the
+    # keeper then takes the signals over
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
     app_options: dict = {"opened": opened}
     if settings.backend != "remote" and settings.query_processes > 0:
-        from kazdata.runtime.supervisor import QueryService
-        service = QueryService.start(settings, opened)
+        from kazdata.runtime.query_service import QueryService
+        service = QueryService.start(settings, opened=opened)
         app_options["query_socket"] = service.socket_path
     print(f"kazdata: serving {settings.release} on http://{settings.host}:{settings.port}/ "
           f"under {settings.server} with {settings.workers} workers x {settings.threads} threads; "
           f"SPARQL on the {settings.backend} backend"
           + (f" in {settings.query_processes} query processes" if service else ""),
           file=sys.stderr, flush=True)
-    from kazdata.runtime.keeper import keep
     return keep(lambda: HTTP_SERVERS[settings.server].run(settings, app_options), service)

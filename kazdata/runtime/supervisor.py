@@ -1,386 +1,322 @@
 """The query supervisor and its query processes (docs/decisions/004).
 
-- the supervisor is a single-threaded process that ``kazdata serve`` forks before the HTTP
-  server. It opens the release's store (``memory``: it loads the dump once and its children
-  share it copy-on-write; ``disk``: each child opens the RocksDB store read-only) and forks
-  ``query_processes`` children. It never starts a thread, so forking is always safe. It re-forks
-  a child that dies, and when the release symlink moves to a new release it opens that one and
-  replaces its children (those answering finish first); if it dies, the keeper that ``kazdata
-  serve`` runs as (``kazdata.runtime.keeper``) restarts it through ``QueryService.keep_running``;
-- each child accepts connections on one Unix socket in a private (0700) folder and answers one
-  query per connection, as ``kazdata.runtime.query_client`` expects; a child that the web worker
-  moved down to the lowest priority exits after answering and is replaced by a fresh one.
+A supervisor serves one release. It opens the release's store (``memory``: it loads the dump
+once and its children share it copy-on-write; ``disk``: each child opens the RocksDB store
+read-only), then forks ``query_processes`` children and runs one ``selectors`` loop that:
+
+- accepts a web worker's connection on the listening socket it inherited from the keeper, only
+  while a child is idle (else the connection waits in the kernel's backlog), and hands it to
+  that child (``socket.send_fds``); the child reads the query, answers and says ``done``;
+- keeps every busy child's times: past ``HEAVY_AFTER`` it renices the child to
+  ``HEAVY_NICENESS``, so documents and cheap queries keep their latency beside it; past the
+  time limit it SIGKILLs it. A child is handed no other query until the supervisor has read
+  its ``done``, and it is signalled only while unreaped, so a kill or a renice can never land
+  on another query or on a stranger that got the pid;
+- forks a replacement for every child that died, was killed, or was reniced (a process cannot
+  raise its own priority back without privileges).
+
+The keeper (``kazdata.runtime.query_service``) starts a new supervisor when the release changes
+or this one dies; SIGUSR1 tells this one to stop accepting and end once the queries in hand are
+answered, SIGTERM to end at once. Its children are SIGKILLed by the kernel if it dies.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import resource
-import select
+import selectors
 import shutil
 import signal
 import socket
+import struct
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from typing import BinaryIO
 
-import pyoxigraph as ox
-
-from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, ReleaseError
-from kazdata.release.opened import OpenedRelease, Release, open_release, release_stamp
-from kazdata.runtime.query_client import (
-    PID_HEADER,
-    REPLY_STATUS,
-    TRANSFER_TIMEOUT,
-    kill_process,
-    name_process,
-    receive_message,
-    send_message,
-)
+from kazdata.errors import KazdataError
+from kazdata.release.opened import OpenedRelease, open_release
+from kazdata.runtime.processes import end_with_parent, name_process
+from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.settings import Settings
-from kazdata.sparql.backends.embedded import evaluate
 from kazdata.vocabulary import prefixes_for
 
 log = logging.getLogger("kazdata.sparql.policy")
 
+#: Niceness of a query that has run longer than ``HEAVY_AFTER`` seconds.
+HEAVY_NICENESS = 19
+HEAVY_AFTER = 0.2
 #: How much nicer than the web workers a query process starts. 0: a cheap query competes with
-#: dereferencing on equal terms (5 made cheap queries 4x slower whenever anything else ran);
-#: what keeps documents fast beside heavy queries is ``HEAVY_NICENESS``.
+#: dereferencing on equal terms; what keeps documents fast beside heavy queries is ``HEAVY_NICENESS``.
 CHILD_NICENESS = 0
-#: A query process ends itself this long after the operator's time limit, in case the web
-#: worker that should have killed it is gone (killed, restarted, or its watcher thread died).
-STRAY_QUERY_GRACE = 1.0
-RELEASE_CHECK_INTERVAL = 1.0
-#: How often a supervisor that could not be restarted is tried again on the same release.
-RESTART_RETRY = 30.0
-
-
-def _readable(pipe: BinaryIO) -> bool:
-    poller = select.poll()
-    poller.register(pipe, select.POLLIN)
-    return bool(poller.poll(0))
+#: SIGUSR1: stop accepting, finish the queries in hand, exit (a release switch). SIGTERM: exit now.
+DRAIN = signal.SIGUSR1
+#: The longest the loop sleeps with nothing to do: how soon it notices its parent is gone.
+IDLE_WAKE = 1.0
+_PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
 @dataclass
-class _Generation:
-    """The store of one release and the children forked to answer from it."""
+class _Child:
+    """The supervisor's record of a query process it forked (and has not yet reaped)."""
 
-    number: int
-    stamp: tuple
-    store: ox.Store | None  # opened here for ``memory``; None when each child opens its own
-    release: Release
-    prefixes: dict[str, str]
-
-
-class QueryService:
-    """Starts and stops the query supervisor (``kazdata serve`` does, before the HTTP server)."""
-
-    def __init__(self, folder: str, pid: int) -> None:
-        self.folder = folder
-        self.pid = pid
-        self.settings: Settings = Settings()
-        self.opened: OpenedRelease | None = None
-        self._failed_stamp: tuple | None = ()  # the release pointer when a restart last failed
-        self._failed_at = 0.0
-        self._starting: BinaryIO | None = None  # the ready pipe of a supervisor being restarted
-
-    @property
-    def socket_path(self) -> str:
-        return os.path.join(self.folder, "query.sock")
-
-    @classmethod
-    def start(cls, settings: Settings, opened: OpenedRelease | None = None) -> "QueryService":
-        """Fork the supervisor; return once it listens. Raises ReleaseError if it cannot open
-        the release's store (the message says why)."""
-        service = cls(tempfile.mkdtemp(prefix="kazdata-query-"), 0)
-        service.settings = settings
-        service.opened = opened
-        try:
-            service._fork()
-        except ReleaseError:
-            shutil.rmtree(service.folder, ignore_errors=True)
-            raise
-        return service
-
-    def _fork(self) -> None:
-        """Fork a supervisor and wait until it listens; raises ReleaseError if it cannot."""
-        self._await(self._fork_supervisor())
-
-    def _fork_supervisor(self) -> BinaryIO:
-        """Fork a supervisor; returns the pipe on which it says ``ok`` once it listens, or why not."""
-        ready_read, ready_write = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the supervisor
-            os.close(ready_read)
-            code = 1
-            try:
-                name_process("kz-query-super")
-                code = _Supervisor(self.settings, self.opened, self.socket_path, ready_write).run()
-            except KazdataError as error:
-                os.write(ready_write, error.message.encode()[:4000])
-            except BaseException as error:  # noqa: BLE001 - reported to the parent, which exits
-                os.write(ready_write, f"query supervisor failed: {error!r}".encode()[:4000])
-            finally:
-                os._exit(code)
-        os.close(ready_write)
-        self.pid = pid
-        return os.fdopen(ready_read, "rb")
-
-    def _await(self, ready: BinaryIO) -> None:
-        with ready:
-            answer = ready.read(4096).decode(errors="replace")
-        if answer != "ok":
-            # end only this attempt: the socket folder stays, so a later restart can bind in it
-            self._end_supervisor()
-            raise ReleaseError(answer or "the query supervisor exited while starting")
-
-    def alive(self) -> bool:
-        try:
-            return os.waitpid(self.pid, os.WNOHANG)[0] == 0
-        except ChildProcessError:
-            return False  # already reaped
-
-    def keep_running(self) -> None:
-        """Start a new supervisor on the same socket if this one has died (the keeper,
-        ``kazdata.runtime.keeper``, calls this about once a second and whenever a child exits). Its orphaned query processes notice
-        and exit; a web worker's query in flight gets a 503.
-
-        It never waits for the new supervisor: opening a store (loading the dump, verifying a
-        release) takes seconds to minutes, and the keeper must keep answering signals meanwhile; a later call collects the outcome. A restart that failed
-        is tried again when the release pointer changes, else only every ``RESTART_RETRY``
-        seconds, since each attempt may hash and load a whole release.
-        """
-        if self._starting is not None:
-            if self.alive() and not _readable(self._starting):
-                return  # still opening its store
-            try:
-                self._await(self._starting)
-                self._failed_stamp = ()
-                return
-            except ReleaseError as error:
-                self._failed_at = time.monotonic()
-                log.error("cannot restart the query supervisor: %s", error.message)
-            finally:
-                self._starting = None
-        if self.alive():
-            return
-        try:
-            stamp = release_stamp(self.settings.release)
-        except OSError:
-            stamp = None
-        if stamp == self._failed_stamp and time.monotonic() - self._failed_at < RESTART_RETRY:
-            return
-        log.error("the query supervisor %s has died; starting a new one", self.pid)
-        self._failed_stamp = stamp  # until it says ok
-        self._starting = self._fork_supervisor()
-
-    def _end_supervisor(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
-
-    def stop(self) -> None:
-        """End the supervisor (which ends its query processes) and remove the socket folder."""
-        self._end_supervisor()
-        shutil.rmtree(self.folder, ignore_errors=True)
+    pid: int
+    control: socket.socket  # the supervisor's end: connections go down it, ``done`` comes up
+    started: float  # when it was forked
+    handed_at: float | None = None  # when the query in hand was handed over; None when idle
+    heavy: bool = False
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, opened: OpenedRelease | None, socket_path: str, ready_fd: int) -> None:
+    """One release's query processes, and the only process that signals them (see above)."""
+
+    def __init__(self, settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
+                 ready_fd: int, keeper: int) -> None:
         from kazdata.sparql.backends import EMBEDDED_STORES
         self.settings = settings
         self.opened = opened
+        self.stamp = stamp
         self.kind = EMBEDDED_STORES[settings.backend]
-        self.socket_path = socket_path
+        self.listener = listener
         self.ready_fd = ready_fd
         self.size = max(1, int(settings.query_processes))
-        self.children: dict[int, tuple[int, float]] = {}  # pid -> (generation number, started)
-        self.parent = os.getppid()
+        self.time_limit = float(settings.query_timeout)
+        self.children: dict[int, _Child] = {}  # pid -> child, while it may be handed queries
+        self.forgotten: set[int] = set()  # pids dead or killed, not yet reaped
+        self.selector = selectors.DefaultSelector()
+        self.parent = keeper
+        self.store: Store  # opened by run(), before any child is forked
+        self._wakeup_pair: tuple[socket.socket, ...] = ()
+        self.draining = self.stopping = False
+        self.accepting = False
+        self.fork_after = 0.0  # after a child that could not start: do not fork in a tight loop
 
-    def _open(self, stamp: tuple, number: int) -> _Generation:
-        release = open_release(stamp, self.settings.verify, self.opened)
+    def run(self) -> int:
+        """Open the release, say ``ok`` on the ready pipe, serve until told to stop."""
+        # SIGTERM at its default while the store loads: the keeper can end a loading supervisor at once
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        release = open_release(self.stamp, self.settings.verify, self.opened)
         store = self.kind.open(release) if self.kind.shared_by_fork else None
         if not self.kind.shared_by_fork:
             self.kind.check(release)
-        return _Generation(number, stamp, store, release, prefixes_for(release.base))
-
-    def run(self) -> int:
-        watched = {signal.SIGCHLD, signal.SIGTERM, signal.SIGINT}
-        signal.pthread_sigmask(signal.SIG_BLOCK, watched)
-        # ``kazdata serve`` verified the release it started with; any other one (a supervisor
-        # restarted after a switch) is verified here, as the web workers and _maybe_switch do
-        current = self._open(release_stamp(self.settings.release), 1)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        if os.path.exists(self.socket_path):
-            os.unlink(self.socket_path)  # left by a supervisor that died
-        listener.bind(self.socket_path)
-        listener.listen(1024)
+        self.store = Store(store, release, self.kind, prefixes_for(release.base))
+        wakeup = self._watch_signals()
         os.write(self.ready_fd, b"ok")
         os.close(self.ready_fd)
-        checked = time.monotonic()
-        orphaned = False
-        while True:
-            self._reap()
-            if os.getppid() != self.parent:
-                orphaned = True  # the server is gone
-                break
-            if time.monotonic() - checked >= RELEASE_CHECK_INTERVAL:
-                checked = time.monotonic()
-                current = self._maybe_switch(current)
-            running = sum(1 for number, _ in self.children.values() if number == current.number)
-            for _ in range(self.size - running):
-                self._fork_child(listener, current)
-            info = signal.sigtimedwait(watched, RELEASE_CHECK_INTERVAL)
-            if info is not None and info.si_signo in (signal.SIGTERM, signal.SIGINT):
-                break
-        for pid in self.children:
-            kill_process(pid)
-        for pid in self.children:  # reaped here: where PID 1 does not reap, they would stay zombies
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
-        listener.close()
-        if orphaned:  # the keeper that made the socket folder cannot remove it any more
-            shutil.rmtree(os.path.dirname(self.socket_path), ignore_errors=True)
+        try:
+            self._serve(wakeup)
+        finally:
+            self._end_children()
+        if os.getppid() != self.parent:  # the keeper that made the socket folder cannot remove it any more
+            shutil.rmtree(os.path.dirname(self.listener.getsockname()), ignore_errors=True)
         return 0
 
-    def _maybe_switch(self, current: _Generation) -> _Generation:
+    def _watch_signals(self) -> socket.socket:
+        """Signals wake the selector through a socket (``signal.set_wakeup_fd``): one loop waits
+        for connections, children and signals alike."""
+        wakeup, wakeup_write = socket.socketpair()
+        wakeup.setblocking(False)
+        wakeup_write.setblocking(False)
+        self._wakeup_pair = (wakeup, wakeup_write)
+        signal.set_wakeup_fd(wakeup_write.fileno())
+        for signo in (signal.SIGCHLD, signal.SIGTERM, DRAIN):
+            signal.signal(signo, lambda *_: None)  # the byte on the wakeup socket says which
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the keeper, which ends us
+        self.selector.register(wakeup, selectors.EVENT_READ, self._on_signals)
+        return wakeup
+
+    def _serve(self, wakeup: socket.socket) -> None:
+        while not self.stopping and not (self.draining and not self._busy()):
+            now = time.monotonic()
+            if not self.draining and now >= self.fork_after:
+                for _ in range(self.size - len(self.children)):
+                    self._fork_child()
+            self._accept_while_idle()
+            events = self.selector.select(self._next_wake(time.monotonic()))
+            # the listener last: a child that died meanwhile is forgotten before it could be handed a query
+            for key, _events in sorted(events, key=lambda event: event[0].fileobj is self.listener):
+                key.data(key.fileobj)
+            self._enforce_limits(time.monotonic())
+            if self.forgotten:
+                self._reap()  # in case a SIGCHLD byte was lost from a full wakeup socket
+            if os.getppid() != self.parent:
+                self.stopping = True  # the keeper is gone (PR_SET_PDEATHSIG also says so)
+
+    def _busy(self) -> list[tuple[_Child, float]]:
+        """The children with a query in hand, and when it was handed over."""
+        return [(child, child.handed_at) for child in self.children.values() if child.handed_at is not None]
+
+    def _next_wake(self, now: float) -> float:
+        wake = now + IDLE_WAKE
+        for child, handed_at in self._busy():
+            wake = min(wake, handed_at + (self.time_limit if child.heavy else HEAVY_AFTER))
+        if len(self.children) < self.size and not self.draining:
+            wake = min(wake, self.fork_after)
+        return max(0.0, wake - now)
+
+    def _accept_while_idle(self) -> None:
+        """Listen only while a child is idle: otherwise connections wait in the kernel's
+        backlog, where another supervisor (during a release switch) may take them."""
+        idle = not self.draining and any(c.handed_at is None for c in self.children.values())
+        if idle and not self.accepting:
+            self.selector.register(self.listener, selectors.EVENT_READ, self._on_connection)
+        elif not idle and self.accepting:
+            self.selector.unregister(self.listener)
+        self.accepting = idle
+
+    def _on_signals(self, wakeup: socket.socket) -> None:
         try:
-            stamp = release_stamp(self.settings.release)
+            received = wakeup.recv(512)
+        except BlockingIOError:
+            return
+        if signal.SIGCHLD in received:
+            self._reap()
+        if signal.SIGTERM in received:
+            self.stopping = True
+        if DRAIN in received and not self.draining:
+            self.draining = True
+            for child in [c for c in self.children.values() if c.handed_at is None]:
+                self._kill(child)  # idle: nothing to lose
+
+    def _on_connection(self, listener: socket.socket) -> None:
+        idle = [] if self.draining else [c for c in self.children.values() if c.handed_at is None]
+        if not idle:
+            return  # told to drain, or a child died, since the select: leave it in the backlog
+        try:
+            connection, _ = listener.accept()
+        except BlockingIOError:
+            return  # another supervisor took it
+        with connection:
+            _pid, uid, _gid = _PEER_CREDENTIALS.unpack(
+                connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size))
+            if uid != os.getuid():
+                log.error("query socket: refused a connection from uid %s", uid)
+                return
+            for child in idle:
+                try:
+                    socket.send_fds(child.control, [b"q"], [connection.fileno()])
+                except OSError:
+                    self._forget(child)  # it has just died: try the next one
+                    continue
+                child.handed_at = time.monotonic()
+                return
+        # no child could take it: closing it gives the web worker its 503 at once
+
+    def _on_child(self, control: socket.socket) -> None:
+        child = next((c for c in self.children.values() if c.control is control), None)
+        if child is None:
+            return  # forgotten by an earlier event of the same select
+        try:
+            said = control.recv(64)
         except OSError:
-            return current  # the pointer is being replaced
-        if stamp == current.stamp:
-            return current
-        try:
-            new = self._open(stamp, current.number + 1)
-        except (ReleaseError, OSError, ValueError, KeyError) as error:
-            log.error("query processes: not switching to %s: %s", stamp[0], getattr(error, "message", error))
-            current.stamp = stamp  # retry on the next change
-            return current
-        for pid, (number, _) in self.children.items():
-            if number == current.number:
-                os.kill(pid, signal.SIGTERM)  # finish the query in hand, then exit
-        return new
+            said = b""
+        if not said:
+            self._lost(child)  # it died (out of memory, killed by hand): a replacement is forked
+        elif child.heavy:
+            self._kill(child)  # idle now, and stuck at the lowest priority: a fresh one replaces it
+        else:
+            child.handed_at = None
+
+    def _enforce_limits(self, now: float) -> None:
+        for child, handed_at in self._busy():
+            if now >= handed_at + self.time_limit:
+                self._kill(child)
+            elif not child.heavy and now >= handed_at + HEAVY_AFTER:
+                child.heavy = True
+                try:
+                    os.setpriority(os.PRIO_PROCESS, child.pid, HEAVY_NICENESS)
+                except OSError:
+                    pass  # it exited a moment ago and is not reaped yet
+
+    def _kill(self, child: _Child) -> None:
+        os.kill(child.pid, signal.SIGKILL)  # in self.children, so not reaped: still our child
+        self._forget(child)
+
+    def _forget(self, child: _Child) -> None:
+        """Stop handing ``child`` queries: it is dead or dying; ``_reap`` collects its exit."""
+        self.selector.unregister(child.control)
+        child.control.close()
+        del self.children[child.pid]
+        self.forgotten.add(child.pid)
+
+    def _lost(self, child: _Child) -> None:
+        """``child`` ended by itself; one that could not even start is not re-forked at once."""
+        self._forget(child)
+        if child.handed_at is None and time.monotonic() - child.started < 1.0:
+            self.fork_after = time.monotonic() + 0.5
 
     def _reap(self) -> None:
-        while self.children:
+        while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, _status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            _number, started = self.children.pop(pid, (0, 0.0))
-            if os.waitstatus_to_exitcode(status) not in (0, -signal.SIGKILL) and time.monotonic() - started < 1:
-                time.sleep(0.5)  # a child that cannot start: do not fork in a tight loop
+            if pid in self.children:
+                self._lost(self.children[pid])
+            self.forgotten.discard(pid)
 
-    def _fork_child(self, listener: socket.socket, generation: _Generation) -> None:
+    def _fork_child(self) -> None:
+        control, child_end = socket.socketpair()
+        supervisor = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
         pid = os.fork()
         if pid:
-            self.children[pid] = (generation.number, time.monotonic())
+            child_end.close()
+            self.children[pid] = _Child(pid, control, started=time.monotonic())
+            self.selector.register(control, selectors.EVENT_READ, self._on_child)
             return
         code = 0
         try:
+            self._leave_to_child(control)
             name_process("kz-query")
-            _Child(listener, generation, self.kind, os.getppid(), float(self.settings.query_timeout),
-                   int(self.settings.query_memory)).run()
+            end_with_parent(supervisor, signal.SIGKILL)
+            answer_queries(child_end, self.store, self.time_limit, int(self.settings.query_memory))
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
             print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
             code = 1
         finally:
             os._exit(code)
 
+    def _leave_to_child(self, control: socket.socket) -> None:
+        """In a new child: drop the supervisor's signals and descriptors (a sibling holding the
+        supervisor's end of another child's socket would hide that child's death)."""
+        signal.set_wakeup_fd(-1)
+        for signo in (signal.SIGCHLD, signal.SIGTERM, DRAIN):
+            signal.signal(signo, signal.SIG_DFL)
+        self.selector.close()
+        for sock in (control, self.listener, *self._wakeup_pair, *(c.control for c in self.children.values())):
+            sock.close()
 
-class _Child:
-    def __init__(self, listener: socket.socket, generation: _Generation, kind, supervisor: int,
-                 time_limit: float, memory_limit: int) -> None:
-        self.listener = listener
-        self.time_limit = time_limit
-        self.memory_limit = memory_limit
-        self.generation = generation
-        self.kind = kind
-        self.supervisor = supervisor
-        self.stopping = False
-
-    def _stop(self, _signo, _frame) -> None:
-        self.stopping = True
-
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self._stop)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the supervisor, which ends us
-        # the kernel ends us on SIGALRM even inside pyoxigraph: the backstop for a query whose
-        # web worker is no longer there to kill it (see _answer)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
-        niceness = os.nice(CHILD_NICENESS)
-        store = self.generation.store or self.kind.open(self.generation.release)
-        _limit_memory(self.memory_limit)
-        self.listener.settimeout(0.5)
-        while not self.stopping and os.getppid() == self.supervisor:
-            try:
-                connection, _ = self.listener.accept()
-            except (TimeoutError, InterruptedError):
-                continue
-            with connection:
-                self._answer(connection, store)
-            if os.getpriority(os.PRIO_PROCESS, 0) > niceness:
-                return  # moved down as a heavy query: a fresh process at normal priority replaces us
-
-    def _answer(self, connection: socket.socket, store: ox.Store) -> None:
-        connection.settimeout(TRANSFER_TIMEOUT)
-        try:
-            connection.sendall(PID_HEADER.pack(os.getpid()))
-            message = receive_message(connection)
-            if message is None:
-                return  # the web worker gave up while we were busy
-            request, limit = message
-            signal.setitimer(signal.ITIMER_REAL, self.time_limit + STRAY_QUERY_GRACE)
-            try:
-                reply = ("ok", evaluate(store, request, self.generation.prefixes, limit))
-            except (BadRequest, BackendUnavailable) as error:
-                reply = (REPLY_STATUS[type(error)], error.message)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-            send_message(connection, reply)
-            # Take no other query until the web worker has closed this connection: while it is
-            # open, the pid it holds means this query, so a kill it sends at its deadline (or a
-            # renice) cannot land on the next query this process would have taken.
-            connection.recv(1)
-        except OSError:
-            pass  # the web worker went away: nothing to answer
+    def _end_children(self) -> None:
+        """SIGKILL every child still tracked and reap them all, waiting at most a few seconds."""
+        for child in list(self.children.values()):
+            self._kill(child)
+        deadline = time.monotonic() + 5.0
+        while self.forgotten and time.monotonic() < deadline:
+            self._reap()
+            if self.forgotten:
+                time.sleep(0.01)
 
 
-def _limit_memory(megabytes: int) -> None:
-    """Let this process allocate at most ``megabytes`` more than it holds now (the store).
-
-    result_limit bounds the rows, not their size: CONCAT doubling a string thirty times is a
-    1 GB row, and a few such queries at once would bring the kernel's OOM killer, which may pick
-    a web worker or the supervisor. RLIMIT_DATA counts private mappings, the shared store
-    included, so the budget is set above what is mapped now; past it an allocation fails and
-    this process ends (Rust aborts) or raises MemoryError, and the web worker answers 503.
-    Does nothing where there is no /proc (not Linux) or with 0.
-    """
-    if megabytes <= 0:
-        return
-    # An allocation past the limit aborts pyoxigraph; with RUST_BACKTRACE set (as on this
-    # machine) Rust first symbolises a backtrace, which took seconds under load: the client
-    # then got the time limit's 503 instead of the memory limit's at once.
-    os.environ["RUST_BACKTRACE"] = "0"
+def run_supervisor(settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
+                   ready_fd: int, keeper: int) -> int:
+    """The body of a supervisor the keeper forked: its exit code. Why it could not start goes
+    to ``ready_fd``, where the keeper reads ``ok`` once it serves."""
+    code, why = 1, ""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:"))
-    except (OSError, StopIteration, ValueError):
-        return
-    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    limit = mapped + megabytes * 2**20
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
+        name_process("kz-query-super")
+        end_with_parent(keeper, signal.SIGTERM)
+        code = _Supervisor(settings, opened, stamp, listener, ready_fd, keeper).run()
+    except KazdataError as error:
+        why = error.message
+    except BaseException as error:  # noqa: BLE001 - reported to the keeper
+        why = f"query supervisor failed: {error!r}"
+    if why:
+        try:
+            os.write(ready_fd, why.encode()[:4000])  # one write under PIPE_BUF: read whole
+        except OSError:
+            pass  # it had said ok already: the keeper sees it exit
+    return code

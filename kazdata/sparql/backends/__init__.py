@@ -8,7 +8,8 @@ Chosen by the ``backend`` setting:
 - ``remote``: any SPARQL 1.1 endpoint (``--endpoint``), loaded with ``kazdata load``.
 
 Under ``kazdata serve`` the embedded stores are evaluated in killable query processes
-(``kazdata.runtime.query_client``, forked by ``kazdata.runtime.supervisor``); the in-process app (tests, ``--dev``) evaluates in a thread.
+(``kazdata.runtime.query_client`` sends them there; ``kazdata.runtime.supervisor`` forks and
+limits them); the in-process app (tests, ``--dev``) evaluates in a thread.
 """
 
 from __future__ import annotations
@@ -66,5 +67,5 @@ def open_backend(settings: Settings, release: Release, query_socket: str | None 
         # else this worker would switch its documents to the new release while SPARQL stayed
         # on the old one, for good
         EMBEDDED_STORES[settings.backend].check(release)
-        return ProcessBackend(query_socket, settings.query_timeout)
+        return ProcessBackend(query_socket)
     return InProcessBackend(EMBEDDED_STORES[settings.backend].open(release), prefixes_for(release.base))

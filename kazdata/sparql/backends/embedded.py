@@ -1,7 +1,7 @@
 """Oxigraph embedded in the process: the ``memory`` and ``disk`` stores, and evaluating on them.
 
 ``evaluate`` is the one place a query meets a pyoxigraph store; the in-process backend below
-and the query processes (``kazdata.runtime.supervisor``) both call it.
+and the query processes (``kazdata.runtime.query_process``) both call it.
 """
 
 from __future__ import annotations

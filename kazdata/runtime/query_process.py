@@ -1,0 +1,105 @@
+"""A query process: answers the connections its supervisor hands it, one at a time.
+
+It never decides when it is killed or reniced: its supervisor does (``kazdata.runtime.supervisor``).
+It only reads one query from each connection, answers it, closes it and says ``done`` to the
+supervisor, which hands it nothing else until it has read that.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from kazdata.errors import BackendUnavailable, BadRequest
+from kazdata.release.opened import Release
+from kazdata.runtime.query_client import REPLY_STATUS
+from kazdata.sparql.backends.embedded import evaluate
+
+if TYPE_CHECKING:
+    from kazdata.sparql.backends import EmbeddedStore
+
+#: The kernel ends a query process this long after the time limit even inside pyoxigraph
+#: (SIGALRM at its default): a backstop should its supervisor ever fail to kill it.
+STRAY_QUERY_GRACE = 1.0
+
+
+@dataclass(frozen=True)
+class Store:
+    """What a supervisor's query processes evaluate on."""
+
+    shared: ox.Store | None  # opened by the supervisor (``memory``); None when each child opens its own
+    release: Release
+    kind: EmbeddedStore
+    prefixes: dict[str, str]
+
+
+def answer_queries(control: socket.socket, store: Store, time_limit: float, memory_limit: int) -> None:
+    """Answer each connection that comes down ``control`` until the supervisor closes it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the keeper, which ends us all
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    opened = store.shared or store.kind.open(store.release)
+    _limit_memory(memory_limit)
+    while True:
+        message, descriptors, _flags, _address = socket.recv_fds(control, 16, 1)
+        if not message:
+            return  # the supervisor is gone (it would also have had us SIGKILLed)
+        for descriptor in descriptors:
+            with Connection(descriptor) as client:
+                _answer(client, opened, store.prefixes, time_limit)
+        control.sendall(b"d")
+
+
+def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_limit: float) -> None:
+    try:
+        if not client.poll(time_limit):
+            return
+        request, limit, give_up_at = client.recv()
+        if time.monotonic() >= give_up_at:
+            return  # the web worker stopped waiting while the query was queued
+        signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
+        reply: tuple[str, object]
+        try:
+            reply = ("ok", evaluate(store, request, prefixes, limit))
+        except (BadRequest, BackendUnavailable) as error:
+            reply = (REPLY_STATUS[type(error)], error.message)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        client.send(reply)
+    except (OSError, EOFError):
+        pass  # the web worker went away: nothing to answer
+
+
+def _limit_memory(megabytes: int) -> None:
+    """Let this process allocate at most ``megabytes`` more than it holds now (the store).
+
+    result_limit bounds the rows, not their size: CONCAT doubling a string thirty times is a
+    1 GB row, and a few such queries at once would bring the kernel's OOM killer, which may pick
+    a web worker or the supervisor. RLIMIT_DATA counts private mappings, the shared store
+    included, so the budget is set above what is mapped now; past it an allocation fails and
+    this process ends (Rust aborts) or raises MemoryError, and the web worker answers 503.
+    Does nothing where there is no /proc (not Linux) or with 0.
+    """
+    if megabytes <= 0:
+        return
+    # no backtrace when an allocation past the limit aborts: symbolising one under load can
+    # outlast the time limit (decision 004)
+    os.environ["RUST_BACKTRACE"] = "0"
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmData:"))
+    except (OSError, StopIteration, ValueError):
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = mapped + megabytes * 2**20
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
