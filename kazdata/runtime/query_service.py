@@ -30,7 +30,7 @@ from kazdata.runtime.processes import Forked
 from kazdata.runtime.supervisor import DRAIN, run_supervisor
 from kazdata.settings import Settings
 
-log = logging.getLogger("kazdata.sparql.policy")
+log = logging.getLogger("kazdata.query")
 
 #: How long a supervisor may take to open its release before it is deemed stuck and killed.
 READY_TIMEOUT = 900.0

@@ -40,7 +40,7 @@ from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.settings import Settings
 from kazdata.vocabulary import prefixes_for
 
-log = logging.getLogger("kazdata.sparql.policy")
+log = logging.getLogger("kazdata.query")
 
 #: Niceness of a query that has run longer than ``HEAVY_AFTER`` seconds.
 HEAVY_NICENESS = 19

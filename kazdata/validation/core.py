@@ -140,8 +140,9 @@ def run_compiled(store: ox.Store, shapes: Graph, core: CorePlan, checks: list[Co
 def validate_share(paths: list[Path], ontology: Path, shapes_paths: list[Path], index: int, count: int) -> list[Finding]:
     """In a helper process: load the union and the shapes itself and run one share of the checks.
 
-    Loading again costs a few seconds on another core, but pyoxigraph holds the GIL while it
-    queries, so a second process is the only way to use a second core for the queries.
+    Loading again costs a few seconds on another core; two threads querying one store took as
+    long as one after the other, so a second process is the way to use a second core for the
+    queries (decision 008).
     """
     shapes_plan = plan(read_shapes(shapes_paths))
     store = load_union(paths, ontology)

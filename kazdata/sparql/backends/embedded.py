@@ -25,7 +25,7 @@ from kazdata.sparql.policy import (
     uses_from,
 )
 
-log = logging.getLogger("kazdata.sparql.policy")
+log = logging.getLogger("kazdata.query")
 
 #: The folder of a release holding the RocksDB store that ``kazdata build --store`` writes.
 STORE_DIR = "store"

@@ -49,7 +49,7 @@ from kazdata.sparql.policy import (
     uses_from,
 )
 
-log = logging.getLogger("kazdata.sparql.policy")
+log = logging.getLogger("kazdata.query")
 _GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
 
 
