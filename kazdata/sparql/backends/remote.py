@@ -24,7 +24,6 @@ import http.client
 import io
 import itertools
 import logging
-import socket
 import time
 import urllib.error
 from pathlib import Path
@@ -86,7 +85,7 @@ class RemoteBackend:
         deadline = time.monotonic() + timeout
         try:
             response = client.query().response
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise QueryTimeout(timeout_message(timeout)) from None
         except QueryBadFormed as error:  # the store's 400, with its parser's message
             raise BadRequest(f"the query was refused by the store: {str(error)[:2000]}") from None
@@ -97,7 +96,7 @@ class RemoteBackend:
                 raise BadRequest("the query was refused by the store: it is too large") from None
             raise self._unavailable(f"HTTP {error.code}: {_excerpt(error)}") from None
         except urllib.error.URLError as error:
-            if isinstance(error.reason, (socket.timeout, TimeoutError)):
+            if isinstance(error.reason, TimeoutError):  # socket.timeout is an alias of TimeoutError
                 raise QueryTimeout(timeout_message(timeout)) from None
             raise self._unavailable(str(error.reason)) from None
         except (SPARQLWrapperException, OSError, http.client.HTTPException) as error:
@@ -105,7 +104,7 @@ class RemoteBackend:
         try:
             with response:
                 return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise QueryTimeout(timeout_message(timeout)) from None
         except (SyntaxError, ValueError) as error:
             raise self._unavailable(f"unreadable answer: {error}") from None
