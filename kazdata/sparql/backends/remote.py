@@ -38,6 +38,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 )
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
+from kazdata.formats import rdf_bytes
 from kazdata.sparql.policy import (
     AskResult,
     GraphResult,
@@ -146,11 +147,12 @@ class _Deadline(io.RawIOBase):
 def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
     """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
     triples: a store asked for everything may send gigabytes, and the limit holds before it
-    is all in memory."""
+    is all in memory. (pyoxigraph reads any binary file object; its stubs name ``typing.IO`` only,
+    which the ``io`` classes do not derive from.)"""
     if graph:
-        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))
+        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))  # type: ignore[arg-type]
         return GraphResult(triples[:limit], len(triples) > limit)
-    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)  # type: ignore[arg-type]
     if isinstance(results, ox.QueryBoolean):
         return AskResult(bool(results))
     variables = [v.value for v in results.variables]
@@ -172,8 +174,7 @@ def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> 
         graphs.setdefault(quad.graph_name.value, []).append(quad)
     loaded = []
     for graph, quads in sorted(graphs.items()):
-        body = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
-                            format=ox.RdfFormat.N_TRIPLES)
+        body = rdf_bytes([ox.Triple(q.subject, q.predicate, q.object) for q in quads], ox.RdfFormat.N_TRIPLES)
         separator = "&" if "?" in store_url else "?"
         put = urllib.request.Request(f"{store_url}{separator}graph={quote(graph, safe='')}", data=body,
                                      method="PUT", headers={"Content-Type": "application/n-triples"})
