@@ -149,7 +149,7 @@ class Server:
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix=f"bench-{name}-"))
         self.proc: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.log = open(self.log_dir / f"{self.name}.log", "wb")
         self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      env=self.env, cwd=self.cwd, start_new_session=True)
@@ -369,7 +369,7 @@ def wrk(base: str, paths: list[str], headers: dict[str, str], *, threads: int = 
                               capture_output=True, text=True, timeout=duration + 60)
     finally:
         os.unlink(script)
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("WRKJSON ")), None)
+    line = next((out for out in proc.stdout.splitlines() if out.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result for {label or base}:\n{proc.stdout}\n{proc.stderr}")
     raw = json.loads(line[len("WRKJSON "):])
@@ -443,11 +443,11 @@ def table(headers: list[str], rows: list[list], title: str | None = None) -> str
     out = []
     if title:
         out.append(title)
-    out.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
+    out.append("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
     out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in cells:
         out.append("| " + " | ".join(c.rjust(w) if _numeric(c) else c.ljust(w)
-                                     for c, w in zip(row, widths)) + " |")
+                                     for c, w in zip(row, widths, strict=True)) + " |")
     return "\n".join(out)
 
 

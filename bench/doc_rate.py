@@ -24,9 +24,9 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common as c  # noqa: E402
+import common as c
 
-from kazdata.settings import load_settings  # noqa: E402
+from kazdata.settings import load_settings
 
 SCALE_CACHE = Path(tempfile.gettempdir()) / "kazdata-bench-scale"
 STORES = Path(tempfile.gettempdir()) / "kazdata-doc-rate"
@@ -80,7 +80,7 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
     runs: dict[str, list[dict]] = {name: [] for name in running}
     started = []
     try:
-        for name, (server, _base) in running.items():
+        for server, _base in running.values():
             server.__enter__()
             started.append(server)
         for name, (_server, base) in running.items():

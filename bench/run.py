@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common as c  # noqa: E402
-import dereference  # noqa: E402
-import scale  # noqa: E402
-import servers  # noqa: E402
-import sparql  # noqa: E402
+import common as c
+import dereference
+import scale
+import servers
+import sparql
 
 LIGHT_AIM_RATIO = 2.0  # the target bench/load.py states: p99 beside heavy load at most 2x the p99 alone
 
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="first wait up to this many seconds for the 1-minute load average to drop below 1")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    when = datetime.datetime.now(datetime.timezone.utc)
+    when = datetime.datetime.now(datetime.UTC)
     c.emit(f"kazdata benchmarks, {when:%Y-%m-%d %H:%M UTC}")
     duration = 3 if args.quick else 10
     code = tempfile.TemporaryDirectory(prefix="kazdata-bench-code-")

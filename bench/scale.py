@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common as c  # noqa: E402
+import common as c
 
 CACHE = Path(tempfile.gettempdir()) / "kazdata-bench-scale"
 SCALES = {"1e4": 10_000, "1e5": 100_000, "1e6": 1_000_000}
@@ -202,7 +202,7 @@ print("RESULT " + json.dumps(out), flush=True)
                               text=True, timeout=RDFLIB_CAP_S)
     except subprocess.TimeoutExpired:
         return {"parse_s": None, "queries": {}, "capped": True}
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
+    line = next(out for out in proc.stdout.splitlines() if out.startswith("RESULT "))
     return {**json.loads(line[len("RESULT "):]), "capped": False}
 
 

@@ -24,6 +24,7 @@ runs past the 5 s limit) and prints both p99s and their ratio.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import tempfile
 import threading
@@ -77,7 +78,7 @@ def _once_rdflib(dataset, query: str) -> tuple[float | None, str]:
             outcome = str(len(list(result)))
         else:
             outcome = f"{len(result.graph)} triples"
-    except Exception as error:  # rdflib's engine fails on some valid queries
+    except Exception as error:  # noqa: BLE001 -- rdflib's engine fails on some valid queries, with any exception
         return None, f"error: {type(error).__name__}: {str(error)[:60]}"
     return (time.perf_counter() - started) * 1000, outcome
 
@@ -102,9 +103,9 @@ def query_timings(release: Path, runs: int) -> dict:
                 text = path.read_text(encoding="utf-8")
                 full = c.with_prefixes(text)
                 engines = {
-                    "kazdata": lambda: _once_http(k_client, "/sparql?query=" + quote(text)),
-                    "oxigraph": lambda: _once_http(o_client, "/query?query=" + quote(full)),
-                    "rdflib": lambda: _once_rdflib(dataset, full),
+                    "kazdata": functools.partial(_once_http, k_client, "/sparql?query=" + quote(text)),
+                    "oxigraph": functools.partial(_once_http, o_client, "/query?query=" + quote(full)),
+                    "rdflib": functools.partial(_once_rdflib, dataset, full),
                 }
                 entry = {name: {"times": [], "rows": ""} for name in engines}
                 failed = set()

@@ -22,8 +22,8 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common as c  # noqa: E402
-from doc_rate import SCALE_CACHE, doc_paths, oxigraph_location  # noqa: E402
+import common as c
+from doc_rate import SCALE_CACHE, doc_paths, oxigraph_location
 
 JSON_RESULTS = {"Accept": "application/sparql-results+json"}
 QUERIES = {

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import common as c  # noqa: E402
+import common as c
 
 
 def start_seconds(release: Path, backend: str, verify: str) -> float:

@@ -69,6 +69,28 @@ class Format:
     def content_type(self) -> str:
         return f"{self.media_type}; charset=utf-8" if self.text else self.media_type
 
+    def serialize(self, triples: list[ox.Triple], style: Style) -> bytes:
+        """The triples written in this format (a graph format: the others have no ``serializer``)."""
+        if self.serializer is None:
+            raise TypeError(f"{self.label} is not a format of one graph")
+        return self.serializer(triples, style)
+
+    @property
+    def rdf_format(self) -> ox.RdfFormat:
+        """Oxigraph's name of this graph or dataset format (results formats have another kind)."""
+        if not isinstance(self.oxigraph, ox.RdfFormat):
+            raise TypeError(f"{self.label} is not an RDF format of Oxigraph")
+        return self.oxigraph
+
+
+def rdf_bytes(statements: Iterable[ox.Triple] | Iterable[ox.Quad], rdf_format: ox.RdfFormat, *,
+              prefixes: dict[str, str] | None = None) -> bytes:
+    """``ox.serialize`` into memory: given no ``output`` it returns the bytes, which its stubs
+    type as ``bytes | None`` (``None`` is what it returns after writing to an ``output``)."""
+    data = ox.serialize(statements, format=rdf_format, prefixes=prefixes)
+    assert data is not None
+    return data
+
 
 def sort_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
     """Triples in a stable order: subject, then rdf:type first, then predicate and object."""
@@ -80,7 +102,7 @@ def sort_triples(triples: Iterable[ox.Triple]) -> list[ox.Triple]:
 def _oxigraph_serializer(rdf_format: ox.RdfFormat, *, with_prefixes: bool) -> Serializer:
     def serialize(triples: list[ox.Triple], style: Style) -> bytes:
         prefixes = _used_prefixes(triples, style.prefixes) if with_prefixes else None
-        return ox.serialize(sort_triples(triples), format=rdf_format, prefixes=prefixes)
+        return rdf_bytes(sort_triples(triples), rdf_format, prefixes=prefixes)
     return serialize
 
 
@@ -106,7 +128,7 @@ def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
     """
     import rdflib
     graph = rdflib.Graph()
-    graph.parse(data=ox.serialize(sort_triples(triples), format=ox.RdfFormat.N_TRIPLES),
+    graph.parse(data=rdf_bytes(sort_triples(triples), ox.RdfFormat.N_TRIPLES),
                 format="nt")
     return graph
 
@@ -145,7 +167,7 @@ def _ordered(value, key: str | None = None):
 
 
 def _ntriples(triples: list[ox.Triple], style: Style) -> bytes:
-    lines = ox.serialize(sort_triples(triples), format=ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
+    lines = rdf_bytes(sort_triples(triples), ox.RdfFormat.N_TRIPLES).splitlines(keepends=True)
     return b"".join(sorted(lines))
 
 

@@ -36,6 +36,7 @@ from kazdata.builder.validation_process import Validation, cpu_seconds
 from kazdata.builder.void import summarise_graphs, write_void
 from kazdata.entities.description import EntityRef
 from kazdata.entities.triples import TripleIndex
+from kazdata.formats import rdf_bytes
 from kazdata.release.checksums import read_checksums, write_checksums, write_record
 from kazdata.sources import bundled
 from kazdata.sources.curated import discover_sources, load_source, source_nquads
@@ -86,8 +87,8 @@ def load_quads(context: BuildContext) -> list[bytes]:
         parts = pool.map_async(_source_nquads, context.sources).get()
     ontology = load_source(bundled.ontology_file(), context.base)
     graph = ox.NamedNode(context.vocabulary.graph("ontology"))
-    parts.append(ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in ontology.triples),
-                              format=ox.RdfFormat.N_QUADS))
+    parts.append(rdf_bytes((ox.Quad(t.subject, t.predicate, t.object, graph) for t in ontology.triples),
+                           ox.RdfFormat.N_QUADS))
     lines = set()
     for part in parts:
         lines.update(part.splitlines(keepends=True))

@@ -60,7 +60,7 @@ def describe_chunk(inputs: WorkerInputs, refs: list[EntityRef]) -> tuple[list[by
                           if split_line(line)[1] in INDEX_ENTRY_PREDICATES])
     parsed = iter(parse_lines(line for lines in own_lines for line in lines))  # one parse per chunk
     entries = []
-    for ref, lines in zip(refs, own_lines):
+    for ref, lines in zip(refs, own_lines, strict=True):
         own = TripleSet([next(parsed) for _ in lines])
         entries.append(GraphView(own, base, places=[], languages=languages).index_entry(ref))
     return documents, page_members, entries
@@ -85,7 +85,7 @@ def finish_documents(context: BuildContext, view: GraphView, results: Iterable[t
     release = context.release
     documents, page_members, entries = _collect(results, total, progress)
     offsets = {"document": 0, "page": 0}
-    for entry, doc, page in zip(entries, documents, page_members):
+    for entry, doc, page in zip(entries, documents, page_members, strict=True):
         entry["document"] = [offsets["document"], len(doc)]
         entry["page"] = [offsets["page"], len(page)]
         offsets["document"] += len(doc)

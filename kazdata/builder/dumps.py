@@ -34,6 +34,7 @@ from kazdata.formats import (
     N_TRIPLES,
     Format,
     Style,
+    rdf_bytes,
 )
 from kazdata.sources import bundled
 from kazdata.sources.curated import load_source
@@ -65,7 +66,7 @@ def write_graph(triples: list[ox.Triple], target_stem: Path, style: Style, *,
     written = []
     for fmt in GRAPH_FORMATS.values():
         target = target_stem.with_name(f"{target_stem.name}.{fmt.extension}")
-        write_bytes(target, fmt.serializer(triples, style), gzipped=gzipped)
+        write_bytes(target, fmt.serialize(triples, style), gzipped=gzipped)
         written.append((fmt, target))
     return written
 
@@ -113,11 +114,10 @@ def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int]:
         source_format = ox.RdfFormat.N_QUADS if fmt.extension in DATASET_FORMATS else ox.RdfFormat.N_TRIPLES
         source = release / "dumps" / f"{DUMP_NAME}.{'nq' if fmt.extension in DATASET_FORMATS else 'nt'}"
         if fmt is JSON_LD and triples <= COMPACT_JSONLD_LIMIT:
-            data = fmt.serializer(parse_lines([source.read_bytes()]), style)
+            data = fmt.serialize(parse_lines([source.read_bytes()]), style)
         else:
             prefixes = None if fmt is JSON_LD else style.prefixes
-            data = ox.serialize(ox.parse(path=str(source), format=source_format), format=fmt.oxigraph,
-                                prefixes=prefixes)
+            data = rdf_bytes(ox.parse(path=str(source), format=source_format), fmt.rdf_format, prefixes=prefixes)
         path.write_bytes(data)
     Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
     return extension, path.relative_to(release).as_posix(), len(data)

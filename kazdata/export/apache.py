@@ -84,16 +84,16 @@ def rewrite_chain(table: DecisionTable, header: str, variable: str, gate: str) -
     default = len(rules)
     rules.append(([], table.default))
     lines = [f"RewriteCond %{{ENV:{gate}}} ^$", f"RewriteRule ^ - [S={len(rules)}]"]
-    for index, (conditions, value) in enumerate(rules):
+    for index, (conditions, setting) in enumerate(rules):  # setting: None for a jump
         lines += conditions
         if index == jump_to_wildcards:
             lines.append(f"RewriteRule ^ - [S={len(table.plain) + 1}]")
         elif index == jump_to_default:
             lines.append(f"RewriteRule ^ - [S={len(table.wildcard)}]")
         elif index == default:
-            lines.append(f"RewriteRule ^ - [E={variable}:{value}]")
+            lines.append(f"RewriteRule ^ - [E={variable}:{setting}]")
         else:
-            lines.append(f"RewriteRule ^ - [E={variable}:{value},S={len(rules) - index - 1}]")
+            lines.append(f"RewriteRule ^ - [E={variable}:{setting},S={len(rules) - index - 1}]")
     return "\n".join(lines) + "\n"
 
 

@@ -36,7 +36,7 @@ from kazdata.export.nginx import write_nginx_config
 from kazdata.formats import DOCUMENT_FORMATS, HTML
 from kazdata.http_contract import GRAPH_FILES
 from kazdata.release.checksums import CHECKSUMS, file_digest
-from kazdata.release.opened import Release
+from kazdata.release.opened import Release, ReleaseFile
 
 #: Files of a previous export; one of them marks a folder this command may replace.
 MARKER = "kazdata-locations.conf"
@@ -114,11 +114,12 @@ class SiteWriter:
         target.write_bytes(body)
         self._done(target, relative, etag, gzip)
 
-    def copy(self, source: Path, relative: str, etag: str, gzip: bool = False) -> None:
+    def copy(self, file: ReleaseFile, relative: str, gzip: bool = False) -> None:
         """Copy a (possibly large) non-document file without reading it into memory."""
+        assert file.path is not None  # only documents have none: they are rendered, not stored
         target = self._target(relative, gzip)
-        shutil.copyfile(source, target)
-        self._done(target, relative, etag, gzip)
+        shutil.copyfile(file.path, target)
+        self._done(target, relative, file.etag, gzip)
 
     def link(self, existing: ExportedFile, relative: str, gzip: bool) -> None:
         """The same bytes under a second name (a dump's ``.gz`` is both a URL and a variant)."""
@@ -137,18 +138,17 @@ def write_site(release: Release, site: Path) -> list[ExportedFile]:
     for name in served_names(release):
         file = release.file(name)
         if name.startswith("dumps/"):
-            writer.copy(file.path, name, file.etag)
+            writer.copy(file, name)
         else:
             writer.write(name, release.read(name), file.etag)
         if release.has(name + ".gz"):
             zipped = release.file(name + ".gz")
             if name.startswith("dumps/"):
-                writer.copy(zipped.path, name, zipped.etag, gzip=True)
+                writer.copy(zipped, name, gzip=True)
                 writer.link(writer.files[-1], name + ".gz", gzip=False)  # /dumps/x.gz is a URL too
             else:
                 writer.write(name, release.read(name + ".gz"), zipped.etag, gzip=True)
-    checksums = release.checksums_file
-    writer.copy(checksums.path, CHECKSUMS, checksums.etag)
+    writer.copy(release.checksums_file, CHECKSUMS)
     write_computed_files(release, writer)
     return writer.files
 

@@ -72,11 +72,11 @@ def read_record(release: Path) -> dict[str, tuple[int, int, int, int]]:
         return {}
     if not text.startswith(RECORD_HEADER):
         return {}
-    record = {}
+    record: dict[str, tuple[int, int, int, int]] = {}
     try:
         for line in text[len(RECORD_HEADER):].splitlines():
-            *numbers, name = line.split(" ", 4)
-            record[name] = tuple(int(n) for n in numbers)
+            inode, size, mtime, ctime, name = line.split(" ", 4)  # a short line is damaged too
+            record[name] = (int(inode), int(size), int(mtime), int(ctime))
     except ValueError:
         return {}  # a damaged record vouches for nothing: the files are hashed
     return record

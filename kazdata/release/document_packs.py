@@ -19,6 +19,7 @@ import hashlib
 import mmap
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 
 from kazdata.entities.description import EntityRef
@@ -38,7 +39,7 @@ GZIP_LEVEL = 6
 class EntityDocuments:
     """Every document name of the release's entities, and its bytes (rendered once, then cached)."""
 
-    def __init__(self, directory: Path, base: str, entities: dict[str, dict], languages: list[str],
+    def __init__(self, directory: Path, base: str, entities: Mapping[str, dict], languages: list[str],
                  places: list[dict], style: Style) -> None:
         self.base = base
         self.entities = entities
@@ -119,7 +120,8 @@ class EntityDocuments:
             return document
         triples = parse_lines([document])
         if extension != "html":
-            return GRAPH_FORMATS[extension].serializer(triples, self.style)
+            return GRAPH_FORMATS[extension].serialize(triples, self.style)
+        assert language is not None  # parse_name names every HTML document's language
         page = parse_lines([gzip.decompress(self._member(PAGES, ref))])
         view = GraphView(TripleSet(triples + page), self.base, places=self.places, languages=self.languages)
         return PageRenderer(view, self.style).entity_page(ref, triples, language).encode()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import mmap
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from pathlib import Path
 
 ENTITIES = "docs/entities.tsv"
@@ -39,7 +39,7 @@ def write_entity_index(release: Path, entries: list[dict], info: dict) -> None:
     (release / RELEASE_INFO).write_bytes((_json(info) + "\n").encode())
 
 
-class EntityIndex(Mapping):
+class EntityIndex(Mapping[str, dict]):
     """path -> index entry (a dict), read from the memory-mapped ``docs/entities.tsv``.
 
     Lookups and ``in`` cost a binary search (log2 of the number of entities, in line reads); iterating
@@ -93,11 +93,33 @@ class EntityIndex(Mapping):
         for row in self._rows():
             yield row[:row.index(b"\t")].decode()
 
-    def values(self) -> Iterator[dict]:  # one pass over the lines, not a search per key
-        for row in self._rows():
+    def values(self) -> ValuesView[dict]:
+        return _Values(self)
+
+    def items(self) -> ItemsView[str, dict]:
+        return _Items(self)
+
+
+class _Values(ValuesView[dict]):
+    """The entries of an ``EntityIndex``, read in one pass over its lines, not a search per key."""
+
+    def __init__(self, index: EntityIndex) -> None:
+        super().__init__(index)
+        self._index = index
+
+    def __iter__(self) -> Iterator[dict]:
+        for row in self._index._rows():
             yield json.loads(row[row.index(b"\t") + 1:])
 
-    def items(self) -> Iterator[tuple[str, dict]]:
-        for row in self._rows():
+
+class _Items(ItemsView[str, dict]):
+    """The (path, entry) pairs of an ``EntityIndex``, read in one pass over its lines."""
+
+    def __init__(self, index: EntityIndex) -> None:
+        super().__init__(index)
+        self._index = index
+
+    def __iter__(self) -> Iterator[tuple[str, dict]]:
+        for row in self._index._rows():
             tab = row.index(b"\t")
             yield row[:tab].decode(), json.loads(row[tab + 1:])

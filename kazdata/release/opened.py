@@ -134,7 +134,7 @@ class Release:
         cached = self._cache.get(relative)
         if cached is not None:
             return cached
-        data = self.file(relative).path.read_bytes()
+        data = (self.directory / relative).read_bytes()  # a listed file: self.file(relative).path
         if self._cached_bytes + len(data) <= CACHE_BYTES:
             self._cache[relative] = data
             self._cached_bytes += len(data)

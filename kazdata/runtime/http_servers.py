@@ -40,6 +40,7 @@ def run_granian(settings: Settings, app_options: dict) -> None:
     the query socket back from the environment."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.log import LogLevels
     os.environ.update(settings.exported())
     if app_options.get("query_socket"):
         os.environ[QUERY_SOCKET_ENV] = app_options["query_socket"]
@@ -47,7 +48,7 @@ def run_granian(settings: Settings, app_options: dict) -> None:
             address=settings.host, port=settings.port, workers=settings.workers,
             blocking_threads=settings.threads, backlog=2048, websockets=False,
             respawn_failed_workers=True, respawn_interval=0.1, workers_kill_timeout=5,
-            log_level="warning").serve()
+            log_level=LogLevels.warning).serve()
 
 
 def run_gunicorn(settings: Settings, app_options: dict) -> None:

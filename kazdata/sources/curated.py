@@ -16,6 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata.errors import SourceError
+from kazdata.formats import rdf_bytes
 from kazdata.vocabulary import DEFAULT_BASE, Vocabulary, is_slug
 
 
@@ -92,14 +93,14 @@ def source_nquads(path: Path, base: str = DEFAULT_BASE) -> bytes:
     """
     if base != DEFAULT_BASE:
         source = load_source(path, base)
-        graph = ox.NamedNode(source.graph_iri)
-        return ox.serialize((ox.Quad(t.subject, t.predicate, t.object, graph) for t in source.triples),
-                            format=ox.RdfFormat.N_QUADS)
+        graph_name = ox.NamedNode(source.graph_iri)
+        return rdf_bytes((ox.Quad(t.subject, t.predicate, t.object, graph_name) for t in source.triples),
+                         ox.RdfFormat.N_QUADS)
     name, vocabulary = path.stem, Vocabulary(base)
     if not is_slug(name):
         load_source(path, base)  # raises the naming error
     try:
-        text = ox.serialize(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE), format=ox.RdfFormat.N_TRIPLES)
+        text = rdf_bytes(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE), ox.RdfFormat.N_TRIPLES)
     except SyntaxError as error:
         raise SourceError(f"{path}: {error}", file=str(path)) from None
     except OSError as error:

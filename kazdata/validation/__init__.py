@@ -22,12 +22,13 @@ import dataclasses
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
+from rdflib.term import Node
 
 from kazdata.sources import bundled
 from kazdata.validation import core, partitions, sparql
@@ -152,7 +153,7 @@ def _name(paths: list[Path], index: int) -> str:
     return paths[index].name if 0 <= index < len(paths) else "all sources"
 
 
-def _sparql_findings(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say: Progress) -> list[Finding]:
+def _sparql_findings(store: ox.Store, shapes_plan: ShapesPlan, focus: Mapping, say: Progress) -> list[Finding]:
     started = time.perf_counter()
     found = sparql.run_constraints(store, shapes_plan, focus)
     say(f"  SPARQL constraints: {len(shapes_plan.sparql_constraints)} run over all sources "
@@ -160,7 +161,7 @@ def _sparql_findings(store: ox.Store, shapes_plan: ShapesPlan, focus: dict, say:
     return found
 
 
-def _pyshacl_findings(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, paths: list[Path],
+def _pyshacl_findings(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: Mapping, paths: list[Path],
                       workers: int | None, say: Progress) -> list[Finding]:
     """The core constraints of ``shapes`` in pySHACL, one partition (source file) per task."""
     shared = sparql.owners(store)
@@ -182,20 +183,17 @@ def _pyshacl_findings(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, fo
     return findings
 
 
-def _tasks(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: dict, shared: dict,
-           files: int) -> dict[int, list[tuple[object, list]]]:
+def _tasks(store: ox.Store, shapes_plan: ShapesPlan, shapes: list, focus: Mapping, shared: dict,
+           files: int) -> dict[int, list[tuple[Node, list]]]:
     """Partition index -> [(shape, its focus nodes owned by that partition)]; -1 is "everything"."""
     whole = files <= 1 or not shapes_plan.values_need_only_types
     homes: dict = {}
-    tasks: dict[int, dict[object, list]] = {}
+    tasks: dict[int, dict[Node, list]] = {}
     for shape in shapes:
         for node in focus.get(shape, ()):
-            if whole:
-                index = -1
-            else:
-                index = homes.get(node)
-                if index is None:
-                    index = homes[node] = sparql.home(store, node, shared)
+            index = -1 if whole else homes.get(node)
+            if index is None:
+                index = homes[node] = sparql.home(store, node, shared)
             tasks.setdefault(index, {}).setdefault(shape, []).append(node)
     # the largest first, so that the last task to finish is a small one
     order = sorted(tasks, key=lambda index: (-sum(map(len, tasks[index].values())), index))

@@ -20,6 +20,7 @@ that shape with pySHACL instead. Nothing here names a rule of the shapes file.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 from collections.abc import Callable, Iterator
@@ -123,7 +124,7 @@ class Compiler:
             raise Unsupported(f"{shape}: sh:property on a property shape (its results are about the value nodes)")
         path = sparql_path(self.shapes, path_node) if path_node is not None else None
         shown = path_text(self.shapes, path_node)
-        found = []
+        found: list[CoreCheck] = []
         for parameter, value in self._parameters(shape):  # sh:sparql runs elsewhere, sh:property as its own shape
             found.extend(self._top_level(shape, parameter, value, path, shown, focus))
         return found
@@ -154,7 +155,7 @@ class Compiler:
             for bound, at_least in ((SH.qualifiedMinCount, True), (SH.qualifiedMaxCount, False)):
                 for limit in self.shapes.objects(shape, bound):
                     yield CoreCheck(shape, _component(bound), self._count_query(
-                        focus, path, lambda n, inner=value: self.conforms(inner, n, ()), at_least, _count(limit)),
+                        focus, path, functools.partial(self.conforms, value, stack=()), at_least, _count(limit)),
                         shown, False)
         elif parameter == SH.uniqueLang:
             if path is None or value != Literal(True):
@@ -213,7 +214,7 @@ class Compiler:
                 for bound, at_least in ((SH.qualifiedMinCount, True), (SH.qualifiedMaxCount, False)):
                     for limit in self.shapes.objects(shape, bound):
                         parts.append(self._count_expression(
-                            node, path, lambda n, inner=argument: self.conforms(inner, n, stack), at_least, _count(limit)))
+                            node, path, functools.partial(self.conforms, argument, stack=stack), at_least, _count(limit)))
             elif parameter == SH.uniqueLang and argument == Literal(True):
                 a, b = self._variable(), self._variable()
                 parts.append(f"NOT EXISTS {{ {node} {path} {a}, {b} FILTER (!sameTerm({a}, {b}) && isLiteral({a}) && "

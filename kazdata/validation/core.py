@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal
 from rdflib.namespace import SH
+from rdflib.term import Node
 
 from kazdata.validation.compiler import (
     FOCUS_GRAPH,
@@ -42,6 +43,7 @@ from kazdata.validation.sparql import (
     FocusNodes,
     instance_pattern,
     load_union,
+    select,
     subclass_closure,
 )
 
@@ -54,7 +56,7 @@ class CorePlan:
     """The compiled checks, the SPARQL targets they read, and the shapes left to pySHACL (and why)."""
 
     checks: list[CoreCheck] = field(default_factory=list)
-    fallback: dict[URIRef | BNode, str] = field(default_factory=dict)
+    fallback: dict[Node, str] = field(default_factory=dict)
     scratch: dict[str, str] = field(default_factory=dict)  # SPARQL target query -> its key in the scratch graph
 
 
@@ -90,7 +92,7 @@ def compile_shapes(shapes_plan: ShapesPlan, store: ox.Store) -> CorePlan:
     return result
 
 
-def _target_clauses(shapes: Graph, shape, subclasses: Callable[[URIRef], list[str] | None], result: CorePlan) -> list[str]:
+def _target_clauses(shapes: Graph, shape, subclasses: Callable[[object], list[str] | None], result: CorePlan) -> list[str]:
     """Patterns binding ?this to the focus nodes of each target of ``shape`` (sh:targetClass etc.)."""
     clauses = instance_pattern("?this", target_classes(shapes, shape), subclasses)
     nodes = [term(node) for node in shapes.objects(shape, SH.targetNode)]
@@ -176,7 +178,7 @@ def run_checks(store: ox.Store, shapes: Graph, checks: Iterable[CoreCheck]) -> l
         messages = sorted({str(m) for m in shapes.objects(check.shape, SH.message)})
         severity = shapes.value(check.shape, SH.severity)
         severity_name = str(severity).rsplit("#", 1)[-1] if severity else "Violation"
-        for row in store.query(check.query, use_default_graph_as_union=True):
+        for row in select(store, check.query):
             value = row["value"] if check.reports_value else None
             findings.append(Finding(
                 focus=row["this"], path=check.path, value=term_text(value), message="; ".join(messages),

@@ -20,6 +20,7 @@ import pyoxigraph as ox
 import pyshacl
 from rdflib import Graph
 from rdflib.namespace import SH
+from rdflib.term import Node
 
 from kazdata.validation.report import Finding, term_text, to_oxigraph, to_rdflib
 from kazdata.validation.shapes import path_text
@@ -35,7 +36,7 @@ def start_worker(core_triples: Sequence[tuple]) -> None:
         _core_shapes.add(triple)
 
 
-def validate_in_worker(task: tuple[int, bytes, list[tuple[object, list]]]) -> tuple[int, list[Finding]]:
+def validate_in_worker(task: tuple[int, bytes, list[tuple[Node, list]]]) -> tuple[int, list[Finding]]:
     index, data, targets = task
     assert _core_shapes is not None, "start_worker was not run"
     return index, validate_partition(_core_shapes, data, targets)
@@ -60,7 +61,7 @@ def data_graph(ntriples: bytes) -> Graph:
     return graph
 
 
-def validate_partition(core_shapes: Graph, data: bytes, targets: list[tuple[object, list]]) -> list[Finding]:
+def validate_partition(core_shapes: Graph, data: bytes, targets: list[tuple[Node, list]]) -> list[Finding]:
     """pySHACL's top-level results for the given focus nodes of each shape, over ``data``."""
     if not any(nodes for _shape, nodes in targets):
         return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
@@ -63,7 +64,13 @@ class Finding(Result):
     focus: ox.NamedNode | ox.BlankNode | ox.Literal
 
 
-def term_text(term) -> str | None:
+@overload
+def term_text(term: None) -> None: ...
+@overload
+def term_text(term: object) -> str: ...
+
+
+def term_text(term: object) -> str | None:
     """How a term is shown in a report: IRIs and blank nodes bare, literals in N-Triples form."""
     if term is None:
         return None

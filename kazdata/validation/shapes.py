@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH
+from rdflib.term import Node
 
 TARGET_PREDICATES = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 _CORE_PARAMETERS = frozenset(p for p in ALL_CONSTRAINT_PARAMETERS if p != SH.sparql)
@@ -29,8 +30,9 @@ _SHAPE_PARAMETERS = (SH.node, SH["not"], SH.qualifiedValueShape)
 class SparqlConstraint:
     """One sh:sparql constraint of a shape, with what pySHACL would report for it."""
 
-    shape: URIRef
-    node: URIRef | BNode
+    # shapes and the sh:sparql node are IRIs or blank nodes; rdflib types every term as Node
+    shape: Node
+    node: Node
     select: str
     prefixes: dict[str, str]
     messages: tuple[str, ...]
@@ -44,10 +46,10 @@ class ShapesPlan:
     """The shapes graph split into target queries, SPARQL constraints and core shapes."""
 
     shapes: Graph
-    targets: dict[URIRef | BNode, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this, classes aside
+    targets: dict[Node, list[str]] = field(default_factory=dict)  # shape -> SELECT ?this, classes aside
     sparql_constraints: list[SparqlConstraint] = field(default_factory=list)
     core_shapes: Graph = field(default_factory=Graph)  # shapes graph without targets and sh:sparql
-    core_targeted: list[URIRef | BNode] = field(default_factory=list)  # shapes pySHACL must run
+    core_targeted: list[Node] = field(default_factory=list)  # shapes pySHACL must run
     values_need_only_types: bool = True  # core constraints look at a value node's rdf:type only
 
     def focus_shapes(self, shape) -> list:

@@ -11,6 +11,7 @@ under pre-binding.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -57,7 +58,19 @@ def load_union(paths: Sequence[Path], ontology: Path) -> ox.Store:
 
 
 def select(store: ox.Store, query: str, prefixes: dict[str, str] | None = None) -> ox.QuerySolutions:
-    return store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
+    """The rows of a SELECT query over the union."""
+    solutions = store.query(query, prefixes=prefixes or None, use_default_graph_as_union=True)
+    assert isinstance(solutions, ox.QuerySolutions), "not a SELECT query"
+    return solutions
+
+
+def construct(store: ox.Store, query: str) -> bytes:
+    """The N-Triples of a CONSTRUCT query over the union."""
+    triples = store.query(query, use_default_graph_as_union=True)
+    assert isinstance(triples, ox.QueryTriples), "not a CONSTRUCT query"
+    data = triples.serialize(format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # given no output, serialize returns the bytes
+    return data
 
 
 def subclass_closure(store: ox.Store) -> Callable[[object], list[str] | None]:
@@ -198,8 +211,12 @@ def _per_focus_limits(query: str) -> tuple[str, int | None, int]:
 
 def _format(message: str, bindings: dict[str, object]) -> str:
     for name, value in bindings.items():
-        message = re.sub(r"\{[?$]" + re.escape(name) + r"\}", lambda _m, v=value: str(to_rdflib(v)), message)
+        message = re.sub(r"\{[?$]" + re.escape(name) + r"\}", functools.partial(_term_string, value), message)
     return message
+
+
+def _term_string(value: object, _match: re.Match) -> str:
+    return str(to_rdflib(value))
 
 
 def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) -> list[Finding]:
@@ -252,7 +269,7 @@ def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) ->
     return findings
 
 
-def run_constraints(store: ox.Store, plan: ShapesPlan, focus: dict[object, set]) -> list[Finding]:
+def run_constraints(store: ox.Store, plan: ShapesPlan, focus: Mapping[object, set]) -> list[Finding]:
     findings = []
     for constraint in plan.sparql_constraints:
         nodes = set().union(*(focus[shape] for shape in plan.focus_shapes(constraint.shape)))
@@ -280,12 +297,12 @@ def partition_data(store: ox.Store, indexes: Iterable[int], shared: dict) -> byt
             UNION {{ ?s <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?o BIND (<http://www.w3.org/2000/01/rdf-schema#subClassOf> AS ?p) }}
             UNION {{ GRAPH <{ONTOLOGY_GRAPH.value}> {{ ?s ?p ?o }} }}
         }}"""
-    return select(store, query).serialize(format=ox.RdfFormat.N_TRIPLES)
+    return construct(store, query)
 
 
 def whole_data(store: ox.Store) -> bytes:
     """N-Triples of the whole union (the fallback partition when value shapes need more than types)."""
-    return select(store, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }").serialize(format=ox.RdfFormat.N_TRIPLES)
+    return construct(store, "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
 
 
 def _sparql_term(term) -> str:

@@ -5,6 +5,7 @@ attaches it, and registers one blueprint per URL area. Nothing is read from the 
 from __future__ import annotations
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from kazdata.entities.pages import STATIC_DIR
 from kazdata.http_contract import ROUTES
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     settings = settings or load_settings()
     app = Flask("kazdata.web", static_folder=str(STATIC_DIR), static_url_path=ROUTES["static"].path.rsplit("/", 1)[0])
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: no other is configured
     app.json.ensure_ascii = False
     app.extensions["kazdata"] = Resources(settings, sparql.make_engine, opened=opened,
                                            query_socket=query_socket)
@@ -36,5 +38,6 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(openapi.blueprint)
     register_error_handlers(app)
     register_security_headers(app)
-    app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # the hot path, before Flask
+    # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware
+    app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
     return app

@@ -93,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
             allowed = getattr(error, "valid_methods", None)
             if allowed:
                 headers["Allow"] = ", ".join(sorted(allowed))
-        message = {404: nothing_published(request.path)}.get(error.code, error.description or "")
+        message = nothing_published(request.path) if error.code == 404 else error.description or ""
         return error_response(error.code or 500, error.name, message, headers=headers)
 
     @app.errorhandler(Exception)

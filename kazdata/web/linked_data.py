@@ -8,7 +8,10 @@ release browses correctly on any host.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, redirect, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from kazdata.errors import NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, JSON_LD, Format
@@ -52,7 +55,7 @@ def _send_graph(stem: str, url: str, fmt: Format, formats: list[Format]) -> Resp
 
 
 @route(blueprint, "identifier")
-def identifier(kind: str, slug: str) -> Response:
+def identifier(kind: str, slug: str) -> BaseResponse:
     """303 See Other for every Accept: the IRI names a thing, not a document."""
     _release().entity(kind, slug)
     target = f"/doc/{kind}/{slug}"
@@ -65,7 +68,7 @@ def identifier(kind: str, slug: str) -> Response:
 
 
 @route(blueprint, "document")
-def document(kind: str, slug: str) -> Response:
+def document(kind: str, slug: str) -> BaseResponse:
     """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here."""
     extension = None
     if "." in slug:
@@ -75,7 +78,7 @@ def document(kind: str, slug: str) -> Response:
                          gzip_ok=bool(request.accept_encodings["gzip"]) and not request.headers.get("Range"))
     response = Response(plan.body, headers=plan.headers)
     response.set_etag(plan.etag)
-    response.last_modified = plan.last_modified
+    response.last_modified = datetime.fromtimestamp(plan.last_modified, UTC)  # as werkzeug reads a float
     return response.make_conditional(request, accept_ranges=True, complete_length=len(plan.body))
 
 
@@ -116,6 +119,7 @@ def _graph_resource(stem: str, url: str, extension: str | None, html_page: str |
     formats = [*GRAPH_FORMATS.values()] + ([HTML] if html_page else [])
     fmt = format_for(extension, request.accept_mimetypes, formats)
     if fmt is HTML:
+        assert html_page is not None  # HTML is offered only with a page
         response = _site_page(html_page, negotiate=False)  # already chosen, by Accept or by the suffix
         response.headers["Vary"] = VARY_HTML_DOCUMENT
         return response

@@ -28,6 +28,7 @@ from kazdata.formats import (
     Format,
     Style,
     by_name,
+    rdf_bytes,
 )
 from kazdata.http_contract import (
     NO_STORE,
@@ -165,11 +166,12 @@ def _respond(result, params) -> Response:
                                     "strings); ask for " + ", ".join(f.label for f in others),
                                     offered=[f.media_type for f in others]) from None
         else:  # TriG / N-Quads: the constructed triples form the default graph
-            body = ox.serialize([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-                                 for t in result.triples], format=fmt.oxigraph)
+            body = rdf_bytes([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                              for t in result.triples], fmt.rdf_format)
         response = Response(body, content_type=fmt.content_type)
     else:
         fmt = _requested_format(params, list(RESULT_FORMATS.values()))
+        assert fmt.results_writer is not None  # every results format has one
         response = Response(_in_pieces(fmt.results_writer(result)), content_type=fmt.content_type)
     if result.truncated:
         response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
@@ -249,7 +251,7 @@ def _service_description_bytes(endpoint_url: str, fmt: Format) -> bytes:
         triples = [ox.Triple(endpoint if t.subject == _ENDPOINT else t.subject, t.predicate,
                              endpoint if t.object == _ENDPOINT else t.object)
                    for t in snapshot.caches.service_triples(build)]
-        return fmt.serializer(triples, _style())
+        return fmt.serialize(triples, _style())
 
     return snapshot.caches.service_descriptions.get_or_compute((endpoint_url, fmt.extension), serialise)
 

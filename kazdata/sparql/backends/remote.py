@@ -24,7 +24,6 @@ import http.client
 import io
 import itertools
 import logging
-import socket
 import time
 import urllib.error
 from pathlib import Path
@@ -39,6 +38,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 )
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
+from kazdata.formats import rdf_bytes
 from kazdata.sparql.policy import (
     AskResult,
     GraphResult,
@@ -86,7 +86,7 @@ class RemoteBackend:
         deadline = time.monotonic() + timeout
         try:
             response = client.query().response
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise QueryTimeout(timeout_message(timeout)) from None
         except QueryBadFormed as error:  # the store's 400, with its parser's message
             raise BadRequest(f"the query was refused by the store: {str(error)[:2000]}") from None
@@ -97,7 +97,7 @@ class RemoteBackend:
                 raise BadRequest("the query was refused by the store: it is too large") from None
             raise self._unavailable(f"HTTP {error.code}: {_excerpt(error)}") from None
         except urllib.error.URLError as error:
-            if isinstance(error.reason, (socket.timeout, TimeoutError)):
+            if isinstance(error.reason, TimeoutError):  # socket.timeout is an alias of TimeoutError
                 raise QueryTimeout(timeout_message(timeout)) from None
             raise self._unavailable(str(error.reason)) from None
         except (SPARQLWrapperException, OSError, http.client.HTTPException) as error:
@@ -105,7 +105,7 @@ class RemoteBackend:
         try:
             with response:
                 return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise QueryTimeout(timeout_message(timeout)) from None
         except (SyntaxError, ValueError) as error:
             raise self._unavailable(f"unreadable answer: {error}") from None
@@ -147,11 +147,12 @@ class _Deadline(io.RawIOBase):
 def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
     """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
     triples: a store asked for everything may send gigabytes, and the limit holds before it
-    is all in memory."""
+    is all in memory. (pyoxigraph reads any binary file object; its stubs name ``typing.IO`` only,
+    which the ``io`` classes do not derive from.)"""
     if graph:
-        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))
+        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))  # type: ignore[arg-type]
         return GraphResult(triples[:limit], len(triples) > limit)
-    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)
+    results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)  # type: ignore[arg-type]
     if isinstance(results, ox.QueryBoolean):
         return AskResult(bool(results))
     variables = [v.value for v in results.variables]
@@ -173,8 +174,7 @@ def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> 
         graphs.setdefault(quad.graph_name.value, []).append(quad)
     loaded = []
     for graph, quads in sorted(graphs.items()):
-        body = ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
-                            format=ox.RdfFormat.N_TRIPLES)
+        body = rdf_bytes([ox.Triple(q.subject, q.predicate, q.object) for q in quads], ox.RdfFormat.N_TRIPLES)
         separator = "&" if "?" in store_url else "?"
         put = urllib.request.Request(f"{store_url}{separator}graph={quote(graph, safe='')}", data=body,
                                      method="PUT", headers={"Content-Type": "application/n-triples"})
