@@ -11,6 +11,7 @@ where the article's own entities pin the answer down.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +23,8 @@ from kazdata.vocabulary import PREFIXES
 
 QUERY_DIR = Path(__file__).resolve().parents[1] / "data" / "queries"
 QUERY_FILES = sorted(QUERY_DIR.glob("*.rq"))
+REFERENCE_DIR = Path(__file__).resolve().parents[1] / "data" / "reference"
+ARTICLE_TEXT = REFERENCE_DIR / "article.txt"  # the article as stored, word for word
 
 KD = PREFIXES["kd"]
 KAZ = PREFIXES["kaz"]
@@ -46,9 +49,10 @@ AZUBALIS_STATEMENT = ("Statement by OSCE chairperson-in-office Audronius Azubali
                       "on the handling of the situation")
 KREMLIN_MEETING = "Meeting at the Moscow Kremlin attended by Nursultan Nazarbayev, 19 December 2011"
 
-KASYMOV_QUOTE = ("Nobody specifically gave the order to open fire in that situation. Every police officer "
-                 "took the decision themselves. When they take a weapon off you, there is no need for an "
-                 "order to be issued.")
+# the two passages the article quotes around "he told the AP": two quotations, not one
+KASYMOV_QUOTES = ("Nobody specifically gave the order to open fire in that situation",
+                  "Every police officer took the decision themselves. When they take a weapon off you, "
+                  "there is no need for an order to be issued.")
 AZUBALIS_QUOTE = ("Any action to control crowds by law enforcement should be proportionate and in line "
                   "with international human rights standards")
 SLOGAN = "Don\u2019t Shoot the People"
@@ -260,9 +264,10 @@ def _(rows):
 
 @check("17-official-statements")
 def _(rows):
-    assert_has_row(rows, statementName=KASYMOV_STATEMENT, speakerName="Kalmukhambet Kasymov",
-                   earliestStart="2011-12-16", latestStart="2011-12-19", aboutEvent=ZHANAOZEN_SHOOTING,
-                   quotation=KASYMOV_QUOTE, reportedBy=AP)
+    for quote in KASYMOV_QUOTES:
+        assert_has_row(rows, statementName=KASYMOV_STATEMENT, speakerName="Kalmukhambet Kasymov",
+                       earliestStart="2011-12-16", latestStart="2011-12-19", aboutEvent=ZHANAOZEN_SHOOTING,
+                       quotation=quote, reportedBy=AP)
     assert_has_row(rows, statementName=KASYMOV_STATEMENT, aboutEvent=ARSON)
     assert_has_row(rows, statementName=AZUBALIS_STATEMENT, speakerName="Audronius Azubalis",
                    earliestStart="2011-12-16", latestStart="2011-12-19", aboutEvent=CLASHES,
@@ -274,8 +279,9 @@ def _(rows):
 
 @check("18-quotations")
 def _(rows):
-    assert_has_row(rows, text=KASYMOV_QUOTE, speakerName="Kalmukhambet Kasymov",
-                   speakerTitle="Interior Minister", aboutEvent=ZHANAOZEN_SHOOTING, reportedBy=AP)
+    for quote in KASYMOV_QUOTES:
+        assert_has_row(rows, text=quote, speakerName="Kalmukhambet Kasymov",
+                       speakerTitle="Interior Minister", aboutEvent=ZHANAOZEN_SHOOTING, reportedBy=AP)
     assert column(rows, "speakerTitle", text=AZUBALIS_QUOTE, speakerName="Audronius Azubalis",
                   aboutEvent=CLASHES, reportedBy=AP) == {"Lithuanian Foreign Minister",
                                                          "OSCE chairperson-in-office"}
@@ -460,3 +466,46 @@ def test_query_file_relies_on_predeclared_prefixes(path: Path) -> None:
 def test_every_check_has_its_query_file() -> None:
     assert len(QUERY_FILES) >= 15
     assert set(CHECKS) == {path.stem for path in QUERY_FILES}
+
+
+# ---------------------------------------------------------------- the record against the article's words
+
+def quoted_passages(text: str) -> list[str]:
+    """What the article prints between quotation marks (it uses only the typographic ones)."""
+    return re.findall("\u201c([^\u201d]*)\u201d", text)
+
+
+def article_records(store: ox.Store, kind: str, text_property: str) -> list[tuple[str, str]]:
+    """(node, text) of every ``kind`` derived from the GlobalPost article, with its ``text_property``."""
+    result = store.query(f"""
+        SELECT ?node ?text WHERE {{
+            ?node a <{kind}> ; <{text_property}> ?text ;
+                  <http://www.w3.org/ns/prov#wasDerivedFrom> <{ARTICLE}> .
+        }}""", use_default_graph_as_union=True)
+    return [(solution["node"].value, solution["text"].value) for solution in result]
+
+
+def test_every_quotation_is_a_verbatim_passage_of_the_article(dump_store: ox.Store) -> None:
+    """A quotation's text is part of one passage the article prints between quotation marks,
+    character for character (typographic apostrophes and marks as printed): never two passages
+    joined, never a word the article does not print inside the marks."""
+    passages = quoted_passages(ARTICLE_TEXT.read_text(encoding="utf-8"))
+    assert len(passages) == 5, passages
+    quotations = article_records(dump_store, PREFIXES["schema"] + "Quotation", PREFIXES["schema"] + "text")
+    assert len(quotations) >= 4
+    for node, text in quotations:
+        assert text.strip() and any(text in passage for passage in passages), (node, text)
+
+
+@pytest.mark.parametrize("kind, text_property", [
+    ("StatementClaim", PREFIXES["schema"] + "text"),
+    ("FigureClaim", KAZ + "wording"),
+    ("FigureClaim", KAZ + "countedGroup"),
+], ids=["statement-text", "figure-wording", "counted-group"])
+def test_the_words_of_every_claim_are_the_articles(dump_store: ox.Store, kind: str, text_property: str) -> None:
+    """What a claim gives as the source's words is printed in the article as it stands."""
+    article = ARTICLE_TEXT.read_text(encoding="utf-8")
+    records = article_records(dump_store, KAZ + kind, text_property)
+    assert records
+    for node, text in records:
+        assert text in article, (node, text)
