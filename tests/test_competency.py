@@ -141,7 +141,7 @@ def _(rows):
         ZHANAOZEN_SHOOTING: ("PoliceUseOfForce", "2011-12-16", "2011-12-16", None, None, "On Friday",
                              "central square of Zhanaozen", NYT),
         ARSON: ("Arson", "2011-12-16", "2011-12-16", None, None, "After the clash in the square",
-                "Zhanaozen", GLOBALPOST),
+                "Zhanaozen", AP),
         BLOCKADE: ("Blockade", "2011-12-17", "2011-12-17", None, None, "On Saturday", "Shetpe", NYT),
         SHETPE_SHOOTING: ("PoliceUseOfForce", "2011-12-17", "2011-12-17", None, None, "On Saturday",
                           "Shetpe", NYT),
@@ -219,7 +219,7 @@ def _(rows):
                    "local branch of the Nur Otan party in Zhanaozen"):
         assert_has_row(rows, arsonName=ARSON, date="2011-12-16", dateWording="After the clash in the square",
                        targetName=target, inPlace="Zhanaozen", afterEvent=ZHANAOZEN_SHOOTING,
-                       accountBy="Kalmukhambet Kasymov", reportedBy=GLOBALPOST)
+                       accountBy="Kalmukhambet Kasymov", reportedBy=AP)
 
 
 @check("12-shetpe-events")
@@ -293,14 +293,17 @@ def _(rows):
 def _(rows):
     claims = {(r["reportedBy"], r["speakerName"], r["aboutEvent"]) for r in rows}
     assert {
-        (REUTERS, "striking oil workers", STRIKE),
+        (REUTERS, REUTERS, STRIKE),  # narration is the outlet's own report
         (NYT, "witnesses", DISPUTE),
         (NYT, "officials", ZHANAOZEN_SHOOTING),
         (AP, "Kalmukhambet Kasymov", ZHANAOZEN_SHOOTING),
-        (GLOBALPOST, "Kalmukhambet Kasymov", ARSON),
+        (AP, "Kalmukhambet Kasymov", ARSON),  # by inference: decision 002
         (AP, "Audronius Azubalis", CLASHES),
-        (AP, "Nursultan Nazarbayev", EMERGENCY),
+        (AP, AP, EMERGENCY),  # the AP reports the declaration; Nazarbayev is not quoted
     } <= claims
+    ours = {(r["speakerName"], r["aboutEvent"]) for r in rows if r["reportedBy"] in {NYT, REUTERS, AP}}
+    assert ("striking oil workers", STRIKE) not in ours, "the strikers say nothing in the article"
+    assert ("Nursultan Nazarbayev", EMERGENCY) not in ours, "Nazarbayev says nothing in the article"
     assert_has_row(rows, reportedBy=AP, speakerName="Audronius Azubalis",
                    text="expressed dismay at the way the situation was handled")
     assert_has_row(rows, reportedBy=REUTERS, aboutEvent=STRIKE,
@@ -509,3 +512,15 @@ def test_the_words_of_every_claim_are_the_articles(dump_store: ox.Store, kind: s
     assert records
     for node, text in records:
         assert text in article, (node, text)
+
+
+def test_the_arson_account_is_credited_to_one_outlet(dump_store: ox.Store) -> None:
+    """The arson, Kasymov's account of it and the statement it belongs to name one outlet (the AP,
+    by inference: decision 002), not GlobalPost for some and the AP for others."""
+    result = dump_store.query(f"""
+        SELECT DISTINCT ?outlet WHERE {{
+            {{ BIND (<{KD}event/zhanaozen-arson-2011-12-16> AS ?record) }}
+            UNION {{ ?record <https://schema.org/about> <{KD}event/zhanaozen-arson-2011-12-16> }}
+            ?record <http://www.w3.org/ns/prov#wasAttributedTo> ?outlet .
+        }}""", use_default_graph_as_union=True)
+    assert {solution["outlet"].value for solution in result} == {KD + "organization/associated-press"}
