@@ -11,6 +11,7 @@ where the article's own entities pin the answer down.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -526,3 +527,64 @@ def test_the_arson_account_is_credited_to_one_outlet(dump_store: ox.Store) -> No
             ?record <http://www.w3.org/ns/prov#wasAttributedTo> ?outlet .
         }}""", use_default_graph_as_union=True)
     assert {solution["outlet"].value for solution in result} == {KD + "organization/associated-press"}
+
+
+# ---------------------------------------------------------------- the record against the verified reference
+
+def reference_rows() -> list[dict[str, str]]:
+    with (REFERENCE_DIR / "identifiers.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_external_identifier_is_a_verified_one(dump_store: ox.Store) -> None:
+    """Only identifiers that data/reference/identifiers.csv verifies are linked, each on its own
+    entity; a row "not verified: do not link" is never linked."""
+    verified = set()
+    for row in reference_rows():
+        if row["wikidata"]:
+            verified.add((row["entity"], WD + row["wikidata"]))
+        if row["geonames"]:
+            verified.add((row["entity"], f"https://sws.geonames.org/{row['geonames']}/"))
+    result = dump_store.query("""
+        SELECT ?label ?external WHERE {
+            ?entity <https://schema.org/sameAs> ?external ; <http://www.w3.org/2000/01/rdf-schema#label> ?label .
+            FILTER (langMatches(lang(?label), "en"))
+        }""", use_default_graph_as_union=True)
+    linked = {(solution["label"].value, solution["external"].value) for solution in result}
+    assert linked, "the dataset links nothing"
+    assert linked <= verified, sorted(linked - verified)
+
+
+def test_every_alternate_name_is_the_articles_or_a_verified_one(dump_store: ox.Store) -> None:
+    """An alternate name is one identifiers.csv gives for the entity, or the article's own wording."""
+    allowed = set()
+    for row in reference_rows():
+        names = [re.sub(r"\s*\(.*\)$", "", name) for name in row["alternate_names"].split("|") if name]
+        allowed |= {(row["entity"], name) for name in [*names, row["article_wording"]]}
+    result = dump_store.query("""
+        SELECT ?label ?alternate WHERE {
+            ?entity <https://schema.org/alternateName> ?alternate ; <http://www.w3.org/2000/01/rdf-schema#label> ?label .
+            FILTER (langMatches(lang(?label), "en"))
+        }""", use_default_graph_as_union=True)
+    names = {(solution["label"].value, solution["alternate"].value) for solution in result}
+    assert names and names <= allowed, sorted(names - allowed)
+
+
+# folders beside the repository that the record was once read from (spelt in pieces, so that this
+# file does not name them itself)
+OUTSIDE = re.compile("|".join([r"\.\./" + "sha" + r"red\b", r"(?<![\w.-])" + "sha" + r"red/(?:reference|seed)\b",
+                               "/wo" + r"rk/(?:main|wt-|sha" + r"red)"]))
+
+
+def test_the_repository_is_self_contained() -> None:
+    """No file of the project names a folder outside the repository: what the record rests on is
+    copied into data/reference/ with its provenance."""
+    root = Path(__file__).resolve().parents[1]
+    assert {path.name for path in REFERENCE_DIR.iterdir()} >= {"README.md", "article.txt", "identifiers.csv"}
+    found = []
+    for folder in ("README.md", "docs", "data", "ontology", "shapes", "tests", "kazdata", "bench", "pyproject.toml"):
+        for path in [root / folder] if (root / folder).is_file() else sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in {".md", ".ttl", ".rq", ".py", ".txt", ".csv", ".toml", ".jsonld", ".html"}:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                found += [f"{path.relative_to(root)}: {m.group(0)}" for m in OUTSIDE.finditer(text)]
+    assert found == []
