@@ -453,26 +453,26 @@ def _(rows):
 def _(rows):
     names = {(r["name"], r["alternateName"], r["language"]) for r in rows}
     assert {
-        ("Zhanaozen", "Janaozen", "(untagged)"), ("Zhanaozen", "Novy Uzen", "(untagged)"),
-        ("Zhanaozen", "Zhangaozen", "(untagged)"),
+        ("Zhanaozen", "Janaozen", "en"), ("Zhanaozen", "Novy Uzen", "en"),
+        ("Zhanaozen", "Zhangaozen", "en"),
         ("Zhanaozen", "\u0416\u0430\u04a3\u0430\u04e9\u0437\u0435\u043d", "kk"),  # Жаңаөзен
         ("Zhanaozen", "\u0416\u0430\u043d\u0430\u043e\u0437\u0435\u043d", "ru"),  # Жанаозен
-        ("Aktau", "Aqtau", "(untagged)"), ("Aktau", "\u0410\u049b\u0442\u0430\u0443", "kk"),  # Ақтау
+        ("Aktau", "Aqtau", "en"), ("Aktau", "\u0410\u049b\u0442\u0430\u0443", "kk"),  # Ақтау
         ("Aktau", "\u0410\u043a\u0442\u0430\u0443", "ru"),  # Актау
         ("Shetpe", "\u0428\u0435\u0442\u043f\u0435", "kk"), ("Shetpe", "\u0428\u0435\u0442\u043f\u0435", "ru"),
-        ("Mangystau Region", "Mangyshlak", "(untagged)"),
+        ("Mangystau Region", "Mangyshlak", "en"),
         ("Mangystau Region", "\u041c\u0430\u04a3\u0493\u044b\u0441\u0442\u0430\u0443 \u043e\u0431\u043b\u044b\u0441\u044b", "kk"),
         ("Nursultan Nazarbayev", "\u041d\u04b1\u0440\u0441\u04b1\u043b\u0442\u0430\u043d \u041d\u0430\u0437\u0430\u0440\u0431\u0430\u0435\u0432", "kk"),
         ("Nursultan Nazarbayev", "\u041d\u0443\u0440\u0441\u0443\u043b\u0442\u0430\u043d \u041d\u0430\u0437\u0430\u0440\u0431\u0430\u0435\u0432", "ru"),
-        ("Audronius Azubalis", "Audronius A\u017eubalis", "(untagged)"),
+        ("Audronius Azubalis", "Audronius A\u017eubalis", "en"),
         ("Nur Otan", "\u041d\u04b1\u0440 \u041e\u0442\u0430\u043d", "kk"),
-        ("UzenMunaiGas", "OzenMunaiGas", "(untagged)"), ("UzenMunaiGas", "Ozenmunaigas", "(untagged)"),
-        (AP, "AP", "(untagged)"),
-        ("Organization for Security and Co-operation in Europe", "OSCE", "(untagged)"),
+        ("UzenMunaiGas", "OzenMunaiGas", "en"), ("UzenMunaiGas", "Ozenmunaigas", "en"),
+        (AP, "AP", "en"),
+        ("Organization for Security and Co-operation in Europe", "OSCE", "en"),
     } <= names
-    latin_tagged = {r["alternateName"] for r in rows
-                    if r["language"] != "(untagged)" and r["alternateName"].isascii()}
-    assert not latin_tagged, "Latin-script alternate names carry no language tag"
+    # every name says its language: the Latin-script names are those used in English (decision 002)
+    untagged = {r["alternateName"] for r in rows if r["language"] == "(untagged)"}
+    assert not untagged, f"alternate names without a language tag: {sorted(untagged)}"
 
 
 # ---------------------------------------------------------------- the query files themselves
