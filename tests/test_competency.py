@@ -540,6 +540,24 @@ def test_a_counted_group_is_the_noun_the_article_attaches_to_the_figure(dump_sto
             or wording.endswith(group), (claim, wording, group)
 
 
+def test_an_events_description_is_a_sentence_of_the_article_as_printed(bare_store: ox.Store) -> None:
+    """An event's description reads like the article's sentence because it is one, word for word
+    and mark for mark (not "witnesses told the New York Times" where it says "witnesses said");
+    what the record adds goes in an rdfs:comment."""
+    article = ARTICLE_TEXT.read_text(encoding="utf-8")
+    result = bare_store.query(f"""
+        SELECT ?event ?description WHERE {{
+            GRAPH <{PREFIXES["kd"].replace("/id/", "/graph/")}globalpost-2011-12-19> {{
+                ?event a <https://schema.org/Event> ; <https://schema.org/description> ?description .
+            }}
+        }}""")
+    descriptions = [(s["event"].value, s["description"].value) for s in result]
+    assert len(descriptions) >= 10
+    for event, description in descriptions:
+        assert description in article, (event, description)
+        assert description[0].isupper() and description.endswith("."), f"{event}: not a whole sentence"
+
+
 def test_every_quotation_is_a_verbatim_passage_of_the_article(dump_store: ox.Store) -> None:
     """A quotation's text is part of one passage the article prints between quotation marks,
     character for character (typographic apostrophes and marks as printed): never two passages
