@@ -734,3 +734,20 @@ def test_each_group_is_one_of_the_articles_wordings(dump_store: ox.Store) -> Non
             }}""", use_default_graph_as_union=True)
         (groups[event],) = [solution["group"].value for solution in result]
     assert len(set(groups.values())) == len(events), groups
+
+
+def test_the_article_says_what_it_is_about_and_whom_it_mentions(dump_store: ox.Store) -> None:
+    """Its headline subject (the Aktau protest) is not all it reports: the clashes, both shootings,
+    the strike and the state of emergency are its subjects too, and the people and organisations it
+    names are mentioned."""
+    def objects(predicate: str) -> set[str]:
+        result = dump_store.query(f"SELECT ?o WHERE {{ <{ARTICLE}> <https://schema.org/{predicate}> ?o }}",
+                                  use_default_graph_as_union=True)
+        return {solution["o"].value[len(KD):] for solution in result}
+    assert objects("about") >= {
+        "event/aktau-protest-2011-12", "event/mangystau-clashes-2011-12-16-17", "event/zhanaozen-shooting-2011-12-16",
+        "event/shetpe-shooting-2011-12-17", "event/mangystau-oil-strike-2011",
+        "event/zhanaozen-state-of-emergency-2011-12-17"}
+    assert objects("mentions") >= {
+        "person/kalmukhambet-kasymov", "person/audronius-azubalis", "organization/osce", "organization/nur-otan",
+        "organization/uzenmunaigas", "organization/peace-corps"}
