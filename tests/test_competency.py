@@ -751,3 +751,12 @@ def test_the_article_says_what_it_is_about_and_whom_it_mentions(dump_store: ox.S
     assert objects("mentions") >= {
         "person/kalmukhambet-kasymov", "person/audronius-azubalis", "organization/osce", "organization/nur-otan",
         "organization/uzenmunaigas", "organization/peace-corps"}
+
+
+def test_kasymov_told_the_ap_and_azubalis_issued_a_statement(dump_store: ox.Store) -> None:
+    """"he told the AP" is an interview given to the AP; "he said in a statement" is not."""
+    def ask(query: str) -> bool:
+        return bool(dump_store.query(query, use_default_graph_as_union=True))
+    assert ask(f"ASK {{ <{KD}event/kasymov-statement-2011-12> a <{KAZ}Interview> ; "
+               f"<{KAZ}givenTo> <{KD}organization/associated-press> }}")
+    assert not ask(f"ASK {{ <{KD}event/azubalis-osce-statement-2011-12> a <{KAZ}Interview> }}")
