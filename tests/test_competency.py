@@ -760,3 +760,21 @@ def test_kasymov_told_the_ap_and_azubalis_issued_a_statement(dump_store: ox.Stor
     assert ask(f"ASK {{ <{KD}event/kasymov-statement-2011-12> a <{KAZ}Interview> ; "
                f"<{KAZ}givenTo> <{KD}organization/associated-press> }}")
     assert not ask(f"ASK {{ <{KD}event/azubalis-osce-statement-2011-12> a <{KAZ}Interview> }}")
+
+
+def test_the_officials_account_of_an_attack_is_structured_and_stays_theirs(dump_store: ox.Store) -> None:
+    """Who attacked and with what, as the officials allege it (New York Times): on their claim, in
+    the article's words, not as an event the record asserts."""
+    result = dump_store.query(f"""
+        SELECT ?speaker ?outlet ?attacker ?weapon WHERE {{
+            ?claim <{KAZ}allegedAttacker>/<http://www.w3.org/2000/01/rdf-schema#label> ?attacker ;
+                   <{KAZ}allegedWeapon> ?weapon ;
+                   <{KAZ}statedBy>/<http://www.w3.org/2000/01/rdf-schema#label> ?speaker ;
+                   <http://www.w3.org/ns/prov#wasAttributedTo>/<https://schema.org/name> ?outlet ;
+                   <https://schema.org/about> <{KD}event/zhanaozen-shooting-2011-12-16> .
+        }}""", use_default_graph_as_union=True)
+    rows = {(s["speaker"].value, s["outlet"].value, s["attacker"].value, s["weapon"].value) for s in result}
+    assert rows == {("officials", NYT, "\u201chooligans\u201d", "stones"),
+                    ("officials", NYT, "\u201chooligans\u201d", "gasoline bombs")}
+    article = ARTICLE_TEXT.read_text(encoding="utf-8")
+    assert all(weapon in article for *_, weapon in rows)
