@@ -778,3 +778,12 @@ def test_the_officials_account_of_an_attack_is_structured_and_stays_theirs(dump_
                     ("officials", NYT, "\u201chooligans\u201d", "gasoline bombs")}
     article = ARTICLE_TEXT.read_text(encoding="utf-8")
     assert all(weapon in article for *_, weapon in rows)
+
+
+def test_the_slogan_is_displayed_by_the_protesters_not_written_by_them(dump_store: ox.Store) -> None:
+    """"Holding signs with the slogan": the article says who held the signs, not who wrote them."""
+    slogan = f"<{KD}quotation/aktau-slogan-dont-shoot-the-people>"
+    assert not dump_store.query(f"ASK {{ {slogan} <https://schema.org/creator>|<https://schema.org/spokenByCharacter> ?who }}",
+                                use_default_graph_as_union=True)
+    assert dump_store.query(f"ASK {{ {slogan} <{KAZ}displayedBy> <{KD}group/aktau-oil-workers> }}",
+                            use_default_graph_as_union=True)
