@@ -787,3 +787,31 @@ def test_the_slogan_is_displayed_by_the_protesters_not_written_by_them(dump_stor
                                 use_default_graph_as_union=True)
     assert dump_store.query(f"ASK {{ {slogan} <{KAZ}displayedBy> <{KD}group/aktau-oil-workers> }}",
                             use_default_graph_as_union=True)
+
+
+def test_events_are_not_attributed_but_each_is_traceable_to_the_article(bare_store: ox.Store) -> None:
+    """PROV-O attributes records, not happenings: prov:wasAttributedTo on the strike would say
+    Reuters is responsible for the strike (and make the statements both prov:Activity and
+    prov:Entity). The article is schema:about each event it reports (its photo about the meeting it
+    shows), and the claims and quotations about an event carry the outlets."""
+    graph = f"<{KD.replace('/id/', '/graph/')}globalpost-2011-12-19>"
+    attributed = bare_store.query(f"""
+        SELECT ?event WHERE {{ GRAPH {graph} {{
+            ?event a <https://schema.org/Event> .
+            {{ ?event <http://www.w3.org/ns/prov#wasAttributedTo> ?x }} UNION {{ ?event <http://www.w3.org/ns/prov#wasDerivedFrom> ?x }}
+        }} }}""")
+    assert [s["event"].value for s in attributed] == []
+    untraced = bare_store.query(f"""
+        SELECT ?event WHERE {{ GRAPH {graph} {{
+            ?event a <https://schema.org/Event> .
+            FILTER NOT EXISTS {{ <{ARTICLE}> (<https://schema.org/image>)?/<https://schema.org/about> ?event }}
+        }} }}""")
+    assert [s["event"].value for s in untraced] == []
+    unreported = bare_store.query(f"""
+        SELECT ?event WHERE {{ GRAPH {graph} {{
+            ?event a <https://schema.org/Event> .
+            FILTER NOT EXISTS {{ ?record <https://schema.org/about> ?event ;
+                                        <http://www.w3.org/ns/prov#wasAttributedTo> ?outlet ;
+                                        <http://www.w3.org/ns/prov#wasDerivedFrom> <{ARTICLE}> }}
+        }} }}""")
+    assert [s["event"].value for s in unreported] == [], "every event is known from a record that names its outlet"
