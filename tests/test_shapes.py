@@ -200,3 +200,18 @@ def test_a_generated_dataset_in_several_files_validates_and_a_break_is_placed(tm
     assert [(v.focus_node, v.path, v.locations) for v in errors] == [
         (f"https://w3id.org/kazdata/id/{claim.group(1)}", "https://w3id.org/kazdata/ontology#figureKind",
          (f"{broken}:{line}",))], "\n\n".join(map(str, errors))
+
+
+def test_the_curated_clashes_reported_below_their_shootings_are_reported(tmp_path):
+    """The article's clashes (at least 14 killed) hold the Zhanaozen (13) and Shetpe (1) shootings:
+    a total of 13 is smaller than its parts, wherever in the tree of events they sit."""
+    (source,) = discover_sources(bundled.sources_dir())
+    text = source.read_text(encoding="utf-8")
+    lowered = text.replace('kaz:reportedValue 14 ;', 'kaz:reportedValue 13 ;')
+    assert lowered.count("kaz:reportedValue 13 ;") == text.count("kaz:reportedValue 13 ;") + 1
+    (tmp_path / source.name).write_text(lowered, encoding="utf-8")
+    report = validate_sources([tmp_path / source.name])
+    violations = [v for v in report.violations if v.severity == "Violation"]
+    assert [(v.source_shape, v.focus_node) for v in violations] == [
+        (str(KAZ_SHAPES.ReportedTotalShape), "https://w3id.org/kazdata/id/event/mangystau-clashes-2011-12-16-17")]
+    assert "deaths: 13" in violations[0].message and "(14)" in violations[0].message
