@@ -182,7 +182,7 @@ def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -
         steps.run("write VoID/DCAT description",
                   lambda: write_void(context, index, graphs, entities, dumps, view.languages))
         steps.run("write site pages", lambda: write_site_pages(context, index, entries, shapes))
-        steps.run("copy example queries", lambda: copy_example_queries(context.release))
+        steps.run("copy example queries", lambda: copy_example_queries(context))
         steps.run("write SHA256SUMS", lambda: write_checksums(context.release))
         if store is not None:  # its CPU time is counted here, when the workers end
             steps.run("finish the on-disk store", lambda: pool.join(store))
@@ -195,12 +195,14 @@ def _load_store(inputs: WorkerInputs, store_dir: Path) -> None:
     load_store(store_dir, inputs.context.release / "dumps" / "kazdata.nq")
 
 
-def copy_example_queries(release: Path) -> None:
-    """The competency queries become the endpoint's example queries; they ship with the release."""
-    target = release / "queries"
+def copy_example_queries(context: BuildContext) -> None:
+    """The competency queries become the endpoint's example queries; they ship with the release,
+    their ``PREFIX`` lines rebased with everything else."""
+    target = context.release / "queries"
     target.mkdir()
     for query in sorted(bundled.queries_dir().glob("*.rq")):
-        shutil.copyfile(query, target / query.name)
+        text = query.read_text(encoding="utf-8")
+        (target / query.name).write_text(context.vocabulary.rebase(text), encoding="utf-8")
 
 
 def _replace(staging: Path, out: Path) -> None:

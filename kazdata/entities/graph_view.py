@@ -39,6 +39,26 @@ def format_date(literal: ox.Literal) -> str:
     return value
 
 
+def format_date_range(earliest: ox.Literal, latest: ox.Literal | None) -> str:
+    """A date known only to lie between two days, said as such: '18 or 19 December 2011',
+    '16–19 December 2011', 'May 2011' (the whole month), '30 November – 2 December 2011'."""
+    if latest is None or latest.value == earliest.value:
+        return format_date(earliest)
+    try:
+        first, last = dt.date.fromisoformat(earliest.value), dt.date.fromisoformat(latest.value)
+    except ValueError:
+        return f"{format_date(earliest)} – {format_date(latest)}"
+    next_day = last + dt.timedelta(days=1)
+    if (first.year, first.month) == (last.year, last.month):
+        if first.day == 1 and next_day.month != last.month:
+            return f"{first:%B %Y}"
+        joined = " or " if (last - first).days == 1 else "–"
+        return f"{first.day}{joined}{last.day} {last:%B %Y}"
+    if first.year == last.year:
+        return f"{first.day} {first:%B} – {last.day} {last:%B %Y}"
+    return f"{format_date(earliest)} – {format_date(latest)}"
+
+
 def local_name(iri: str) -> str:
     for separator in ("#", "/"):
         if separator in iri.rstrip("/"):
@@ -168,10 +188,11 @@ class GraphView:
         subject = ox.NamedNode(ref.iri(self.base))
         literals = [d for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
                     for d in self.objects(subject, p)]
+        latest = next(iter(self.objects(subject, SEM + "hasLatestBeginTimeStamp")), None)
         return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
                 "labels": {lang: self.label(subject, lang) for lang in self.languages},
                 "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
-                "date": format_date(literals[0]) if literals else None,
+                "date": format_date_range(literals[0], latest) if literals else None,
                 "sort_date": literals[0].value if literals else None,
                 "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")]}
 
@@ -180,7 +201,7 @@ class GraphView:
 #: What ``GraphView.index_entry`` reads of an entity (the build parses only these lines).
 INDEX_ENTRY_PREDICATES = frozenset(token(ox.NamedNode(iri)) for iri in (
     RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value, RDF_TYPE.value, SCHEMA + "startDate",
-    SEM + "hasEarliestBeginTimeStamp", SCHEMA + "superEvent"))
+    SEM + "hasEarliestBeginTimeStamp", SEM + "hasLatestBeginTimeStamp", SCHEMA + "superEvent"))
 
 
 def _node(predicate) -> ox.NamedNode:
