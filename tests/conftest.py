@@ -6,6 +6,7 @@ on a free loopback port, talked to with real clients.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -50,10 +51,27 @@ def wait_until_serving(process: subprocess.Popen, url: str, name: str, seconds: 
     raise RuntimeError(f"{name} did not start within {seconds:g} s")
 
 
+#: Ports each test process hands out, below Linux's ephemeral range (32768-60999): a port the
+#: kernel picks for ``bind(0)`` in one xdist worker can be picked again by another the moment it
+#: is closed, and then two test servers share a port, one test talking to the other's server.
+PORTS_PER_WORKER = 2000
+_next_port = itertools.count()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A loopback port no other test process of this run will be handed, free now."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    start = 20000 + PORTS_PER_WORKER * (index % 6)
+    for _ in range(PORTS_PER_WORKER):
+        port = start + next(_next_port) % PORTS_PER_WORKER
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {start}-{start + PORTS_PER_WORKER - 1}")
 
 
 @pytest.fixture(scope="session")

@@ -161,13 +161,11 @@ def assert_sound(status: int, header_items, body: bytes, *, sent: str, markers: 
     for marker in markers:
         if marker not in sent:  # an error message may quote what the client sent, and nothing else
             assert marker not in everything, f"{marker!r} leaked for {sent[:300]!r}: {everything[:800]}"
-    if not_http:
+    if 400 <= status < 500 and method != "HEAD" and not text.strip():
         # A request target with raw bytes over 0x7F, control characters or characters a URI
-        # cannot hold (such as '"' or '{') is not HTTP: granian's parser refuses it with a bare
-        # 400 before any application code runs.
-        assert status == 400 or text.strip(), f"empty {status} for {sent[:300]!r}"
-    elif 400 <= status < 500 and method != "HEAD":
-        assert text.strip(), f"empty {status} for {sent[:300]!r}"
+        # cannot hold (such as '"') is not HTTP: granian's parser may refuse it with a bare 400
+        # before any application code runs. Every other client error says what is wrong.
+        assert not_http and status == 400, f"empty {status} for {sent[:300]!r}"
     if status == 405:
         assert headers.get("allow"), f"405 without Allow for {sent[:300]!r}"
 
