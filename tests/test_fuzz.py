@@ -372,7 +372,8 @@ def test_live_raw_requests(live_server, release_dir, method, target, headers):
 @LIVE
 @given(text=sparql_texts, how=st.sampled_from(["get", "form", "body"]), accept=st.one_of(st.none(), accept))
 def test_live_sparql_any_query_text(live_server, release_dir, text, how, accept):
-    headers = {"Accept": accept.encode("latin-1")} if accept else {}
+    # a field value's surrounding whitespace is not part of it (RFC 9110 5.5); requests refuses to send it
+    headers = {"Accept": accept.strip().encode("latin-1")} if accept else {}
     url = live_server.url("/sparql")
     if how == "get":
         response = requests.get(url, params={"query": text}, headers=headers, timeout=20)
