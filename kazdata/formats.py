@@ -111,10 +111,15 @@ def _used_prefixes(triples: list[ox.Triple], prefixes: dict[str, str]) -> dict[s
     iris = {term.value for t in triples for term in (t.subject, t.predicate, t.object)
             if isinstance(term, ox.NamedNode)}
     iris |= {t.object.datatype.value for t in triples if isinstance(t.object, ox.Literal)}
+    return prefixes_used_by(iris, prefixes)
+
+
+def prefixes_used_by(iris: set[str], prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes some of ``iris`` start with, except those whose local names hold '/': such a
+    name would print as kd:event\\/x, less readable than the IRI."""
     used = {}
     for name, ns in sorted(prefixes.items()):
         locals_ = [iri[len(ns):] for iri in iris if iri.startswith(ns)]
-        # a prefix whose local names hold '/' would print as kd:event\/x: less readable than the IRI
         if locals_ and not any("/" in local for local in locals_):
             used[name] = ns
     return used

@@ -34,6 +34,7 @@ from kazdata.formats import (
     N_TRIPLES,
     Format,
     Style,
+    prefixes_used_by,
     rdf_bytes,
 )
 from kazdata.sources import bundled
@@ -95,12 +96,7 @@ def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str
     """The prefixes the dump uses whose local names read well (no '/'), as for a document."""
     iris = {term[1:-1].decode() for table in (index.by_subject, index.by_predicate, index.by_object)
             for term in table if term[:1] == b"<"} | index.datatypes
-    used = {}
-    for name, namespace in sorted(prefixes.items()):
-        locals_ = [iri[len(namespace):] for iri in iris if iri.startswith(namespace)]
-        if locals_ and not any("/" in local for local in locals_):
-            used[name] = namespace
-    return used
+    return prefixes_used_by(iris, prefixes)
 
 
 def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int]:
