@@ -193,6 +193,10 @@ def unknown_suffix(extension: str, formats: Iterable[Format]) -> str:
 SITEMAP_PAGES = ("/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/")
 
 
+#: where a sitemap rendered once says the serving scheme and host (XML-escaped when put in)
+SITEMAP_ROOT = "@KAZDATA_ROOT@"
+
+
 def sitemap(release: Release, root: str) -> str:
     """/sitemap.xml: every page and document, as absolute URLs under ``root`` (scheme and host)."""
     paths = [*SITEMAP_PAGES, *(f"/index/{kind}" for kind in release.kinds),

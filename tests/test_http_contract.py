@@ -20,6 +20,8 @@ def test_every_route_of_the_contract_is_served_by_flask(app):
     for route in ROUTES.values():
         assert route.rule in rules, route
         assert set(route.methods) <= rules[route.rule], route
+    # and the other way round: no rule added by hand beside the contract
+    assert set(rules) <= {route.rule for route in ROUTES.values()}, set(rules) - {r.rule for r in ROUTES.values()}
 
 
 def test_a_request_reads_the_served_release_once(app, client, monkeypatch):

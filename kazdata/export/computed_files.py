@@ -14,14 +14,14 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from kazdata.entities.pages import STATIC_DIR
-from kazdata.http_contract import dumps_listing, sitemap
+from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
     from kazdata.export.static_site import SiteWriter
 
 #: Replaced by nginx with the scheme and host of the request.
-ROOT_PLACEHOLDER = "@KAZDATA_ROOT@"
+ROOT_PLACEHOLDER = SITEMAP_ROOT
 #: The placeholder as mod_include writes it (``echo`` escapes for XML by default).
 SSI_ROOT = '<!--#echo var="REQUEST_SCHEME" -->://<!--#echo var="HTTP_HOST" -->'
 #: Where computed files live in the export (no release file has this prefix).
@@ -40,8 +40,9 @@ def write_computed_files(release: Release, writer: SiteWriter) -> None:
     """
     writer.write(f"{COMPUTED}/dumps.html", dumps_listing(release).encode(), "")
     writer.write(f"{COMPUTED}/dumps/SHA256SUMS", release.dump_checksums.encode(), "")
-    writer.write(f"{COMPUTED}/sitemap.xml", sitemap(release, ROOT_PLACEHOLDER).encode(), "")
-    writer.write(f"{COMPUTED}/sitemap.shtml", sitemap(release, ROOT_PLACEHOLDER).replace(ROOT_PLACEHOLDER, SSI_ROOT).encode(), "")
+    site_map = sitemap(release, ROOT_PLACEHOLDER)
+    writer.write(f"{COMPUTED}/sitemap.xml", site_map.encode(), "")
+    writer.write(f"{COMPUTED}/sitemap.shtml", site_map.replace(ROOT_PLACEHOLDER, SSI_ROOT).encode(), "")
     for path in sorted(STATIC_DIR.iterdir()):
         if path.is_file():
             body = path.read_bytes()

@@ -136,14 +136,10 @@ class Choices:
     @staticmethod
     def get(served: Served, extension: str | None, accept: str | None, accept_language: str | None,
             accept_encoding: str | None) -> Choice:
-        cache = served.caches.choices
-        key = (extension, accept, accept_language, accept_encoding)
-        choice = cache.get(key)
-        if choice is None:
-            choice = cache.put(key, choose_representation(
-                served.release, extension, parse_accept(accept), parse_accept_language(accept_language),
-                accepts_gzip(accept_encoding)))
-        return choice
+        return served.caches.choices.get_or_compute(
+            (extension, accept, accept_language, accept_encoding),
+            lambda: choose_representation(served.release, extension, parse_accept(accept),
+                                          parse_accept_language(accept_language), accepts_gzip(accept_encoding)))
 
 
 def modified_since(environ: dict, plan: DocumentPlan) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, redirect, request
+from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from kazdata.errors import NotFound
@@ -19,6 +20,7 @@ from kazdata.http_contract import (
     CACHE_CONTROL,
     GRAPH_FILES,
     HOME_LINKS,
+    SITEMAP_ROOT,
     TEXT_PLAIN,
     VARY_ACCEPT,
     VARY_HTML_DOCUMENT,
@@ -27,13 +29,10 @@ from kazdata.http_contract import (
     no_index,
     see_other,
 )
-from kazdata.http_contract import (
-    sitemap as sitemap_text,
-)
 from kazdata.release.opened import Release
 from kazdata.web.cors import add_cors
 from kazdata.web.documents import plan_document
-from kazdata.web.negotiation import choose_format, choose_language, format_for
+from kazdata.web.negotiation import accepts_gzip, choose_format, choose_language, format_for
 from kazdata.web.resources import served
 from kazdata.web.routes import route
 from kazdata.web.sending import send_release_file
@@ -75,7 +74,7 @@ def document(kind: str, slug: str) -> BaseResponse:
         slug, extension = slug.rsplit(".", 1)
     plan = plan_document(_release(), kind, slug, extension, accept=request.accept_mimetypes,
                          languages=request.accept_languages,
-                         gzip_ok=bool(request.accept_encodings["gzip"]) and not request.headers.get("Range"))
+                         gzip_ok=accepts_gzip(request.headers.get("Accept-Encoding")) and not request.headers.get("Range"))
     response = Response(plan.body, headers=plan.headers)
     response.set_etag(plan.etag)
     response.last_modified = datetime.fromtimestamp(plan.last_modified, UTC)  # as werkzeug reads a float
@@ -150,7 +149,8 @@ def context() -> Response:
 @route(blueprint, "sitemap")
 def sitemap() -> Response:
     """Computed from the entity index for the serving host (sitemaps need absolute URLs)."""
-    response = Response(sitemap_text(_release(), request.host_url.rstrip("/")),
+    root = str(escape(request.host_url.rstrip("/")))  # as the template escapes what it puts in
+    response = Response(served().caches.sitemap.replace(SITEMAP_ROOT, root),
                         content_type="application/xml; charset=utf-8")
     response.headers["Cache-Control"] = CACHE_CONTROL
     return add_cors(response)

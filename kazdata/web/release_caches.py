@@ -15,7 +15,7 @@ from email.utils import formatdate
 from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from kazdata.http_contract import dumps_listing
+from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
@@ -71,6 +71,11 @@ class ReleaseCaches:
     def http_date(self) -> str:
         """The release's Last-Modified as an HTTP date."""
         return formatdate(self.release.modified, usegmt=True)
+
+    @cached_property
+    def sitemap(self) -> str:
+        """/sitemap.xml with ``SITEMAP_ROOT`` where the serving host goes: every entity, once."""
+        return sitemap(self.release, SITEMAP_ROOT)
 
     @cached_property
     def dumps_page(self) -> str:
