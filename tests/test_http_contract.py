@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from conftest import ROOT
 
 from kazdata.http_contract import ROUTES
-from kazdata.web.release_caches import ReleaseCaches
 
 PACKAGE = ROOT / "kazdata"
 
@@ -44,8 +44,20 @@ def test_a_request_reads_the_served_release_once(app, client, monkeypatch):
 
 
 def test_the_service_description_cache_is_bounded_whatever_the_host(app, client):
-    for n in range(3 * ReleaseCaches.MAX_SERVICE_DESCRIPTIONS):
+    for n in range(200):  # a fixed count and a literal ceiling: not sized from the bound under test
         response = client.get("/sparql", headers={"Accept": "text/turtle", "Host": f"h{n}.example"})
         assert f"<http://h{n}.example/sparql>".encode() in response.data
     caches = app.extensions["kazdata"].served().caches
-    assert 0 < len(caches.service_descriptions) <= ReleaseCaches.MAX_SERVICE_DESCRIPTIONS
+    assert 0 < len(caches.service_descriptions) <= 64
+
+
+@pytest.mark.parametrize(("accept", "media_type"), [
+    ("application/json", "application/json"), ("application/sparql-results+json", "application/json"),
+    ("text/html", "text/html"), ("text/plain", "text/plain"), ("*/*", "text/plain")])
+def test_an_error_is_written_in_the_format_asked_for(client, accept, media_type):
+    response = client.get("/doc/place/no-such-place", headers={"Accept": accept})
+    assert response.status_code == 404 and response.mimetype == media_type
+    if media_type == "application/json":
+        assert response.get_json()["status"] == 404
+    else:
+        assert "no-such-place" in response.get_data(as_text=True)
