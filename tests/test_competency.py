@@ -794,7 +794,7 @@ def test_events_are_not_attributed_but_each_is_traceable_to_the_article(bare_sto
     """PROV-O attributes records, not happenings: prov:wasAttributedTo on the strike would say
     Reuters is responsible for the strike (and make the statements both prov:Activity and
     prov:Entity). The article is schema:about each event it reports (its photo about the meeting it
-    shows), and the claims and quotations about an event carry the outlets."""
+    shows), and the claims and quotations about an event (or said in a statement) carry the outlets."""
     graph = f"<{KD.replace('/id/', '/graph/')}globalpost-2011-12-19>"
     attributed = bare_store.query(f"""
         SELECT ?event WHERE {{ GRAPH {graph} {{
@@ -811,8 +811,37 @@ def test_events_are_not_attributed_but_each_is_traceable_to_the_article(bare_sto
     unreported = bare_store.query(f"""
         SELECT ?event WHERE {{ GRAPH {graph} {{
             ?event a <https://schema.org/Event> .
-            FILTER NOT EXISTS {{ ?record <https://schema.org/about> ?event ;
+            FILTER NOT EXISTS {{ ?record <https://schema.org/about>|<{KAZ}saidIn> ?event ;
                                         <http://www.w3.org/ns/prov#wasAttributedTo> ?outlet ;
                                         <http://www.w3.org/ns/prov#wasDerivedFrom> <{ARTICLE}> }}
         }} }}""")
     assert [s["event"].value for s in unreported] == [], "every event is known from a record that names its outlet"
+
+
+def test_schema_about_means_the_event_a_record_concerns_only(dump_store: ox.Store) -> None:
+    """A quotation or statement claim was schema:about both the shooting and Kasymov's statement:
+    one property for the event it concerns and the statement it came from. The statement is now
+    kaz:saidIn, each record is about the event it concerns and no other, and each of the six
+    records of what Kasymov and Azubalis said is said in its statement."""
+    about_a_statement = dump_store.query(f"""
+        SELECT ?record WHERE {{
+            ?record a ?type ; <https://schema.org/about> ?statement .
+            VALUES ?type {{ <{KAZ}StatementClaim> <{KAZ}FigureClaim> <https://schema.org/Quotation> }}
+            ?statement a <{KAZ}OfficialStatement> .
+        }}""", use_default_graph_as_union=True)
+    assert [s["record"].value for s in about_a_statement] == []
+    said_in = dump_store.query(f"""
+        SELECT ?record ?statement ?about WHERE {{
+            ?record <{KAZ}saidIn> ?statement ; <https://schema.org/about> ?about .
+        }}""", use_default_graph_as_union=True)
+    rows = {(s["record"].value.removeprefix(KD), s["statement"].value.removeprefix(KD),
+             s["about"].value.removeprefix(KD)) for s in said_in}
+    kasymov, azubalis = "event/kasymov-statement-2011-12", "event/azubalis-osce-statement-2011-12"
+    assert rows == {
+        ("claim/zhanaozen-police-no-choice-kasymov-ap", kasymov, "event/zhanaozen-shooting-2011-12-16"),
+        ("claim/zhanaozen-arson-kasymov", kasymov, "event/zhanaozen-arson-2011-12-16"),
+        ("quotation/kasymov-nobody-gave-the-order", kasymov, "event/zhanaozen-shooting-2011-12-16"),
+        ("quotation/kasymov-every-officer-took-the-decision", kasymov, "event/zhanaozen-shooting-2011-12-16"),
+        ("claim/osce-dismay-azubalis-ap", azubalis, "event/mangystau-clashes-2011-12-16-17"),
+        ("quotation/azubalis-proportionate-crowd-control", azubalis, "event/mangystau-clashes-2011-12-16-17"),
+    }

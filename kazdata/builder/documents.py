@@ -29,6 +29,7 @@ from kazdata.entities.description import (
     EntityRef,
     describe,
     list_entities,
+    record_links,
 )
 from kazdata.entities.graph_view import INDEX_ENTRY_PREDICATES, GraphView
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
@@ -74,7 +75,7 @@ def start_documents(context: BuildContext, index: TripleIndex) -> tuple[list[lis
     view = GraphView(index, context.base)
     for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
         index.lines_by_subject(predicates)
-    index.lines_by_object(pages.QUOTING)
+    index.lines_by_object(record_links(context.base))
     return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view
 
 

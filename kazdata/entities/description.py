@@ -3,17 +3,23 @@
 A document about entity E holds (see docs/decisions/003-entity-documents.md):
 1. E's own triples and their blank-node closure (a Concise Bounded Description; skolemised blank
    nodes ``.well-known/genid/`` count as blank nodes here);
-2. the labels and types of every resource E links to, so a client can show names without
-   further requests;
-3. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
-   in N-Triples order), with the
-   labels and types of their subjects; the total count is stated on the document node;
-4. a few triples about the document itself: its primary topic, licence and dataset.
+2. the records about E (``record_links``: the claims and quotations that are ``schema:about`` E
+   or ``kaz:saidIn`` it, the quotations E spoke, wrote or displayed, the statements E made), each
+   with all its own triples: the value, qualifier, wording, counted group, text, speaker, outlet
+   (``prov:wasAttributedTo``) and article, everything E's HTML page shows of them, so that the
+   machine-readable document says no less than the page (issue 12);
+3. the labels, names, alternate names, types and addresses (``schema:url``) of every resource E
+   and those records link to, so a client can show names without further requests;
+4. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
+   in N-Triples order) besides those of the records, with the labels, types and addresses of
+   their subjects; the total count is stated on the document node;
+5. a few triples about the document itself: its primary topic, licence and dataset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import pyoxigraph as ox
 
@@ -23,6 +29,8 @@ from kazdata.vocabulary import Vocabulary, is_slug
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
 SCHEMA_NAME = ox.NamedNode("https://schema.org/name")
+SCHEMA_URL = ox.NamedNode("https://schema.org/url")
+ALTERNATE_NAME = ox.NamedNode("https://schema.org/alternateName")
 FOAF_PRIMARY_TOPIC = ox.NamedNode("http://xmlns.com/foaf/0.1/primaryTopic")
 FOAF_DOCUMENT = ox.NamedNode("http://xmlns.com/foaf/0.1/Document")
 DCTERMS_LICENSE = ox.NamedNode("http://purl.org/dc/terms/license")
@@ -32,7 +40,15 @@ XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 #: Incoming links kept in one document; the rest are counted, and reachable through SPARQL.
 INCOMING_LIMIT = 200
 
-LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, RDF_TYPE))
+#: what a document gives of each resource it links to: enough to name it in every language a
+#: page is shown in, and, for a cited article, to find it (its schema:url, shown beside every
+#: citation on the pages)
+LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME, RDF_TYPE, SCHEMA_URL))
+
+#: schema.org links from a record (claim, quotation) to the entity it is about or by
+_SCHEMA_RECORD_LINKS = ("about", "spokenByCharacter", "creator")
+#: kaz: links from a record to the entity it was said in, shown by or stated by
+_KAZ_RECORD_LINKS = ("saidIn", "displayedBy", "statedBy")
 _RDF_TYPE = token(RDF_TYPE)
 
 
@@ -73,6 +89,26 @@ def list_entities(index: TripleIndex, base: str) -> list[EntityRef]:
     return sorted((ref for ref in refs if ref is not None), key=lambda ref: (ref.kind, ref.slug))
 
 
+def record_link_iris(base: str) -> tuple[str, ...]:
+    """The predicates by which a record (claim, quotation) points to an entity whose document and
+    page carry it whole: the event it is about, the statement it was said in, its speaker."""
+    ontology = Vocabulary(base).ontology
+    return (*("https://schema.org/" + name for name in _SCHEMA_RECORD_LINKS),
+            *(ontology + name for name in _KAZ_RECORD_LINKS))
+
+
+@cache
+def record_links(base: str) -> frozenset[bytes]:
+    """``record_link_iris`` as N-Triples tokens (one set per base, so the index builds its table once)."""
+    return frozenset(token(ox.NamedNode(iri)) for iri in record_link_iris(base))
+
+
+def records_about(index: TripleIndex, entity: bytes, base: str) -> list[bytes]:
+    """Every triple of every record that points to ``entity`` by one of ``record_links``."""
+    subjects = {line[:line.index(b" ")] for line in index.lines_by_object(record_links(base)).get(entity, ())}
+    return [line for subject in sorted(subjects) for line in concise_bounded_description(index, subject, base)]
+
+
 def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> list[bytes]:
     """The node's triples plus, recursively, those of the blank nodes it reaches (N-Triples lines)."""
     result: list[bytes] = []
@@ -104,7 +140,7 @@ def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
              dataset_iri: str) -> list[bytes]:
     """The document about ``ref`` (see the module docstring) as sorted, distinct N-Triples lines."""
     entity = f"<{ref.iri(base)}>".encode()
-    own = concise_bounded_description(index, entity, base)
+    own = concise_bounded_description(index, entity, base) + records_about(index, entity, base)
     linked = {split_line(line)[2] for line in own} - {entity}
     linked = {term for term in linked if term[:1] == b"<"}
     own_prefix = entity + b" "

@@ -24,6 +24,7 @@ from kazdata.entities.description import (
     EntityRef,
     entity_ref,
     labels_and_types,
+    record_link_iris,
 )
 from kazdata.entities.graph_view import (
     ALTERNATE_NAME,
@@ -31,7 +32,9 @@ from kazdata.entities.graph_view import (
     PROV,
     RDFS_COMMENT,
     SCHEMA,
+    SEM,
     GraphView,
+    format_date_range,
     local_name,
 )
 from kazdata.entities.triples import TripleIndex, token
@@ -63,40 +66,73 @@ class PageRenderer:
                                                        **context)
 
     def _figures_and_statements(self, subject, language: str) -> tuple[list, list, list]:
-        view, figures, statements = self.view, [], []
-        for claim in view.subjects(SCHEMA + "about", subject):
-            types = {t.value for t in view.objects(claim, RDF_TYPE.value)}
-            outlets = [view.link(o, language) for o in view.objects(claim, PROV + "wasAttributedTo")]
-            sources = [view.link(o, language) for o in view.objects(claim, PROV + "wasDerivedFrom")]
-            entry = {"claim": view.link(claim, language), "outlets": outlets, "sources": sources}
-            base_kaz = self.view.vocabulary.ontology
-            if base_kaz + "FigureClaim" in types:
-                entry.update(
-                    wording=view.label(view.value(claim, base_kaz + "wording") or claim, language),
-                    kind=view.label(view.value(claim, base_kaz + "figureKind"), language)
-                    if view.value(claim, base_kaz + "figureKind") else "",
-                    group=view.label(view.value(claim, base_kaz + "countedGroup"), language)
-                    if view.value(claim, base_kaz + "countedGroup") else "")
-                figures.append(entry)
-            elif base_kaz + "StatementClaim" in types:
-                text = view.value(claim, SCHEMA + "text")
-                speakers = [view.link(s, language) for s in view.objects(claim, base_kaz + "statedBy")]
-                entry.update(text=text.value if text else view.label(claim, language), speakers=speakers)
-                statements.append(entry)
-        quotations = []
-        quotation_subjects = set(view.subjects(SCHEMA + "about", subject))
-        quotation_subjects |= set(view.subjects(SCHEMA + "spokenByCharacter", subject))
-        quotation_subjects |= set(view.subjects(SCHEMA + "creator", subject))
-        for node in sorted(quotation_subjects, key=str):
-            if SCHEMA + "Quotation" not in {t.value for t in view.objects(node, RDF_TYPE.value)}:
-                continue
-            text = view.value(node, SCHEMA + "text")
-            quotations.append({
-                "link": view.link(node, language), "text": text.value if text else "",
-                "speakers": [view.link(s, language) for s in
-                             view.objects(node, SCHEMA + "spokenByCharacter") or view.objects(node, SCHEMA + "creator")],
-                "outlets": [view.link(o, language) for o in view.objects(node, PROV + "wasAttributedTo")]})
+        """The records linked to ``subject`` (``record_link_iris``: about it, said in it, by it),
+        sorted by IRI, as the page's reported figures, attributed statements and quotations."""
+        view = self.view
+        records = sorted({record for predicate in record_link_iris(view.base)
+                          for record in view.subjects(predicate, subject)}, key=str)
+        figures, statements, quotations = [], [], []
+        for record in records:
+            types = {t.value for t in view.objects(record, RDF_TYPE.value)}
+            if view.vocabulary.term("FigureClaim") in types:
+                figures.append(self._figure(record, language))
+            elif view.vocabulary.term("StatementClaim") in types:
+                statements.append(self._statement(record, language))
+            elif SCHEMA + "Quotation" in types:
+                quotations.append(self._quotation(record, language))
         return figures, statements, quotations
+
+    def _links(self, record, predicate: str, language: str) -> list[dict]:
+        return [self.view.link(o, language) for o in self.view.objects(record, predicate)]
+
+    def _record(self, record, language: str) -> dict:
+        """What every record shows: its link, the outlets that reported it, the articles it is
+        from with their addresses (``schema:url``)."""
+        view = self.view
+        sources = []
+        for source in view.objects(record, PROV + "wasDerivedFrom"):
+            url = view.value(source, SCHEMA + "url")
+            sources.append({**view.link(source, language), "url": url.value if url is not None else None})
+        return {"claim": view.link(record, language), "link": view.link(record, language),
+                "outlets": self._links(record, PROV + "wasAttributedTo", language), "sources": sources}
+
+    def _figure(self, claim, language: str) -> dict:
+        view, kaz = self.view, self.view.vocabulary.term
+        value = view.value(claim, kaz("reportedValue")) or view.value(claim, kaz("reportedDuration"))
+        qualifier, kind = view.value(claim, kaz("qualifier")), view.value(claim, kaz("figureKind"))
+        group = view.value(claim, kaz("countedGroup"))
+        return {**self._record(claim, language),
+                "wording": view.label(view.value(claim, kaz("wording")) or claim, language),
+                "value": value.value if value is not None else "",
+                "qualifier": view.label(qualifier, language) if qualifier else "",
+                "kind": view.label(kind, language) if kind else "",
+                "group": view.label(group, language) if group else ""}
+
+    def _statement(self, claim, language: str) -> dict:
+        view, kaz = self.view, self.view.vocabulary.term
+        text = view.value(claim, SCHEMA + "text")
+        return {**self._record(claim, language),
+                "text": text.value if text else view.label(claim, language),
+                "speakers": self._links(claim, kaz("statedBy"), language),
+                "attackers": self._links(claim, kaz("allegedAttacker"), language),
+                "weapons": [w.value for w in view.objects(claim, kaz("allegedWeapon"))]}
+
+    def _quotation(self, node, language: str) -> dict:
+        view, kaz = self.view, self.view.vocabulary.term
+        text, medium = view.value(node, SCHEMA + "text"), view.value(node, kaz("medium"))
+        return {**self._record(node, language), "text": text.value if text else "",
+                "speakers": self._links(node, SCHEMA + "spokenByCharacter", language)
+                or self._links(node, SCHEMA + "creator", language),
+                "displayers": self._links(node, kaz("displayedBy"), language),
+                "medium": medium.value if medium is not None else ""}
+
+    def _when(self, subject) -> str | None:
+        """The event's day, or its range of days said as a range, as the timeline says it."""
+        view = self.view
+        start = view.value(subject, SCHEMA + "startDate") or view.value(subject, SEM + "hasEarliestBeginTimeStamp")
+        if start is None:
+            return None
+        return format_date_range(start, view.value(subject, SEM + "hasLatestBeginTimeStamp"))
 
     def _map(self, subject) -> dict | None:
         """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
@@ -148,6 +184,7 @@ class PageRenderer:
             if view.value(subject, SCHEMA + "description") else None,
             properties=sorted(properties.values(), key=lambda e: e["predicate"]["label"].lower()),
             incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
+            when=self._when(subject),
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
             alternate=alternate, map=self._map(subject),
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
@@ -206,25 +243,20 @@ class PageRenderer:
 
 PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
 _IRI_TOKEN = re.compile(rb"<[^<>\"{}|^`\\\s]*>")
-QUOTING = frozenset(token(ox.NamedNode(SCHEMA + name)) for name in ("about", "spokenByCharacter", "creator"))
 
 
 def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[bytes]) -> list[bytes]:
     """What the HTML page of ``ref`` reads besides its ``document`` lines, as N-Triples lines.
 
     ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
-    places) renders the same page as over the whole graph (a test holds them equal): every claim,
-    statement and quotation about the entity with its own triples, and the labels, names and
-    alternate names of every term the page shows.
+    places) renders the same page as over the whole graph (a test holds them equal). Since the
+    document carries the records about the entity and the names of what they link to (issue 12),
+    these are only names of terms the document writes without describing them, usually none.
     """
-    entity = f"<{ref.iri(base)}>".encode()
-    extra: list[bytes] = []
-    for line in index.lines_by_object(QUOTING).get(entity, ()):
-        extra += index.by_subject.get(line[:line.index(b" ")], ())
-    # every IRI written in these lines: a few more than the page shows (datatypes, an IRI quoted
+    # every IRI written in the document: a few more than the page shows (datatypes, an IRI quoted
     # in a literal) cost a few label lines and change nothing on the page
-    terms = set(_IRI_TOKEN.findall(b"".join(document) + b"".join(extra)))
-    extra += labels_and_types(index, terms, PAGE_LABELS)
+    terms = set(_IRI_TOKEN.findall(b"".join(document)))
+    extra = labels_and_types(index, terms, PAGE_LABELS)
     return sorted(set(extra) - set(document))
 
 

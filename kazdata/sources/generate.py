@@ -3,9 +3,11 @@
 ``generate(events, out, seed)`` writes SHACL-valid source files shaped like a real event
 record: a place hierarchy (country, regions, cities, squares), people with job titles,
 organisations and outlets, events with sub-events, figure claims with qualifiers whose totals
-are never smaller than their parts, and quotations. One source file (a synthetic report) per
-1,000 events, so sources stay small enough to validate one at a time. Every label says the
-data is synthetic; nothing here describes the real world.
+are never smaller than their parts, and quotations. As in the curated data, the records (claims,
+quotations) are attributed to an outlet and derived from the report, and the report is
+schema:about each event; events carry no PROV attribution (decision 002). One source file (a
+synthetic report) per 1,000 events, so sources stay small enough to validate one at a time.
+Every label says the data is synthetic; nothing here describes the real world.
 """
 
 from __future__ import annotations
@@ -111,13 +113,13 @@ def _event(index: int, article: str, world: _World, rng: random.Random) -> str:
         f"    schema:startDate \"{day.isoformat()}\"^^xsd:date ;\n"
         f"    schema:endDate \"{(day + timedelta(days=1)).isoformat()}\"^^xsd:date ;\n"
         f"    schema:location <place/{city}> ;\n    schema:subEvent <{child}> ;\n"
-        f"    sem:hasActor <person/{actor}>, <organization/synthetic-police> ;\n"
-        f"    prov:wasAttributedTo <organization/{outlet}> ;\n    prov:wasDerivedFrom <{article}> .\n",
+        f"    sem:hasActor <person/{actor}>, <organization/synthetic-police> .\n",
         f"<{child}>\n{_named('kaz:PoliceUseOfForce, schema:Event', label + ', first day')} ;\n"
         f"    schema:startDate \"{day.isoformat()}\"^^xsd:date ;\n"
         f"    schema:location <place/{city}-square> ;\n    schema:superEvent <{parent}> ;\n"
-        f"    sem:hasActor <organization/synthetic-police> ;\n"
-        f"    prov:wasAttributedTo <organization/{outlet}> ;\n    prov:wasDerivedFrom <{article}> .\n",
+        f"    sem:hasActor <organization/synthetic-police> .\n",
+        # events are not attributed: the report is about them, its claims say who reported what
+        f"<{article}> schema:about <{parent}>, <{child}> .\n",
         _claim(f"synthetic-event-{index}-total", parent, kind, words, total, outlet, article),
         _claim(f"synthetic-event-{index}-part", child, kind, words, child_value, outlet, article),
     ]
