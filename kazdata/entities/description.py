@@ -47,8 +47,8 @@ LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNA
 
 #: schema.org links from a record (claim, quotation) to the entity it is about or by
 _SCHEMA_RECORD_LINKS = ("about", "spokenByCharacter", "creator")
-#: kaz: links from a record to the entity it was said in, shown by or stated by
-_KAZ_RECORD_LINKS = ("saidIn", "displayedBy", "statedBy")
+#: kaz: links from a record to the entity it was said in, shown by, stated by, or alleges
+_KAZ_RECORD_LINKS = ("saidIn", "displayedBy", "statedBy", "allegedAttacker")
 _RDF_TYPE = token(RDF_TYPE)
 
 
