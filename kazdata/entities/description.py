@@ -37,6 +37,8 @@ DCTERMS_LICENSE = ox.NamedNode("http://purl.org/dc/terms/license")
 VOID_IN_DATASET = ox.NamedNode("http://rdfs.org/ns/void#inDataset")
 XSD_INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
 
+_ATTRIBUTED = token(ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo"))
+
 #: Incoming links kept in one document; the rest are counted, and reachable through SPARQL.
 INCOMING_LIMIT = 200
 
@@ -104,9 +106,14 @@ def record_links(base: str) -> frozenset[bytes]:
 
 
 def records_about(index: TripleIndex, entity: bytes, base: str) -> list[bytes]:
-    """Every triple of every record that points to ``entity`` by one of ``record_links``."""
+    """Every triple of every record that points to ``entity`` by one of ``record_links``.
+
+    A record is what an outlet reported, so it is attributed (``prov:wasAttributedTo``): that
+    keeps out an article, which is ``schema:about`` every event it reports and whose whole
+    description would otherwise be copied into each of their documents."""
     subjects = {line[:line.index(b" ")] for line in index.lines_by_object(record_links(base)).get(entity, ())}
-    return [line for subject in sorted(subjects) for line in concise_bounded_description(index, subject, base)]
+    records = [subject for subject in sorted(subjects) if index.lines_for(subject, _ATTRIBUTED)]
+    return [line for subject in records for line in concise_bounded_description(index, subject, base)]
 
 
 def concise_bounded_description(index: TripleIndex, node: bytes, base: str) -> list[bytes]:
