@@ -25,6 +25,7 @@ from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.dumps import write_bytes
 from kazdata.entities import pages
 from kazdata.entities.description import (
+    ATTRIBUTION,
     LABELS_AND_TYPES,
     EntityRef,
     describe,
@@ -73,7 +74,7 @@ def start_documents(context: BuildContext, index: TripleIndex) -> tuple[list[lis
     read are built here, once, before the worker processes start."""
     refs = list_entities(index, context.base)
     view = GraphView(index, context.base)
-    for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS):
+    for predicates in (LABELS_AND_TYPES, pages.PAGE_LABELS, ATTRIBUTION):
         index.lines_by_subject(predicates)
     index.lines_by_object(record_links(context.base))
     return [refs[i:i + CHUNK] for i in range(0, len(refs), CHUNK)], view
