@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -60,3 +61,31 @@ def test_the_wheel_ships_ontology_shapes_data_templates_and_assets(tmp_path):
                      "kazdata/entities/static/sparql.js"):
         assert expected in names, expected
     assert any(n.startswith("kazdata/bundled/data/queries/") for n in names)
+
+
+def _terms_used() -> dict[str, set[str]]:
+    """Every kaz: term the sources, shapes, example queries and code write, by where it is written
+    (read from the files, not from the ontology)."""
+    used: dict[str, set[str]] = {}
+    graph = Graph()
+    for path in [*sorted(bundled.sources_dir().glob("*.ttl")), *bundled.shapes_files()]:
+        graph.parse(path, format="turtle")
+        for term in {t for triple in graph for t in triple if isinstance(t, URIRef) and str(t).startswith(KAZ)}:
+            used.setdefault(str(term)[len(KAZ):], set()).add(Path(path).name)
+    written = [*sorted((ROOT / "data" / "queries").glob("*.rq")), *sorted((ROOT / "kazdata").rglob("*.py"))]
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r'\bkaz:([A-Za-z]+)\b|\b(?:kaz|term)\("([A-Za-z]+)"\)', text):
+            used.setdefault(name[0] or name[1], set()).add(path.name)
+    return used
+
+
+def test_every_term_the_project_uses_is_defined_with_a_label_and_comment(ontology):
+    """A term the data or the code writes (kaz:saidIn, kaz:incomingLinkCount, ...) and the ontology
+    does not define would be a term without meaning; the check above only sees defined ones."""
+    used = _terms_used()
+    assert {"saidIn", "statedBy", "FigureClaim", "incomingLinkCount"} <= set(used)
+    undefined = {name: sorted(where) for name, where in used.items()
+                 if not (_english(ontology, URIRef(KAZ + name), RDFS.label)
+                         and _english(ontology, URIRef(KAZ + name), RDFS.comment))}
+    assert undefined == {}
