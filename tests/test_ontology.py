@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import zipfile
@@ -89,3 +90,21 @@ def test_every_term_the_project_uses_is_defined_with_a_label_and_comment(ontolog
                  if not (_english(ontology, URIRef(KAZ + name), RDFS.label)
                          and _english(ontology, URIRef(KAZ + name), RDFS.comment))}
     assert undefined == {}
+
+
+def test_every_property_of_the_documents_has_a_json_ld_term(ontology):
+    """A JSON-LD document compacted with the context writes a property without a term as a full
+    IRI: kaz:saidIn appeared so until it was added."""
+    context = json.loads((ROOT / "ontology" / "context.jsonld").read_text(encoding="utf-8"))["@context"]
+    terms = {(value["@id"] if isinstance(value, dict) else value): value for value in context.values()
+             if isinstance(value, (dict, str))}
+    graph = Graph()
+    for path in sorted(bundled.sources_dir().glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    written = {str(p)[len(KAZ):] for p in graph.predicates() if str(p).startswith(KAZ)} | {"incomingLinkCount"}
+    assert {"saidIn", "statedBy", "reportedValue"} <= written
+    missing = sorted(name for name in written if f"kaz:{name}" not in terms)
+    assert missing == []
+    for name in written:
+        if (URIRef(KAZ + name), RDF.type, OWL.ObjectProperty) in ontology:
+            assert terms[f"kaz:{name}"] == {"@id": f"kaz:{name}", "@type": "@id"}, name
