@@ -23,12 +23,17 @@ def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) 
 
 
 def _sources_dir(settings: Settings) -> Path:
-    return settings.sources or bundled.sources_dir()
+    """The sources folder by the one rule (``bundled.choose_sources``), said on stderr first."""
+    chosen = bundled.choose_sources(settings.sources)
+    print(f"kazdata: {chosen}", file=sys.stderr, flush=True)
+    return chosen.path
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder import build_release
+    from kazdata.builder.replaceable import check_replaceable
     settings = load_settings({"base": args.base, "sources": args.sources})
+    check_replaceable(Path(args.out))
     build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store)
     return 0
 
