@@ -14,11 +14,22 @@ from kazdata.settings import SETTINGS, Settings, load_settings
 from kazdata.sources import bundled
 
 
+def _flag_parser(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The setting's parser, its ValueError shown by argparse as the message it is (argparse
+    would otherwise print only "invalid value")."""
+    def parse_flag(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse_flag
+
+
 def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """Flags come from the settings table, so their help and defaults cannot drift from it."""
     for setting in SETTINGS:
         if setting.name in names:
-            parser.add_argument(setting.flag, dest=setting.name, default=None, type=setting.parse,
+            parser.add_argument(setting.flag, dest=setting.name, default=None, type=_flag_parser(setting.parse),
                                 help=f"{setting.help} [env {setting.env}; default {setting.shown_default}]")
 
 
@@ -56,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kazdata.runtime.serve import serve
     names = [s.name for s in SETTINGS]
     settings = load_settings({name: getattr(args, name, None) for name in names})
-    return serve(settings, dev=args.dev)
+    return serve(settings, dev=args.dev, build_missing=args.build_missing)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -121,8 +132,12 @@ COMMANDS: tuple[Command, ...] = (
             (_argument("files", nargs="*", help="Turtle files (default: every source)"),), ("sources",)),
     Command("serve", cmd_serve, "serve a release over HTTP",
             "Serve a release as Linked Data and SPARQL under the production server (granian, or gunicorn "
-            "with --server). Builds the bundled release first when the release directory is missing.",
-            (_argument("--dev", action="store_true", help="use Flask's development server instead"),),
+            "with --server). Every setting is checked before anything starts: a missing release, a taken "
+            "port or a value out of range is one line and exit status 1.",
+            (_argument("--dev", action="store_true", help="use Flask's development server instead"),
+             _argument("--build-missing", action="store_true",
+                       help="build a release from the sources first when --release does not exist "
+                            "(what `python server.py` does)")),
             tuple(s.name for s in SETTINGS)),
     Command("generate", cmd_generate, "write a synthetic, SHACL-valid event dataset",
             "Write a deterministic (seeded) synthetic event dataset in kazdata's vocabulary to OUT, one "
