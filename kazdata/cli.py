@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kazdata.errors import KazdataError, ValidationFailed
+from kazdata.errors import KazdataError
 from kazdata.settings import SETTINGS, Settings, load_settings
 from kazdata.sources import bundled
 
@@ -52,14 +52,16 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from kazdata.sources.curated import discover_sources
     from kazdata.validation import validate_sources
+    from kazdata.validation.report import once_each
     settings = load_settings({"sources": args.sources})
     paths = [Path(p) for p in args.files] or discover_sources(_sources_dir(settings))
     report = validate_sources(paths)
-    for violation in report.violations:
+    violations = once_each(report.violations)
+    for violation in violations:
         print(violation)
-    errors = sum(v.severity == "Violation" for v in report.violations)
+    errors = sum(v.severity == "Violation" for v in violations)
     print(f"{len(paths)} file(s) checked: {errors} violation(s), "
-          f"{len(report.violations) - errors} warning(s)/info(s)")
+          f"{len(violations) - errors} warning(s)/info(s)")
     return 0 if report.conforms else 1
 
 
@@ -187,11 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ValidationFailed as error:
-        for violation in error.details.get("violations", []):
-            print(violation, file=sys.stderr)
-        print(f"kazdata: {error.message}", file=sys.stderr)
-        return 1
     except (KazdataError, ValueError, FileNotFoundError) as error:
         print(f"kazdata: {getattr(error, 'message', error)}", file=sys.stderr)
         return 1

@@ -79,3 +79,21 @@ def test_validate_and_build_say_which_sources_folder_they_read_and_follow_the_ch
     build = run("build", str(tmp_path / "rel"), cwd=checkout)
     assert build.returncode != 0 and f"kazdata: sources: {sources} (" in build.stderr
     assert not (tmp_path / "rel").exists()
+
+
+def test_each_violation_is_printed_once_with_every_rule_that_failed(tmp_path):
+    """A start date with a time fails StartDateShape's sh:or and its sh:pattern: one thing to fix."""
+    source = tmp_path / "globalpost-2011-12-19.ttl"
+    text = (bundled.sources_dir() / "globalpost-2011-12-19.ttl").read_text()
+    first = 'schema:startDate "2011-12-16"^^xsd:date ;'
+    assert first in text
+    source.write_text(text.replace(first, 'schema:startDate "2011-12-16T10:00:00"^^xsd:dateTime ;', 1))
+    result = run("validate", str(source))
+    assert result.returncode == 1
+    assert result.stdout.count("node:  https://w3id.org/kazdata/id/event/mangystau-clashes-2011-12-16-17") == 1
+    assert "1 violation(s)" in result.stdout
+    rule = next(line for line in result.stdout.splitlines() if "StartDateShape" in line)
+    assert "OrConstraintComponent" in rule and "PatternConstraintComponent" in rule
+    build = run("build", str(tmp_path / "rel"), "--sources", str(tmp_path))
+    assert build.returncode != 0
+    assert build.stderr.count("node:  https://w3id.org/kazdata/id/event/mangystau-clashes-2011-12-16-17") == 1
