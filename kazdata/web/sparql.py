@@ -163,7 +163,7 @@ def _respond(result, params) -> Response:
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
         if fmt.serializer is not None:
             try:
-                body = (rdf_bytes(result.triples, ox.RdfFormat.JSON_LD) if fmt is JSON_LD  # see CONSTRUCT_FORMATS
+                body = (_expanded_json_ld(result.triples) if fmt is JSON_LD  # see CONSTRUCT_FORMATS
                         else fmt.serializer(result.triples, _style()))
             except ValueError:  # e.g. JSON-LD through rdflib, which lacks RDF 1.2 terms
                 others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
@@ -184,6 +184,16 @@ def _respond(result, params) -> Response:
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
     return add_cors(response)
+
+
+def _expanded_json_ld(triples: list[ox.Triple]) -> bytes:
+    """pyoxigraph's JSON-LD (expanded: a list of nodes) as the ``@graph`` of one object, the
+    shape of every other JSON-LD kazdata sends; ValueError for terms it cannot write (RDF 1.2
+    triple terms), which its writer reports as OSError."""
+    try:
+        return b'{"@graph":' + rdf_bytes(triples, ox.RdfFormat.JSON_LD) + b"}\n"
+    except OSError as error:
+        raise ValueError(str(error)) from None
 
 
 def _in_pieces(chunks: Iterable[bytes], size: int = PIECE_BYTES) -> Iterator[bytes]:
