@@ -212,8 +212,10 @@ def default_threads() -> int:
 
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
-                   query_timeout: float | None = None, server: str | None = None) -> tuple[Server, str]:
-    """``kazdata serve``, exactly as the CLI runs it; ``server`` None means kazdata's default."""
+                   query_timeout: float | None = None, server: str | None = None,
+                   extra: tuple[str, ...] = ()) -> tuple[Server, str]:
+    """``kazdata serve``, exactly as the CLI runs it; ``server`` None means kazdata's default;
+    ``extra`` flags are added as given (``--access-log FILE``)."""
     port = free_port()
     argv = ["kazdata", "serve", "--release", str(release), "--host", HOST, "--port", str(port),
             "--workers", str(workers)]
@@ -223,6 +225,7 @@ def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
         argv += ["--threads", str(threads)]
     if query_timeout is not None:
         argv += ["--query-timeout", str(query_timeout)]
+    argv += list(extra)
     base = f"http://{HOST}:{port}"
     return Server(f"kazdata-{server or 'default'}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
 

@@ -64,12 +64,15 @@ def run(release: Path, servers: list[str], *, seconds: int, rounds: int, workers
     describe = describe_paths(release, paths)
     running: dict[str, tuple] = {}
     shapes: dict[str, str] = {}
-    for name in servers:  # "granian", "granian:4" (4 web workers) or "granian:4x8" (8 threads each)
-        server, _, shape = name.partition(":")
+    for name in servers:  # "granian", "granian:4" (4 web workers), "granian:4x8" (8 threads each),
+        server, _, shape = name.partition(":")  # "granian+log" (with --access-log to a file)
+        server, logged, _ = server.partition("+log")
         count, _, threads = shape.partition("x")
         defaults = load_settings({"server": server}, environ={})  # that server's own defaults
+        access = ("--access-log", str(Path(tempfile.mkdtemp(prefix="kazdata-access-")) / "access.log"))
         running[name] = c.kazdata_server(release, workers=int(count or workers or defaults.workers),
-                                         threads=int(threads or defaults.threads), server=server)
+                                         threads=int(threads or defaults.threads), server=server,
+                                         extra=access if logged else ())
         shapes[name] = f"{count or workers or defaults.workers}x{threads or defaults.threads}"
     running["oxigraph"] = c.oxigraph_server(oxigraph_location(release))
     load = {name: (describe if name == "oxigraph" else paths) for name in running}
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--release", help="another release directory instead")
     parser.add_argument("--servers", default="gunicorn,granian",
                         help="kazdata serve --server values to measure, each optionally with its worker count "
-                             "(granian:4) and threads (granian:4x8)")
+                             "(granian:4) and threads (granian:4x8); granian+log writes an access log to a file")
     parser.add_argument("--workers", type=int, help="web workers (default: kazdata's default)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)

@@ -9,26 +9,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kazdata.errors import KazdataError, ValidationFailed
+from kazdata.errors import KazdataError
 from kazdata.settings import SETTINGS, Settings, load_settings
 from kazdata.sources import bundled
+
+
+def _flag_parser(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """The setting's parser, its ValueError shown by argparse as the message it is (argparse
+    would otherwise print only "invalid value")."""
+    def parse_flag(value: str) -> Any:
+        try:
+            return parse(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return parse_flag
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """Flags come from the settings table, so their help and defaults cannot drift from it."""
     for setting in SETTINGS:
         if setting.name in names:
-            parser.add_argument(setting.flag, dest=setting.name, default=None, type=setting.parse,
+            parser.add_argument(setting.flag, dest=setting.name, default=None, type=_flag_parser(setting.parse),
                                 help=f"{setting.help} [env {setting.env}; default {setting.shown_default}]")
 
 
 def _sources_dir(settings: Settings) -> Path:
-    return settings.sources or bundled.sources_dir()
+    """The sources folder by the one rule (``bundled.choose_sources``), said on stderr first."""
+    chosen = bundled.choose_sources(settings.sources)
+    print(f"kazdata: {chosen}", file=sys.stderr, flush=True)
+    return chosen.path
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder import build_release
+    from kazdata.builder.replaceable import check_replaceable
     settings = load_settings({"base": args.base, "sources": args.sources})
+    check_replaceable(Path(args.out))
     build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store)
     return 0
 
@@ -36,14 +52,16 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from kazdata.sources.curated import discover_sources
     from kazdata.validation import validate_sources
+    from kazdata.validation.report import once_each
     settings = load_settings({"sources": args.sources})
     paths = [Path(p) for p in args.files] or discover_sources(_sources_dir(settings))
     report = validate_sources(paths)
-    for violation in report.violations:
+    violations = once_each(report.violations)
+    for violation in violations:
         print(violation)
-    errors = sum(v.severity == "Violation" for v in report.violations)
+    errors = sum(v.severity == "Violation" for v in violations)
     print(f"{len(paths)} file(s) checked: {errors} violation(s), "
-          f"{len(report.violations) - errors} warning(s)/info(s)")
+          f"{len(violations) - errors} warning(s)/info(s)")
     return 0 if report.conforms else 1
 
 
@@ -51,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kazdata.runtime.serve import serve
     names = [s.name for s in SETTINGS]
     settings = load_settings({name: getattr(args, name, None) for name in names})
-    return serve(settings, dev=args.dev)
+    return serve(settings, dev=args.dev, build_missing=args.build_missing)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -116,8 +134,12 @@ COMMANDS: tuple[Command, ...] = (
             (_argument("files", nargs="*", help="Turtle files (default: every source)"),), ("sources",)),
     Command("serve", cmd_serve, "serve a release over HTTP",
             "Serve a release as Linked Data and SPARQL under the production server (granian, or gunicorn "
-            "with --server). Builds the bundled release first when the release directory is missing.",
-            (_argument("--dev", action="store_true", help="use Flask's development server instead"),),
+            "with --server). Every setting is checked before anything starts: a missing release, a taken "
+            "port or a value out of range is one line and exit status 1.",
+            (_argument("--dev", action="store_true", help="use Flask's development server instead"),
+             _argument("--build-missing", action="store_true",
+                       help="build a release from the sources first when --release does not exist "
+                            "(what `python server.py` does)")),
             tuple(s.name for s in SETTINGS)),
     Command("generate", cmd_generate, "write a synthetic, SHACL-valid event dataset",
             "Write a deterministic (seeded) synthetic event dataset in kazdata's vocabulary to OUT, one "
@@ -167,11 +189,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ValidationFailed as error:
-        for violation in error.details.get("violations", []):
-            print(violation, file=sys.stderr)
-        print(f"kazdata: {error.message}", file=sys.stderr)
-        return 1
     except (KazdataError, ValueError, FileNotFoundError) as error:
         print(f"kazdata: {getattr(error, 'message', error)}", file=sys.stderr)
         return 1

@@ -70,6 +70,33 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
+def _whole(low: int, high: int | None = None, what: str = "a whole number") -> Callable[[str], int]:
+    """A parser of whole numbers from ``low`` to ``high``, whose error says the range: the table
+    checks a value where it is read, so a server never starts with one it cannot use."""
+    def parse(value: str | int) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not {what}") from None
+        if number < low or (high is not None and number > high):
+            raise ValueError(f"{number} is out of range: {what} from {low}" + (f" to {high}" if high else " up"))
+        return number
+    return parse
+
+
+def _seconds(value: str | float) -> float:
+    number = float(value)
+    if not number > 0:
+        raise ValueError(f"{value!r} is not a positive number of seconds")
+    return number
+
+
+def _access_log(value: str) -> str | None:
+    """``-`` for standard output, a file path, or ``off``/empty for none."""
+    value = value.strip()
+    return None if value.lower() in ("", "off", "none") else value
+
+
 def _base(value: str) -> str:
     if not value.endswith("/"):
         raise ValueError(f"base {value!r} must end with '/'")
@@ -88,30 +115,33 @@ class Settings:
     ``query_processes`` means the chosen server's or the machine's default, resolved on creation."""
 
     host: str = _setting("127.0.0.1", "Interface to listen on.")
-    port: int = _setting(5000, "TCP port to listen on.", int)
+    port: int = _setting(5000, "TCP port to listen on (1-65535); `kazdata serve` refuses one that is taken.",
+                         _whole(1, 65535, "a TCP port"))
     release: Path = _setting(Path("release"), "Release directory written by `kazdata build` and served by "
                              "`kazdata serve`.", Path, shown="`release`")
     base: str = _setting(DEFAULT_BASE, "Canonical base IRI (used by the build; the server serves the "
                          "release's own base).", _base)
     server: str = _setting("granian", "Production HTTP server: `granian`, or `gunicorn` (about 4x slower on "
                            "`/doc/`; decision 005).", _server)
-    workers: int = _setting(None, "Production-server worker processes.", int,
+    workers: int = _setting(None, "Production-server worker processes.", _whole(1),
                             shown="granian: 2 per core, at least 2; gunicorn: 4 per core, at least 4")
     threads: int = _setting(None, "Python threads per worker process (under gunicorn a slow client holds "
-                            "one, so keep plenty).", int, shown="granian: `8`; gunicorn: `32`")
+                            "one, so keep plenty).", _whole(1), shown="granian: `8`; gunicorn: `32`")
     backend: str = _setting("memory", "Where the triples live: `memory` (the dump loaded in memory), `disk` "
                             "(the RocksDB store of a release built with `--store`, opened read-only), "
                             "`remote` (a SPARQL 1.1 endpoint).", _backend)
     endpoint: str | None = _setting(None, "With `--backend remote`: the remote store's SPARQL query URL.")
-    query_processes: int = _setting(None, "Query processes evaluating SPARQL beside the web workers; `0` "
-                                    "evaluates in the web workers' threads.", int, shown="4 per core, at least 4")
+    query_processes: int = _setting(None, "Query processes evaluating SPARQL beside the web workers. `0` "
+                                    "evaluates in the web workers' threads, where a runaway query cannot be "
+                                    "killed: development only, refused unless with `--dev`.", _whole(0),
+                                    shown="4 per core, at least 4")
     query_timeout: float = _setting(10.0, "Longest a SPARQL query may run, in seconds; a client may ask for "
-                                    "less with `timeout`.", float, shown="`10`")
+                                    "less with `timeout`.", _seconds, shown="`10`")
     query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
-                                 "shares, in MB (a query past it gets a `503`); `0` for no limit.", int)
+                                 "shares, in MB (a query past it gets a `503`); `0` for no limit.", _whole(0))
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
-                                 "flagged.", int)
-    max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", int)
+                                 "flagged.", _whole(1))
+    max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", _whole(1))
     service_allowlist: tuple[str, ...] = _setting((), "Comma-separated endpoint IRIs that SPARQL `SERVICE` "
                                                   "may call.", _csv)
     verify: str = _setting("quick", "Check a release against its `SHA256SUMS` before serving it; a missing, "
@@ -120,8 +150,14 @@ class Settings:
                            "`kazdata publish` and any hashing record them in `.NAME.verified` beside the "
                            "release); `full` hashes every file at every start; `off` checks nothing. "
                            "`true`/`false` mean `quick`/`off`.", _verification)
-    sources: Path | None = _setting(None, "Folder of curated source files.", Path,
-                                    shown="bundled `data/sources`")
+    sources: Path | None = _setting(None, "Folder of curated source files read by `kazdata build` and "
+                                    "`kazdata validate`; without it, `data/sources` in the current folder if "
+                                    "there is one, else the copy installed with kazdata (each run prints which).",
+                                    Path, shown="`./data/sources`, else the installed copy")
+    access_log: str | None = _setting(None, "Where `kazdata serve` writes one line per request in the Common "
+                                      "Log Format: `-` for standard output, or a file. Errors (5xx, killed "
+                                      "queries, refused releases) are logged to standard error either way.",
+                                      _access_log, shown="off")
 
     def __post_init__(self) -> None:
         from kazdata.runtime.http_servers import HTTP_SERVERS

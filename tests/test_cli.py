@@ -89,6 +89,8 @@ def test_server_py_builds_the_bundled_release_first_and_serves_it(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+    said = process.stdout.read().decode(errors="replace")
+    assert f"no release at {release}; building one there first from the sources: " in said, said
 
 
 def test_two_sources_that_clash_are_both_named_with_lines():

@@ -32,6 +32,7 @@ from kazdata.builder.dumps import (
     write_dump,
 )
 from kazdata.builder.jobs import WorkerPool
+from kazdata.builder.replaceable import check_replaceable
 from kazdata.builder.validation_process import Validation, cpu_seconds
 from kazdata.builder.void import summarise_graphs, write_void
 from kazdata.entities.description import EntityRef
@@ -109,6 +110,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     Raises SourceError for a file that does not parse and ValidationFailed (with every
     violation in ``details['violations']``) for shape violations; ``out`` is unchanged then.
     """
+    check_replaceable(Path(out))
     source_paths = discover_sources(sources_dir or bundled.sources_dir())
     progress(f"building a release from {len(source_paths)} source(s) into {out}")
     live = progress in (stderr_progress, quiet)  # callbacks the validation process can call
@@ -132,6 +134,7 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
     per CPU); the release does not depend on their number.
     """
     out = Path(out)
+    check_replaceable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     store_dir = staging.with_name(staging.name + ".store")  # outside the release until SHA256SUMS is written

@@ -18,7 +18,7 @@ from typing import Any, Self
 from kazdata.builder.jobs import start_method
 from kazdata.errors import ValidationFailed
 from kazdata.validation import validate_sources
-from kazdata.validation.report import ValidationReport
+from kazdata.validation.report import ValidationReport, once_each
 
 Progress = Callable[[str], None]
 #: How often a wait for the verdict checks that the validation process is still alive.
@@ -79,13 +79,14 @@ class Validation:
                 self.progress(line)
             self.progress(f"  validate with SHACL: done in {time.perf_counter() - self.started:.2f} s "
                           f"(CPU {cpu:.1f} s, worker processes included; beside the steps above)")
-            for violation in report.violations:
+            for violation in once_each(report.violations):
                 self.progress(str(violation))
             self.report = report
         if not report.conforms:
-            count = sum(v.severity == "Violation" for v in report.violations)
+            violations = once_each(report.violations)
+            count = sum(v.severity == "Violation" for v in violations)
             raise ValidationFailed(f"{count} shape violation(s); the release was not written",
-                                   violations=report.violations)
+                                   violations=violations)
 
     def _receive(self):
         """The child's ``(report, lines, cpu)``; its exception raised here if it failed."""

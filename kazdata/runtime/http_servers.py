@@ -14,6 +14,8 @@ from kazdata.settings import Settings
 
 #: the variable that tells granian's workers where the query processes listen
 QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
+#: the Common Log Format in gunicorn's atoms (host, ident, user, [time], "request", status, bytes)
+GUNICORN_COMMON_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s'
 
 
 def gunicorn_options(settings: Settings) -> dict:
@@ -29,7 +31,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "keepalive": 5,
         "backlog": 2048,
         "limit_request_line": 8190,
-        "accesslog": None,
+        "accesslog": settings.access_log,
+        "access_log_format": GUNICORN_COMMON_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": "warning",
     }
@@ -44,11 +47,13 @@ def run_granian(settings: Settings, app_options: dict) -> None:
     os.environ.update(settings.exported())
     if app_options.get("query_socket"):
         os.environ[QUERY_SOCKET_ENV] = app_options["query_socket"]
+    from kazdata.runtime.server_logs import granian_logging
     Granian("kazdata.web.wsgi:production_app", factory=True, interface=Interfaces.WSGI,
             address=settings.host, port=settings.port, workers=settings.workers,
             blocking_threads=settings.threads, backlog=2048, websockets=False,
             respawn_failed_workers=True, respawn_interval=0.1, workers_kill_timeout=5,
-            log_level=LogLevels.warning).serve()
+            log_level=LogLevels.warning, log_dictconfig=granian_logging(settings.access_log),
+            log_access=settings.access_log is not None).serve()
 
 
 def run_gunicorn(settings: Settings, app_options: dict) -> None:

@@ -13,27 +13,32 @@ from __future__ import annotations
 import signal
 import sys
 
-from kazdata.errors import ReleaseError
-from kazdata.release.checksums import CHECKSUMS
 from kazdata.runtime.http_servers import HTTP_SERVERS
 from kazdata.settings import Settings
 from kazdata.sources import bundled
 
 
 def ensure_release(settings: Settings) -> None:
-    """Build the bundled dataset first when the release directory does not exist yet."""
+    """Build a release from the sources first when the release directory does not exist yet
+    (``python server.py``, a newcomer's one command); says where it writes it."""
     release = settings.release
-    if (release / CHECKSUMS).is_file():
+    if release.exists():
         return
-    if release.exists() and any(release.iterdir()):
-        raise ReleaseError(f"{release} exists but is not a kazdata release; refusing to overwrite it")
     from kazdata.builder import build_release
-    print(f"kazdata: no release at {release}; building the bundled dataset first", file=sys.stderr)
-    build_release(release, sources_dir=settings.sources or bundled.sources_dir(), base=settings.base)
+    sources = bundled.choose_sources(settings.sources)
+    print(f"kazdata: no release at {release.resolve()}; building one there first from the {sources}",
+          file=sys.stderr, flush=True)
+    build_release(release, sources_dir=sources.path, base=settings.base)
 
 
-def serve(settings: Settings, *, dev: bool = False) -> int:
+def serve(settings: Settings, *, dev: bool = False, build_missing: bool = False) -> int:
+    """Check every setting (``preflight``), then serve ``settings.release``; with
+    ``build_missing``, build it first if it does not exist."""
     from kazdata.release.opened import OpenedRelease
+    from kazdata.runtime.preflight import preflight
+    from kazdata.runtime.server_logs import log_errors, shape_note
+    preflight(settings, dev=dev, build_missing=build_missing)
+    log_errors()
     ensure_release(settings)
     # refuse a broken release with a clear message; the app and the query supervisor then skip
     # verifying this same release again (hashing it is most of the start-up time at 10^6 triples)
@@ -57,4 +62,7 @@ def serve(settings: Settings, *, dev: bool = False) -> int:
           f"SPARQL on the {settings.backend} backend"
           + (f" in {settings.query_processes} query processes" if service else ""),
           file=sys.stderr, flush=True)
+    note = shape_note(settings.server, settings.workers, settings.threads)
+    if note:
+        print(note, file=sys.stderr, flush=True)
     return keep(lambda: HTTP_SERVERS[settings.server].run(settings, app_options), service)

@@ -220,7 +220,9 @@ class _Supervisor:
     def _enforce_limits(self, now: float) -> None:
         for child, handed_at in self._busy():
             if now >= handed_at + self.time_limit:
-                self._kill(child)
+                self._kill(child)  # first: the log line must not delay it
+                log.warning("killed query process %s: its query ran past the %g s limit", child.pid,
+                            self.time_limit)
             elif not child.heavy and now >= handed_at + HEAVY_AFTER:
                 child.heavy = True
                 try:

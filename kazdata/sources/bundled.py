@@ -8,6 +8,7 @@ both places lets ``pip install .`` and ``pip install -e .`` run from any directo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # the kazdata package
 
@@ -43,3 +44,33 @@ def sources_dir() -> Path:
 
 def queries_dir() -> Path:
     return bundled_dir("data") / "queries"
+
+
+class SourcesFolder(NamedTuple):
+    """The folder of curated sources a build or a validation reads, and why that one."""
+
+    path: Path
+    why: str
+
+    def __str__(self) -> str:
+        return f"sources: {self.path} ({self.why})"
+
+
+#: where a checkout keeps its sources, relative to the folder a command runs in
+CHECKOUT_SOURCES = Path("data") / "sources"
+
+
+def choose_sources(explicit: Path | None, cwd: Path | None = None) -> SourcesFolder:
+    """The one rule for which sources folder is used, by ``kazdata build``, ``kazdata validate``
+    and ``kazdata serve`` alike: ``--sources``/``KAZDATA_SOURCES`` when given; else
+    ``data/sources`` in the current folder when there is one (a checkout, where a curator adds a
+    file); else the copy installed with kazdata. After ``pip install .`` the installed copy is a
+    snapshot, so a curator working in the checkout must get the checkout's folder: the rule
+    follows the folder the command runs in, and every build and validation prints its choice.
+    """
+    if explicit is not None:
+        return SourcesFolder(Path(explicit), "--sources / KAZDATA_SOURCES")
+    local = (cwd or Path.cwd()) / CHECKOUT_SOURCES
+    if local.is_dir():
+        return SourcesFolder(local, "the current folder's data/sources")
+    return SourcesFolder(sources_dir(), "installed with kazdata; no data/sources in the current folder")

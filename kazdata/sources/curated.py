@@ -31,10 +31,18 @@ class Source:
 
 
 def discover_sources(directory: Path) -> list[Path]:
-    """The source files of a folder, sorted by name so builds are reproducible."""
+    """The source files of a folder, sorted by name so builds are reproducible.
+
+    Raises SourceError when the folder is missing or holds no ``*.ttl`` file: a release of
+    nothing is never what was meant (a mistyped ``--sources``, a folder not yet filled).
+    """
     if not directory.is_dir():
         raise SourceError(f"sources folder {directory} does not exist")
-    return sorted(directory.glob("*.ttl"))
+    found = sorted(directory.glob("*.ttl"))
+    if not found:
+        raise SourceError(f"sources folder {directory} holds no source file (*.ttl); refusing to build "
+                          "or validate nothing")
+    return found
 
 
 def load_source(path: Path, base: str = DEFAULT_BASE, *, check_name: bool = True) -> Source:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import overload
 
@@ -167,3 +167,19 @@ class SourceLines:
             if any(s in line for s in spellings):
                 return number
         return None
+
+
+def once_each(violations: list[Violation]) -> list[Violation]:
+    """Each failure once: results that differ only in the constraint component (a value that
+    fails a shape's ``sh:or`` and its ``sh:pattern``, or each branch of an ``sh:or``) are one
+    thing for a curator to fix, printed once with every component that failed, in order."""
+    merged: dict[tuple, Violation] = {}
+    for violation in violations:
+        key = (violation.locations, violation.source_file, violation.focus_node, violation.path,
+               violation.value, violation.message, violation.severity, violation.source_shape)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = violation
+        elif violation.constraint not in first.constraint.split(", "):
+            merged[key] = replace(first, constraint=f"{first.constraint}, {violation.constraint}")
+    return list(merged.values())

@@ -82,6 +82,8 @@ def error_response(status: int, title: str, message: str, **extra) -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(KazdataError)
     def handle_domain_error(error: KazdataError) -> Response:
+        if error.status >= 500:  # the operator must hear of every 5xx, access log or not
+            log.error("%s %s answered %d: %s", request.method, request.path, error.status, error.message)
         headers = error.details.get("headers", {}) if isinstance(error.details.get("headers"), dict) else {}
         return error_response(error.status, error.title, error.message,
                               offered=error.details.get("offered", []), headers=headers)
