@@ -1,0 +1,85 @@
+"""Issue 15's web-side attacks, each against a real ``kazdata serve`` process on loopback.
+
+Every test here failed on the code before its defence (slow bodies froze /doc/, the Host
+header reached absolute URLs, a 412 carried the whole dump, ...).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer
+
+DOC = "/doc/article/globalpost-2011-12-19"
+
+
+@pytest.fixture(scope="module")
+def server(release_dir):
+    live = LiveServer(release_dir, ["--query-timeout", "3"])
+    yield live
+    live.stop()
+
+
+@contextmanager
+def stalled_bodies(server, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that announce a 100 kB query, send three bytes of it and stop."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+                         b"Content-Length: 100000\r\n\r\nASK")
+            sockets.append(sock)
+        time.sleep(0.5)  # let the server take them all in
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_stalled_bodies_leave_documents_and_get_queries_answering(server):
+    """40 stalled bodies held every thread of the old server: /doc/ timed out for as long as
+    they stayed open. Now they may hold at most half of each worker's threads."""
+    with stalled_bodies(server, 40):
+        for _ in range(10):
+            response = requests.get(server.url(DOC), headers={"Accept": "text/turtle"}, timeout=5)
+            assert response.status_code == 200 and b"globalpost" in response.content
+        response = requests.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"},
+                                headers={"Accept": "application/sparql-results+json"}, timeout=5)
+        assert response.json()["boolean"] is True
+        refused = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }",
+                                headers={"Content-Type": "application/sparql-query"}, timeout=5)
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1"
+        assert "request bodies" in refused.text
+    # once they are gone, bodies are read again
+    for _attempt in range(20):
+        answered = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }",
+                                 headers={"Content-Type": "application/sparql-query",
+                                          "Accept": "application/sparql-results+json"}, timeout=5)
+        if answered.status_code == 200:
+            break
+        time.sleep(0.25)
+    assert answered.status_code == 200 and answered.json()["boolean"] is True
+
+
+def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
+    """The ones past the slots get a 429 and a closed connection straight away, unread."""
+    with stalled_bodies(server, 24) as sockets:
+        answers = []
+        for sock in sockets:
+            sock.settimeout(0.2)
+            try:
+                answers.append(sock.recv(200))
+            except TimeoutError:
+                answers.append(b"")
+    refused = [a for a in answers if a.startswith(b"HTTP/1.1 429")]
+    # 2 workers x 8 threads, half of them for bodies: at most 8 wait, the rest are refused
+    assert len(refused) >= 24 - 8
+    assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
