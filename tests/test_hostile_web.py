@@ -83,3 +83,39 @@ def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
     # 2 workers x 8 threads, half of them for bodies: at most 8 wait, the rest are refused
     assert len(refused) >= 24 - 8
     assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
+
+
+def test_a_failed_if_match_on_a_dump_sends_no_body(server):
+    """Werkzeug kept the whole file as the body of its 412."""
+    response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"If-Match": '"nope"',
+                                                                       "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 412
+    assert response.content == b""
+    assert response.headers["Content-Length"] == "0"
+
+
+def test_a_matching_if_match_still_gets_the_dump(server, release_dir):
+    url = server.url("/dumps/kazdata.ttl")
+    etag = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=10).headers["ETag"]
+    response = requests.get(url, headers={"If-Match": etag, "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 200
+    assert response.content == (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=0-10,20-30", "bytes=5-2", "items=0-5", "bytes=-"])
+def test_a_range_header_that_is_not_one_byte_range_is_ignored(server, release_dir, header):
+    """RFC 9110 section 14.2: ignore a Range that cannot be parsed or is not supported; it was a 416."""
+    response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"Range": header,
+                                                                       "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 200
+    assert response.content == (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+
+
+def test_one_range_is_still_served_and_one_past_the_end_refused(server, release_dir):
+    whole = (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+    url = server.url("/dumps/kazdata.ttl")
+    part = requests.get(url, headers={"Range": "bytes=10-19", "Accept-Encoding": "identity"}, timeout=10)
+    assert part.status_code == 206 and part.content == whole[10:20]
+    past = requests.get(url, headers={"Range": f"bytes={len(whole) + 10}-", "Accept-Encoding": "identity"},
+                        timeout=10)
+    assert past.status_code == 416
