@@ -119,3 +119,33 @@ def test_one_range_is_still_served_and_one_past_the_end_refused(server, release_
     past = requests.get(url, headers={"Range": f"bytes={len(whole) + 10}-", "Accept-Encoding": "identity"},
                         timeout=10)
     assert past.status_code == 416
+
+
+def test_close_matches_come_from_the_index_in_bounded_work():
+    """At 10^6 triples a 404 compared the wanted name with every name (seconds of CPU); the
+    index ranks at most MAX_CANDIDATES names, however many the release has."""
+    from kazdata.release import name_index
+    from kazdata.release.name_index import NameIndex
+    names = {f"event {n} strike in the oil field": (f"event/e{n}", f"Event {n}") for n in range(60_000)}
+    names["zhanaozen shooting"] = ("event/zhanaozen-shooting", "Zhanaozen shooting")
+    index = NameIndex(names)
+    ranked = []
+    original = name_index.difflib.SequenceMatcher.set_seq1
+
+    def counting(self, a):
+        ranked.append(a)
+        return original(self, a)
+
+    name_index.difflib.SequenceMatcher.set_seq1 = counting  # type: ignore[method-assign]
+    try:
+        assert index.close_matches("zhanaozen shootng")[0] == ("event/zhanaozen-shooting", "Zhanaozen shooting")
+        index.close_matches("event 123 strike in the oil feld")
+    finally:
+        name_index.difflib.SequenceMatcher.set_seq1 = original  # type: ignore[method-assign]
+    assert 0 < len(ranked) <= 2 * name_index.MAX_CANDIDATES
+
+
+def test_an_html_404_lists_close_matches_from_the_index(server):
+    response = requests.get(server.url("/doc/place/aktauu"), headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 404
+    assert 'href="/doc/place/aktau"' in response.text

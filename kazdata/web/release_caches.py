@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
+from kazdata.release.name_index import NameIndex
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class ReleaseCaches:
     MAX_CHOICES = 1024
     #: serialised service descriptions kept: one per format and endpoint URL the clients used
     MAX_SERVICE_DESCRIPTIONS = 64
+    #: a release with at most this many names has its close-match index built in the request
+    NAMES_INDEXED_AT_ONCE = 20_000
 
     def __init__(self, release: Release) -> None:
         self.release = release
@@ -66,6 +69,8 @@ class ReleaseCaches:
         self.service_descriptions: BoundedCache[tuple[str, str], bytes] = BoundedCache(self.MAX_SERVICE_DESCRIPTIONS)
         self._lock = threading.Lock()
         self._once: dict[str, object] = {}
+        self._name_index: NameIndex | None = None
+        self._indexing = False
 
     @cached_property
     def http_date(self) -> str:
@@ -81,6 +86,28 @@ class ReleaseCaches:
     def dumps_page(self) -> str:
         """The /dumps/ page: the dump files never change within a release."""
         return dumps_listing(self.release)
+
+    def close_matches(self, wanted: str, limit: int) -> list[tuple[str, str]]:
+        """Entities whose names resemble ``wanted`` (``kazdata.release.name_index``). The index
+        is built at the first 404: at once for a release of up to ``NAMES_INDEXED_AT_ONCE``
+        names (a fraction of a second), else on a thread of its own, and until it is ready a 404
+        lists no matches: at 10^6 triples building it takes seconds, and no request waits for it."""
+        index = self._name_index
+        if index is None:
+            with self._lock:
+                if not self._indexing:
+                    self._indexing = True
+                    if len(self.release.names) <= self.NAMES_INDEXED_AT_ONCE:
+                        self._build_name_index()
+                    else:
+                        threading.Thread(target=self._build_name_index, name="kazdata-names", daemon=True).start()
+            index = self._name_index
+            if index is None:
+                return []
+        return index.close_matches(wanted, limit)
+
+    def _build_name_index(self) -> None:
+        self._name_index = NameIndex(self.release.names)
 
     def openapi(self, build: Callable[[], str]) -> str:
         """The OpenAPI document, built by ``build`` on first use."""
