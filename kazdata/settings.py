@@ -112,6 +112,10 @@ class Settings:
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", int)
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", int)
+    public_url: str | None = _setting(None, "The site's public URL (ending in `/`), for the absolute URLs a "
+                                      "response carries (the sitemap, the service description's endpoint); "
+                                      "the `Host` header is never used for them, and redirects are "
+                                      "host-relative.", _base, shown="the release's base IRI")
     service_allowlist: tuple[str, ...] = _setting((), "Comma-separated endpoint IRIs that SPARQL `SERVICE` "
                                                   "may call.", _csv)
     verify: str = _setting("quick", "Check a release against its `SHA256SUMS` before serving it; a missing, "

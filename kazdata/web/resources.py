@@ -94,3 +94,10 @@ def served() -> Served:
     if snapshot is None:
         snapshot = request.environ[SERVED] = current_app.extensions["kazdata"].served()
     return snapshot
+
+
+def public_url(release: Release) -> str:
+    """The site's public URL, ending in ``/``: the ``public_url`` setting, else the release's
+    base IRI. Absolute URLs in responses start with it, never with the request's Host header,
+    which any client sets as it likes (and which, as a cache key, let clients grow memory)."""
+    return current_app.extensions["kazdata"].settings.public_url or release.base
