@@ -109,6 +109,9 @@ class Settings:
                                     "less with `timeout`.", float, shown="`10`")
     query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
                                  "shares, in MB (a query past it gets a `503`); `0` for no limit.", int)
+    queries_per_client: int = _setting(8, "Most SPARQL queries one client address may have running in one web "
+                                       "worker; more get `429` with `Retry-After`. A query whose client gave up "
+                                       "first counts until the time limit; `0` for no cap.", int)
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", int)
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", int)

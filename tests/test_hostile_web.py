@@ -21,7 +21,7 @@ DOC = "/doc/article/globalpost-2011-12-19"
 
 @pytest.fixture(scope="module")
 def server(release_dir):
-    live = LiveServer(release_dir, ["--query-timeout", "3"])
+    live = LiveServer(release_dir, ["--query-timeout", "3", "--queries-per-client", "2"])
     yield live
     live.stop()
 
@@ -178,3 +178,33 @@ def test_a_public_url_setting_names_the_site(release_dir):
         assert "<loc>https://data.example.org/kz/doc/place/aktau</loc>" in site_map
     finally:
         live.stop()
+
+
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+    f"VALUES ?v{i} {{ {' '.join(str(j) for j in range(40))} }}" for i in range(8)) + " }"
+
+
+def test_a_client_cannot_hold_more_than_its_share_of_query_processes(server):
+    """Queries given up by their client at timeout=0.3 ran on to the operator's 3 s limit and
+    each held a query process; nothing stopped one client from holding all of them."""
+    session = requests.Session()  # one connection, so one web worker: the count is per worker
+    json = {"Accept": "application/sparql-results+json"}
+    for _ in range(2):
+        gave_up = session.get(server.url("/sparql"), params={"query": SLOW, "timeout": "0.3"}, headers=json,
+                              timeout=10)
+        assert gave_up.status_code == 503
+    refused = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"}, headers=json, timeout=10)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3
+    assert "queries running" in refused.text
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    answered = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"}, headers=json, timeout=10)
+    assert answered.status_code == 200 and answered.json()["boolean"] is True
+
+
+def test_queries_that_answer_free_their_hold_at_once(server):
+    session = requests.Session()
+    for _ in range(6):  # more than the cap of 2, one after another
+        answered = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"},
+                               headers={"Accept": "application/sparql-results+json"}, timeout=10)
+        assert answered.status_code == 200

@@ -215,7 +215,9 @@ def endpoint() -> Response:
         return _service_description_response()
     if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
         return query_page(initial_query=query.text, run=True)
-    result = served().engine.query(query, timeout=_timeout(params))
+    timeout = _timeout(params)
+    with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
+        result = served().engine.query(query, timeout=timeout)
     return _respond(result, params)
 
 
