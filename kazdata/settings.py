@@ -114,6 +114,9 @@ class Settings:
                                        "first counts until the time limit; `0` for no cap.", int)
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", int)
+    result_bytes: int = _setting(32_000_000, "Most bytes of terms one SPARQL result keeps (counted in their "
+                                 "N-Triples form, in the query process); more is cut and flagged like "
+                                 "`--result-limit`.", int)
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", int)
     public_url: str | None = _setting(None, "The site's public URL (ending in `/`), for the absolute URLs a "
                                       "response carries (the sitemap, the service description's endpoint); "

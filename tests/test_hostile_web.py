@@ -208,3 +208,22 @@ def test_queries_that_answer_free_their_hold_at_once(server):
         answered = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"},
                                headers={"Accept": "application/sparql-results+json"}, timeout=10)
         assert answered.status_code == 200
+
+
+def test_results_are_bounded_in_bytes_and_flagged(release_dir):
+    """10,000 rows of 32 kB each took a web worker to 1 GB: rows alone did not bound a reply."""
+    live = LiveServer(release_dir, ["--result-bytes", "100000", "--query-processes", "1"])
+    try:
+        wide = ("SELECT ?x WHERE { VALUES ?n { " + " ".join(str(n) for n in range(1, 21)) + " } "
+                'BIND(CONCAT(STR(?n), "' + "y" * 10_000 + '") AS ?x) }')
+        response = requests.get(live.url("/sparql"), params={"query": wide},
+                                headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert response.status_code == 200
+        rows = response.json()["results"]["bindings"]
+        assert 0 < len(rows) <= 10  # 20 rows of 10 kB each, 100 kB allowed
+        assert response.headers["X-Kazdata-Truncated"].startswith("true")
+        small = requests.get(live.url("/sparql"), params={"query": "SELECT ?n WHERE { VALUES ?n { 1 2 3 } }"},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert len(small.json()["results"]["bindings"]) == 3 and "X-Kazdata-Truncated" not in small.headers
+    finally:
+        live.stop()
