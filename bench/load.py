@@ -334,8 +334,9 @@ def main() -> int:
               f"non-2xx in the attacked phases (the first includes the switch): {failed}")
         print(f"stalled bodies ({Attack.STALLED_BODIES} held open) answered by the server: "
               + ", ".join(f"{a.decode()}: {stalled.count(a)}" for a in sorted(set(stalled))))
-        print(f"Host flood requests: {len(floods)}, statuses: "
-              + ", ".join(f"{s}: {floods.count(s)}" for s in sorted(set(map(str, floods)))))
+        flood = [str(status) for status in floods]
+        print(f"Host flood requests: {len(flood)}, statuses: "
+              + ", ".join(f"{s}: {flood.count(s)}" for s in sorted(set(flood))))
         print(f"fairness: a cheap ASK beside one client's ten timeout=0.1 queries of death: {fair['asks']} asks, "
               f"p50 {fair['p50']:.1f} ms, max {fair['max']:.1f} ms, statuses {fair['ask_statuses']}; "
               f"the abuser's statuses {fair['abuser_statuses']}")

@@ -109,9 +109,10 @@ class Settings:
                                     "less with `timeout`.", float, shown="`10`")
     query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
                                  "shares, in MB (a query past it gets a `503`); `0` for no limit.", int)
-    queries_per_client: int = _setting(8, "Most SPARQL queries one client address may have running in one web "
-                                       "worker; more get `429` with `Retry-After`. A query whose client gave up "
-                                       "first counts until the time limit; `0` for no cap.", int)
+    queries_per_client: int = _setting(None, "Most SPARQL queries one client address may have running in one "
+                                       "web worker; more get `429` with `Retry-After`. A query whose client gave "
+                                       "up first counts until the time limit; `0` for no cap.", int,
+                                       shown="half the query processes, shared over the workers, at least 1")
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", int)
     result_bytes: int = _setting(32_000_000, "Most bytes of terms one SPARQL result keeps (counted in their "
@@ -141,6 +142,9 @@ class Settings:
         for name, value in derived.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        if self.queries_per_client is None:  # one client can hold at most half the query processes
+            share = self.query_processes or self.threads
+            object.__setattr__(self, "queries_per_client", max(1, share // (2 * self.workers)))
         object.__setattr__(self, "release", Path(self.release))
         _base(self.base)
 
