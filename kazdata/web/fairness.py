@@ -28,7 +28,7 @@ from kazdata.errors import QueryTimeout, TooManyRequests
 #: clients remembered before the expired holds of all of them are swept
 SWEEP_AFTER = 4096
 #: a query running no longer than this is not counted: cheap queries in parallel are no harm
-CHEAP = 0.2
+CHEAP = 1.0
 
 
 class _Hold:
