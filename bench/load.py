@@ -15,9 +15,11 @@ connections, a mixed workload: documents in every format, cheap SPARQL, dumps wi
 The attackers connect from other loopback addresses (127.0.0.2-4) than the light traffic
 (127.0.0.1), as other clients would. With ``--rounds N`` the two phases alternate N times (the
 switch happens in the first attacked phase). Prints the light traffic's p99 ratio (phase 2 /
-phase 1, per round and their median; target at most 2) and every error. Last, fairness: one
-client (127.0.0.5) sends ten queries of death at a time with ``timeout=0.1``, and a cheap ASK
-from 127.0.0.1 is timed beside it.
+phase 1, per round and their median; target at most 2) and every error. wrk's traffic stands for
+many clients from one address, so this server has no per-client cap. Last, fairness, on servers
+of their own with the default ``--queries-per-client`` and with none: one client (127.0.0.5)
+sends ten queries of death at a time with ``timeout=0.1``, and a cheap ASK from 127.0.0.1 is
+timed beside it.
 """
 
 from __future__ import annotations
@@ -240,6 +242,18 @@ def fairness(port: int, seconds: int) -> dict:
             "abuser_statuses": {str(s): abuser.count(s) for s in set(abuser)}}
 
 
+def start_server(command: list[str], root: str, log: Path) -> subprocess.Popen:
+    """``kazdata serve`` started and answering (its output to ``log``: an undrained pipe would block it)."""
+    server = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            requests.get(root + "/", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return server
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=60, help="length of each phase, baseline and attacked")
@@ -261,7 +275,10 @@ def main() -> int:
         subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
         port = free_port()
         root = f"http://127.0.0.1:{port}"
-        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5"]
+        # wrk's light traffic stands for many clients but comes from one address: no per-client cap
+        # here; the fairness phase below runs its own servers with and without it
+        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5",
+                   "--queries-per-client", "0"]
         if args.server:
             command += ["--server", args.server]
         if args.workers:
@@ -270,14 +287,7 @@ def main() -> int:
             command += ["--threads", str(args.threads)]
         if args.query_processes is not None:
             command += ["--query-processes", str(args.query_processes)]
-        server_log = open(work / "server.log", "wb")  # a file: an undrained pipe would block the server
-        server = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                requests.get(root + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        server = start_server(command, root, work / "server.log")
         script, paths = work / "mixed.lua", work / "paths.txt"
         script.write_text(LUA)
         paths.write_text("\n".join(workload(work / "a")) + "\n")
@@ -304,7 +314,6 @@ def main() -> int:
             rounds.append((baseline, attacked, list(attack.heavy_statuses)))
             floods.extend(attack.flood_statuses)
             stalled.extend(attack.stalled_answers)
-        fair = fairness(port, min(args.seconds, 30))
         try:
             alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
         except requests.ConnectionError as error:
@@ -312,6 +321,17 @@ def main() -> int:
                 (work / "server.log").read_text(errors="replace")[-3000:]
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+        fair = {}
+        for cap in ("default", "0"):
+            fair_port = free_port()
+            fair_command = ["kazdata", "serve", "--release", str(work / "a"), "--port", str(fair_port),
+                            "--query-timeout", "5", *(["--queries-per-client", cap] if cap != "default" else [])]
+            fair_server = start_server(fair_command, f"http://127.0.0.1:{fair_port}", work / "fair.log")
+            try:
+                fair[cap] = fairness(fair_port, min(args.seconds, 30))
+            finally:
+                fair_server.send_signal(signal.SIGTERM)
+                fair_server.wait(30)
         print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
               f"({args.server or 'default server'}, {args.workers or 'default'} workers x {args.threads or 'default'} threads, "
               f"{args.query_processes or 'default'} query "
@@ -337,9 +357,10 @@ def main() -> int:
         flood = [str(status) for status in floods]
         print(f"Host flood requests: {len(flood)}, statuses: "
               + ", ".join(f"{s}: {flood.count(s)}" for s in sorted(set(flood))))
-        print(f"fairness: a cheap ASK beside one client's ten timeout=0.1 queries of death: {fair['asks']} asks, "
-              f"p50 {fair['p50']:.1f} ms, max {fair['max']:.1f} ms, statuses {fair['ask_statuses']}; "
-              f"the abuser's statuses {fair['abuser_statuses']}")
+        for cap, row in fair.items():
+            print(f"fairness, --queries-per-client {cap}: a cheap ASK beside one client's ten timeout=0.1 queries of "
+                  f"death: {row['asks']} asks, p50 {row['p50']:.1f} ms, max {row['max']:.1f} ms, statuses "
+                  f"{row['ask_statuses']}; the abuser's statuses {row['abuser_statuses']}")
         print(f"server still answering afterwards: HTTP {alive}")
         return 0
     finally:
