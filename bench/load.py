@@ -6,18 +6,27 @@ Phases, each reported with requests, errors and latency percentiles (wrk, 2 thre
 connections, a mixed workload: documents in every format, cheap SPARQL, dumps with Range):
 1. baseline: the mixed workload alone;
 2. under attack: the same workload while 4 clients send queries of death (a cartesian product
-   of VALUES blocks and a regex over every literal, stopped by the time limit) and 16
+   of VALUES blocks and a regex over every literal, stopped by the time limit), 16
    slowloris-style clients (8 send their headers a byte a second, 8 read a dump a byte at a time)
-   hold connections; halfway through, a new release is published (`kazdata publish`) and the
-   workers switch to it.
-With ``--rounds N`` the two phases alternate N times (the switch happens in the first attacked
-phase). Prints the light traffic's p99 ratio (phase 2 / phase 1, per round and their median;
-target at most 2) and every error.
+   hold connections, 200 connections announce a 100 kB query body, send three bytes and stop
+   (reconnecting when closed), and a Host flood asks for the service description and the
+   sitemap under a new Host header each time; halfway through, a new release is published
+   (`kazdata publish`) and the workers switch to it.
+The attackers connect from other loopback addresses (127.0.0.2-4) than the light traffic
+(127.0.0.1), as other clients would. With ``--rounds N`` the two phases alternate N times (the
+switch happens in the first attacked phase). Prints the light traffic's p99 ratio (phase 2 /
+phase 1, per round and their median; target at most 2) and every error. wrk's traffic stands for
+many clients from one address, so this server has no per-client cap. Last, fairness, on servers
+of their own with the default ``--queries-per-client`` and with none: one client (127.0.0.5)
+sends ten queries of death at a time with ``timeout=0.1``, and a cheap ASK from 127.0.0.1 is
+timed beside it.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import itertools
 import os
 import re
 import shutil
@@ -92,24 +101,78 @@ def run_wrk(url: str, script: Path, paths: Path, seconds: int) -> dict:
             "socket_errors": socket_errors.group(1) if socket_errors else "none"}
 
 
+def get_from(source: str, port: int, target: str, headers: dict | None = None, timeout: float = 30) -> int | str:
+    """GET ``target`` on the loopback server from the loopback address ``source``: its status."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
+    try:
+        connection.request("GET", target, headers=headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except OSError as error:
+        return type(error).__name__
+    finally:
+        connection.close()
+
+
 class Attack:
-    """Queries of death and slow clients, until stopped."""
+    """Queries of death, slow clients, stalled bodies and a Host flood, until stopped."""
+
+    STALLED_BODIES = 200
 
     def __init__(self, root: str, host: str, port: int) -> None:
         self.root, self.host, self.port = root, host, port
         self.stop = threading.Event()
         self.heavy_statuses: list[int | str] = []
+        self.flood_statuses: list[int | str] = []
+        self.stalled_answers: list[bytes] = []
         self.threads = [threading.Thread(target=self.heavy, args=(HEAVY[i % 2],)) for i in range(4)]
         self.threads += [threading.Thread(target=self.slow_sender) for _ in range(8)]
         self.threads += [threading.Thread(target=self.slow_reader) for _ in range(8)]
+        self.threads += [threading.Thread(target=self.stalled_bodies), threading.Thread(target=self.host_flood)]
 
     def heavy(self, query: str) -> None:
         while not self.stop.is_set():
-            try:
-                status = requests.get(self.root + "/sparql", params={"query": query}, timeout=30).status_code
-            except requests.RequestException as error:
-                status = type(error).__name__
-            self.heavy_statuses.append(status)
+            self.heavy_statuses.append(get_from("127.0.0.2", self.port, "/sparql?query=" + quote(query)))
+
+    def stalled_bodies(self) -> None:
+        """Keep ``STALLED_BODIES`` connections that announced a body and sent three bytes of it."""
+        open_sockets: list[socket.socket] = []
+        try:
+            while not self.stop.is_set():
+                while len(open_sockets) < self.STALLED_BODIES and not self.stop.is_set():
+                    try:
+                        sock = socket.create_connection((self.host, self.port), timeout=5,
+                                                        source_address=("127.0.0.3", 0))
+                        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                                     b"Content-Length: 100000\r\n\r\nASK")
+                        sock.setblocking(False)
+                        open_sockets.append(sock)
+                    except OSError:
+                        time.sleep(0.1)
+                time.sleep(0.2)
+                for sock in list(open_sockets):  # the ones the server answered (429) and closed
+                    try:
+                        answer = sock.recv(12)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        answer = b""
+                    self.stalled_answers.append(answer[9:12] or b"closed")
+                    sock.close()
+                    open_sockets.remove(sock)
+        finally:
+            for sock in open_sockets:
+                sock.close()
+
+    def host_flood(self) -> None:
+        """The service description and the sitemap, each time under a new Host header."""
+        for number in itertools.count():
+            if self.stop.is_set():
+                return
+            target, accept = ("/sparql", "text/turtle") if number % 2 else ("/sitemap.xml", "*/*")
+            self.flood_statuses.append(get_from("127.0.0.4", self.port, target,
+                                                {"Host": f"h{number}.example", "Accept": accept}))
 
     def slow_sender(self) -> None:
         while not self.stop.is_set():
@@ -146,6 +209,51 @@ class Attack:
             thread.join(40)
 
 
+def fairness(port: int, seconds: int) -> dict:
+    """One client (127.0.0.5) keeps ten queries of death in flight, each with ``timeout=0.1``;
+    a cheap ASK from 127.0.0.1 every quarter second is timed beside it."""
+    stop = threading.Event()
+    abuser: list[int | str] = []
+    target = "/sparql?timeout=0.1&query=" + quote(HEAVY[0])
+
+    def abuse() -> None:
+        while not stop.is_set():
+            abuser.append(get_from("127.0.0.5", port, target))
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=abuse, daemon=True) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)
+    times, statuses = [], []
+    ask = "/sparql?query=" + quote("ASK { ?s ?p ?o }")
+    finish = time.monotonic() + seconds
+    while time.monotonic() < finish:
+        started = time.monotonic()
+        statuses.append(get_from("127.0.0.1", port, ask, {"Accept": "application/sparql-results+json"}))
+        times.append((time.monotonic() - started) * 1000)
+        time.sleep(0.25)
+    stop.set()
+    for thread in threads:
+        thread.join(30)
+    times.sort()
+    return {"asks": len(times), "p50": times[len(times) // 2], "max": times[-1],
+            "ask_statuses": {str(s): statuses.count(s) for s in set(statuses)},
+            "abuser_statuses": {str(s): abuser.count(s) for s in set(abuser)}}
+
+
+def start_server(command: list[str], root: str, log: Path) -> subprocess.Popen:
+    """``kazdata serve`` started and answering (its output to ``log``: an undrained pipe would block it)."""
+    server = subprocess.Popen(command, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            requests.get(root + "/", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return server
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=60, help="length of each phase, baseline and attacked")
@@ -167,7 +275,10 @@ def main() -> int:
         subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
         port = free_port()
         root = f"http://127.0.0.1:{port}"
-        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5"]
+        # wrk's light traffic stands for many clients but comes from one address: no per-client cap
+        # here; the fairness phase below runs its own servers with and without it
+        command = ["kazdata", "serve", "--release", str(link), "--port", str(port), "--query-timeout", "5",
+                   "--queries-per-client", "0"]
         if args.server:
             command += ["--server", args.server]
         if args.workers:
@@ -176,14 +287,7 @@ def main() -> int:
             command += ["--threads", str(args.threads)]
         if args.query_processes is not None:
             command += ["--query-processes", str(args.query_processes)]
-        server_log = open(work / "server.log", "wb")  # a file: an undrained pipe would block the server
-        server = subprocess.Popen(command, stdout=server_log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                requests.get(root + "/", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        server = start_server(command, root, work / "server.log")
         script, paths = work / "mixed.lua", work / "paths.txt"
         script.write_text(LUA)
         paths.write_text("\n".join(workload(work / "a")) + "\n")
@@ -195,7 +299,9 @@ def main() -> int:
             subprocess.run(["kazdata", "publish", str(work / "b"), "--to", str(link)], check=True, capture_output=True)
             switched["seconds"] = time.monotonic() - started
 
-        rounds = []
+        rounds: list = []
+        floods: list[int | str] = []
+        stalled: list[bytes] = []
         for number in range(args.rounds):
             baseline = run_wrk(root, script, paths, args.seconds)  # as long as the attacked phase: same warm-up share
             with Attack(root, "127.0.0.1", port) as attack:
@@ -206,6 +312,8 @@ def main() -> int:
                 if switcher:
                     switcher.join()
             rounds.append((baseline, attacked, list(attack.heavy_statuses)))
+            floods.extend(attack.flood_statuses)
+            stalled.extend(attack.stalled_answers)
         try:
             alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
         except requests.ConnectionError as error:
@@ -213,6 +321,17 @@ def main() -> int:
                 (work / "server.log").read_text(errors="replace")[-3000:]
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+        fair = {}
+        for cap in ("default", "0"):
+            fair_port = free_port()
+            fair_command = ["kazdata", "serve", "--release", str(work / "a"), "--port", str(fair_port),
+                            "--query-timeout", "5", *(["--queries-per-client", cap] if cap != "default" else [])]
+            fair_server = start_server(fair_command, f"http://127.0.0.1:{fair_port}", work / "fair.log")
+            try:
+                fair[cap] = fairness(fair_port, min(args.seconds, 30))
+            finally:
+                fair_server.send_signal(signal.SIGTERM)
+                fair_server.wait(30)
         print(f"mixed workload: {len(workload(work / 'a'))} URLs; wrk -t2 -c32; server: kazdata serve "
               f"({args.server or 'default server'}, {args.workers or 'default'} workers x {args.threads or 'default'} threads, "
               f"{args.query_processes or 'default'} query "
@@ -220,7 +339,7 @@ def main() -> int:
         print(f"{'phase':<34}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}  socket errors")
         ratios = []
         for number, (baseline, attacked, _heavy) in enumerate(rounds, 1):
-            for label, row in ((f"{number}: baseline", baseline), (f"{number}: queries of death + slow clients", attacked)):
+            for label, row in ((f"{number}: baseline", baseline), (f"{number}: attacked", attacked)):
                 print(f"{label:<34}{row['requests']:>10}{row['rps']:>10.0f}{row['p50']:>9.2f}{row['p99']:>9.2f}"
                       f"{row['non_2xx']:>9}  {row['socket_errors']}")
             ratios.append(attacked["p99"] / baseline["p99"])
@@ -233,6 +352,15 @@ def main() -> int:
         failed = sum(a["non_2xx"] for _b, a, _h in rounds)
         print(f"release switch under load: published in {switched.get('seconds', float('nan')):.3f} s; "
               f"non-2xx in the attacked phases (the first includes the switch): {failed}")
+        print(f"stalled bodies ({Attack.STALLED_BODIES} held open) answered by the server: "
+              + ", ".join(f"{a.decode()}: {stalled.count(a)}" for a in sorted(set(stalled))))
+        flood = [str(status) for status in floods]
+        print(f"Host flood requests: {len(flood)}, statuses: "
+              + ", ".join(f"{s}: {flood.count(s)}" for s in sorted(set(flood))))
+        for cap, row in fair.items():
+            print(f"fairness, --queries-per-client {cap}: a cheap ASK beside one client's ten timeout=0.1 queries of "
+                  f"death: {row['asks']} asks, p50 {row['p50']:.1f} ms, max {row['max']:.1f} ms, statuses "
+                  f"{row['ask_statuses']}; the abuser's statuses {row['abuser_statuses']}")
         print(f"server still answering afterwards: HTTP {alive}")
         return 0
     finally:

@@ -52,6 +52,21 @@ class PayloadTooLarge(KazdataError):
 
 
 
+class RequestTimeout(KazdataError):
+    """The request body did not arrive in time (``kazdata.web.request_body``)."""
+
+    status = 408
+    title = "Request timeout"
+
+
+class TooManyRequests(KazdataError):
+    """One client already holds as much of the server as it may; ``details['headers']``
+    carries ``Retry-After``."""
+
+    status = 429
+    title = "Too many requests"
+
+
 class QueryTimeout(KazdataError):
     status = 503
     title = "Query time limit exceeded"

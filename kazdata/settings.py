@@ -139,9 +139,20 @@ class Settings:
                                     "less with `timeout`.", _seconds, shown="`10`")
     query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
                                  "shares, in MB (a query past it gets a `503`); `0` for no limit.", _whole(0))
+    queries_per_client: int = _setting(None, "Most SPARQL queries one client address may have running in one "
+                                       "web worker; more get `429` with `Retry-After`. A query whose client gave "
+                                       "up first counts until the time limit; `0` for no cap.", _whole(0),
+                                       shown="half the query processes, shared over the workers, at least 1")
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", _whole(1))
+    result_bytes: int = _setting(32_000_000, "Most bytes of terms one SPARQL result keeps (counted in their "
+                                 "N-Triples form, in the query process); more is cut and flagged like "
+                                 "`--result-limit`.", _whole(1))
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", _whole(1))
+    public_url: str | None = _setting(None, "The site's public URL (ending in `/`), for the absolute URLs a "
+                                      "response carries (the sitemap, the service description's endpoint); "
+                                      "the `Host` header is never used for them, and redirects are "
+                                      "host-relative.", _base, shown="the release's base IRI")
     service_allowlist: tuple[str, ...] = _setting((), "Comma-separated endpoint IRIs that SPARQL `SERVICE` "
                                                   "may call.", _csv)
     verify: str = _setting("quick", "Check a release against its `SHA256SUMS` before serving it; a missing, "
@@ -167,6 +178,9 @@ class Settings:
         for name, value in derived.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
+        if self.queries_per_client is None:  # one client can hold at most half the query processes
+            share = self.query_processes or self.threads
+            object.__setattr__(self, "queries_per_client", max(1, share // (2 * self.workers)))
         object.__setattr__(self, "release", Path(self.release))
         _base(self.base)
 

@@ -46,9 +46,19 @@ def test_a_request_reads_the_served_release_once(app, client, monkeypatch):
 def test_the_service_description_cache_is_bounded_whatever_the_host(app, client):
     for n in range(200):  # a fixed count and a literal ceiling: not sized from the bound under test
         response = client.get("/sparql", headers={"Accept": "text/turtle", "Host": f"h{n}.example"})
-        assert f"<http://h{n}.example/sparql>".encode() in response.data
+        assert b"<https://w3id.org/kazdata/sparql>" in response.data and b"h{n}.example" not in response.data
     caches = app.extensions["kazdata"].served().caches
-    assert 0 < len(caches.service_descriptions) <= 64
+    assert 0 < len(caches.service_descriptions) <= 6
+
+
+def test_the_negotiation_cache_is_bounded_in_bytes(app, client):
+    """400 distinct 300 kB Accept headers once kept 118 MB in each worker."""
+    for n in range(40):
+        accept = f"text/turtle;q=0.9, application/x-{n}-" + "a" * 300_000
+        assert client.get("/doc/place/aktau", headers={"Accept": accept}).status_code == 200
+    caches = app.extensions["kazdata"].served().caches
+    kept = sum(len(part) for key in caches.choices._values for part in key if part)
+    assert kept <= 2_000_000
 
 
 @pytest.mark.parametrize(("accept", "media_type"), [

@@ -167,10 +167,10 @@ def slow_query(monkeypatch):
     from kazdata.runtime import query_process
     real_evaluate = query_process.evaluate
 
-    def evaluate(store, request, prefixes, rows):
+    def evaluate(store, request, prefixes, rows, *limits):
         if request.text == SLOW.text:
             time.sleep(1.5)
-        return real_evaluate(store, request, prefixes, rows)
+        return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
 
@@ -288,10 +288,10 @@ def test_a_kill_at_the_limit_never_hits_the_next_query(release_dir, monkeypatch,
     limit = 1.0
     real_evaluate = query_process.evaluate
 
-    def evaluate(store, request, prefixes, rows):  # runs in the query process
+    def evaluate(store, request, prefixes, rows, *limits):  # runs in the query process
         if request.text == "ASK { ?late ?late ?late }":
             time.sleep(limit - answered_before_the_limit)
-        return real_evaluate(store, request, prefixes, rows)
+        return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
     settings = load_settings({"release": release_dir, "query_processes": 1, "query_timeout": limit}, environ={})

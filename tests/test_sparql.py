@@ -233,7 +233,8 @@ def test_service_description(live_server):
     response = requests.get(live_server.url("/sparql"), headers={"Accept": "text/turtle"})
     graph = Graph().parse(data=response.content, format="turtle")
     sd = "http://www.w3.org/ns/sparql-service-description#"
-    answer = graph.query(f"""ASK {{ ?s a <{sd}Service> ; <{sd}endpoint> <{live_server.url('/sparql')}> ;
+    # the endpoint under the public URL (by default the release's base), not the Host the client sent
+    answer = graph.query(f"""ASK {{ ?s a <{sd}Service> ; <{sd}endpoint> <https://w3id.org/kazdata/sparql> ;
         <{sd}supportedLanguage> <{sd}SPARQL11Query> ; <{sd}resultFormat> <http://www.w3.org/ns/formats/SPARQL_Results_JSON> ;
         <{sd}defaultDataset> ?d . ?d <{sd}namedGraph> ?g . ?g <{sd}name> <https://w3id.org/kazdata/graph/ontology> }}""")
     assert answer.askAnswer
@@ -273,7 +274,7 @@ def test_a_tiny_client_timeout_cannot_make_the_server_replace_processes(live_ser
     assert before["supervisor"] and len(before["queries"]) >= 4
     for _ in range(20):
         response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "timeout": "0.000001"})
-        assert response.status_code in (200, 503)
+        assert response.status_code in (200, 503, 429)  # 429: this client's queries given up still count
     time.sleep(1)
     assert live_server.processes() == before
 

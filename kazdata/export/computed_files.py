@@ -40,9 +40,11 @@ def write_computed_files(release: Release, writer: SiteWriter) -> None:
     """
     writer.write(f"{COMPUTED}/dumps.html", dumps_listing(release).encode(), "")
     writer.write(f"{COMPUTED}/dumps/SHA256SUMS", release.dump_checksums.encode(), "")
-    site_map = sitemap(release, ROOT_PLACEHOLDER)
-    writer.write(f"{COMPUTED}/sitemap.xml", site_map.encode(), "")
-    writer.write(f"{COMPUTED}/sitemap.shtml", site_map.replace(ROOT_PLACEHOLDER, SSI_ROOT).encode(), "")
+    # under the release's base, as `kazdata serve` writes it by default (its `public_url`):
+    # not the Host header, which a client chooses; nginx's and Apache's substitutions find nothing
+    site_map = sitemap(release, release.base.rstrip("/")).encode()
+    writer.write(f"{COMPUTED}/sitemap.xml", site_map, "")
+    writer.write(f"{COMPUTED}/sitemap.shtml", site_map, "")
     for path in sorted(STATIC_DIR.iterdir()):
         if path.is_file():
             body = path.read_bytes()

@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from kazdata.errors import BackendUnavailable, BadRequest
 from kazdata.release.opened import Release
 from kazdata.runtime.query_client import REPLY_STATUS
-from kazdata.sparql.backends.embedded import evaluate
+from kazdata.sparql.backends.embedded import RESULT_BYTES, evaluate
 
 if TYPE_CHECKING:
     from kazdata.sparql.backends import EmbeddedStore
@@ -41,8 +41,10 @@ class Store:
     prefixes: dict[str, str]
 
 
-def answer_queries(control: socket.socket, store: Store, time_limit: float, memory_limit: int) -> None:
-    """Answer each connection that comes down ``control`` until the supervisor closes it."""
+def answer_queries(control: socket.socket, store: Store, time_limit: float, memory_limit: int,
+                   result_bytes: int = RESULT_BYTES) -> None:
+    """Answer each connection that comes down ``control`` until the supervisor closes it; a
+    result keeps at most ``result_bytes`` of terms (``evaluate``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the keeper, which ends us all
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
@@ -54,11 +56,12 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
             return  # the supervisor is gone (it would also have had us SIGKILLed)
         for descriptor in descriptors:
             with Connection(descriptor) as client:
-                _answer(client, opened, store.prefixes, time_limit)
+                _answer(client, opened, store.prefixes, time_limit, result_bytes)
         control.sendall(b"d")
 
 
-def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_limit: float) -> None:
+def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_limit: float,
+            result_bytes: int) -> None:
     try:
         if not client.poll(time_limit):
             return
@@ -68,7 +71,7 @@ def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_
         signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
         reply: tuple[str, object]
         try:
-            reply = ("ok", evaluate(store, request, prefixes, limit))
+            reply = ("ok", evaluate(store, request, prefixes, limit, result_bytes))
         except (BadRequest, BackendUnavailable) as error:
             reply = (REPLY_STATUS[type(error)], error.message)
         finally:

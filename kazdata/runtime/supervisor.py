@@ -275,7 +275,8 @@ class _Supervisor:
             self._leave_to_child(control)
             name_process("kz-query")
             end_with_parent(supervisor, signal.SIGKILL)
-            answer_queries(child_end, self.store, self.time_limit, int(self.settings.query_memory))
+            answer_queries(child_end, self.store, self.time_limit, int(self.settings.query_memory),
+                           int(self.settings.result_bytes))
         except BaseException as error:  # noqa: BLE001 - a child reports and ends, the supervisor forks anew
             print(f"kazdata query process {os.getpid()}: {error!r}", file=sys.stderr, flush=True)
             code = 1

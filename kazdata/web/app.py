@@ -12,6 +12,7 @@ from kazdata.http_contract import ROUTES
 from kazdata.release.opened import OpenedRelease
 from kazdata.settings import Settings, load_settings
 from kazdata.web.documents import FastDocuments
+from kazdata.web.request_body import BodyGate, raise_refusal
 from kazdata.web.resources import Resources
 
 
@@ -36,8 +37,11 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.before_request(raise_refusal)
     register_error_handlers(app)
     register_security_headers(app)
+    # slow bodies may hold at most half the threads (kazdata.web.request_body)
+    app.wsgi_app = BodyGate(app.wsgi_app, slots=settings.threads // 2)  # type: ignore[method-assign]
     # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware
     app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
     return app

@@ -7,7 +7,6 @@ a client: unexpected exceptions are logged and answered with a plain 500.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 
@@ -26,17 +25,9 @@ log = logging.getLogger("kazdata.web")
 
 def _close_matches(limit: int = 5) -> list[dict]:
     """Entities whose label or slug resembles the last segment of the requested path."""
-    release = served().release
     wanted = request.path.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("-", " ").lower()
-    names = release.names
-    found = difflib.get_close_matches(wanted[:200], list(names), n=limit * 2, cutoff=0.4)
-    seen, matches = set(), []
-    for name in found:
-        path, label = names[name]
-        if path not in seen:
-            seen.add(path)
-            matches.append({"path": path, "label": label})
-    return matches[:limit]
+    return [{"path": path, "label": label}
+            for path, label in served().caches.close_matches(wanted, limit)]
 
 
 def _render_html(status: int, title: str, message: str, extra: dict) -> Response:

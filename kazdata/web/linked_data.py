@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, redirect, request
-from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from kazdata.errors import NotFound
@@ -20,7 +19,6 @@ from kazdata.http_contract import (
     CACHE_CONTROL,
     GRAPH_FILES,
     HOME_LINKS,
-    SITEMAP_ROOT,
     TEXT_PLAIN,
     VARY_ACCEPT,
     VARY_HTML_DOCUMENT,
@@ -33,7 +31,7 @@ from kazdata.release.opened import Release
 from kazdata.web.cors import add_cors
 from kazdata.web.documents import plan_document
 from kazdata.web.negotiation import accepts_gzip, choose_format, choose_language, format_for
-from kazdata.web.resources import served
+from kazdata.web.resources import public_url, served
 from kazdata.web.routes import route
 from kazdata.web.sending import send_release_file
 
@@ -148,9 +146,10 @@ def context() -> Response:
 
 @route(blueprint, "sitemap")
 def sitemap() -> Response:
-    """Computed from the entity index for the serving host (sitemaps need absolute URLs)."""
-    root = str(escape(request.host_url.rstrip("/")))  # as the template escapes what it puts in
-    response = Response(served().caches.sitemap.replace(SITEMAP_ROOT, root),
-                        content_type="application/xml; charset=utf-8")
+    """Computed once from the entity index under the public URL (sitemaps need absolute URLs;
+    the Host header is the client's to choose, so it is not used)."""
+    snapshot = served()
+    root = public_url(snapshot.release).rstrip("/")
+    response = Response(snapshot.caches.sitemap(root), content_type="application/xml; charset=utf-8")
     response.headers["Cache-Control"] = CACHE_CONTROL
     return add_cors(response)

@@ -15,7 +15,8 @@ from email.utils import formatdate
 from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
+from kazdata.http_contract import dumps_listing, sitemap
+from kazdata.release.name_index import NameIndex
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
@@ -28,20 +29,31 @@ V = TypeVar("V")
 
 
 class BoundedCache(Generic[K, V]):
-    """At most ``limit`` computed values; when full it starts afresh, since each value is cheap
-    to compute again and a client varying its requests must not cost memory for long."""
+    """At most ``limit`` computed values of at most ``max_bytes`` all told (as ``size`` counts
+    a key and its value); when full it starts afresh, since each value is cheap to compute again
+    and a client varying its requests must not cost memory for long. A single entry larger
+    than ``max_bytes / 16`` is computed and not kept."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_bytes: int, size: Callable[[K, V], int]) -> None:
         self.limit = limit
+        self.max_bytes = max_bytes
+        self._size = size
         self._values: dict[K, V] = {}
+        self.bytes = 0
 
     def get(self, key: K) -> V | None:
         return self._values.get(key)
 
     def put(self, key: K, value: V) -> V:
-        if len(self._values) >= self.limit:
+        size = self._size(key, value)
+        if size > self.max_bytes // 16:
+            return value
+        if len(self._values) >= self.limit or self.bytes + size > self.max_bytes:
             self._values.clear()
-        self._values[key] = value
+            self.bytes = 0
+        if key not in self._values:
+            self._values[key] = value
+            self.bytes += size
         return value
 
     def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
@@ -52,35 +64,75 @@ class BoundedCache(Generic[K, V]):
         return len(self._values)
 
 
+def _header_bytes(key: tuple, _value: object) -> int:
+    """What a negotiation decision costs: its request headers (the Choice is shared, small)."""
+    return 200 + sum(len(part) for part in key if part)
+
+
+def _body_bytes(key: str, value: bytes) -> int:
+    return len(key) + len(value)
+
+
 class ReleaseCaches:
     """The per-release caches of one served release (see the module's docstring)."""
 
-    #: distinct (suffix, Accept, Accept-Language, Accept-Encoding) decisions kept
+    #: distinct (suffix, Accept, Accept-Language, Accept-Encoding) decisions kept, and their bytes:
+    #: real clients send a few short values; 400 distinct 300 kB Accept headers once kept 118 MB
     MAX_CHOICES = 1024
-    #: serialised service descriptions kept: one per format and endpoint URL the clients used
-    MAX_SERVICE_DESCRIPTIONS = 64
+    MAX_CHOICE_BYTES = 1 << 20
+    #: serialised service descriptions kept: one per format (the endpoint URL is a setting)
+    MAX_SERVICE_DESCRIPTIONS = 16
+    MAX_SERVICE_DESCRIPTION_BYTES = 16 << 20
+    #: a release with at most this many names has its close-match index built in the request
+    NAMES_INDEXED_AT_ONCE = 20_000
 
     def __init__(self, release: Release) -> None:
         self.release = release
-        self.choices: BoundedCache[tuple, Choice] = BoundedCache(self.MAX_CHOICES)
-        self.service_descriptions: BoundedCache[tuple[str, str], bytes] = BoundedCache(self.MAX_SERVICE_DESCRIPTIONS)
+        self.choices: BoundedCache[tuple, Choice] = BoundedCache(self.MAX_CHOICES, self.MAX_CHOICE_BYTES,
+                                                                 _header_bytes)
+        self.service_descriptions: BoundedCache[str, bytes] = BoundedCache(
+            self.MAX_SERVICE_DESCRIPTIONS, self.MAX_SERVICE_DESCRIPTION_BYTES, _body_bytes)
         self._lock = threading.Lock()
         self._once: dict[str, object] = {}
+        self._name_index: NameIndex | None = None
+        self._indexing = False
 
     @cached_property
     def http_date(self) -> str:
         """The release's Last-Modified as an HTTP date."""
         return formatdate(self.release.modified, usegmt=True)
 
-    @cached_property
-    def sitemap(self) -> str:
-        """/sitemap.xml with ``SITEMAP_ROOT`` where the serving host goes: every entity, once."""
-        return sitemap(self.release, SITEMAP_ROOT)
+    def sitemap(self, root: str) -> str:
+        """/sitemap.xml under ``root``, the public URL (a setting, never the Host header): every
+        entity, rendered once."""
+        return self._computed_once("sitemap", lambda: sitemap(self.release, root))  # type: ignore[return-value]
 
     @cached_property
     def dumps_page(self) -> str:
         """The /dumps/ page: the dump files never change within a release."""
         return dumps_listing(self.release)
+
+    def close_matches(self, wanted: str, limit: int) -> list[tuple[str, str]]:
+        """Entities whose names resemble ``wanted`` (``kazdata.release.name_index``). The index
+        is built at the first 404: at once for a release of up to ``NAMES_INDEXED_AT_ONCE``
+        names (a fraction of a second), else on a thread of its own, and until it is ready a 404
+        lists no matches: at 10^6 triples building it takes seconds, and no request waits for it."""
+        index = self._name_index
+        if index is None:
+            with self._lock:
+                if not self._indexing:
+                    self._indexing = True
+                    if len(self.release.names) <= self.NAMES_INDEXED_AT_ONCE:
+                        self._build_name_index()
+                    else:
+                        threading.Thread(target=self._build_name_index, name="kazdata-names", daemon=True).start()
+            index = self._name_index
+            if index is None:
+                return []
+        return index.close_matches(wanted, limit)
+
+    def _build_name_index(self) -> None:
+        self._name_index = NameIndex(self.release.names)
 
     def openapi(self, build: Callable[[], str]) -> str:
         """The OpenAPI document, built by ``build`` on first use."""

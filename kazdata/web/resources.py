@@ -25,6 +25,7 @@ from flask import current_app, request
 from kazdata.errors import ReleaseError
 from kazdata.release.opened import OpenedRelease, Release, open_release, release_stamp
 from kazdata.settings import Settings
+from kazdata.web.fairness import ClientQueries
 from kazdata.web.release_caches import ReleaseCaches
 
 log = logging.getLogger("kazdata.web")
@@ -54,6 +55,8 @@ class Resources:
         self._opened = opened
         self._query_socket = query_socket
         self._lock = threading.Lock()
+        #: what each client may hold of the query processes (kazdata.web.fairness)
+        self.client_queries = ClientQueries(settings.queries_per_client, settings.query_timeout)
         self._served = self._open(self._stamp())
         self._checked = time.monotonic()
 
@@ -94,3 +97,10 @@ def served() -> Served:
     if snapshot is None:
         snapshot = request.environ[SERVED] = current_app.extensions["kazdata"].served()
     return snapshot
+
+
+def public_url(release: Release) -> str:
+    """The site's public URL, ending in ``/``: the ``public_url`` setting, else the release's
+    base IRI. Absolute URLs in responses start with it, never with the request's Host header,
+    which any client sets as it likes (and which, as a cache key, let clients grow memory)."""
+    return current_app.extensions["kazdata"].settings.public_url or release.base

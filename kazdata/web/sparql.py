@@ -47,7 +47,7 @@ from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format
-from kazdata.web.resources import served
+from kazdata.web.resources import public_url, served
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
@@ -231,7 +231,9 @@ def endpoint() -> Response:
         return _service_description_response()
     if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
         return query_page(initial_query=query.text, run=True)
-    result = served().engine.query(query, timeout=_timeout(params))
+    timeout = _timeout(params)
+    with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
+        result = served().engine.query(query, timeout=timeout)
     return _respond(result, params)
 
 
@@ -245,36 +247,27 @@ def _preflight() -> Response:
     return add_cors(response)
 
 
-#: the endpoint IRI in the service description's triples, replaced by the URL the client used
-_ENDPOINT = ox.NamedNode("urn:kazdata:sparql-endpoint")
-
-
-def _service_description_bytes(endpoint_url: str, fmt: Format) -> bytes:
-    """The description serialised for the endpoint URL the client used.
-
-    The triples depend only on the release and the settings, so they are built once per release
-    with a placeholder endpoint; the serialised bytes are kept per (URL, format) in a bounded
-    cache, since the URL comes from the client's Host header."""
+def _service_description_bytes(fmt: Format) -> bytes:
+    """The description serialised for the public endpoint URL (``public_url``, never the Host
+    header). The triples depend only on the release and the settings, so they are built once
+    per release; the bytes are kept per format, so the cache has one entry per format at most."""
     snapshot = served()
     settings = _settings()
+    endpoint_url = public_url(snapshot.release).rstrip("/") + ROUTES["sparql"].path
 
     def build() -> list[ox.Triple]:
-        return service_description(_ENDPOINT.value, snapshot.release, settings,
+        return service_description(endpoint_url, snapshot.release, settings,
                                    list(RESULT_FORMATS.values()), CONSTRUCT_FORMATS)
 
     def serialise() -> bytes:
-        endpoint = ox.NamedNode(endpoint_url)
-        triples = [ox.Triple(endpoint if t.subject == _ENDPOINT else t.subject, t.predicate,
-                             endpoint if t.object == _ENDPOINT else t.object)
-                   for t in snapshot.caches.service_triples(build)]
-        return fmt.serialize(triples, _style())
+        return fmt.serialize(snapshot.caches.service_triples(build), _style())
 
-    return snapshot.caches.service_descriptions.get_or_compute((endpoint_url, fmt.extension), serialise)
+    return snapshot.caches.service_descriptions.get_or_compute(fmt.extension, serialise)
 
 
 def _service_description_response() -> Response:
     fmt = choose_format(request.accept_mimetypes, list(GRAPH_FORMATS.values()))
-    response = Response(_service_description_bytes(request.base_url, fmt), content_type=fmt.content_type)
+    response = Response(_service_description_bytes(fmt), content_type=fmt.content_type)
     response.headers["Vary"] = VARY_ACCEPT
     return add_cors(response)
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pyoxigraph as ox
 
@@ -26,6 +28,9 @@ from kazdata.sparql.policy import (
 )
 
 log = logging.getLogger("kazdata.query")
+#: The default of the ``result_bytes`` setting: the most bytes of terms one result keeps.
+RESULT_BYTES = 32_000_000
+T = TypeVar("T")
 
 #: The folder of a release holding the RocksDB store that ``kazdata build --store`` writes.
 STORE_DIR = "store"
@@ -87,8 +92,13 @@ def _dataset(request: QueryRequest) -> dict:
     return {"use_default_graph_as_union": True}
 
 
-def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], limit: int) -> QueryResult:
-    """Evaluate on ``store``, keeping at most ``limit`` rows or triples (flagged when cut).
+def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], limit: int,
+             max_bytes: int = RESULT_BYTES) -> QueryResult:
+    """Evaluate on ``store``, keeping at most ``limit`` rows or triples and about ``max_bytes``
+    of terms (flagged when cut, either way).
+
+    Rows alone did not bound a reply: 10,000 rows of 32 kB took a web worker from 87 MB to
+    1 GB (issue 15), so the terms are counted as they are taken, in their N-Triples length.
 
     Raises BadRequest for a syntax error (with line and column) or an evaluation error, and
     BackendUnavailable when the store cannot be read or an allow-listed SERVICE cannot be
@@ -101,10 +111,11 @@ def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], l
             return AskResult(bool(results))
         if isinstance(results, ox.QuerySolutions):
             variables = [v.value for v in results.variables]
-            rows = [{name: row[name] for name in variables} for row in _take(results, limit + 1)]
-            return SelectResult(variables, rows[:limit], len(rows) > limit)
-        triples = _take(results, limit + 1)
-        return GraphResult(triples[:limit], len(triples) > limit)
+            rows, cut = _take(({name: row[name] for name in variables} for row in results), limit, max_bytes,
+                              lambda row: sum(len(str(term)) for term in row.values() if term is not None))
+            return SelectResult(variables, rows, cut)
+        triples, cut = _take(results, limit, max_bytes, lambda triple: len(str(triple)))
+        return GraphResult(triples, cut)
     except SyntaxError as error:
         raise BadRequest(f"malformed query: {error}") from None
     except OSError as error:
@@ -115,13 +126,17 @@ def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], l
         raise BadRequest(f"the query failed: {error}") from None
 
 
-def _take(iterator, count: int) -> list:
-    items = []
+def _take(iterator: Iterator[T], count: int, max_bytes: int, size: Callable[[T], int]) -> tuple[list[T], bool]:
+    """At most ``count`` items and ``max_bytes`` of them (as ``size`` counts), and whether any
+    were left out."""
+    items: list[T] = []
+    total = 0
     for item in iterator:
+        total += size(item)
+        if len(items) >= count or total > max_bytes:
+            return items, True
         items.append(item)
-        if len(items) >= count:
-            break
-    return items
+    return items, False
 
 
 #: How much lower than request handling a query runs (Linux ``nice``, per thread or process).

@@ -1,0 +1,229 @@
+"""Issue 15's web-side attacks, each against a real ``kazdata serve`` process on loopback.
+
+Every test here failed on the code before its defence (slow bodies froze /doc/, the Host
+header reached absolute URLs, a 412 carried the whole dump, ...).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer
+
+DOC = "/doc/article/globalpost-2011-12-19"
+
+
+@pytest.fixture(scope="module")
+def server(release_dir):
+    live = LiveServer(release_dir, ["--query-timeout", "3", "--queries-per-client", "2"])
+    yield live
+    live.stop()
+
+
+@contextmanager
+def stalled_bodies(server, count: int) -> Iterator[list[socket.socket]]:
+    """``count`` connections that announce a 100 kB query, send three bytes of it and stop."""
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
+                         b"Content-Length: 100000\r\n\r\nASK")
+            sockets.append(sock)
+        time.sleep(0.5)  # let the server take them all in
+        yield sockets
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_stalled_bodies_leave_documents_and_get_queries_answering(server):
+    """40 stalled bodies held every thread of the old server: /doc/ timed out for as long as
+    they stayed open. Now they may hold at most half of each worker's threads."""
+    with stalled_bodies(server, 40):
+        for _ in range(10):
+            response = requests.get(server.url(DOC), headers={"Accept": "text/turtle"}, timeout=5)
+            assert response.status_code == 200 and b"globalpost" in response.content
+        response = requests.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"},
+                                headers={"Accept": "application/sparql-results+json"}, timeout=5)
+        assert response.json()["boolean"] is True
+        # a body is read by a worker with a free slot, or refused at once (the stalled connections
+        # may all have gone to one worker): never left waiting
+        posted = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }",
+                               headers={"Content-Type": "application/sparql-query"}, timeout=5)
+        assert posted.status_code == 200 or (posted.status_code == 429 and posted.headers["Retry-After"] == "1"
+                                             and "request bodies" in posted.text)
+    # once they are gone, bodies are read again
+    for _attempt in range(20):
+        answered = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }",
+                                 headers={"Content-Type": "application/sparql-query",
+                                          "Accept": "application/sparql-results+json"}, timeout=5)
+        if answered.status_code == 200:
+            break
+        time.sleep(0.25)
+    assert answered.status_code == 200 and answered.json()["boolean"] is True
+
+
+def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
+    """The ones past the slots get a 429 and a closed connection straight away, unread."""
+    with stalled_bodies(server, 24) as sockets:
+        answers = []
+        for sock in sockets:
+            sock.settimeout(0.2)
+            try:
+                answers.append(sock.recv(200))
+            except TimeoutError:
+                answers.append(b"")
+    refused = [a for a in answers if a.startswith(b"HTTP/1.1 429")]
+    # 2 workers x 8 threads, half of them for bodies: at most 8 wait, the rest are refused
+    assert len(refused) >= 24 - 8
+    assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
+
+
+def test_a_failed_if_match_on_a_dump_sends_no_body(server):
+    """Werkzeug kept the whole file as the body of its 412."""
+    response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"If-Match": '"nope"',
+                                                                       "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 412
+    assert response.content == b""
+    assert response.headers["Content-Length"] == "0"
+
+
+def test_a_matching_if_match_still_gets_the_dump(server, release_dir):
+    url = server.url("/dumps/kazdata.ttl")
+    etag = requests.head(url, headers={"Accept-Encoding": "identity"}, timeout=10).headers["ETag"]
+    response = requests.get(url, headers={"If-Match": etag, "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 200
+    assert response.content == (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=0-10,20-30", "bytes=5-2", "items=0-5", "bytes=-"])
+def test_a_range_header_that_is_not_one_byte_range_is_ignored(server, release_dir, header):
+    """RFC 9110 section 14.2: ignore a Range that cannot be parsed or is not supported; it was a 416."""
+    response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"Range": header,
+                                                                       "Accept-Encoding": "identity"}, timeout=10)
+    assert response.status_code == 200
+    assert response.content == (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+
+
+def test_one_range_is_still_served_and_one_past_the_end_refused(server, release_dir):
+    whole = (release_dir / "dumps" / "kazdata.ttl").read_bytes()
+    url = server.url("/dumps/kazdata.ttl")
+    part = requests.get(url, headers={"Range": "bytes=10-19", "Accept-Encoding": "identity"}, timeout=10)
+    assert part.status_code == 206 and part.content == whole[10:20]
+    past = requests.get(url, headers={"Range": f"bytes={len(whole) + 10}-", "Accept-Encoding": "identity"},
+                        timeout=10)
+    assert past.status_code == 416
+
+
+def test_close_matches_come_from_the_index_in_bounded_work():
+    """At 10^6 triples a 404 compared the wanted name with every name (seconds of CPU); the
+    index ranks at most MAX_CANDIDATES names, however many the release has."""
+    from kazdata.release import name_index
+    from kazdata.release.name_index import NameIndex
+    names = {f"event {n} strike in the oil field": (f"event/e{n}", f"Event {n}") for n in range(60_000)}
+    names["zhanaozen shooting"] = ("event/zhanaozen-shooting", "Zhanaozen shooting")
+    index = NameIndex(names)
+    ranked = []
+    original = name_index.difflib.SequenceMatcher.set_seq1
+
+    def counting(self, a):
+        ranked.append(a)
+        return original(self, a)
+
+    name_index.difflib.SequenceMatcher.set_seq1 = counting  # type: ignore[method-assign]
+    try:
+        assert index.close_matches("zhanaozen shootng")[0] == ("event/zhanaozen-shooting", "Zhanaozen shooting")
+        index.close_matches("event 123 strike in the oil feld")
+    finally:
+        name_index.difflib.SequenceMatcher.set_seq1 = original  # type: ignore[method-assign]
+    assert 0 < len(ranked) <= 2 * name_index.MAX_CANDIDATES
+
+
+def test_an_html_404_lists_close_matches_from_the_index(server):
+    response = requests.get(server.url("/doc/place/aktauu"), headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 404
+    assert 'href="/doc/place/aktau"' in response.text
+
+
+HOSTS = ["evil.example", "127.0.0.1:1", "a" * 60 + ".example"]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_the_host_header_never_reaches_an_absolute_url(server, host):
+    """The service description, the sitemap and the 308 for '//' paths named whatever host the
+    client sent (and the description was cached per host)."""
+    headers = {"Host": host}
+    description = requests.get(server.url("/sparql"), headers={**headers, "Accept": "text/turtle"}, timeout=10)
+    assert "<https://w3id.org/kazdata/sparql>" in description.text and host not in description.text
+    site_map = requests.get(server.url("/sitemap.xml"), headers=headers, timeout=10)
+    assert "<loc>https://w3id.org/kazdata/doc/place/aktau</loc>" in site_map.text and host not in site_map.text
+    moved = requests.get(server.url("//doc//place/aktau"), headers=headers, allow_redirects=False, timeout=10)
+    assert moved.status_code == 308 and moved.headers["Location"] == "/doc/place/aktau"
+
+
+def test_a_public_url_setting_names_the_site(release_dir):
+    live = LiveServer(release_dir, ["--public-url", "https://data.example.org/kz/", "--query-processes", "1"])
+    try:
+        description = requests.get(live.url("/sparql"), headers={"Accept": "text/turtle", "Host": "evil.example"},
+                                   timeout=10)
+        assert "<https://data.example.org/kz/sparql>" in description.text
+        site_map = requests.get(live.url("/sitemap.xml"), timeout=10).text
+        assert "<loc>https://data.example.org/kz/doc/place/aktau</loc>" in site_map
+    finally:
+        live.stop()
+
+
+SLOW = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+    f"VALUES ?v{i} {{ {' '.join(str(j) for j in range(40))} }}" for i in range(8)) + " }"
+
+
+def test_a_client_cannot_hold_more_than_its_share_of_query_processes(server):
+    """Queries given up by their client at timeout=0.3 ran on to the operator's 3 s limit and
+    each held a query process; nothing stopped one client from holding all of them."""
+    session = requests.Session()  # one connection, so one web worker: the count is per worker
+    json = {"Accept": "application/sparql-results+json"}
+    for _ in range(2):
+        gave_up = session.get(server.url("/sparql"), params={"query": SLOW, "timeout": "0.3"}, headers=json,
+                              timeout=10)
+        assert gave_up.status_code == 503
+    refused = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"}, headers=json, timeout=10)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3
+    assert "queries running" in refused.text
+    time.sleep(int(refused.headers["Retry-After"]) + 0.2)
+    answered = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"}, headers=json, timeout=10)
+    assert answered.status_code == 200 and answered.json()["boolean"] is True
+
+
+def test_queries_that_answer_free_their_hold_at_once(server):
+    session = requests.Session()
+    for _ in range(6):  # more than the cap of 2, one after another
+        answered = session.get(server.url("/sparql"), params={"query": "ASK { ?s ?p ?o }"},
+                               headers={"Accept": "application/sparql-results+json"}, timeout=10)
+        assert answered.status_code == 200
+
+
+def test_results_are_bounded_in_bytes_and_flagged(release_dir):
+    """10,000 rows of 32 kB each took a web worker to 1 GB: rows alone did not bound a reply."""
+    live = LiveServer(release_dir, ["--result-bytes", "100000", "--query-processes", "1"])
+    try:
+        wide = ("SELECT ?x WHERE { VALUES ?n { " + " ".join(str(n) for n in range(1, 21)) + " } "
+                'BIND(CONCAT(STR(?n), "' + "y" * 10_000 + '") AS ?x) }')
+        response = requests.get(live.url("/sparql"), params={"query": wide},
+                                headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert response.status_code == 200
+        rows = response.json()["results"]["bindings"]
+        assert 0 < len(rows) <= 10  # 20 rows of 10 kB each, 100 kB allowed
+        assert response.headers["X-Kazdata-Truncated"].startswith("true")
+        small = requests.get(live.url("/sparql"), params={"query": "SELECT ?n WHERE { VALUES ?n { 1 2 3 } }"},
+                             headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        assert len(small.json()["results"]["bindings"]) == 3 and "X-Kazdata-Truncated" not in small.headers
+    finally:
+        live.stop()
