@@ -20,6 +20,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH
 from rdflib.term import Node
 
+from kazdata.validation import prebinding
+
 TARGET_PREDICATES = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 _CORE_PARAMETERS = frozenset(p for p in ALL_CONSTRAINT_PARAMETERS if p != SH.sparql)
 _LIST_PARAMETERS = (SH["or"], SH["and"], SH.xone)
@@ -39,6 +41,7 @@ class SparqlConstraint:
     severity: str
     shape_path: str | None  # the SPARQL path of a property shape, for $PATH and sh:resultPath
     is_property_shape: bool
+    whole_graph: bool = True  # proved to give pre-binding's answers when run once (see prebinding)
 
 
 @dataclass
@@ -77,9 +80,17 @@ def _severity(shapes: Graph, shape) -> str:
 
 
 def _prefixes(shapes: Graph, node) -> dict[str, str]:
-    """sh:prefixes -> sh:declare, as a prefix -> namespace table."""
+    """sh:prefixes -> sh:declare, as a prefix -> namespace table, following owl:imports within the
+    shapes graph (SHACL: the declarations of the ontologies a sh:prefixes node imports count too)."""
     table: dict[str, str] = {}
-    for declarer in shapes.objects(node, SH.prefixes):
+    seen: set = set()
+    stack = list(shapes.objects(node, SH.prefixes))
+    while stack:
+        declarer = stack.pop()
+        if declarer in seen:
+            continue
+        seen.add(declarer)
+        stack.extend(shapes.objects(declarer, OWL.imports))
         for declaration in shapes.objects(declarer, SH.declare):
             prefix, namespace = shapes.value(declaration, SH.prefix), shapes.value(declaration, SH.namespace)
             if prefix is not None and namespace is not None:
@@ -134,6 +145,10 @@ def sparql_targets(shapes: Graph, shape) -> list[str]:
         if (definition, SH.parameter, None) in shapes:
             raise ValueError(f"{shape}: SPARQL target types with parameters are not supported")
         prefixes = _prefixes(shapes, definition)
+        try:
+            prebinding.check(str(select), prefixes, pre_bound=frozenset())
+        except prebinding.QueryRefused as reason:
+            raise ValueError(f"{shape}: sh:target {target}: {reason}") from None
         header = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
         queries.append(header + str(select))
     return queries
@@ -213,9 +228,13 @@ def plan(shapes: Graph) -> ShapesPlan:
             raise ValueError(f"{shape}: a shape with sh:sparql may not be used inside sh:node, sh:or, ...")
         result.focus_shapes(shape)  # raises if it has no focus nodes of its own
         path = shapes.value(shape, SH.path)
+        select, prefixes = str(shapes.value(node, SH.select)), _prefixes(shapes, node)
+        try:
+            whole = prebinding.whole_graph_equivalent(prebinding.check(select, prefixes))
+        except prebinding.QueryRefused as reason:
+            raise ValueError(f"{shape}: sh:sparql {node}: {reason}") from None
         result.sparql_constraints.append(SparqlConstraint(
-            shape=shape, node=node, select=str(shapes.value(node, SH.select)),
-            prefixes=_prefixes(shapes, node),
+            shape=shape, node=node, select=select, prefixes=prefixes, whole_graph=whole,
             messages=tuple(str(m) for m in (*shapes.objects(node, SH.message), *shapes.objects(shape, SH.message))),
             severity=_severity(shapes, shape),
             shape_path=sparql_path(shapes, path) if path is not None else None,
