@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS
 from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS, SH
-from rdflib.term import Node
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+from rdflib.term import Node, Variable
 
 from kazdata.validation import prebinding
 
@@ -39,8 +39,9 @@ class SparqlConstraint:
     prefixes: dict[str, str]
     messages: tuple[str, ...]
     severity: str
-    shape_path: str | None  # the SPARQL path of a property shape, for $PATH and sh:resultPath
+    shape_path: str | None  # the SPARQL path of a property shape, for $PATH
     is_property_shape: bool
+    shown_path: str | None = None  # its sh:resultPath as a report shows it (path_text)
     whole_graph: bool = True  # proved to give pre-binding's answers when run once (see prebinding)
 
 
@@ -208,8 +209,43 @@ def _looks_beyond_types(shapes: Graph, roots) -> bool:
     return False
 
 
-def _has_core_constraints(shapes: Graph, shape) -> bool:
-    return any(p in _CORE_PARAMETERS for p in shapes.predicates(shape, None))
+_VALIDATORS = (SH.validator, SH.nodeValidator, SH.propertyValidator)
+
+
+def custom_parameters(shapes: Graph) -> frozenset:
+    """The parameters (sh:path of sh:parameter) of the SPARQL-based constraint components the
+    shapes graph declares: whatever their class, a node with parameters and a validator."""
+    return frozenset(shapes.value(parameter, SH.path)
+                     for component in set(shapes.subjects(SH.parameter, None))
+                     if any((component, v, None) in shapes for v in _VALIDATORS)
+                     for parameter in shapes.objects(component, SH.parameter)) - {None}
+
+
+def check_validators(shapes: Graph) -> None:
+    """Refuse a validator query SHACL forbids (its parameters and $value are pre-bound too)."""
+    for component in set(shapes.subjects(SH.parameter, None)):
+        names = {Variable(str(path).rsplit("#", 1)[-1].rsplit("/", 1)[-1])
+                 for parameter in shapes.objects(component, SH.parameter)
+                 for path in shapes.objects(parameter, SH.path)}
+        for kind in _VALIDATORS:
+            for validator in shapes.objects(component, kind):
+                query = shapes.value(validator, SH.select) or shapes.value(validator, SH.ask)
+                if query is None:
+                    continue
+                try:
+                    prebinding.check(str(query), _prefixes(shapes, validator),
+                                     pre_bound=prebinding.PRE_BOUND | names | {Variable("value")})
+                except prebinding.QueryRefused as reason:
+                    raise ValueError(f"{component}: {kind.n3(shapes.namespace_manager)} {validator}: {reason}") from None
+
+
+def _has_core_constraints(shapes: Graph, shape, custom: frozenset = frozenset()) -> bool:
+    return any(p in _CORE_PARAMETERS or p in custom for p in shapes.predicates(shape, None))
+
+
+def _is_true(value) -> bool:
+    """SHACL's boolean parameters count only the literal true ("1"^^xsd:boolean is not it)."""
+    return isinstance(value, Literal) and value.datatype == XSD.boolean and str(value) == "true"
 
 
 def plan(shapes: Graph) -> ShapesPlan:
@@ -238,13 +274,21 @@ def plan(shapes: Graph) -> ShapesPlan:
             messages=tuple(str(m) for m in (*shapes.objects(node, SH.message), *shapes.objects(shape, SH.message))),
             severity=_severity(shapes, shape),
             shape_path=sparql_path(shapes, path) if path is not None else None,
+            shown_path=path_text(shapes, path),
             is_property_shape=path is not None))
     core = Graph()
     for triple in shapes:
         if triple[1] == SH.sparql or (triple[0] in result.targets and triple[1] in TARGET_PREDICATES):
             continue
+        if triple[1] == SH.uniqueLang and not _is_true(triple[2]):
+            continue  # pySHACL would take "1"^^xsd:boolean for true
         core.add(triple)
     result.core_shapes = core
-    result.core_targeted = [s for s in result.targets if _has_core_constraints(core, s)]
-    result.values_need_only_types = not _looks_beyond_types(core, result.core_targeted)
+    check_validators(shapes)
+    custom = custom_parameters(shapes)
+    # a shape using a SPARQL-based component runs in pySHACL (the compiler never translates one)
+    result.core_targeted = [s for s in result.targets if _has_core_constraints(core, s, custom)
+                            or any(_has_core_constraints(core, p, custom) for p in core.objects(s, SH.property))]
+    # a validator may read any part of the data, so pySHACL then gets all of it
+    result.values_need_only_types = not custom and not _looks_beyond_types(core, result.core_targeted)
     return result

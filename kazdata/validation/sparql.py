@@ -284,7 +284,7 @@ def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) ->
         messages = sorted({_format(m, format_with) for m in constraint.messages})
         findings.append(Finding(
             focus=this,
-            path=term_text(path) if path is not None else constraint.shape_path,
+            path=term_text(path) if path is not None else constraint.shown_path,
             value=term_text(value),
             message="; ".join(messages) or "(the shape gives no message)",
             severity=constraint.severity,
