@@ -23,6 +23,7 @@ from collections.abc import Iterator
 
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, OneOrMore, SequencePath
 from rdflib.term import URIRef, Variable
 
 THIS = Variable("this")
@@ -65,16 +66,20 @@ def _mentions(node, variable: Variable) -> bool:
 
 
 def check(query: str, prefixes: dict[str, str] | None = None, pre_bound: frozenset = PRE_BOUND) -> CompValue:
-    """Refuse (QueryRefused, saying why) a query SHACL forbids; return its algebra otherwise."""
+    """Refuse (QueryRefused, saying why) a query SHACL forbids; return its algebra otherwise.
+
+    With no pre-bound variable (a SPARQL target) only SERVICE is refused.
+    """
     tree = algebra(query, prefixes)
     star = re.search(r"\bSELECT\s+(DISTINCT\s+|REDUCED\s+)?\*", query[query.upper().find("SELECT") + 6:], re.I)
     for node in _nodes(tree):
-        if node.name in _FORBIDDEN:
+        if node.name in _FORBIDDEN and (pre_bound or node.name == "ServiceGraphPattern"):
             raise QueryRefused(f"its SPARQL query uses {_FORBIDDEN[node.name]}, which SHACL forbids "
                                "in a query with pre-bound variables")
-        if node.name == "Extend" and node.var in pre_bound:
+        internal = isinstance(node.get("expr"), Variable) and str(node.expr).startswith("__agg_")
+        if node.name == "Extend" and node.var in pre_bound and not internal:  # not GROUP BY's own copy
             raise QueryRefused(f"its SPARQL query assigns the pre-bound variable ?{node.var} (BIND ... AS ?{node.var})")
-        if node.name == "ToMultiSet" and isinstance(node.p, CompValue) and node.p.name in ("Project", "Distinct",
+        if pre_bound and node.name == "ToMultiSet" and isinstance(node.p, CompValue) and node.p.name in ("Project", "Distinct",
                                                                                          "Reduced", "Slice"):
             if _mentions(tree, THIS) and not _returns_this(node.p, star):
                 raise QueryRefused("its SPARQL query has a subquery that does not return $this")
@@ -111,15 +116,34 @@ def _certain(node) -> bool:
         return _certain(node.p1) and _certain(node.p2)
     if name in ("LeftJoin",):
         return _certain(node.p1)
-    if name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "OrderBy", "Graph", "SelectQuery"):
+    if name == "Group":  # aggregates per ?this: pre-binding keeps exactly that group
+        return THIS in (node.expr or ()) and _certain(node.p)
+    if name in ("Filter", "Extend", "Project", "Distinct", "Reduced", "OrderBy", "Graph", "SelectQuery",
+                "ToMultiSet", "AggregateJoin"):
         return _certain(node.p)
-    return False  # subqueries, aggregates, VALUES: not proved
+    return False  # a LIMIT/OFFSET inside, VALUES: not proved
 
 
 def _plain(triple) -> bool:
     """A triple pattern with ?this as subject or object and a plain IRI or variable as predicate."""
     subject, predicate, obj = triple
-    return isinstance(predicate, (URIRef, Variable)) and THIS in (subject, obj)
+    return THIS in (subject, obj) and _never_empty(predicate)
+
+
+def _never_empty(path) -> bool:
+    """Whether a predicate or property path always spans at least one triple (so it binds its ends
+    from the data; a path of length zero would bind ?this to any node)."""
+    if isinstance(path, (URIRef, Variable)):
+        return True
+    if isinstance(path, MulPath):
+        return path.mod == OneOrMore and _never_empty(path.path)
+    if isinstance(path, SequencePath):
+        return any(_never_empty(p) for p in path.args)
+    if isinstance(path, AlternativePath):
+        return all(_never_empty(p) for p in path.args)
+    if isinstance(path, InvPath):
+        return _never_empty(path.arg)
+    return isinstance(path, NegatedPath)
 
 
 def whole_graph_equivalent(tree: CompValue) -> bool:
@@ -132,7 +156,7 @@ def whole_graph_equivalent(tree: CompValue) -> bool:
     if isinstance(body, CompValue) and body.name == "Slice":
         body = body.p
     for node in _nodes(body):
-        if node.name in ("ToMultiSet", "AggregateJoin", "Group") and _mentions(node, THIS):
+        if node.name in ("ToMultiSet", "Group") and _mentions(node, THIS) and not _certain(node):
             return False
         # an expression or OPTIONAL reading ?this must be evaluated where ?this is already bound
         if node.name in ("Filter", "Extend") and _mentions(node.expr, THIS) and not _certain(node.p):

@@ -11,9 +11,11 @@ Nothing here names a rule: everything is read from the shapes graph.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import rdflib
 from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS
 from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
@@ -54,6 +56,7 @@ class ShapesPlan:
     sparql_constraints: list[SparqlConstraint] = field(default_factory=list)
     core_shapes: Graph = field(default_factory=Graph)  # shapes graph without targets and sh:sparql
     core_targeted: list[Node] = field(default_factory=list)  # shapes pySHACL must run
+    effective: Graph = field(default_factory=Graph)  # the shapes graph less what SHACL says to ignore
     values_need_only_types: bool = True  # core constraints look at a value node's rdf:type only
 
     def focus_shapes(self, shape) -> list:
@@ -67,11 +70,26 @@ class ShapesPlan:
         return parents
 
 
+@contextlib.contextmanager
+def as_written() -> Iterator[None]:
+    """rdflib keeps lexical forms while this is open (it would write "1"^^xsd:boolean as "true").
+
+    rdflib reads this switch when it builds each literal; validation runs in one thread.
+    """
+    before = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False
+    try:
+        yield
+    finally:
+        rdflib.NORMALIZE_LITERALS = before
+
+
 def read_shapes(paths) -> Graph:
-    """The shapes graph of the given Turtle files."""
+    """The shapes graph of the given Turtle files, each literal as written."""
     shapes = Graph()
-    for path in paths:
-        shapes.parse(path, format="turtle")
+    with as_written():
+        for path in paths:
+            shapes.parse(path, format="turtle")
     return shapes
 
 
@@ -276,14 +294,15 @@ def plan(shapes: Graph) -> ShapesPlan:
             shape_path=sparql_path(shapes, path) if path is not None else None,
             shown_path=path_text(shapes, path),
             is_property_shape=path is not None))
-    core = Graph()
+    core, effective = Graph(), Graph()
     for triple in shapes:
-        if triple[1] == SH.sparql or (triple[0] in result.targets and triple[1] in TARGET_PREDICATES):
-            continue
         if triple[1] == SH.uniqueLang and not _is_true(triple[2]):
             continue  # pySHACL would take "1"^^xsd:boolean for true
+        effective.add(triple)
+        if triple[1] == SH.sparql or (triple[0] in result.targets and triple[1] in TARGET_PREDICATES):
+            continue
         core.add(triple)
-    result.core_shapes = core
+    result.core_shapes, result.effective = core, effective
     check_validators(shapes)
     custom = custom_parameters(shapes)
     # a shape using a SPARQL-based component runs in pySHACL (the compiler never translates one)
