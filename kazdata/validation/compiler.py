@@ -30,6 +30,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
+from kazdata.validation import pairs
 from kazdata.validation.shapes import custom_parameters, path_text, sparql_path
 
 FOCUS_GRAPH = "urn:kazdata:validation:focus"
@@ -74,6 +75,7 @@ class CoreCheck:
     query: str
     path: str | None  # sh:resultPath as a report shows it (see kazdata.validation.shapes.path_text)
     reports_value: bool  # whether SHACL gives the result a sh:value (then the query selects ?value)
+    dynamic_path: bool = False  # sh:closed: the query selects each result's ?path
 
 
 def term(node) -> str:
@@ -163,8 +165,10 @@ class Compiler:
             yield CoreCheck(shape, component, f"SELECT DISTINCT ?key ?this (LCASE(LANG(?a)) AS ?language) WHERE {{ "
                             f"{focus} ?this {path} ?a, ?b FILTER (!sameTerm(?a, ?b) && isLiteral(?a) && "
                             f"isLiteral(?b) && LANG(?a) != \"\" && LCASE(LANG(?a)) = LCASE(LANG(?b))) }}", shown, False)
-        elif parameter == SH.closed or parameter == SH.ignoredProperties:
-            raise Unsupported(f"{shape}: sh:closed")
+        elif parameter in pairs.HANDLED:
+            def make(component, query, dynamic_path=False):
+                return CoreCheck(shape, component, query, None if dynamic_path else shown, True, dynamic_path)
+            yield from pairs.checks(self.shapes, shape, parameter, value, path, focus, make, Unsupported)
         else:
             raise Unsupported(f"{shape}: {parameter}")
 
