@@ -126,7 +126,9 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
         shapes_plan = plan(read_shapes(shapes_paths))
         store = sparql.load_union(paths, ontology)
         say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
-        rewritten = lexical.altered([*paths, ontology])
+        every_rewritten = lexical.altered([*paths, ontology])
+        shown = lexical.shown_as_written(every_rewritten)
+        rewritten = lexical.significant(every_rewritten, shapes_plan.effective)
         if rewritten:
             for future in shared:
                 future.cancel()
@@ -142,7 +144,7 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
                 f"({time.perf_counter() - started:.1f} s)")
     if left:
         findings += _pyshacl_findings(store, shapes_plan, left, focus, paths, workers, say)
-    report = ValidationReport(_violations(store, findings, paths))
+    report = ValidationReport(_violations(store, findings, paths, shown))
     say(f"  validation: {len(report.violations)} result(s) in {time.perf_counter() - started:.1f} s")
     return report
 
@@ -229,7 +231,11 @@ def _payloads(store: ox.Store, tasks: dict, shared: dict, paths: list[Path]) -> 
         yield index, data, targets
 
 
-def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> list[Violation]:
+def _violations(store: ox.Store, findings: list[Finding], paths: list[Path],
+                shown: Mapping[str, str] | None = None) -> list[Violation]:
+    """The findings placed in their files, each value as the file writes it (``shown``: the literals
+    Oxigraph rewrote, see lexical.shown_as_written)."""
+    shown = shown or {}
     lines: dict[int, SourceLines] = {}
     violations = []
     for finding in findings:
@@ -241,7 +247,10 @@ def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> 
                 line = lines.setdefault(index, SourceLines(paths[index])).line_of(finding.focus.value)
             locations.append(f"{paths[index]}:{line or '?'}")
         focus = term_text(finding.focus)
+        focus = shown.get(focus, focus)
         shared = {name: getattr(finding, name) for name in _RESULT_FIELDS}
+        if finding.value in shown:
+            shared["value"] = shown[finding.value]
         violations.append(Violation(**shared, focus_node=focus, locations=tuple(locations),
                                     source_file=str(paths[files[0]]) if files else None))
     violations.sort(key=lambda v: (v.source_file or "", v.focus_node, v.source_shape, v.message))
