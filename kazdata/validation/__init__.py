@@ -249,7 +249,7 @@ def _violations(store: ox.Store, findings: list[Finding], paths: list[Path],
         focus = term_text(finding.focus)
         focus = shown.get(focus, focus)
         shared = {name: getattr(finding, name) for name in _RESULT_FIELDS}
-        if finding.value in shown:
+        if finding.value is not None and finding.value in shown:
             shared["value"] = shown[finding.value]
         violations.append(Violation(**shared, focus_node=focus, locations=tuple(locations),
                                     source_file=str(paths[files[0]]) if files else None))

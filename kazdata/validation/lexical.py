@@ -83,8 +83,9 @@ def altered(paths: Sequence[Path]) -> list[Altered]:
                    for i, value in enumerate(written))
     found = []
     for quad in scratch.quads_for_pattern(None, _PROBE, None, None):
-        original = written[int(quad.subject.value.rsplit(":", 1)[1])]
-        stored = quad.object
+        subject, stored = quad.subject, quad.object
+        assert isinstance(subject, ox.NamedNode) and isinstance(stored, ox.Literal)
+        original = written[int(subject.value.rsplit(":", 1)[1])]
         if stored.value != original.value or stored.datatype != original.datatype:
             found.append(Altered(first[original], original, stored, frozenset(predicates[original])))
     return sorted(found, key=lambda a: (str(a.path), str(a.written)))

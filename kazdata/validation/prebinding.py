@@ -21,9 +21,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, OneOrMore, SequencePath
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, OneOrMore, SequencePath
 from rdflib.term import URIRef, Variable
 
 THIS = Variable("this")
@@ -40,7 +40,7 @@ def algebra(query: str, prefixes: dict[str, str] | None = None) -> CompValue:
     """The SPARQL algebra of ``query``; QueryRefused if rdflib cannot parse it."""
     try:
         return prepareQuery(query, initNs=prefixes or {}).algebra
-    except Exception as error:  # pyparsing and rdflib raise many kinds; all mean "cannot read it"
+    except Exception as error:  # noqa: BLE001 - pyparsing and rdflib raise many kinds; all mean "cannot read it"
         raise QueryRefused(f"its SPARQL query does not parse: {str(error).splitlines()[0][:200]}") from None
 
 

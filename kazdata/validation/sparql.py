@@ -225,7 +225,7 @@ def _rows(store: ox.Store, query: str, constraint: SparqlConstraint, this=None) 
     """The solutions of ``query`` as dictionaries, with $this bound to ``this`` if given: written
     into the query (prebinding.bind_this), or for a blank node (which a query cannot name) by
     Oxigraph's substitution."""
-    substitutions = None
+    substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = None
     if isinstance(this, ox.BlankNode):
         substitutions = {ox.Variable("this"): this}
     elif this is not None:
