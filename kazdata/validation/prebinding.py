@@ -169,7 +169,8 @@ def whole_graph_equivalent(tree: CompValue) -> bool:
 
 # strings, IRIs and comments are copied as they are; a variable token is what is replaced
 _TOKENS = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\s]*>'
-                     r"|#[^\n]*|(?P<bound>\bBOUND\s*\(\s*[?$]this\s*\))|(?P<select>\bSELECT\b)|(?P<where>\bWHERE\b|\{)"
+                     r"|#[^\n]*|(?P<bound>\bBOUND\s*\(\s*[?$]this\s*\))|(?P<select>\bSELECT\b)|(?P<where>\bWHERE\b|[{}]|\bHAVING\b|\bLIMIT\b|\bOFFSET\b)"
+                     r"|(?P<by>\b(?:GROUP|ORDER)\s+BY\b)"
                      r"|(?P<open>\()|(?P<close>\))|(?P<var>[?$]this\b)", re.IGNORECASE)
 
 
@@ -178,10 +179,10 @@ def bind_this(query: str, value: str) -> str:
 
     In the main projection ``$this`` becomes ``(value AS ?this)``, so that the solutions still
     carry it, and in a subquery's a fresh variable (the subquery returns it, as SHACL requires, but
-    need not rebind ?this); ``BOUND($this)`` becomes true. (Oxigraph's own substitution leaves
+    need not rebind ?this); in GROUP BY and ORDER BY ``(value)``; ``BOUND($this)`` becomes true. (Oxigraph's own substitution leaves
     BOUND and BIND unbound.)
     """
-    out, last, in_projection, depth, selects = [], 0, False, 0, 0
+    out, last, in_projection, in_by, depth, selects = [], 0, False, False, 0, 0
     for match in _TOKENS.finditer(query):
         kind = match.lastgroup
         if kind is None:
@@ -192,7 +193,9 @@ def bind_this(query: str, value: str) -> str:
         elif kind == "select":
             in_projection, depth, selects = True, 0, selects + 1
         elif kind == "where":
-            in_projection = False
+            in_projection = in_by = False
+        elif kind == "by":
+            in_by, depth = True, 0
         elif kind == "open":
             depth += 1
         elif kind == "close":
@@ -200,6 +203,8 @@ def bind_this(query: str, value: str) -> str:
         elif kind == "var":
             name = "?this" if selects == 1 else f"?kazdata_this_{selects}"
             replacement = f"({value} AS {name})" if in_projection and depth == 0 else value
+            if in_by and depth == 0:
+                replacement = f"({value})"  # GROUP BY / ORDER BY take a variable or a bracketed expression
         if replacement is not None:
             out.append(query[last:match.start()] + replacement)
             last = match.end()
