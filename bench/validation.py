@@ -8,6 +8,11 @@ in pySHACL, one source file per worker process), each in a fresh process so that
 its own. Prints a table with the ratio.
 
     python bench/validation.py [--sizes 1e4,1e5,1e6] [--pyshacl-at 1e4,1e5]
+    python bench/validation.py --suite
+
+``--suite`` runs the W3C SHACL test suite vendored in tests/w3c-shacl/ instead (tests/shacl_suite.py)
+and prints, per engine, how many of its 120 tests came out right, were handed over to pySHACL
+(the compiled engine run with no fallback) or wrong, and the time the run took.
 
 Phase columns are seconds since the start at which the phase ended: parse (the union loaded),
 SPARQL rules (targets they need and the sh:sparql constraints), core (the core constraints).
@@ -77,12 +82,45 @@ def _row(triples: int, files: int, run: dict, peer: dict | None) -> str:
             f"{ratio} | {run['load']:4.1f} | {run['results']} {run['conforms']}")
 
 
+def suite() -> None:
+    """The W3C SHACL suite per engine: right, handed over (compiled engine alone), refused, wrong."""
+    import logging
+    import warnings
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    import shacl_suite
+    logging.disable(logging.ERROR)  # rdflib logs each ill-typed literal the suite holds on purpose
+    warnings.simplefilter("ignore")
+    tests = shacl_suite.listed_tests()
+    print(f"{len(tests)} tests listed by tests/w3c-shacl/manifest.ttl "
+          f"({sum(t.failure for t in tests)} expect the shapes to be refused)")
+    print(f"{'run':>9} | {'right':>5} {'refused':>7} {'handed':>6} {'optional':>8} {'wrong':>5} | time")
+    for how in shacl_suite.RUNS:
+        started = time.perf_counter()
+        outcomes = [(test, shacl_suite.run(test, how)) for test in tests]
+        right = sum(o.verdict == "right" for _, o in outcomes)
+        refused = sum(o.verdict == "right" and t.failure for t, o in outcomes)
+        handed = sum(o.verdict == "handed over" for _, o in outcomes)
+        optional = sum(o.verdict == "optional, refused" for _, o in outcomes)
+        wrong = [(t, o) for t, o in outcomes if o.verdict == "wrong"]
+        print(f"{how:>9} | {right:5} {refused:7} {handed:6} {optional:8} {len(wrong):5} | "
+              f"{time.perf_counter() - started:.1f} s")
+        for test, outcome in wrong:
+            print(f"{'':>9}   wrong: {test.name}: {outcome.detail[:160]}")
+    print("(right includes the refusals SHACL requires; handed over: shapes the compiled engine would give to "
+          "pySHACL, counted only when it runs with no fallback; optional: a feature SHACL lets a processor leave "
+          "out ($shapesGraph), refused with a message naming the shape)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1e4,1e5,1e6", help="scales of bench/scale.py, comma-separated")
     parser.add_argument("--pyshacl-at", default="1e4,1e5", help="scales at which to run the pySHACL engine too")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument("--suite", action="store_true", help="run the W3C SHACL test suite instead")
     args = parser.parse_args()
+    if args.suite:
+        suite()
+        return
     if args.one:
         engine, folder = args.one
         print(json.dumps(measure(engine, Path(folder))))

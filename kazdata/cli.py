@@ -45,8 +45,16 @@ def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder.replaceable import check_replaceable
     settings = load_settings({"base": args.base, "sources": args.sources})
     check_replaceable(Path(args.out))
-    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store)
+    build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store,
+                  shapes_paths=_shapes(args))
     return 0
+
+
+def _shapes(args: argparse.Namespace) -> list[Path] | None:
+    """The bundled shapes plus each --shapes file (a curator's own rules), or None for the bundled only."""
+    from kazdata.sources import bundled
+    extra = [Path(p) for p in args.shapes or ()]
+    return [*bundled.shapes_files(), *extra] if extra else None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -55,7 +63,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from kazdata.validation.report import once_each
     settings = load_settings({"sources": args.sources})
     paths = [Path(p) for p in args.files] or discover_sources(_sources_dir(settings))
-    report = validate_sources(paths)
+    report = validate_sources(paths, shapes_paths=_shapes(args))
     violations = once_each(report.violations)
     for violation in violations:
         print(violation)
@@ -120,18 +128,22 @@ def _argument(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, A
     return names, options
 
 
+_SHAPES = _argument("--shapes", action="append", metavar="FILE",
+                    help="also validate with this SHACL shapes file (repeatable); the bundled shapes always apply")
+
 COMMANDS: tuple[Command, ...] = (
     Command("build", cmd_build, "validate the sources and write a release",
             "Validate the sources with the SHACL shapes and write a release (dumps, VoID/DCAT, entity "
             "documents, SHA256SUMS) to OUT. A failed build leaves OUT as it was.",
             (_argument("out", help="release directory to write"),
              _argument("--store", action="store_true",
-                       help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only")),
+                       help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only"),
+             _SHAPES),
             ("base", "sources")),
     Command("validate", cmd_validate, "check the sources against the shapes",
             "Validate source files against the SHACL shapes and print each violation with file, node, "
             "path, value and rule. Exit status 1 on any violation.",
-            (_argument("files", nargs="*", help="Turtle files (default: every source)"),), ("sources",)),
+            (_argument("files", nargs="*", help="Turtle files (default: every source)"), _SHAPES), ("sources",)),
     Command("serve", cmd_serve, "serve a release over HTTP",
             "Serve a release as Linked Data and SPARQL under the production server (granian, or gunicorn "
             "with --server). Every setting is checked before anything starts: a missing release, a taken "

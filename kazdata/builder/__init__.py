@@ -97,7 +97,8 @@ def load_quads(context: BuildContext) -> list[bytes]:
 
 
 def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEFAULT_BASE,
-                  progress: Progress = stderr_progress, with_store: bool = False) -> Path:
+                  progress: Progress = stderr_progress, with_store: bool = False,
+                  shapes_paths: list[Path] | None = None) -> Path:
     """Validate the sources and write a release to ``out``; return ``out``.
 
     Validation runs in a process of its own beside the other steps (one process; they share
@@ -114,7 +115,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     source_paths = discover_sources(sources_dir or bundled.sources_dir())
     progress(f"building a release from {len(source_paths)} source(s) into {out}")
     live = progress in (stderr_progress, quiet)  # callbacks the validation process can call
-    with Validation(source_paths, progress, live=live) as validation:
+    with Validation(source_paths, progress, live=live, shapes_paths=shapes_paths) as validation:
         try:
             return write_release(out, source_paths, base=base, progress=progress, with_store=with_store,
                                  before_each_step=validation.raise_if_failed, before_publish=validation.wait)

@@ -42,13 +42,14 @@ class Validation:
     goes; any other (a test's list) gets the child's lines when the verdict comes.
     """
 
-    def __init__(self, source_paths: list[Path], progress: Progress, *, live: bool) -> None:
+    def __init__(self, source_paths: list[Path], progress: Progress, *, live: bool,
+                 shapes_paths: list[Path] | None = None) -> None:
         self.progress = progress
         self.started = time.perf_counter()
         self.report: ValidationReport | None = None
         context: Any = multiprocessing.get_context(start_method())
         self.verdict, sender = context.Pipe(duplex=False)
-        self.process = context.Process(target=_validate, args=(source_paths, progress if live else None, sender),
+        self.process = context.Process(target=_validate, args=(source_paths, progress if live else None, sender, shapes_paths),
                                        name="kazdata-validation", daemon=True)
         self.process.start()
         sender.close()  # the child holds the only writer: its death ends the pipe
@@ -104,14 +105,15 @@ class Validation:
         return value
 
 
-def _validate(source_paths: list[Path], progress: Progress | None, verdict: Connection) -> None:
+def _validate(source_paths: list[Path], progress: Progress | None, verdict: Connection,
+              shapes_paths: list[Path] | None = None) -> None:
     """In the validation process: send ``(False, (report, lines kept for the parent, CPU used))``
     or ``(True, the exception)``."""
     lines: list[str] = []
     cpu = cpu_seconds()
     message: tuple[bool, object]
     try:
-        report = validate_sources(source_paths, progress=progress or lines.append)
+        report = validate_sources(source_paths, progress=progress or lines.append, shapes_paths=shapes_paths)
         message = (False, (report, lines, cpu_seconds() - cpu))
     except Exception as error:  # noqa: BLE001 - not handled here: the parent raises it, details kept
         message = (True, error)

@@ -31,7 +31,7 @@ import pyoxigraph as ox
 from rdflib.term import Node
 
 from kazdata.sources import bundled
-from kazdata.validation import core, partitions, sparql
+from kazdata.validation import core, lexical, partitions, sparql
 from kazdata.validation.report import (
     Finding,
     Result,
@@ -55,12 +55,15 @@ def _quiet(_message: str) -> None:
 
 
 def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: FocusNodes, say: Progress,
-                   shares: int) -> tuple[list[Finding], list]:
+                   shares: int, fallback: bool = True) -> tuple[list[Finding], list]:
     """The core constraints as SPARQL in Oxigraph (this process's share of them); what does not
-    compile is left to pySHACL."""
+    compile is left to pySHACL, or refused if ``fallback`` is False."""
     started = time.perf_counter()
     compiled = core.compile_shapes(shapes_plan, store)
     for shape, reason in compiled.fallback.items():
+        if not fallback:
+            raise ValueError(f"{shape}: would run in pySHACL ({reason}), and the compiled engine was "
+                             "asked to run every shape itself")
         say(f"  core shapes: {shape} runs in pySHACL ({reason})")
     checks = core.share(compiled, 0, shares)
     found = core.run_compiled(store, shapes_plan.shapes, compiled, checks, focus)
@@ -70,7 +73,7 @@ def _compiled_core(store: ox.Store, shapes_plan: ShapesPlan, focus: FocusNodes, 
 
 
 def _pyshacl_core(_store: ox.Store, shapes_plan: ShapesPlan, _focus: FocusNodes, _say: Progress,
-                  _shares: int) -> tuple[list[Finding], list]:
+                  _shares: int, _fallback: bool = True) -> tuple[list[Finding], list]:
     """Every core shape in pySHACL (the reference the compiled engine is tested against)."""
     return [], list(shapes_plan.core_targeted)
 
@@ -80,7 +83,7 @@ class Engine:
     """Where the core constraints run: ``run`` returns this process's findings and the shapes it
     leaves to pySHACL; ``shares`` > 1 asks helper processes to run the other shares of the checks."""
 
-    run: Callable[[ox.Store, ShapesPlan, FocusNodes, Progress, int], tuple[list[Finding], list]]
+    run: Callable[[ox.Store, ShapesPlan, FocusNodes, Progress, int, bool], tuple[list[Finding], list]]
     splits: bool
 
 
@@ -96,7 +99,7 @@ MAX_SHARES = 2
 
 def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | None = None,
                      ontology_path: Path | None = None, progress: Progress | None = None,
-                     workers: int | None = None, engine: str = "sparql") -> ValidationReport:
+                     workers: int | None = None, engine: str = "sparql", fallback: bool = True) -> ValidationReport:
     """Validate the union of the given Turtle files with the shapes and the ontology.
 
     Raises SourceError (file, line, column) if a file does not parse. ``progress`` receives a
@@ -104,6 +107,8 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
     constraints run: "sparql" compiles them into queries over the union (shapes it cannot
     compile still go to pySHACL), "pyshacl" runs them all in pySHACL. ``workers`` (default: one
     per core) caps pySHACL's worker processes; with one worker or one file it runs in this process.
+    ``fallback=False`` makes the compiled engine refuse (ValueError) a shape it would hand to
+    pySHACL, so that a test or a benchmark sees what it judges by itself.
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown validation engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -121,9 +126,17 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
         shapes_plan = plan(read_shapes(shapes_paths))
         store = sparql.load_union(paths, ontology)
         say(f"  parsed {len(store)} triples from {len(paths)} file(s) ({time.perf_counter() - started:.1f} s)")
+        every_rewritten = lexical.altered([*paths, ontology])
+        shown = lexical.shown_as_written(every_rewritten)
+        rewritten = lexical.significant(every_rewritten, shapes_plan.effective)
+        if rewritten:
+            for future in shared:
+                future.cancel()
+            findings = _as_written(rewritten, paths, ontology, shapes_plan, say, fallback)
+            return ValidationReport(_violations(store, findings, paths))
         focus = sparql.focus_nodes(store, shapes_plan)
         findings = _sparql_findings(store, shapes_plan, focus, say)
-        core_found, left = ENGINES[engine].run(store, shapes_plan, focus, say, shares)
+        core_found, left = ENGINES[engine].run(store, shapes_plan, focus, say, shares, fallback)
         findings += core_found
         for index, future in enumerate(shared, 1):
             findings += future.result()
@@ -131,9 +144,20 @@ def validate_sources(paths: Sequence[Path], *, shapes_paths: Sequence[Path] | No
                 f"({time.perf_counter() - started:.1f} s)")
     if left:
         findings += _pyshacl_findings(store, shapes_plan, left, focus, paths, workers, say)
-    report = ValidationReport(_violations(store, findings, paths))
+    report = ValidationReport(_violations(store, findings, paths, shown))
     say(f"  validation: {len(report.violations)} result(s) in {time.perf_counter() - started:.1f} s")
     return report
+
+
+def _as_written(rewritten: list, paths: list[Path], ontology: Path, shapes_plan: ShapesPlan, say: Progress,
+                fallback: bool) -> list[Finding]:
+    """Sources with literals Oxigraph would rewrite: every shape in pySHACL on the terms as written."""
+    reason = (f"{len(rewritten)} literal(s) Oxigraph would store as another term, first {rewritten[0]}; "
+              "every shape runs in pySHACL on the terms as written")
+    if not fallback:
+        raise ValueError(f"all shapes: would run in pySHACL ({reason})")
+    say(f"  validation: {reason}")
+    return lexical.validate_as_written(paths, ontology, shapes_plan.effective)
 
 
 def _shares(engine: Engine, paths: list[Path], workers: int | None) -> int:
@@ -207,7 +231,11 @@ def _payloads(store: ox.Store, tasks: dict, shared: dict, paths: list[Path]) -> 
         yield index, data, targets
 
 
-def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> list[Violation]:
+def _violations(store: ox.Store, findings: list[Finding], paths: list[Path],
+                shown: Mapping[str, str] | None = None) -> list[Violation]:
+    """The findings placed in their files, each value as the file writes it (``shown``: the literals
+    Oxigraph rewrote, see lexical.shown_as_written)."""
+    shown = shown or {}
     lines: dict[int, SourceLines] = {}
     violations = []
     for finding in findings:
@@ -218,8 +246,11 @@ def _violations(store: ox.Store, findings: list[Finding], paths: list[Path]) -> 
             if isinstance(finding.focus, ox.NamedNode):
                 line = lines.setdefault(index, SourceLines(paths[index])).line_of(finding.focus.value)
             locations.append(f"{paths[index]}:{line or '?'}")
-        focus = term_text(finding.focus) if not isinstance(finding.focus, ox.Literal) else finding.focus.value
+        focus = term_text(finding.focus)
+        focus = shown.get(focus, focus)
         shared = {name: getattr(finding, name) for name in _RESULT_FIELDS}
+        if finding.value is not None and finding.value in shown:
+            shared["value"] = shown[finding.value]
         violations.append(Violation(**shared, focus_node=focus, locations=tuple(locations),
                                     source_file=str(paths[files[0]]) if files else None))
     violations.sort(key=lambda v: (v.source_file or "", v.focus_node, v.source_shape, v.message))

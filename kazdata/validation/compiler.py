@@ -30,7 +30,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, XSD
 
-from kazdata.validation.shapes import path_text, sparql_path
+from kazdata.validation import pairs
+from kazdata.validation.shapes import custom_parameters, path_text, sparql_path
 
 FOCUS_GRAPH = "urn:kazdata:validation:focus"
 FOCUS_OF = "urn:kazdata:validation:focus-of"
@@ -74,6 +75,7 @@ class CoreCheck:
     query: str
     path: str | None  # sh:resultPath as a report shows it (see kazdata.validation.shapes.path_text)
     reports_value: bool  # whether SHACL gives the result a sh:value (then the query selects ?value)
+    dynamic_path: bool = False  # sh:closed: the query selects each result's ?path
 
 
 def term(node) -> str:
@@ -100,9 +102,7 @@ class Compiler:
         self.subclasses = subclasses
         self._names = itertools.count()
         # parameters of constraint components the shapes graph declares itself (never compiled)
-        self._custom = {shapes.value(parameter, SH.path)
-                        for component in shapes.subjects(RDF.type, SH.ConstraintComponent)
-                        for parameter in shapes.objects(component, SH.parameter)}
+        self._custom = custom_parameters(shapes)
         self._atoms: dict = {
             SH["class"]: self._class, SH.datatype: self._datatype, SH.nodeKind: self._node_kind,
             SH.pattern: self._pattern, SH.languageIn: self._language_in, SH["in"]: self._in,
@@ -158,15 +158,17 @@ class Compiler:
                         focus, path, functools.partial(self.conforms, value, stack=()), at_least, _count(limit)),
                         shown, False)
         elif parameter == SH.uniqueLang:
-            if path is None or value != Literal(True):
-                if value == Literal(False):
-                    return
-                raise Unsupported(f"{shape}: sh:uniqueLang {value}")
+            if not (isinstance(value, Literal) and value.datatype == XSD.boolean and str(value) == "true"):
+                return  # only the literal true asks for anything ("1"^^xsd:boolean does not)
+            if path is None:
+                raise Unsupported(f"{shape}: sh:uniqueLang on a node shape")
             yield CoreCheck(shape, component, f"SELECT DISTINCT ?key ?this (LCASE(LANG(?a)) AS ?language) WHERE {{ "
                             f"{focus} ?this {path} ?a, ?b FILTER (!sameTerm(?a, ?b) && isLiteral(?a) && "
                             f"isLiteral(?b) && LANG(?a) != \"\" && LCASE(LANG(?a)) = LCASE(LANG(?b))) }}", shown, False)
-        elif parameter == SH.closed or parameter == SH.ignoredProperties:
-            raise Unsupported(f"{shape}: sh:closed")
+        elif parameter in pairs.HANDLED:
+            def make(component, query, dynamic_path=False):
+                return CoreCheck(shape, component, query, None if dynamic_path else shown, True, dynamic_path)
+            yield from pairs.checks(self.shapes, shape, parameter, value, path, focus, make, Unsupported)
         else:
             raise Unsupported(f"{shape}: {parameter}")
 
@@ -215,10 +217,12 @@ class Compiler:
                     for limit in self.shapes.objects(shape, bound):
                         parts.append(self._count_expression(
                             node, path, functools.partial(self.conforms, argument, stack=stack), at_least, _count(limit)))
-            elif parameter == SH.uniqueLang and argument == Literal(True):
+            elif parameter == SH.uniqueLang and str(argument) == "true" and argument.datatype == XSD.boolean:
                 a, b = self._variable(), self._variable()
                 parts.append(f"NOT EXISTS {{ {node} {path} {a}, {b} FILTER (!sameTerm({a}, {b}) && isLiteral({a}) && "
                              f"isLiteral({b}) && LANG({a}) != \"\" && LCASE(LANG({a})) = LCASE(LANG({b}))) }}")
+            elif parameter == SH.uniqueLang:
+                continue  # anything but the literal true asks for nothing
             else:
                 raise Unsupported(f"{shape}: {parameter} in a nested property shape")
         atoms += [self.conforms(p, value, stack) for p in self.shapes.objects(shape, SH.property)]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
@@ -77,7 +77,7 @@ def compile_shapes(shapes_plan: ShapesPlan, store: ox.Store) -> CorePlan:
         units = [target, *(p for p in shapes.objects(target, SH.property) if _active(shapes, p))]
         try:
             for unit in units:
-                _require_message(shapes, unit, compiler.checks(unit, "{}"))
+                compiler.checks(unit, "{}")
         except Unsupported as reason:
             result.fallback[target] = str(reason)
             continue
@@ -104,12 +104,6 @@ def _target_clauses(shapes: Graph, shape, subclasses: Callable[[object], list[st
         key = result.scratch.setdefault(query, _SCRATCH_KEY.format(len(result.scratch)))
         clauses.append(f"GRAPH <{FOCUS_GRAPH}> {{ <{key}> <{FOCUS_OF}> ?this }}")
     return clauses
-
-
-def _require_message(shapes: Graph, shape, checks: list[CoreCheck]) -> None:
-    """pySHACL writes a generic message for a shape without sh:message; that text is not reproduced."""
-    if checks and shapes.value(shape, SH.message) is None:
-        raise Unsupported(f"{shape}: no sh:message (pySHACL would write its own text)")
 
 
 def share(core: CorePlan, index: int, count: int) -> list[CoreCheck]:
@@ -171,16 +165,28 @@ def unmark_focus(store: ox.Store) -> None:
     store.remove_graph(ox.NamedNode(FOCUS_GRAPH))
 
 
+def _generated(shapes: Graph, check: CoreCheck) -> str:
+    """A message for a shape without sh:message (pySHACL writes its own; this one names the
+    constraint and the shape's parameters for it, which is what a curator needs to fix the data)."""
+    name = str(check.component).rsplit("#", 1)[-1].removesuffix("ConstraintComponent")
+    parameter = URIRef(f"{SH}{name[0].lower()}{name[1:]}")
+    values = sorted(term_text(v) for v in shapes.objects(check.shape, parameter) if not isinstance(v, BNode))
+    where = f" on {check.path}" if check.path else ""
+    return f"{name} constraint{where} not met" + (f" (sh:{parameter.rsplit('#', 1)[-1]} {', '.join(values)})"
+                                                   if values else "")
+
+
 def run_checks(store: ox.Store, shapes: Graph, checks: Iterable[CoreCheck]) -> list[Finding]:
     """Run each check over the union and turn its rows into findings as pySHACL reports them."""
     findings = []
     for check in checks:
-        messages = sorted({str(m) for m in shapes.objects(check.shape, SH.message)})
+        messages = sorted({str(m) for m in shapes.objects(check.shape, SH.message)}) or [_generated(shapes, check)]
         severity = shapes.value(check.shape, SH.severity)
         severity_name = str(severity).rsplit("#", 1)[-1] if severity else "Violation"
         for row in select(store, check.query):
             value = row["value"] if check.reports_value else None
             findings.append(Finding(
-                focus=row["this"], path=check.path, value=term_text(value), message="; ".join(messages),
+                focus=row["this"], path=term_text(row["path"]) if check.dynamic_path else check.path,
+                value=term_text(value), message="; ".join(messages),
                 severity=severity_name, source_shape=str(check.shape), constraint=str(check.component)))
     return findings

@@ -11,14 +11,18 @@ Nothing here names a rule: everything is read from the shapes graph.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import rdflib
 from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS
 from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF, RDFS, SH
-from rdflib.term import Node
+from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
+from rdflib.term import Node, Variable
+
+from kazdata.validation import prebinding
 
 TARGET_PREDICATES = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
 _CORE_PARAMETERS = frozenset(p for p in ALL_CONSTRAINT_PARAMETERS if p != SH.sparql)
@@ -37,8 +41,10 @@ class SparqlConstraint:
     prefixes: dict[str, str]
     messages: tuple[str, ...]
     severity: str
-    shape_path: str | None  # the SPARQL path of a property shape, for $PATH and sh:resultPath
+    shape_path: str | None  # the SPARQL path of a property shape, for $PATH
     is_property_shape: bool
+    shown_path: str | None = None  # its sh:resultPath as a report shows it (path_text)
+    whole_graph: bool = True  # proved to give pre-binding's answers when run once (see prebinding)
 
 
 @dataclass
@@ -50,6 +56,7 @@ class ShapesPlan:
     sparql_constraints: list[SparqlConstraint] = field(default_factory=list)
     core_shapes: Graph = field(default_factory=Graph)  # shapes graph without targets and sh:sparql
     core_targeted: list[Node] = field(default_factory=list)  # shapes pySHACL must run
+    effective: Graph = field(default_factory=Graph)  # the shapes graph less what SHACL says to ignore
     values_need_only_types: bool = True  # core constraints look at a value node's rdf:type only
 
     def focus_shapes(self, shape) -> list:
@@ -63,11 +70,26 @@ class ShapesPlan:
         return parents
 
 
+@contextlib.contextmanager
+def as_written() -> Iterator[None]:
+    """rdflib keeps lexical forms while this is open (it would write "1"^^xsd:boolean as "true").
+
+    rdflib reads this switch when it builds each literal; validation runs in one thread.
+    """
+    before = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False
+    try:
+        yield
+    finally:
+        rdflib.NORMALIZE_LITERALS = before
+
+
 def read_shapes(paths) -> Graph:
-    """The shapes graph of the given Turtle files."""
+    """The shapes graph of the given Turtle files, each literal as written."""
     shapes = Graph()
-    for path in paths:
-        shapes.parse(path, format="turtle")
+    with as_written():
+        for path in paths:
+            shapes.parse(path, format="turtle")
     return shapes
 
 
@@ -77,9 +99,17 @@ def _severity(shapes: Graph, shape) -> str:
 
 
 def _prefixes(shapes: Graph, node) -> dict[str, str]:
-    """sh:prefixes -> sh:declare, as a prefix -> namespace table."""
+    """sh:prefixes -> sh:declare, as a prefix -> namespace table, following owl:imports within the
+    shapes graph (SHACL: the declarations of the ontologies a sh:prefixes node imports count too)."""
     table: dict[str, str] = {}
-    for declarer in shapes.objects(node, SH.prefixes):
+    seen: set = set()
+    stack = list(shapes.objects(node, SH.prefixes))
+    while stack:
+        declarer = stack.pop()
+        if declarer in seen:
+            continue
+        seen.add(declarer)
+        stack.extend(shapes.objects(declarer, OWL.imports))
         for declaration in shapes.objects(declarer, SH.declare):
             prefix, namespace = shapes.value(declaration, SH.prefix), shapes.value(declaration, SH.namespace)
             if prefix is not None and namespace is not None:
@@ -134,6 +164,10 @@ def sparql_targets(shapes: Graph, shape) -> list[str]:
         if (definition, SH.parameter, None) in shapes:
             raise ValueError(f"{shape}: SPARQL target types with parameters are not supported")
         prefixes = _prefixes(shapes, definition)
+        try:
+            prebinding.check(str(select), prefixes, pre_bound=frozenset())
+        except prebinding.QueryRefused as reason:
+            raise ValueError(f"{shape}: sh:target {target}: {reason}") from None
         header = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in sorted(prefixes.items()))
         queries.append(header + str(select))
     return queries
@@ -193,8 +227,43 @@ def _looks_beyond_types(shapes: Graph, roots) -> bool:
     return False
 
 
-def _has_core_constraints(shapes: Graph, shape) -> bool:
-    return any(p in _CORE_PARAMETERS for p in shapes.predicates(shape, None))
+_VALIDATORS = (SH.validator, SH.nodeValidator, SH.propertyValidator)
+
+
+def custom_parameters(shapes: Graph) -> frozenset:
+    """The parameters (sh:path of sh:parameter) of the SPARQL-based constraint components the
+    shapes graph declares: whatever their class, a node with parameters and a validator."""
+    return frozenset(shapes.value(parameter, SH.path)
+                     for component in set(shapes.subjects(SH.parameter, None))
+                     if any((component, v, None) in shapes for v in _VALIDATORS)
+                     for parameter in shapes.objects(component, SH.parameter)) - {None}
+
+
+def check_validators(shapes: Graph) -> None:
+    """Refuse a validator query SHACL forbids (its parameters and $value are pre-bound too)."""
+    for component in set(shapes.subjects(SH.parameter, None)):
+        names = {Variable(str(path).rsplit("#", 1)[-1].rsplit("/", 1)[-1])
+                 for parameter in shapes.objects(component, SH.parameter)
+                 for path in shapes.objects(parameter, SH.path)}
+        for kind in _VALIDATORS:
+            for validator in shapes.objects(component, kind):
+                query = shapes.value(validator, SH.select) or shapes.value(validator, SH.ask)
+                if query is None:
+                    continue
+                try:
+                    prebinding.check(str(query), _prefixes(shapes, validator),
+                                     pre_bound=prebinding.PRE_BOUND | names | {Variable("value")})
+                except prebinding.QueryRefused as reason:
+                    raise ValueError(f"{component}: {kind.n3(shapes.namespace_manager)} {validator}: {reason}") from None
+
+
+def _has_core_constraints(shapes: Graph, shape, custom: frozenset = frozenset()) -> bool:
+    return any(p in _CORE_PARAMETERS or p in custom for p in shapes.predicates(shape, None))
+
+
+def _is_true(value) -> bool:
+    """SHACL's boolean parameters count only the literal true ("1"^^xsd:boolean is not it)."""
+    return isinstance(value, Literal) and value.datatype == XSD.boolean and str(value) == "true"
 
 
 def plan(shapes: Graph) -> ShapesPlan:
@@ -213,19 +282,32 @@ def plan(shapes: Graph) -> ShapesPlan:
             raise ValueError(f"{shape}: a shape with sh:sparql may not be used inside sh:node, sh:or, ...")
         result.focus_shapes(shape)  # raises if it has no focus nodes of its own
         path = shapes.value(shape, SH.path)
+        select, prefixes = str(shapes.value(node, SH.select)), _prefixes(shapes, node)
+        try:
+            whole = prebinding.whole_graph_equivalent(prebinding.check(select, prefixes))
+        except prebinding.QueryRefused as reason:
+            raise ValueError(f"{shape}: sh:sparql {node}: {reason}") from None
         result.sparql_constraints.append(SparqlConstraint(
-            shape=shape, node=node, select=str(shapes.value(node, SH.select)),
-            prefixes=_prefixes(shapes, node),
+            shape=shape, node=node, select=select, prefixes=prefixes, whole_graph=whole,
             messages=tuple(str(m) for m in (*shapes.objects(node, SH.message), *shapes.objects(shape, SH.message))),
             severity=_severity(shapes, shape),
             shape_path=sparql_path(shapes, path) if path is not None else None,
+            shown_path=path_text(shapes, path),
             is_property_shape=path is not None))
-    core = Graph()
+    core, effective = Graph(), Graph()
     for triple in shapes:
+        if triple[1] == SH.uniqueLang and not _is_true(triple[2]):
+            continue  # pySHACL would take "1"^^xsd:boolean for true
+        effective.add(triple)
         if triple[1] == SH.sparql or (triple[0] in result.targets and triple[1] in TARGET_PREDICATES):
             continue
         core.add(triple)
-    result.core_shapes = core
-    result.core_targeted = [s for s in result.targets if _has_core_constraints(core, s)]
-    result.values_need_only_types = not _looks_beyond_types(core, result.core_targeted)
+    result.core_shapes, result.effective = core, effective
+    check_validators(shapes)
+    custom = custom_parameters(shapes)
+    # a shape using a SPARQL-based component runs in pySHACL (the compiler never translates one)
+    result.core_targeted = [s for s in result.targets if _has_core_constraints(core, s, custom)
+                            or any(_has_core_constraints(core, p, custom) for p in core.objects(s, SH.property))]
+    # a validator may read any part of the data, so pySHACL then gets all of it
+    result.values_need_only_types = not custom and not _looks_beyond_types(core, result.core_targeted)
     return result

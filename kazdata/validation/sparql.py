@@ -21,6 +21,7 @@ import pyoxigraph as ox
 from rdflib.namespace import RDF, RDFS, SH
 
 from kazdata.errors import SourceError
+from kazdata.validation import prebinding
 from kazdata.validation.report import Finding, term_text, to_rdflib
 from kazdata.validation.shapes import ShapesPlan, SparqlConstraint, target_classes
 
@@ -49,7 +50,8 @@ def load_union(paths: Sequence[Path], ontology: Path) -> ox.Store:
     for index, path in enumerate([*paths, ontology]):
         graph = source_graph(index) if index < len(paths) else ONTOLOGY_GRAPH
         try:
-            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=graph)
+            store.load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=graph,
+                       base_iri=Path(path).resolve().as_uri())  # as rdflib resolves relative IRIs
         except SyntaxError as error:
             raise SourceError(f"{path}: {error}", file=str(path)) from None
         except OSError as error:
@@ -219,6 +221,26 @@ def _term_string(value: object, _match: re.Match) -> str:
     return str(to_rdflib(value))
 
 
+def _rows(store: ox.Store, query: str, constraint: SparqlConstraint, this=None) -> Iterator[dict[str, object]]:
+    """The solutions of ``query`` as dictionaries, with $this bound to ``this`` if given: written
+    into the query (prebinding.bind_this), or for a blank node (which a query cannot name) by
+    Oxigraph's substitution."""
+    substitutions: dict[ox.Variable, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple] | None = None
+    if isinstance(this, ox.BlankNode):
+        substitutions = {ox.Variable("this"): this}
+    elif this is not None:
+        query = prebinding.bind_this(query, str(this))
+    solutions = store.query(query, prefixes=constraint.prefixes or None, use_default_graph_as_union=True,
+                            substitutions=substitutions)
+    assert isinstance(solutions, ox.QuerySolutions), "not a SELECT query"
+    names = [variable.value for variable in solutions.variables]
+    for row in solutions:
+        bindings = {name: row[name] for name in names if row[name] is not None}
+        if this is not None:
+            bindings["this"] = this
+        yield bindings
+
+
 def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) -> list[Finding]:
     """Run one sh:sparql constraint over the union and report what pySHACL would for ``focus``."""
     query = constraint.select
@@ -229,14 +251,16 @@ def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) ->
         if constraint.shape_path is None:
             raise ValueError(f"{constraint.shape}: $PATH in the query of a shape without sh:path")
         query = query.replace("$PATH", constraint.shape_path)
-    query, limit, offset = _per_focus_limits(query)
+    if not constraint.whole_graph:  # pre-bind $this to each focus node (SHACL's own definition)
+        rows: Iterable = (row for node in sorted(focus, key=str) for row in _rows(store, query, constraint, node))
+        limit, offset = None, 0
+    else:
+        query, limit, offset = _per_focus_limits(query)
+        rows = _rows(store, query, constraint)
     seen_per_focus: dict[object, int] = defaultdict(int)
     seen: set = set()
     findings = []
-    solutions = select(store, query, constraint.prefixes)
-    names = [variable.value for variable in solutions.variables]
-    for row in solutions:
-        bindings = {name: row[name] for name in names if row[name] is not None}
+    for bindings in rows:
         this = bindings.get("this")
         if this is None:
             raise ValueError(f"{constraint.shape}: its sh:sparql query must bind $this in every solution")
@@ -260,7 +284,7 @@ def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) ->
         messages = sorted({_format(m, format_with) for m in constraint.messages})
         findings.append(Finding(
             focus=this,
-            path=term_text(path) if path is not None else constraint.shape_path,
+            path=term_text(path) if path is not None else constraint.shown_path,
             value=term_text(value),
             message="; ".join(messages) or "(the shape gives no message)",
             severity=constraint.severity,
