@@ -82,8 +82,9 @@ UNSAFE_PATH = r"^[^?]*(?:(?:\.|%2e)(?:\.|%2e)|%2f|%5c|%00)"
 ALLOW_ORIGIN = "*"
 EXPOSED_HEADERS = "ETag, Link, Content-Location, Content-Length, Vary, X-Kazdata-Truncated, Last-Modified"
 CORS_HEADERS = (("Access-Control-Allow-Origin", ALLOW_ORIGIN), ("Access-Control-Expose-Headers", EXPOSED_HEADERS))
-#: a preflight that names no headers is told these are allowed
-PREFLIGHT_ALLOW_HEADERS = "Content-Type, Accept"
+#: a preflight that names no headers is told these are allowed: negotiation, conditional requests, ranges
+PREFLIGHT_ALLOW_HEADERS = ("Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, "
+                           "If-Match, If-Unmodified-Since, If-Range, Range")
 PREFLIGHT_MAX_AGE = "86400"
 #: no sniffing, no referrer leaks: sent with every response
 NOSNIFF = "nosniff"

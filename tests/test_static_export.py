@@ -158,6 +158,9 @@ def test_every_entity_redirects_and_every_document_matches_the_python_server(liv
     "image/png, text/*;q=0.2", "application/*", "text/plain; q=1.0", "image/webp,application/ld+json;q=0.05",
     "text/html;level=1, application/rdf+xml;q=0.5", "application/x-turtle;q=0.3,application/rdf+xml;q=0.1",
     "image/png", "application/json", "text/turtle;q=0",
+    # with media-type parameters
+    "text/turtle; charset=utf-8", "text/turtle;charset=latin1", "application/n-triples;charset=UTF-8;q=0.4, */*;q=0.1",
+    'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
 ])
 def test_negotiation_picks_what_the_python_server_picks(live_server, web_server, accept):
     session = requests.Session()
@@ -168,7 +171,8 @@ def test_negotiation_picks_what_the_python_server_picks(live_server, web_server,
 
 _MEDIA = ["text/turtle", "application/ld+json", "application/n-triples", "text/plain", "application/rdf+xml",
           "application/xml", "text/html", "application/xhtml+xml", "application/x-turtle", "text/*",
-          "application/*", "*/*", "image/png", "application/json", "text/csv"]
+          "application/*", "*/*", "image/png", "application/json", "text/csv",
+          "text/turtle;charset=utf-8", "text/html; charset=ISO-8859-1", 'application/ld+json; profile="x y"']
 _QUALITY = st.sampled_from(["", ";q=1", ";q=1.0", ";q=0", ";q=0.0"] + [f";q=0.{d}" for d in range(1, 10)]
                            + [f"; q=0.{d}0" for d in (2, 5)])
 

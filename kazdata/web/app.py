@@ -21,6 +21,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
     processes listen (without one, queries are evaluated in this process's threads)."""
     from kazdata.web import dumps, linked_data, openapi, sparql
+    from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
     from kazdata.web.security import register_security_headers
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
+    register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)
     # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware

@@ -32,8 +32,6 @@ from kazdata.formats import (
 )
 from kazdata.http_contract import (
     NO_STORE,
-    PREFLIGHT_ALLOW_HEADERS,
-    PREFLIGHT_MAX_AGE,
     QUERY_CACHE_CONTROL,
     ROUTES,
     VARY_ACCEPT,
@@ -44,13 +42,12 @@ from kazdata.sparql.backends import open_backend
 from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
 from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
-from kazdata.web.cors import add_cors
-from kazdata.web.negotiation import choose_format
+from kazdata.web.cors import add_cors, preflight
+from kazdata.web.negotiation import choose_format, understood
 from kazdata.web.resources import served
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
-ALLOWED_METHODS = ", ".join(ROUTES["sparql"].methods)
 CONSTRUCT_FORMATS: list[Format] = [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]
 FORMAT_PARAMETERS = ("format", "output", "results")
 TRUNCATED_HEADER = "X-Kazdata-Truncated"
@@ -133,7 +130,7 @@ def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Fo
 
 def _wants_html() -> bool:
     """True for browsers: text/html named explicitly and preferred (``*/*`` alone means a client)."""
-    accept = request.accept_mimetypes
+    accept = understood(request.accept_mimetypes)
     if not any(value in ("text/html", "application/xhtml+xml") for value, _q in accept):
         return False
     return accept.best_match(["application/sparql-results+json", "text/turtle", "text/html"]) == "text/html"
@@ -204,8 +201,8 @@ def _style() -> Style:
 
 @route(blueprint, "sparql")
 def endpoint() -> Response:
-    if request.method == "OPTIONS":
-        return _preflight()
+    if request.method == "OPTIONS":  # not a preflight (those are answered before any view)
+        return preflight(list(ROUTES["sparql"].methods))
     query, params = _protocol_request()
     if query is None:
         if request.method == "POST":
@@ -219,14 +216,6 @@ def endpoint() -> Response:
     return _respond(result, params)
 
 
-def _preflight() -> Response:
-    response = Response(status=204)
-    response.headers["Allow"] = ALLOWED_METHODS
-    response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-    response.headers["Access-Control-Allow-Headers"] = request.headers.get(
-        "Access-Control-Request-Headers", PREFLIGHT_ALLOW_HEADERS)
-    response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
-    return add_cors(response)
 
 
 #: the endpoint IRI in the service description's triples, replaced by the URL the client used
