@@ -90,3 +90,91 @@ def test_cross_origin_reads_see_the_headers_they_need(live_server, path):
                             allow_redirects=False)
     exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert {"etag", "link", "content-location", "x-kazdata-truncated"} <= exposed
+
+
+def _published_iris(release_dir) -> set[str]:
+    """Every IRI under the base that the release's RDF names (fragments cut off: ``#x`` is
+    dereferenced with the document), read with rdflib from the files, not from the server."""
+    from rdflib import Dataset, Graph, URIRef
+
+    dataset = Dataset()
+    dataset.parse(release_dir / "dumps" / "kazdata.nq", format="nquads")
+    graphs = [dataset, *(Graph().parse(release_dir / name, format="turtle")
+                         for name in ("void.ttl", "ontology.ttl", "shapes.ttl"))]
+    iris = {str(context.identifier) for context in dataset.graphs()}
+    for graph in graphs:
+        for triple in graph.triples((None, None, None)):
+            iris.update(str(term) for term in triple if isinstance(term, URIRef))
+    return {iri.split("#", 1)[0] for iri in iris if iri.startswith(BASE)}
+
+
+BASE = "https://w3id.org/kazdata/"
+#: Skolem IRIs stand for blank nodes (RDF 1.1 §3.5): names that stay the same across dumps, not
+#: resources with a document of their own (docs/decisions/003).
+SKOLEM = BASE + ".well-known/genid/"
+
+
+def test_every_iri_the_data_publishes_dereferences(live_server, release_dir):
+    iris = _published_iris(release_dir)
+    for expected in ("id/", "graph/ontology", "ontology/0.1.0", "dataset", "sparql"):
+        assert BASE + expected in iris  # the collection itself is not empty or wrong
+    session = requests.Session()
+    failed = {}
+    for iri in sorted(iris):
+        if iri.startswith(SKOLEM):
+            continue
+        response = session.get(live_server.url("/" + iri[len(BASE):]), headers={"Accept": "*/*"})
+        if response.status_code != 200:
+            failed[iri] = response.status_code
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("accept, media_type, rdflib_format", [
+    ("text/turtle", "text/turtle", "turtle"), ("application/ld+json", "application/ld+json", "json-ld"),
+    ("application/n-triples", "application/n-triples", "nt"), ("application/rdf+xml", "application/rdf+xml", "xml"),
+])
+def test_named_graph_iris_serve_the_graph(live_server, release_dir, accept, media_type, rdflib_format):
+    """``/graph/{name}`` holds exactly the triples of that graph in the N-Quads dump."""
+    from rdflib import Dataset, Graph, URIRef
+    from rdflib.compare import isomorphic
+
+    dataset = Dataset()
+    dataset.parse(release_dir / "dumps" / "kazdata.nq", format="nquads")
+    names = [str(c.identifier) for c in dataset.graphs() if str(c.identifier).startswith(BASE + "graph/")]
+    assert len(names) >= 2
+    for iri in names:
+        expected = Graph()
+        for triple in dataset.graph(URIRef(iri)):
+            expected.add(triple)
+        response = requests.get(live_server.url("/" + iri[len(BASE):]), headers={"Accept": accept})
+        assert response.status_code == 200 and _media_type(response) == media_type
+        served = Graph().parse(data=response.content, format=rdflib_format)
+        assert len(served) == len(expected) > 0 and isomorphic(served, expected), iri
+    assert requests.get(live_server.url("/graph/no-such-graph")).status_code == 404
+
+
+def test_the_ontology_version_iri_serves_this_releases_ontology(live_server):
+    versioned = requests.get(live_server.url("/ontology/0.1.0"), headers={"Accept": "text/turtle"})
+    current = requests.get(live_server.url("/ontology"), headers={"Accept": "text/turtle"})
+    assert versioned.status_code == 200 and versioned.content == current.content
+    assert "owl:versionIRI <https://w3id.org/kazdata/ontology/0.1.0>" in versioned.text
+    assert requests.get(live_server.url("/ontology/0.0.9")).status_code == 404
+
+
+def test_the_root_resource_leads_to_the_dataset_description(live_server):
+    response = requests.get(live_server.url("/id/"), allow_redirects=False)
+    assert response.status_code == 303 and response.headers["Location"] == "/dataset"
+
+
+def test_every_checksum_entry_is_served_with_that_checksum(live_server):
+    import hashlib
+
+    listing = requests.get(live_server.url("/SHA256SUMS")).text
+    entries = [line.split("  ", 1) for line in listing.splitlines()]
+    names = {name for _digest, name in entries}
+    assert {"dumps/kazdata.nq", "ontology.ttl", "dataset.ttl", "graph/ontology.ttl", "context.jsonld"} <= names
+    session = requests.Session()
+    for digest, name in entries:
+        response = session.get(live_server.url("/" + name), headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 200, name
+        assert hashlib.sha256(response.content).hexdigest() == digest, name

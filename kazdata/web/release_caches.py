@@ -15,7 +15,7 @@ from email.utils import formatdate
 from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
+from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, published_checksums, sitemap
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
@@ -81,6 +81,11 @@ class ReleaseCaches:
     def dumps_page(self) -> str:
         """The /dumps/ page: the dump files never change within a release."""
         return dumps_listing(self.release)
+
+    @cached_property
+    def published_checksums(self) -> bytes:
+        """/SHA256SUMS: the files sent as they are, by URL path (``http_contract.published_checksums``)."""
+        return published_checksums(self.release).encode()
 
     def openapi(self, build: Callable[[], str]) -> str:
         """The OpenAPI document, built by ``build`` on first use."""
