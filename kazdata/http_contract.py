@@ -168,6 +168,19 @@ def graph_links(url: str, fmt: Format, formats: Iterable[Format]) -> str:
 
 # -- Error texts ----------------------------------------------------------------------------
 
+#: The longest request target (path and query string, as sent) answered: a little under the 8 KiB
+#: request line that nginx, Apache and gunicorn take by default, so a URL works or fails alike
+#: behind any of them, and far under granian's own hard limit (64 KiB, from the ``http`` crate),
+#: past which granian answers 414 itself, with an empty body (docs/decisions/003).
+MAX_URL_LENGTH = 8000
+
+
+def url_too_long(length: int) -> str:
+    return (f"the URL is {length} bytes long, more than the {MAX_URL_LENGTH} this server takes; "
+            "send a long SPARQL query by POST instead (Content-Type application/sparql-query, or a "
+            "form with a 'query' field)")
+
+
 
 def nothing_published(path: str) -> str:
     return f"nothing is published at {path}"

@@ -178,3 +178,66 @@ def test_every_checksum_entry_is_served_with_that_checksum(live_server):
         response = session.get(live_server.url("/" + name), headers={"Accept-Encoding": "identity"})
         assert response.status_code == 200, name
         assert hashlib.sha256(response.content).hexdigest() == digest, name
+
+
+# -- SPARQL 1.1 Protocol --------------------------------------------------------------------
+
+ONTOLOGY_GRAPH = BASE + "graph/ontology"
+
+
+def _count(live_server, query: str, **params) -> int:
+    response = requests.get(live_server.url("/sparql"), params={"query": query, **params},
+                            headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    return int(response.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def _graph_size(release_dir, graph: str) -> int:
+    """Quads of ``graph`` in the N-Quads dump, counted on its lines (not through the endpoint)."""
+    suffix = f" <{graph}> .\n".encode()
+    with open(release_dir / "dumps" / "kazdata.nq", "rb") as dump:
+        return sum(1 for line in dump if line.endswith(suffix))
+
+
+@pytest.mark.parametrize("query, params", [
+    ("SELECT (COUNT(*) AS ?n) FROM <http://example.org/not-here> WHERE { ?s ?p ?o }", {}),
+    ("SELECT (COUNT(*) AS ?n) FROM NAMED <http://example.org/not-here> WHERE { GRAPH ?g { ?s ?p ?o } }", {}),
+    ("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", {"default-graph-uri": "http://example.org/not-here"}),
+    ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {"named-graph-uri": "http://example.org/not-here"}),
+])
+def test_a_graph_the_release_lacks_is_an_empty_graph(live_server, query, params):
+    assert _count(live_server, query, **params) == 0
+
+
+@pytest.mark.parametrize("other", [BASE + "graph/globalpost-2011-12-19", "http://example.org/other"])
+def test_the_protocol_dataset_replaces_the_querys_from(live_server, release_dir, other):
+    query = f"SELECT (COUNT(*) AS ?n) FROM <{other}> WHERE {{ ?s ?p ?o }}"
+    expected = _graph_size(release_dir, ONTOLOGY_GRAPH)
+    assert expected > 0 and expected != _graph_size(release_dir, other)
+    assert _count(live_server, query, **{"default-graph-uri": ONTOLOGY_GRAPH}) == expected
+    response = requests.post(live_server.url("/sparql"), data={"query": query, "default-graph-uri": ONTOLOGY_GRAPH},
+                             headers={"Accept": "application/sparql-results+json"})
+    assert int(response.json()["results"]["bindings"][0]["n"]["value"]) == expected
+
+
+def test_relative_iris_resolve_against_the_endpoint(live_server):
+    response = requests.get(live_server.url("/sparql"), params={"query": "SELECT (STR(<rel-x>) AS ?s) {}"},
+                            headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"]["bindings"][0]["s"]["value"] == live_server.url("/rel-x")
+    based = requests.get(live_server.url("/sparql"), params={"query": "BASE <http://example.org/a/> SELECT (STR(<b>) AS ?s) {}"},
+                         headers={"Accept": "application/sparql-results+json"})
+    assert based.json()["results"]["bindings"][0]["s"]["value"] == "http://example.org/a/b"  # the query's BASE wins
+
+
+@pytest.mark.parametrize("accept, media_type", [(None, "text/plain"), ("application/json", "application/json")])
+def test_a_url_too_long_is_414_saying_to_post(live_server, accept, media_type):
+    query = "SELECT * WHERE { ?s ?p ?o } LIMIT 1 #" + "x" * 20_000
+    headers = {"Accept": accept} if accept else {}
+    response = requests.get(live_server.url("/sparql"), params={"query": query}, headers=headers)
+    assert response.status_code == 414
+    assert _media_type(response) == media_type
+    assert "POST" in response.text and "Traceback" not in response.text
+    posted = requests.post(live_server.url("/sparql"), data={"query": query},
+                           headers={"Accept": "application/sparql-results+json"})
+    assert posted.status_code == 200

@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     from kazdata.web import dumps, linked_data, openapi, sparql
     from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
+    from kazdata.web.long_urls import register_url_limit
     from kazdata.web.security import register_security_headers
 
     settings = settings or load_settings()
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
+    register_url_limit(app)
     register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)

@@ -6,6 +6,7 @@ Protocol parsing and response shaping live here; what may run and how is ``kazda
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl
 
@@ -115,7 +116,18 @@ def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     if not queries[0].strip():
         raise BadRequest("the 'query' parameter is empty")
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
-                        tuple(params.get("named-graph-uri", []))), params
+                        tuple(params.get("named-graph-uri", [])), base_iri=_base_iri()), params
+
+
+#: an endpoint URL usable as a base IRI. It is built from the client's Host header, so anything
+#: else (characters a query's parser or a remote store would misread) gives no base at all
+_BASE_IRI = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?/[A-Za-z0-9._~/-]*")
+
+
+def _base_iri() -> str | None:
+    """The endpoint's URL, which relative IRIs in a query resolve against."""
+    url = request.base_url
+    return url if _BASE_IRI.fullmatch(url) else None
 
 
 def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Format:
