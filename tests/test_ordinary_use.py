@@ -241,3 +241,65 @@ def test_a_url_too_long_is_414_saying_to_post(live_server, accept, media_type):
     posted = requests.post(live_server.url("/sparql"), data={"query": query},
                            headers={"Accept": "application/sparql-results+json"})
     assert posted.status_code == 200
+
+
+# -- One answer per question ----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/doc/place/aktau", "/doc/event/zhanaozen-shooting-2011-12-16"])
+def test_rel_canonical_is_the_same_in_the_page_and_the_link_header(live_server, path):
+    import re
+
+    response = requests.get(live_server.url(path), headers={"Accept": "text/html"})
+    in_page = re.findall(r'<link rel="canonical" href="([^"]+)">', response.text)
+    in_header = re.findall(r'<([^>]+)>; rel="canonical"', response.headers["Link"])
+    assert in_page == in_header == [BASE + path[1:]]  # the document, not the thing it is about
+
+
+@pytest.mark.parametrize("path", ["/doc/place/aktau/", "/doc/place/aktau.ttl/", "/doc/place/aktau/?via=flask"])
+def test_a_trailing_slash_is_not_a_second_url_of_a_document(live_server, path):
+    response = requests.get(live_server.url(path), allow_redirects=False)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/doc/place/aktau", "/ontology", "/dataset", "/graph/ontology"])
+def test_n3_and_json_suffixes_are_refused_alike_everywhere(live_server, path):
+    """Suffixes are the formats' own extensions; text/n3 is not offered (decision 003)."""
+    for suffix in ("n3", "json"):
+        response = requests.get(live_server.url(f"{path}.{suffix}"))
+        assert response.status_code == 404 and ".ttl" in response.text, (path, suffix)
+    refused = requests.get(live_server.url(path), headers={"Accept": "text/n3"})
+    assert refused.status_code == 406
+
+
+def test_the_figure_line_keeps_its_links_apart(live_server):
+    import re
+
+    page = requests.get(live_server.url("/doc/event/zhanaozen-shooting-2011-12-16"), headers={"Accept": "text/html"}).text
+    lines = re.findall(r'<li class="(?:figure|statement)">.*?</li>', page)
+    assert lines
+    for line in lines:
+        assert not re.search(r"</a>\s*<a", line), line  # two links with nothing between them read as one
+
+
+def test_property_labels_follow_one_rule(live_server, release_dir):
+    """The ontology's rdfs:label where it has one; otherwise the local name's words, lower case
+    (as the ontology writes its own labels): never a raw camelCase name."""
+    import re
+
+    from rdflib import RDFS, Graph
+
+    ontology = Graph().parse(release_dir / "ontology.ttl", format="turtle")
+    labels = {str(s): str(o) for s, o in ontology.subject_objects(RDFS.label)}
+    checked = 0
+    for path in ("/doc/event/zhanaozen-shooting-2011-12-16", "/doc/claim/zhanaozen-shooting-deaths-nyt",
+                 "/doc/article/globalpost-2011-12-19", "/doc/quotation/kasymov-no-order"):
+        page = requests.get(live_server.url(path), headers={"Accept": "text/html"})
+        if page.status_code == 404:
+            continue
+        for href, label in re.findall(r'<th><a href="([^"]+)">([^<]+)</a></th>', page.text):
+            iri = BASE + "ontology#" + href[len("/ontology#"):] if href.startswith("/ontology#") else href
+            local = re.split(r"[#/]", iri)[-1]
+            expected = labels.get(iri) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", local).lower()
+            assert label == expected, (path, iri)
+            checked += 1
+    assert checked > 20

@@ -30,6 +30,7 @@ from kazdata.http_contract import (
     no_graph,
     no_index,
     no_ontology_version,
+    nothing_published,
     see_other,
 )
 from kazdata.release.opened import NAMED_GRAPHS, Release
@@ -81,7 +82,12 @@ def _see_other(target: str) -> BaseResponse:
 
 @route(blueprint, "document")
 def document(kind: str, slug: str) -> BaseResponse:
-    """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here."""
+    """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here.
+
+    ``/doc/{kind}/{slug}/`` is not the document (the app's routes ignore a trailing slash): one
+    URL per document, so that caches and search engines do not keep two copies."""
+    if request.path.endswith("/"):
+        raise NotFound(nothing_published(request.path))
     extension = None
     if "." in slug:
         slug, extension = slug.rsplit(".", 1)
