@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, request
 
 from kazdata.formats import file_content_type
-from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN
+from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN, file_vary
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
 from kazdata.web.routes import route
@@ -41,7 +41,8 @@ def release_checksums() -> Response:
     response.set_etag(hashlib.sha256(body).hexdigest()[:32])  # as a release file's ETag
     response.last_modified = datetime.fromtimestamp(snapshot.release.modified, UTC)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.make_conditional(request)
+    response.headers["Vary"] = file_vary("")  # as every release file, which it was until it listed URLs
+    response.make_conditional(request, accept_ranges=True, complete_length=len(body))
     return add_cors(response)
 
 
