@@ -171,7 +171,7 @@ def graph_links(url: str, fmt: Format, formats: Iterable[Format]) -> str:
 #: The longest request target (path and query string, as sent) answered: a little under the 8 KiB
 #: request line that nginx, Apache and gunicorn take by default, so a URL works or fails alike
 #: behind any of them, and far under granian's own hard limit (64 KiB, from the ``http`` crate),
-#: past which granian answers 414 itself, with an empty body (docs/decisions/003).
+#: past which granian answers 414 itself, with an empty body (docs/decisions/011).
 MAX_URL_LENGTH = 8000
 
 

@@ -110,7 +110,7 @@ def _published_iris(release_dir) -> set[str]:
 
 BASE = "https://w3id.org/kazdata/"
 #: Skolem IRIs stand for blank nodes (RDF 1.1 §3.5): names that stay the same across dumps, not
-#: resources with a document of their own (docs/decisions/003).
+#: resources with a document of their own (docs/decisions/011).
 SKOLEM = BASE + ".well-known/genid/"
 
 
@@ -263,7 +263,7 @@ def test_a_trailing_slash_is_not_a_second_url_of_a_document(live_server, path):
 
 @pytest.mark.parametrize("path", ["/doc/place/aktau", "/ontology", "/dataset", "/graph/ontology"])
 def test_n3_and_json_suffixes_are_refused_alike_everywhere(live_server, path):
-    """Suffixes are the formats' own extensions; text/n3 is not offered (decision 003)."""
+    """Suffixes are the formats' own extensions; text/n3 is not offered (decision 011)."""
     for suffix in ("n3", "json"):
         response = requests.get(live_server.url(f"{path}.{suffix}"))
         assert response.status_code == 404 and ".ttl" in response.text, (path, suffix)
@@ -303,3 +303,13 @@ def test_property_labels_follow_one_rule(live_server, release_dir):
             assert label == expected, (path, iri)
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("host", ["evil.example>", "a{b", "a%zz", "a|b"])
+def test_a_host_that_is_no_iri_gives_no_base(live_server, host):
+    """The base comes from the Host header: one that is not a plain host gives no base (a
+    relative IRI is then a syntax error, 400), never a 5xx or a base without a host."""
+    response = requests.get(live_server.url("/sparql"), params={"query": "SELECT (STR(<rel-x>) AS ?s) {}"},
+                            headers={"Host": host, "Accept": "application/sparql-results+json"})
+    assert response.status_code == 400, response.text
+    assert "Traceback" not in response.text

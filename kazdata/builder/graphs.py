@@ -1,6 +1,6 @@
 """The named graphs of a release as files of their own, so that each graph's IRI
 (``{base}graph/{name}``, a VoID subset of the dataset and what ``GRAPH``, ``FROM`` and the
-protocol's graph parameters name) dereferences to the graph, negotiated (decision 003).
+protocol's graph parameters name) dereferences to the graph, negotiated (decision 011).
 
 ``graphs/{name}.nt`` is cut from the sorted N-Quads lines the dumps are written from, streamed to
 one file per graph (dropping the graph keeps each graph's lines sorted and distinct, as in

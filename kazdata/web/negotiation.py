@@ -9,7 +9,7 @@ type): ``charset`` matches when it names UTF-8, the only charset anything here i
 and rules the element out otherwise; every other parameter is ignored. That includes the JSON-LD
 ``profile``: the JSON-LD we send is compacted (with its context embedded) and flattened (every
 node at the top of ``@graph``), so the ``compacted`` and ``flattened`` profiles are honoured as they
-are, and ``expanded``, which no document is written in, is ignored (docs/decisions/003).
+are, and ``expanded``, which no document is written in, is ignored (docs/decisions/011).
 """
 
 from __future__ import annotations
