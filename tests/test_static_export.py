@@ -276,6 +276,22 @@ def test_conditional_requests_gzip_range_and_head(web_server):
     assert dump.status_code == 206 and len(dump.content) == 10
 
 
+def test_every_line_of_sha256sums_is_served_with_that_checksum(live_server, web_server):
+    """/SHA256SUMS lists URL paths (decision 011): the same list as the Python server's, and each
+    one fetched from the web server has the digest listed."""
+    import hashlib
+
+    listing = requests.get(web_server.url("/SHA256SUMS")).text
+    assert listing == requests.get(live_server.url("/SHA256SUMS")).text
+    entries = [line.split("  ", 1) for line in listing.splitlines()]
+    assert any(name.startswith("graph/") for _digest, name in entries)
+    session = requests.Session()
+    for digest, name in entries:
+        response = session.get(web_server.url("/" + name), headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 200, name
+        assert hashlib.sha256(response.content).hexdigest() == digest, name
+
+
 @pytest.mark.parametrize("path", ["/doc/../SHA256SUMS", "/doc/../../etc/passwd", "/dumps/..%2fvoid.ttl",
                                   "/dumps/%2e%2e/docs/index.json", "/doc/place/..%2f..%2fSHA256SUMS",
                                   "/doc/place/%2E%2E/%2E%2E/SHA256SUMS", "/static/..%5c..%5cnginx.conf",
