@@ -51,6 +51,11 @@ class PayloadTooLarge(KazdataError):
     title = "Payload too large"
 
 
+class UriTooLong(KazdataError):
+    status = 414
+    title = "URI too long"
+
+
 
 class RequestTimeout(KazdataError):
     """The request body did not arrive in time (``kazdata.web.request_body``)."""

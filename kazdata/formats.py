@@ -179,7 +179,7 @@ def _ntriples(triples: list[ox.Triple], style: Style) -> bytes:
 TURTLE = Format("turtle", "Turtle", ("text/turtle", "application/x-turtle", "application/turtle"),
                 "ttl", serializer=_oxigraph_serializer(ox.RdfFormat.TURTLE, with_prefixes=True),
                 oxigraph=ox.RdfFormat.TURTLE, w3c=W3C_FORMATS + "Turtle", dump_order=0)
-JSON_LD = Format("jsonld", "JSON-LD", ("application/ld+json",), "jsonld",
+JSON_LD = Format("jsonld", "JSON-LD", ("application/ld+json", "application/json"), "jsonld",
                  serializer=compact_jsonld, oxigraph=ox.RdfFormat.JSON_LD, w3c=W3C_FORMATS + "JSON-LD",
                  dump_order=3)
 N_TRIPLES = Format("ntriples", "N-Triples", ("application/n-triples", "text/plain"), "nt",

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from kazdata.entities.pages import template_environment
 from kazdata.formats import GRAPH_FORMATS, HTML, Format
 from kazdata.release.checksums import CHECKSUMS
-from kazdata.release.opened import Release
+from kazdata.release.opened import NAMED_GRAPHS, Release
 from kazdata.vocabulary import LICENSE, Vocabulary
 
 # -- Routes ---------------------------------------------------------------------------------
@@ -45,10 +45,13 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("home", "/", READ, "the home page"),
     Route("timeline", "/timeline", READ, "the events in date order"),
     Route("kind-index", "/index/{kind}", READ, "the index of the entities of one kind"),
+    Route("root-resource", "/id/", READ, "303 See Other to the dataset description (VoID's root resource)"),
     Route("identifier", "/id/{kind}/{slug}", READ, "303 See Other to the document about the entity"),
     Route("document", "/doc/{kind}/{slug}", READ, "the document about an entity, negotiated"),
     Route("ontology", "/ontology", READ, "the ontology, negotiated"),
     Route("ontology-suffix", "/ontology.{extension}", READ, "the ontology in the format of the suffix"),
+    Route("ontology-version", "/ontology/{version}", READ, "the ontology at its owl:versionIRI, negotiated"),
+    Route("graph", "/graph/{name}", READ, "a named graph of the release, negotiated (a suffix names the format)"),
     Route("shapes", "/shapes", READ, "the SHACL shapes, negotiated"),
     Route("shapes-suffix", "/shapes.{extension}", READ, "the shapes in the format of the suffix"),
     Route("dataset", "/dataset", READ, "the VoID and DCAT description, negotiated"),
@@ -59,7 +62,7 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("dumps", "/dumps/", READ, "the download page"),
     Route("dump-checksums", "/dumps/SHA256SUMS", READ, "the checksums of the dumps"),
     Route("dump", "/dumps/{name}", READ, "a dump file"),
-    Route("release-checksums", f"/{CHECKSUMS}", READ, "the checksums of every file of the release"),
+    Route("release-checksums", f"/{CHECKSUMS}", READ, "the checksums of every file served as it is, by URL path"),
     Route("sparql", "/sparql", ("GET", "POST", "HEAD", "OPTIONS"), "the SPARQL 1.1 Protocol endpoint"),
     Route("example", "/sparql/examples/{name}", READ, "an example query at a stable URL"),
     Route("static", "/static/{filename}", READ, "the style sheet and script of the pages"),
@@ -68,6 +71,8 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
 
 #: URL name of a graph resource -> the stem of its files in the release (``/dataset`` is VoID).
 GRAPH_FILES = {"ontology": "ontology", "shapes": "shapes", "dataset": "void"}
+#: where VoID's root resource (``{base}id/``, the top of the entity IRIs) sends a client
+ROOT_RESOURCE_TARGET = "/dataset"
 #: Kinds and slugs the routes accept; the export refuses entities outside them, since they
 #: reach headers (Link, Location) and file names.
 KIND_PATTERN = "[a-z0-9_-]+"
@@ -82,8 +87,9 @@ UNSAFE_PATH = r"^[^?]*(?:(?:\.|%2e)(?:\.|%2e)|%2f|%5c|%00)"
 ALLOW_ORIGIN = "*"
 EXPOSED_HEADERS = "ETag, Link, Content-Location, Content-Length, Vary, X-Kazdata-Truncated, Last-Modified"
 CORS_HEADERS = (("Access-Control-Allow-Origin", ALLOW_ORIGIN), ("Access-Control-Expose-Headers", EXPOSED_HEADERS))
-#: a preflight that names no headers is told these are allowed
-PREFLIGHT_ALLOW_HEADERS = "Content-Type, Accept"
+#: a preflight that names no headers is told these are allowed: negotiation, conditional requests, ranges
+PREFLIGHT_ALLOW_HEADERS = ("Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, "
+                           "If-Match, If-Unmodified-Since, If-Range, Range")
 PREFLIGHT_MAX_AGE = "86400"
 #: no sniffing, no referrer leaks: sent with every response
 NOSNIFF = "nosniff"
@@ -162,6 +168,19 @@ def graph_links(url: str, fmt: Format, formats: Iterable[Format]) -> str:
 
 # -- Error texts ----------------------------------------------------------------------------
 
+#: The longest request target (path and query string, as sent) answered: a little under the 8 KiB
+#: request line that nginx, Apache and gunicorn take by default, so a URL works or fails alike
+#: behind any of them, and far under granian's own hard limit (64 KiB, from the ``http`` crate),
+#: past which granian answers 414 itself, with an empty body (docs/decisions/011).
+MAX_URL_LENGTH = 8000
+
+
+def url_too_long(length: int) -> str:
+    return (f"the URL is {length} bytes long, more than the {MAX_URL_LENGTH} this server takes; "
+            "send a long SPARQL query by POST instead (Content-Type application/sparql-query, or a "
+            "form with a 'query' field)")
+
+
 
 def nothing_published(path: str) -> str:
     return f"nothing is published at {path}"
@@ -174,6 +193,15 @@ def see_other(target: str) -> str:
 
 def no_index(kind: str, kinds: Iterable[str]) -> str:
     return f"there is no index of {kind!r}; kinds: " + ", ".join(kinds)
+
+
+def no_graph(name: str, graphs: Iterable[str]) -> str:
+    return f"there is no named graph {name!r} in this release; graphs: " + ", ".join(graphs)
+
+
+def no_ontology_version(version: str, versions: Iterable[str]) -> str:
+    return f"this release does not serve version {version!r} of the ontology; it serves " + (
+        ", ".join(sorted(versions)) or "no versioned ontology")
 
 
 def offered_types(formats: Iterable[Format]) -> list[str]:
@@ -202,6 +230,25 @@ def sitemap(release: Release, root: str) -> str:
     paths = [*SITEMAP_PAGES, *(f"/index/{kind}" for kind in release.kinds),
              *(f"/doc/{path}" for path in sorted(release.entities))]
     return template_environment().get_template("sitemap.xml").render(root=root, paths=paths)
+
+
+#: release path prefix -> URL path (without the leading "/") at which the files under it are sent
+#: byte for byte: what ``/SHA256SUMS`` lists. Pages and entity documents are negotiated or
+#: rendered, so no fixed URL sends a given file of theirs; they are not listed.
+PUBLISHED_FILES = {"context.jsonld": "context.jsonld", "ontology.": "ontology.", "shapes.": "shapes.",
+                   "void.": "dataset.", "dumps/": "dumps/", f"{NAMED_GRAPHS}/": "graph/"}
+
+
+def published_checksums(release: Release) -> str:
+    """``/SHA256SUMS``: the SHA-256 of every file sent as it is at a URL of its own, by that URL's
+    path relative to the site root, so that each line names something this server sends
+    (``sha256sum -c`` works on a mirror of those URLs)."""
+    lines = []
+    for name, digest in release.digests.items():
+        prefix = next((p for p in PUBLISHED_FILES if name.startswith(p)), None)
+        if prefix is not None:
+            lines.append(f"{digest}  {PUBLISHED_FILES[prefix]}{name[len(prefix):]}\n")
+    return "".join(sorted(lines, key=lambda line: line[66:]))
 
 
 def dumps_listing(release: Release) -> str:

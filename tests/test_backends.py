@@ -146,6 +146,29 @@ def test_the_dataset_is_narrowed_by_protocol_parameters_and_from(backend_server,
     assert [row["g"]["value"] for row in named["results"]["bindings"]] == [ontology]
 
 
+def test_protocol_dataset_and_base_on_every_backend(backend_server, store_release):
+    """The SPARQL 1.1 Protocol rules of decision 011, whichever store evaluates: a graph the
+    release lacks is empty, the protocol's dataset replaces FROM, relative IRIs resolve against
+    the endpoint."""
+    ontology = next(g for g in Release(store_release).graphs if g.endswith("/graph/ontology"))
+    missing = "http://example.org/not-in-the-release"
+
+    def rows(query, **params):
+        response = requests.get(backend_server.url("/sparql"), params={"query": query, **params},
+                                headers=JSON_RESULTS, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["results"]["bindings"]
+
+    count = "SELECT (COUNT(*) AS ?n) {} WHERE {{ ?s ?p ?o }}"
+    assert rows(count.format(f"FROM <{missing}>"))[0]["n"]["value"] == "0"
+    assert rows(count.format(""), **{"default-graph-uri": missing})[0]["n"]["value"] == "0"
+    in_ontology = rows(count.format(""), **{"default-graph-uri": ontology})[0]["n"]["value"]
+    assert int(in_ontology) > 0
+    assert rows(count.format(f"FROM <{missing}>"), **{"default-graph-uri": ontology})[0]["n"]["value"] == in_ontology
+    resolved = rows("SELECT (STR(<rel-x>) AS ?s) {}")[0]["s"]["value"]
+    assert resolved == backend_server.url("/rel-x")
+
+
 def test_construct_and_truncation(backend_server):
     construct = requests.get(backend_server.url("/sparql"), headers={"Accept": "application/n-triples"},
                              params={"query": "CONSTRUCT { ?p rdfs:label ?l } WHERE { ?p a schema:City ; rdfs:label ?l }"})

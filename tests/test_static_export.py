@@ -158,6 +158,9 @@ def test_every_entity_redirects_and_every_document_matches_the_python_server(liv
     "image/png, text/*;q=0.2", "application/*", "text/plain; q=1.0", "image/webp,application/ld+json;q=0.05",
     "text/html;level=1, application/rdf+xml;q=0.5", "application/x-turtle;q=0.3,application/rdf+xml;q=0.1",
     "image/png", "application/json", "text/turtle;q=0",
+    # with media-type parameters
+    "text/turtle; charset=utf-8", "text/turtle;charset=latin1", "application/n-triples;charset=UTF-8;q=0.4, */*;q=0.1",
+    'application/ld+json;profile="http://www.w3.org/ns/json-ld#expanded"',
 ])
 def test_negotiation_picks_what_the_python_server_picks(live_server, web_server, accept):
     session = requests.Session()
@@ -168,7 +171,8 @@ def test_negotiation_picks_what_the_python_server_picks(live_server, web_server,
 
 _MEDIA = ["text/turtle", "application/ld+json", "application/n-triples", "text/plain", "application/rdf+xml",
           "application/xml", "text/html", "application/xhtml+xml", "application/x-turtle", "text/*",
-          "application/*", "*/*", "image/png", "application/json", "text/csv"]
+          "application/*", "*/*", "image/png", "application/json", "text/csv",
+          "text/turtle;charset=utf-8", "text/html; charset=ISO-8859-1", 'application/ld+json; profile="x y"']
 _QUALITY = st.sampled_from(["", ";q=1", ";q=1.0", ";q=0", ";q=0.0"] + [f";q=0.{d}" for d in range(1, 10)]
                            + [f"; q=0.{d}0" for d in (2, 5)])
 
@@ -271,6 +275,22 @@ def test_conditional_requests_gzip_range_and_head(web_server):
     assert head.status_code == 200 and head.content == b"" and head.headers["ETag"] == first.headers["ETag"]
     dump = requests.get(web_server.url("/dumps/kazdata.ttl"), headers={"Range": "bytes=0-9"})
     assert dump.status_code == 206 and len(dump.content) == 10
+
+
+def test_every_line_of_sha256sums_is_served_with_that_checksum(live_server, web_server):
+    """/SHA256SUMS lists URL paths (decision 011): the same list as the Python server's, and each
+    one fetched from the web server has the digest listed."""
+    import hashlib
+
+    listing = requests.get(web_server.url("/SHA256SUMS")).text
+    assert listing == requests.get(live_server.url("/SHA256SUMS")).text
+    entries = [line.split("  ", 1) for line in listing.splitlines()]
+    assert any(name.startswith("graph/") for _digest, name in entries)
+    session = requests.Session()
+    for digest, name in entries:
+        response = session.get(web_server.url("/" + name), headers={"Accept-Encoding": "identity"})
+        assert response.status_code == 200, name
+        assert hashlib.sha256(response.content).hexdigest() == digest, name
 
 
 @pytest.mark.parametrize("path", ["/doc/../SHA256SUMS", "/doc/../../etc/passwd", "/dumps/..%2fvoid.ttl",

@@ -31,6 +31,7 @@ from kazdata.builder.dumps import (
     union_lines,
     write_dump,
 )
+from kazdata.builder.graphs import write_graph_formats, write_graph_lines
 from kazdata.builder.jobs import WorkerPool
 from kazdata.builder.replaceable import check_replaceable
 from kazdata.builder.validation_process import Validation, cpu_seconds
@@ -164,6 +165,7 @@ def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -
     shapes = load_shapes(context)
     graphs = summarise_graphs(quads)
     dump_jobs, ontology, dump_style = start_dumps(context, quads, index)
+    graph_names = write_graph_lines(context, quads)
     quads.clear()  # the dumps were the last to need them: free them before the workers start
     chunks, view = start_documents(context, index)
     total = sum(map(len, chunks))
@@ -172,15 +174,17 @@ def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -
         def run_jobs():
             store = pool.apply_async(_load_store, store_dir) if store_dir is not None else None
             dumps = pool.map_async(write_dump, dump_jobs)
+            graph_files = pool.map_async(write_graph_formats, graph_names)
             entries = finish_documents(context, view, pool.imap(describe_chunk, chunks), total,
                                        [g.iri for g in graphs], steps.progress)
             written = finish_dumps(context, dumps.get(), shapes, ontology)
+            graph_files.get()
             pool.close()
             if store is None:
                 pool.join()  # so that the step's CPU time counts the workers'
             return written, entries, store
 
-        label = "write dumps, entity documents" + (" and the on-disk store" if store_dir else "")
+        label = "write dumps, named graphs, entity documents" + (" and the on-disk store" if store_dir else "")
         dumps, entries, store = steps.run(label, run_jobs)
         entities = [EntityRef(e["kind"], e["path"].split("/", 1)[1]) for e in entries]
         steps.run("write VoID/DCAT description",

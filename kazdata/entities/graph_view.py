@@ -8,6 +8,7 @@ by the server (a ``TripleSet``). It returns plain values for templates and knows
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cached_property
 
 import pyoxigraph as ox
@@ -64,6 +65,19 @@ def local_name(iri: str) -> str:
         if separator in iri.rstrip("/"):
             return iri.rstrip("/").rsplit(separator, 1)[-1]
     return iri
+
+
+def term_words(iri: str) -> str:
+    """The label of a term the ontology does not label (schema.org, PROV, SEM terms), written the
+    way the ontology writes its own labels: the local name's words, lower case
+    (``wasAttributedTo`` -> "was attributed to"), acronyms kept (``URL``). One rule for every
+    property and class on the pages: the ontology's ``rdfs:label``, else this. A local name that
+    is not camelCase (an entity's slug) is left as it is."""
+    name = local_name(iri)
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name):
+        return name  # not a term's camelCase name (a slug, a number): as it is
+    return " ".join(w if len(w) > 1 and w.isupper() else w.lower()
+                    for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", name))
 
 
 class GraphView:
@@ -163,7 +177,7 @@ class GraphView:
         for name in names:
             if not name.language:
                 return name.value
-        return local_name(term.value) if isinstance(term, ox.NamedNode) else str(term)
+        return term_words(term.value) if isinstance(term, ox.NamedNode) else str(term)
 
     def href(self, term) -> str | None:
         """Where a link to ``term`` goes on the serving host; None for literals."""

@@ -179,6 +179,7 @@ class PageRenderer:
                      for o in view.objects(subject, ALTERNATE_NAME.value) if isinstance(o, ox.Literal)]
         return self._render(
             "entity.html", language, ref=ref, iri=subject.value, title=view.label(subject, language),
+            document_iri=view.vocabulary.document(ref.path),  # rel=canonical: as the Link header says
             types=[view.link(t, language) for t in view.objects(subject, RDF_TYPE.value)],
             description=view.label(view.value(subject, SCHEMA + "description"), language)
             if view.value(subject, SCHEMA + "description") else None,

@@ -60,6 +60,9 @@ KNOWN_ACCEPT = (
     "application/ld+json, application/json;q=0.9, */*;q=0.1",
     "text/turtle;q=0.5, application/ld+json",
     "application/rdf+xml;q=0.9, text/html;q=0.8",
+    # with parameters (RFC 9110 §12.5.1); quoted ones (a JSON-LD profile) are left to the patterns,
+    # since an nginx map key cannot hold a double quote
+    "text/turtle; charset=utf-8", "text/turtle;charset=utf-8", "application/n-triples;charset=utf-8",
 )
 
 KNOWN_ACCEPT_LANGUAGE = ("", "*", "en", "en-US", "en-GB", "en-US,en;q=0.9", "en-GB,en;q=0.9",
@@ -101,9 +104,16 @@ def _wildcard(media_type: str) -> str:
     return media_type.split("/")[0] + "/*"
 
 
+#: media-type parameters before the quality, as ``kazdata.web.negotiation.understood`` reads them:
+#: any parameter but ``q``, except a ``charset`` other than UTF-8 (which rules the element out)
+#: (``\x22`` is a double quote, which neither server's configuration syntax lets through as it is)
+_PARAMETERS = r"(?:\s*;(?!\s*q\s*=)(?!\s*charset\s*=\s*(?!\x22?utf-8\x22?\s*(?:[;,]|$)))[^;,]*)*"
+
+
 def _element(name_pattern: str, q_pattern: str) -> str:
-    """A regex matching one comma-separated Accept element with that name and quality."""
-    return rf"(?:^|,)\s*{name_pattern}\s*{q_pattern}\s*(?:,|$)"
+    """A regex matching one comma-separated Accept element with that name, any parameters
+    understood, and that quality."""
+    return rf"(?:^|,)\s*{name_pattern}{_PARAMETERS}\s*{q_pattern}\s*(?:,|$)"
 
 
 def _decided(header: str, formats: list[Format]) -> str:

@@ -50,7 +50,7 @@ def graph_links(graph: str) -> list[tuple[str, str]]:
 def not_acceptable(formats: Iterable[Format]) -> str:
     """The body of a 406 (plain text, one line per fact, ending in a newline)."""
     offered = contract.offered_types(list(formats))
-    return f"406 Not acceptable: {contract.not_acceptable(offered)}\nOffered: {', '.join(offered)}\n"
+    return f"406 Not acceptable: {contract.not_acceptable(offered)}\n"
 
 
 def contract_context(release: Release) -> dict[str, Any]:

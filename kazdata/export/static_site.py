@@ -22,6 +22,7 @@ working however a release stores them.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -34,14 +35,14 @@ from kazdata.export.apache import write_apache_config
 from kazdata.export.computed_files import write_computed_files
 from kazdata.export.nginx import write_nginx_config
 from kazdata.formats import DOCUMENT_FORMATS, HTML
-from kazdata.http_contract import GRAPH_FILES
+from kazdata.http_contract import GRAPH_FILES, published_checksums
 from kazdata.release.checksums import CHECKSUMS, file_digest
-from kazdata.release.opened import Release, ReleaseFile
+from kazdata.release.opened import NAMED_GRAPHS, Release, ReleaseFile
 
 #: Files of a previous export; one of them marks a folder this command may replace.
 MARKER = "kazdata-locations.conf"
 #: Non-document files the Python server sends (queries are sent by /sparql/examples, proxied).
-SERVED_PREFIXES = ("dumps/", "pages/")
+SERVED_PREFIXES = ("dumps/", "pages/", f"{NAMED_GRAPHS}/")
 SERVED_TOP_LEVEL = ("context.jsonld", *(f"{stem}.{ext}" for stem in GRAPH_FILES.values()
                                         for ext in DOCUMENT_FORMATS if ext != HTML.extension))
 
@@ -148,7 +149,8 @@ def write_site(release: Release, site: Path) -> list[ExportedFile]:
                 writer.link(writer.files[-1], name + ".gz", gzip=False)  # /dumps/x.gz is a URL too
             else:
                 writer.write(name, release.read(name + ".gz"), zipped.etag, gzip=True)
-    writer.copy(release.checksums_file, CHECKSUMS)
+    listing = published_checksums(release).encode()
+    writer.write(CHECKSUMS, listing, hashlib.sha256(listing).hexdigest()[:32])  # as the Python server
     write_computed_files(release, writer)
     return writer.files
 

@@ -38,6 +38,9 @@ from kazdata.vocabulary import prefixes_for
 
 #: Documents served from memory per release (the rest are read from disk on each request).
 CACHE_BYTES = 256 * 1024 * 1024
+#: the folder of the named graphs' files, ``{name}.{extension}`` (written by ``kazdata.builder.graphs``)
+NAMED_GRAPHS = "graphs"
+_VERSION_IRI = b"<http://www.w3.org/2002/07/owl#versionIRI>"
 REQUIRED = ("dumps/kazdata.nq", "void.ttl", RELEASE_INFO, ENTITIES, "docs/documents.nt.gz", "docs/pages.nt.gz",
             "context.jsonld", "ontology.ttl")
 
@@ -181,6 +184,13 @@ class Release:
         """SHA256SUMS itself, which does not list itself, with its digest computed once."""
         path = self.directory / CHECKSUMS
         return ReleaseFile(path, CHECKSUMS, file_digest(path))
+
+    @cached_property
+    def ontology_versions(self) -> frozenset[str]:
+        """The ontology's ``owl:versionIRI`` values, which the server answers with the ontology."""
+        lines = self.read("ontology.nt").splitlines() if self.has("ontology.nt") else []
+        return frozenset(line.split(b" ", 2)[2].rsplit(b" .", 1)[0].strip()[1:-1].decode()
+                         for line in lines if line.split(b" ", 2)[1:2] == [_VERSION_IRI])
 
     @cached_property
     def context(self) -> dict:

@@ -30,7 +30,8 @@ def service_description(endpoint_url: str, release: Release, settings: Settings,
         ox.Triple(service, RDFS_COMMENT, ox.Literal(
             "Read-only SPARQL 1.1 Query endpoint. The default graph is the union of every source's "
             "named graph and the ontology's graph; each is also available to GRAPH. SPARQL Update, "
-            "SERVICE (unless allow-listed) and FROM with a remote IRI are refused.", language="en")),
+            "SERVICE (unless allow-listed) is refused; a graph that FROM or a graph parameter names and "
+            "the release lacks is empty, never fetched.", language="en")),
         ox.Triple(service, n(kaz + "queryTimeLimit"), ox.Literal(str(settings.query_timeout), datatype=n(XSD + "decimal"))),
         ox.Triple(service, n(kaz + "resultLimit"), ox.Literal(str(settings.result_limit), datatype=n(XSD + "integer"))),
         ox.Triple(service, n(kaz + "requestBodyLimit"), ox.Literal(str(settings.max_body), datatype=n(XSD + "integer"))),

@@ -22,7 +22,9 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
     processes listen (without one, queries are evaluated in this process's threads)."""
     from kazdata.web import dumps, linked_data, openapi, sparql
+    from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
+    from kazdata.web.long_urls import register_url_limit
     from kazdata.web.security import register_security_headers
 
     settings = settings or load_settings()
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.before_request(raise_refusal)
+    register_url_limit(app)
+    register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)
     # slow bodies may hold at most half the threads (kazdata.web.request_body)

@@ -1,11 +1,14 @@
-"""Downloads: the dumps with their checksums, and the release's own SHA256SUMS."""
+"""Downloads: the dumps with their checksums, and the checksums of every file sent as it is."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+import hashlib
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, request
 
 from kazdata.formats import file_content_type
-from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN
+from kazdata.http_contract import CACHE_CONTROL, TEXT_PLAIN, file_vary
 from kazdata.web.cors import add_cors
 from kazdata.web.resources import served
 from kazdata.web.routes import route
@@ -30,8 +33,17 @@ def dump_checksums() -> Response:
 
 @route(blueprint, "release-checksums")
 def release_checksums() -> Response:
-    release = served().release
-    return send_release_file(release, release.checksums_file, content_type=TEXT_PLAIN, vary="")
+    """What this server sends at fixed URLs, not the release's own SHA256SUMS: most files of a
+    release (pages, entity packs, the entity table) are not sent at the path it names them by."""
+    snapshot = served()
+    body = snapshot.caches.published_checksums
+    response = Response(body, content_type=TEXT_PLAIN)
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])  # as a release file's ETag
+    response.last_modified = datetime.fromtimestamp(snapshot.release.modified, UTC)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Vary"] = file_vary("")  # as every release file, which it was until it listed URLs
+    response.make_conditional(request, accept_ranges=True, complete_length=len(body))
+    return add_cors(response)
 
 
 @route(blueprint, "dump")

@@ -18,6 +18,7 @@ from kazdata.errors import KazdataError
 from kazdata.formats import ERROR_FORMATS, HTML, JSON, PLAIN_TEXT
 from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ACCEPT, nothing_published
 from kazdata.web.cors import add_cors
+from kazdata.web.negotiation import understood
 from kazdata.web.resources import served
 
 log = logging.getLogger("kazdata.web")
@@ -34,7 +35,7 @@ def _render_html(status: int, title: str, message: str, extra: dict) -> Response
     matches = _close_matches() if status == 404 else []
     html = template_environment().get_template("error.html").render(
         language="en", status=status, title=title, message=message, matches=matches,
-        offered=extra.get("offered", []), formats={})
+        formats={})
     return Response(html, status, content_type=HTML.content_type)
 
 
@@ -47,9 +48,7 @@ def _render_json(status: int, title: str, message: str, extra: dict) -> Response
 
 
 def _render_text(status: int, title: str, message: str, extra: dict) -> Response:
-    text = f"{status} {title}: {message}\n"
-    if extra.get("offered"):
-        text += "Offered: " + ", ".join(extra["offered"]) + "\n"
+    text = f"{status} {title}: {message}\n"  # a 406's message lists what is offered: once
     return Response(text, status, content_type=TEXT_PLAIN)
 
 
@@ -59,8 +58,9 @@ _ERROR_TYPES = {media_type: fmt for fmt in ERROR_FORMATS for media_type in fmt.m
 
 
 def error_response(status: int, title: str, message: str, **extra) -> Response:
-    chosen = _ERROR_TYPES[request.accept_mimetypes.best_match(list(_ERROR_TYPES), default=PLAIN_TEXT.media_type)]
-    if request.accept_mimetypes and request.accept_mimetypes.best == "*/*":
+    accept = understood(request.accept_mimetypes)
+    chosen = _ERROR_TYPES[accept.best_match(list(_ERROR_TYPES), default=PLAIN_TEXT.media_type)]
+    if accept and accept.best == "*/*":
         chosen = PLAIN_TEXT
     response = ERROR_RENDERERS[chosen](status, title, message, extra)
     response.headers["Vary"] = VARY_ACCEPT

@@ -19,15 +19,19 @@ from kazdata.http_contract import (
     CACHE_CONTROL,
     GRAPH_FILES,
     HOME_LINKS,
+    ROOT_RESOURCE_TARGET,
     TEXT_PLAIN,
     VARY_ACCEPT,
     VARY_HTML_DOCUMENT,
     graph_links,
     link_header,
+    no_graph,
     no_index,
+    no_ontology_version,
+    nothing_published,
     see_other,
 )
-from kazdata.release.opened import Release
+from kazdata.release.opened import NAMED_GRAPHS, Release
 from kazdata.web.cors import add_cors
 from kazdata.web.documents import plan_document
 from kazdata.web.negotiation import accepts_gzip, choose_format, choose_language, format_for
@@ -55,7 +59,17 @@ def _send_graph(stem: str, url: str, fmt: Format, formats: list[Format]) -> Resp
 def identifier(kind: str, slug: str) -> BaseResponse:
     """303 See Other for every Accept: the IRI names a thing, not a document."""
     _release().entity(kind, slug)
-    target = f"/doc/{kind}/{slug}"
+    return _see_other(f"/doc/{kind}/{slug}")
+
+
+@route(blueprint, "root-resource")
+def root_resource() -> BaseResponse:
+    """``{base}id/``, VoID's root resource: the top of the entity IRIs, which has no document of
+    its own; the dataset description lists what is under it (its kinds, example resources)."""
+    return _see_other(ROOT_RESOURCE_TARGET)
+
+
+def _see_other(target: str) -> BaseResponse:
     response = redirect(target, code=303)
     response.set_data(see_other(target))
     response.headers["Content-Type"] = TEXT_PLAIN
@@ -66,7 +80,12 @@ def identifier(kind: str, slug: str) -> BaseResponse:
 
 @route(blueprint, "document")
 def document(kind: str, slug: str) -> BaseResponse:
-    """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here."""
+    """What ``FastDocuments`` does not answer itself (HEAD, Range, query strings) comes here.
+
+    ``/doc/{kind}/{slug}/`` is not the document (the app's routes ignore a trailing slash): one
+    URL per document, so that caches and search engines do not keep two copies."""
+    if request.path.endswith("/"):
+        raise NotFound(nothing_published(request.path))
     extension = None
     if "." in slug:
         slug, extension = slug.rsplit(".", 1)
@@ -126,6 +145,31 @@ def _graph_resource(stem: str, url: str, extension: str | None, html_page: str |
 @route(blueprint, "ontology", "ontology-suffix")
 def ontology(extension: str | None = None) -> Response:
     return _graph_resource(GRAPH_FILES["ontology"], "/ontology", extension, "ontology")
+
+
+@route(blueprint, "ontology-version")
+def ontology_version(version: str) -> Response:
+    """The ontology's ``owl:versionIRI``: this release's ontology, as at ``/ontology``; other
+    versions are not served."""
+    release = _release()
+    if f"{release.base}ontology/{version}" not in release.ontology_versions:
+        raise NotFound(no_ontology_version(version, release.ontology_versions))
+    return _graph_resource(GRAPH_FILES["ontology"], "/ontology", None, "ontology")
+
+
+@route(blueprint, "graph")
+def named_graph(name: str) -> Response:
+    """A named graph of the release (``{base}graph/{name}``, as VoID lists them), negotiated
+    among the RDF formats; ``.{extension}`` names one. No HTML: the graph is data."""
+    release = _release()
+    extension = None
+    if not release.has(f"{NAMED_GRAPHS}/{name}.nt") and "." in name:
+        name, extension = name.rsplit(".", 1)
+    if not release.has(f"{NAMED_GRAPHS}/{name}.nt"):
+        raise NotFound(no_graph(name, release.graphs))
+    formats = list(GRAPH_FORMATS.values())
+    return _send_graph(f"{NAMED_GRAPHS}/{name}", f"/graph/{name}", format_for(extension, request.accept_mimetypes, formats),
+                       formats)
 
 
 @route(blueprint, "shapes", "shapes-suffix")

@@ -1,7 +1,15 @@
-"""Content negotiation with Werkzeug's Accept parsing: q-values, wildcards, no header at all.
+"""Content negotiation with Werkzeug's Accept parsing: q-values, wildcards, parameters, no header at all.
 
 The one module that parses Accept headers, shared by the Python server and the static export
 (which compiles its decisions into nginx and Apache tables); it imports Werkzeug, not Flask.
+
+Media-type parameters other than ``q`` (RFC 9110 §12.5.1) are read here, once, before
+Werkzeug's ``best_match`` (which would otherwise ask for the very same parameters on the offered
+type): ``charset`` matches when it names UTF-8, the only charset anything here is written in,
+and rules the element out otherwise; every other parameter is ignored. That includes the JSON-LD
+``profile``: the JSON-LD we send is compacted (with its context embedded) and flattened (every
+node at the top of ``@graph``), so the ``compacted`` and ``flattened`` profiles are honoured as they
+are, and ``expanded``, which no document is written in, is ignored (docs/decisions/011).
 """
 
 from __future__ import annotations
@@ -9,15 +17,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from werkzeug.datastructures import LanguageAccept, MIMEAccept
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, parse_options_header
 
 from kazdata.errors import NotAcceptable, NotFound
 from kazdata.formats import Format
 from kazdata.http_contract import not_acceptable, offered_types, unknown_suffix
 
+#: the one charset every text format is written in
+CHARSET = "utf-8"
+
 
 def parse_accept(header: str | None) -> MIMEAccept:
-    return parse_accept_header(header, MIMEAccept)
+    return understood(parse_accept_header(header, MIMEAccept))
+
+
+def understood(accept: MIMEAccept) -> MIMEAccept:
+    """``accept`` with its media-type parameters read: elements whose ``charset`` is not UTF-8
+    dropped, every other parameter removed (see the module's docstring)."""
+    if not any(";" in value for value, _quality in accept):
+        return accept
+    kept = []
+    for value, quality in accept:
+        media_type, parameters = parse_options_header(value)
+        if parameters.get("charset", CHARSET).lower() == CHARSET:
+            kept.append((media_type, quality))
+    return MIMEAccept(kept or [("*/*", 0)])  # empty would mean "no Accept header": anything
 
 
 def parse_accept_language(header: str | None) -> LanguageAccept:
@@ -38,6 +62,7 @@ def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
     formats = list(formats)
     if not accept:
         return formats[0]
+    accept = understood(accept)
     by_type = {media_type: fmt for fmt in formats for media_type in fmt.media_types}
     best = accept.best_match(list(by_type))
     if best is None:

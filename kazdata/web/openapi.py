@@ -172,7 +172,11 @@ def release_values(release: Release, settings: Settings) -> dict[str, Any]:
     extensions = [fmt.extension for fmt in GRAPH_FORMATS.values()]
     has_page = {name: bool(release.languages) and release.has(f"pages/{name}.{release.languages[0]}.html")
                 for name in GRAPH_FILES}
+    graph_names = [iri.rsplit("/", 1)[-1] for iri in release.graphs]
+    versions = sorted(iri.rsplit("/", 1)[-1] for iri in release.ontology_versions)
     return {
+        "rdf_types": graph_types, "graph_example": graph_names[0] if graph_names else None,
+        "ontology_version_schema": _enum(versions), "ontology_version_example": versions[0] if versions else None,
         "release_version": release.version, "package_version": _package_version(),
         "languages": ", ".join(release.languages), "query_timeout": f"{settings.query_timeout:g}",
         "kind_schema": _enum(list(release.kinds)), "example_kind": entity.split("/", 1)[0],

@@ -15,7 +15,7 @@ from email.utils import formatdate
 from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from kazdata.http_contract import dumps_listing, sitemap
+from kazdata.http_contract import dumps_listing, published_checksums, sitemap
 from kazdata.release.name_index import NameIndex
 from kazdata.release.opened import Release
 
@@ -133,6 +133,11 @@ class ReleaseCaches:
 
     def _build_name_index(self) -> None:
         self._name_index = NameIndex(self.release.names)
+
+    @cached_property
+    def published_checksums(self) -> bytes:
+        """/SHA256SUMS: the files sent as they are, by URL path (``http_contract.published_checksums``)."""
+        return published_checksums(self.release).encode()
 
     def openapi(self, build: Callable[[], str]) -> str:
         """The OpenAPI document, built by ``build`` on first use."""

@@ -81,7 +81,8 @@ def mark_store(folder: Path, digest: str) -> None:
 
 
 def _dataset(request: QueryRequest) -> dict:
-    """The graphs a query sees: the protocol's parameters, else its FROM, else the union."""
+    """The graphs a query sees: the protocol's parameters (which replace the query's FROM, as the
+    protocol asks), else its FROM, else the union."""
     if request.default_graphs or request.named_graphs:
         options: dict = {"default_graph": [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]}
         if request.named_graphs:
@@ -106,7 +107,7 @@ def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], l
     logged, not sent.
     """
     try:
-        results = store.query(request.text, prefixes=prefixes, **_dataset(request))
+        results = store.query(request.text, prefixes=prefixes, base_iri=request.base_iri, **_dataset(request))
         if isinstance(results, ox.QueryBoolean):
             return AskResult(bool(results))
         if isinstance(results, ox.QuerySolutions):

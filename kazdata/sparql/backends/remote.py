@@ -65,7 +65,8 @@ class RemoteBackend:
         client = SPARQLWrapper(self.endpoint, agent="kazdata")
         client.setMethod(POST)
         client.setTimeout(max(1, int(timeout + 0.999)))
-        client.setQuery(self.prologue + request.text)
+        base = f"BASE <{request.base_iri}>\n" if request.base_iri else ""  # the store's own URL is not ours
+        client.setQuery(base + self.prologue + request.text)
         defaults = list(request.default_graphs)
         if not (request.default_graphs or request.named_graphs or uses_from(request.text)):
             defaults = self.graphs  # the union, asked for the portable way
