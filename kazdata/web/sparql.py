@@ -6,7 +6,6 @@ Protocol parsing and response shaping live here; what may run and how is ``kazda
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Iterator
 from urllib.parse import parse_qsl
 
