@@ -238,3 +238,34 @@ def test_escapes_that_name_no_character_get_a_400(live_server, query, accept):
     assert response.status_code == 400, response.text[:300]
     response.content.decode("utf-8")  # the body is UTF-8
     assert "is not a Unicode character" in response.text
+
+
+def test_a_crashed_query_process_is_reported_as_a_crash(release_dir, monkeypatch):
+    """A query process that dies of a signal mid-query: the client is told it crashed, and by
+    which signal, not that it may have run out of memory; the next query is answered."""
+    import signal
+
+    from kazdata.errors import BackendUnavailable
+    from kazdata.runtime import query_process
+    from kazdata.runtime.query_client import ProcessBackend
+    from kazdata.runtime.query_service import QueryService
+    from kazdata.settings import load_settings
+    from kazdata.sparql.policy import QueryRequest
+
+    real_evaluate = query_process.evaluate
+
+    def evaluate(store, request, rules, rows):  # runs in the query process
+        if request.text == "ASK { ?crash ?crash ?crash }":
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return real_evaluate(store, request, rules, rows)
+
+    monkeypatch.setattr(query_process, "evaluate", evaluate)
+    service = QueryService.start(load_settings({"release": release_dir, "query_processes": 1,
+                                                "query_timeout": 5}, environ={}))
+    try:
+        backend = ProcessBackend(service.socket_path)
+        with pytest.raises(BackendUnavailable, match=r"crashed \(SIGSEGV\)"):
+            backend.query(QueryRequest("ASK { ?crash ?crash ?crash }"), limit=10, timeout=4.0)
+        assert backend.query(QueryRequest("ASK {}"), limit=10, timeout=4.0).value is True
+    finally:
+        service.stop()
