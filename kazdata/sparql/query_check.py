@@ -43,10 +43,11 @@ PARSE_STACK_BYTES = 256 * 2**20
 _CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 # Each of these is tried once at a position and the scan moves past what it matched, so the
 # scan is linear in the query; an unterminated string ends it (the query is malformed anyway).
-_STRING = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*"""|' r"'''(?:[^'\\]|\\.|'(?!''))*'''|"
-                     r'"(?:[^"\\\n\r]|\\.)*"|' r"'(?:[^'\\\n\r]|\\.)*'", re.S)
-_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*>")
-_COMMENT = re.compile(r"#[^\r\n]*")
+# possessive (*+): a failed attempt gives up at once instead of backtracking through what it read
+_STRING = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*+"""|' r"'''(?:[^'\\]|\\.|'(?!''))*+'''|"
+                     r'"(?:[^"\\\n\r]|\\.)*+"|' r"'(?:[^'\\\n\r]|\\.)*+'", re.S)
+_IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*+>")
+_COMMENT = re.compile(r"#[^\r\n]*+")
 _INTERESTING = re.compile(r"[(){}\[\]\"'#<]")
 _OPEN, _CLOSE = "({[", ")}]"
 _WATCHED = ("service", "from")
@@ -76,6 +77,11 @@ def resolve_escapes(text: str) -> str:
 
 def nesting_depth(text: str) -> int:
     """The deepest nesting of brackets outside strings, IRIs and comments, in one linear pass."""
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[int, int | None]:
+    """(deepest nesting, where an unterminated string starts or None), in one linear pass."""
     depth = deepest = 0
     position = 0
     while (found := _INTERESTING.search(text, position)) is not None:
@@ -90,11 +96,11 @@ def nesting_depth(text: str) -> int:
             pattern = {"#": _COMMENT, "<": _IRI}.get(char, _STRING)
             skipped = pattern.match(text, position)
             if skipped is None and pattern is _STRING:
-                break  # an unterminated string: the parsers report it
+                return deepest, position  # outside IRIs and comments, a quote only opens a string
             if skipped is not None:
                 position = skipped.end() - 1
         position += 1
-    return deepest
+    return deepest, None
 
 
 def check_query(text: str, graphs: Iterable[str], allowlist: Iterable[str],
@@ -103,10 +109,14 @@ def check_query(text: str, graphs: Iterable[str], allowlist: Iterable[str],
     (Forbidden), ``FROM``/``FROM NAMED`` naming a graph not in ``graphs`` (BadRequest), nesting
     deeper than ``MAX_NESTING`` (BadRequest), and a query rdflib cannot read that may hold
     ``SERVICE`` or ``FROM`` (BadRequest). ``prefixes`` are the ones the server declares."""
-    depth = nesting_depth(text)
+    depth, unterminated = _scan(text)
     if depth > MAX_NESTING:
         raise BadRequest(f"the query nests brackets {depth} deep; this endpoint accepts at most "
                          f"{MAX_NESTING} levels")
+    if unterminated is not None:
+        line = text.count("\n", 0, unterminated) + 1
+        raise BadRequest(f"malformed query: the string that starts on line {line} "
+                         f"({text[unterminated:unterminated + 12]!r}...) never ends")
     resolved = resolve_escapes(text)
     # a bare CR ends a comment in SPARQL, not in rdflib: as a line end it means the same to both
     source = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in sorted(prefixes.items())) \
