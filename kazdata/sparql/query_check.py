@@ -50,6 +50,9 @@ _IRI = re.compile(r"<[^<>\"{}|^`\\\x00-\x20]*+>")
 _COMMENT = re.compile(r"#[^\r\n]*+")
 _INTERESTING = re.compile(r"[(){}\[\]\"'#<]")
 _OPEN, _CLOSE = "({[", ")}]"
+#: one parse at a time in a process (threads of the in-process app, or of a web worker with a
+#: remote store): the parse holds the GIL anyway, so this costs no concurrency
+_PARSING = threading.Lock()
 _WATCHED = ("service", "from")
 
 
@@ -151,18 +154,19 @@ def _parse(source: str) -> CompValue | None:
         except RecursionError:
             outcome["deep"] = True
 
-    previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(PARSE_RECURSION)
-    try:
-        stack = threading.stack_size(PARSE_STACK_BYTES)
+    with _PARSING:  # the recursion limit and the stack size are the process's, not the thread's
+        previous = sys.getrecursionlimit()
+        sys.setrecursionlimit(PARSE_RECURSION)
         try:
-            parser = threading.Thread(target=run, name="sparql-check")
-            parser.start()
+            stack = threading.stack_size(PARSE_STACK_BYTES)
+            try:
+                parser = threading.Thread(target=run, name="sparql-check")
+                parser.start()
+            finally:
+                threading.stack_size(stack)
+            parser.join()
         finally:
-            threading.stack_size(stack)
-        parser.join()
-    finally:
-        sys.setrecursionlimit(previous)
+            sys.setrecursionlimit(previous)
     if outcome.get("update"):
         raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
     if outcome.get("deep"):
