@@ -273,3 +273,22 @@ def test_a_crashed_query_process_is_reported_as_a_crash(release_dir, monkeypatch
         assert backend.query(QueryRequest("ASK {}"), limit=10, timeout=4.0).value is True
     finally:
         service.stop()
+
+
+def test_an_allow_listed_service_is_called_and_nothing_else(live_server, release_dir, listener):
+    """``--service-allowlist`` is the one path opened on purpose: a server that allow-lists the
+    live server's endpoint gets its rows through SERVICE, and still refuses the listener."""
+    from tests.conftest import LiveServer
+    endpoint = live_server.url("/sparql")
+    federating = LiveServer(release_dir, ["--service-allowlist", endpoint, "--query-timeout", "10"])
+    try:
+        rows = requests.get(federating.url("/sparql"), timeout=30, headers={"Accept": "application/sparql-results+json"},
+                            params={"query": f"SELECT ?label WHERE {{ SERVICE <{endpoint}> {{ "
+                                             "?c a schema:City ; rdfs:label ?label } }"}).json()
+        assert "Aktau" in {row["label"]["value"] for row in rows["results"]["bindings"]}
+        refused = _ask(federating, f"SELECT * WHERE {{ #x\rSERVICE <http://127.0.0.1:{listener.port}/a> {{ ?s ?p ?o }} }}")
+        assert refused.status_code == 403
+    finally:
+        federating.stop()
+    time.sleep(0.3)
+    assert listener.connections == []
