@@ -247,7 +247,7 @@ def main() -> int:
                 if switcher:
                     switcher.join()
             rounds.append((baseline, attacked, list(attack.heavy_statuses)))
-            hostile.extend(attack.hostile_statuses)
+            hostile.extend(str(status) for status in attack.hostile_statuses)
         try:
             alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
         except requests.ConnectionError as error:
@@ -273,7 +273,7 @@ def main() -> int:
         print(f"queries of death answered: {len(heavy)}, statuses: "
               + ", ".join(f"{s}: {heavy.count(s)}" for s in sorted(set(heavy))))
         print(f"quadratic / deep queries answered: {len(hostile)}, statuses: "
-              + ", ".join(f"{s}: {hostile.count(s)}" for s in sorted(set(map(str, hostile)))))
+              + ", ".join(f"{s}: {hostile.count(s)}" for s in sorted(set(hostile))))
         print("unterminated-string query, size -> seconds to its 400: "
               + ", ".join(f"{size // 1000} KB {seconds:.3f}" for size, seconds in scaling))
         failed = sum(a["non_2xx"] for _b, a, _h in rounds)
