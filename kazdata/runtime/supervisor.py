@@ -104,7 +104,7 @@ class _Supervisor:
         if not self.kind.shared_by_fork:
             self.kind.check(release)
         rules = QueryRules(prefixes_for(release.base), tuple(release.graphs), tuple(self.settings.service_allowlist))
-        rules.check("ASK {}")  # rdflib builds its grammar once, here, for every child to share
+        rules.check("ASK { ?service ?from ?with }")  # a first parse here, for every child to share
         self.store = Store(store, release, self.kind, rules)
         wakeup = self._watch_signals()
         os.write(self.ready_fd, b"ok")
