@@ -9,7 +9,9 @@ connections, a mixed workload: documents in every format, cheap SPARQL, dumps wi
    of VALUES blocks and a regex over every literal, stopped by the time limit), 16
    slowloris-style clients (8 send their headers a byte a second, 8 read a dump a byte at a time)
    hold connections, 200 connections announce a 100 kB query body, send three bytes and stop
-   (reconnecting when closed), and a Host flood asks for the service description and the
+   (reconnecting when closed), 2 send the quadratic-regex queries of issue 15 (an unterminated
+   ``"\"\"...`` string of 24 KB or 900 KB, 10,000 nested ``(``), each of which once froze a web
+   worker for tens of seconds or crashed a query process, and a Host flood asks for the service description and the
    sitemap under a new Host header each time; halfway through, a new release is published
    (`kazdata publish`) and the workers switch to it.
 The attackers connect from other loopback addresses (127.0.0.2-4) than the light traffic
@@ -20,6 +22,8 @@ many clients from one address, so this server has no per-client cap. Last, fairn
 of their own with the default ``--queries-per-client`` and with none: one client (127.0.0.5)
 sends ten queries of death at a time with ``timeout=0.1``, and a cheap ASK from 127.0.0.1 is
 timed beside it.
+Before the phases it times the unterminated-string query at doubling sizes (24 KB to 768 KB):
+linear checks take about twice as long per doubling.
 """
 
 from __future__ import annotations
@@ -64,6 +68,15 @@ HEAVY = [
     'SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f . '
     'FILTER(REGEX(STR(?b), "^(a+)+$") || REGEX(STR(?d), "(x|y|z)*q")) }',
 ]
+
+#: issue 15: quadratic for the regular expressions that once checked queries in the web worker,
+#: and a nesting deep enough to overflow pyoxigraph's parser
+def unterminated(size: int) -> str:
+    return 'SELECT * WHERE { ?s ?p """' + '\\"' * (size // 2)
+
+
+HOSTILE_TEXTS = [unterminated(24_000), unterminated(900_000),
+                 "SELECT * WHERE { ?s ?p ?o FILTER(" + "(" * 10_000 + "?o" + ")" * 10_001 + " }"]
 
 
 def free_port() -> int:
@@ -130,6 +143,8 @@ class Attack:
         self.threads += [threading.Thread(target=self.slow_sender) for _ in range(8)]
         self.threads += [threading.Thread(target=self.slow_reader) for _ in range(8)]
         self.threads += [threading.Thread(target=self.stalled_bodies), threading.Thread(target=self.host_flood)]
+        self.hostile_statuses: list[int | str] = []
+        self.threads += [threading.Thread(target=self.hostile_text, args=(i,)) for i in range(2)]
 
     def heavy(self, query: str) -> None:
         while not self.stop.is_set():
@@ -173,6 +188,18 @@ class Attack:
             target, accept = ("/sparql", "text/turtle") if number % 2 else ("/sitemap.xml", "*/*")
             self.flood_statuses.append(get_from("127.0.0.4", self.port, target,
                                                 {"Host": f"h{number}.example", "Accept": accept}))
+
+    def hostile_text(self, first: int) -> None:
+        number = first
+        while not self.stop.is_set():
+            text = HOSTILE_TEXTS[number % len(HOSTILE_TEXTS)]
+            number += 1
+            try:
+                status = requests.post(self.root + "/sparql", data=text.encode(), timeout=30,
+                                       headers={"Content-Type": "application/sparql-query"}).status_code
+            except requests.RequestException as error:
+                status = type(error).__name__
+            self.hostile_statuses.append(status)
 
     def slow_sender(self) -> None:
         while not self.stop.is_set():
@@ -252,6 +279,18 @@ def start_server(command: list[str], root: str, log: Path) -> subprocess.Popen:
         except requests.ConnectionError:
             time.sleep(0.1)
     return server
+def time_unterminated(root: str) -> list[tuple[int, float]]:
+    """Seconds to the answer of the unterminated-string query at doubling sizes (best of 3)."""
+    timings = []
+    for size in (24_000, 48_000, 96_000, 192_000, 384_000, 768_000):
+        best = float("inf")
+        for _ in range(3):
+            started = time.monotonic()
+            requests.post(root + "/sparql", data=unterminated(size).encode(), timeout=120,
+                          headers={"Content-Type": "application/sparql-query"})
+            best = min(best, time.monotonic() - started)
+        timings.append((size, best))
+    return timings
 
 
 def main() -> int:
@@ -302,6 +341,8 @@ def main() -> int:
         rounds: list = []
         floods: list[int | str] = []
         stalled: list[bytes] = []
+        scaling = time_unterminated(root)
+        hostile: list[str] = []
         for number in range(args.rounds):
             baseline = run_wrk(root, script, paths, args.seconds)  # as long as the attacked phase: same warm-up share
             with Attack(root, "127.0.0.1", port) as attack:
@@ -314,6 +355,7 @@ def main() -> int:
             rounds.append((baseline, attacked, list(attack.heavy_statuses)))
             floods.extend(attack.flood_statuses)
             stalled.extend(attack.stalled_answers)
+            hostile.extend(str(status) for status in attack.hostile_statuses)
         try:
             alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
         except requests.ConnectionError as error:
@@ -349,6 +391,10 @@ def main() -> int:
         heavy = [str(status) for _b, _a, statuses in rounds for status in statuses]
         print(f"queries of death answered: {len(heavy)}, statuses: "
               + ", ".join(f"{s}: {heavy.count(s)}" for s in sorted(set(heavy))))
+        print(f"quadratic / deep queries answered: {len(hostile)}, statuses: "
+              + ", ".join(f"{s}: {hostile.count(s)}" for s in sorted(set(hostile))))
+        print("unterminated-string query, size -> seconds to its 400: "
+              + ", ".join(f"{size // 1000} KB {seconds:.3f}" for size, seconds in scaling))
         failed = sum(a["non_2xx"] for _b, a, _h in rounds)
         print(f"release switch under load: published in {switched.get('seconds', float('nan')):.3f} s; "
               f"non-2xx in the attacked phases (the first includes the switch): {failed}")

@@ -17,6 +17,9 @@ class KazdataError(Exception):
     title = "Internal error"
 
     def __init__(self, message: str, **details: Any) -> None:
+        # a message may quote the client's input, which can hold lone surrogates (a query's
+        # "\\uD800" once resolved): written out as escapes, every error body can be encoded
+        message = message.encode("utf-8", "backslashreplace").decode("utf-8")
         super().__init__(message)
         self.message = message
         self.details = details

@@ -96,6 +96,14 @@ query_strings = st.one_of(
 )
 
 
+#: \u and \U escapes anywhere in a query: out of Unicode's range, lone surrogates, and valid ones
+escapes = st.one_of(st.integers(0, 0xFFFFFFFF).map(lambda c: f"\\U{c:08X}"),
+                    st.integers(0xD800, 0xDFFF).map(lambda c: f"\\u{c:04X}"),
+                    st.integers(0xD800, 0xDFFF).map(lambda c: f"SERVICE <http://example.org/\\u{c:04X}> {{ ?s ?p ?o }}"),
+                    st.integers(0xD800, 0xDFFF).map(lambda c: f"FROM <http://example.org/\\u{c:04x}>"),
+                    st.sampled_from(["\\UFFFFFFFF", "\\U00110000", '"\\UFFFFFFFF"', "<\\uDFFF>"]))
+
+
 @st.composite
 def mutated_examples(draw) -> str:
     """An example query with its lines mutated: deleted, duplicated, swapped, cut, or salted."""
@@ -118,7 +126,7 @@ def mutated_examples(draw) -> str:
             at = draw(st.integers(0, len(lines[index]) - 1))
             lines[index] = lines[index][:at] + draw(st.characters()) + lines[index][at + 1:]
         else:
-            salt = draw(st.one_of(st.text(max_size=10), st.sampled_from([
+            salt = draw(st.one_of(st.text(max_size=10), escapes, st.sampled_from([
                 "SERVICE <http://example.org/sparql> { ?s ?p ?o }", "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
                 "FROM <http://example.org/g>", "FROM NAMED <https://w3id.org/kazdata/graph/ontology>",
                 "GRAPH ?g {", "}", "{", "LIMIT 0", "OFFSET 100000", "LIMIT -1", "#", '"', "'''", "<", "\\u0000",
@@ -130,6 +138,7 @@ def mutated_examples(draw) -> str:
 
 
 sparql_texts = st.one_of(mutated_examples(), st.text(max_size=300),
+                         st.lists(st.one_of(st.text(max_size=8), escapes), max_size=6).map(" ".join),
                          st.sampled_from(EXAMPLES).map(lambda q: q.replace("SELECT", "CONSTRUCT", 1)))
 formats = st.one_of(st.none(), st.sampled_from(sorted({f.extension for f in (*GRAPH_FORMATS.values(),
                     *DATASET_FORMATS.values(), *RESULT_FORMATS.values())} | {"html", "json", "turtle", "x"})))
@@ -252,6 +261,8 @@ def _send_query(client, text: str, how: str, accept, fmt, markers, timeout: str 
 @settings(CLIENT, max_examples=150)
 @given(text=sparql_texts, how=st.sampled_from(["get", "form", "body"]), accept=st.one_of(st.none(), accept),
        fmt=formats)
+@example(text='SELECT * WHERE { BIND("\\UFFFFFFFF" AS ?x) }', how="get", accept=None, fmt=None)  # 500 once
+@example(text="SELECT * WHERE { SERVICE <http://e/\\uD800> { ?s ?p ?o } }", how="body", accept="text/html", fmt=None)
 def test_sparql_any_query_text(client, release_dir, text, how, accept, fmt):
     """Example queries with mutated lines, and garbage, by every protocol binding, in every format."""
     response = _send_query(client, text, how, accept, fmt, leaks(release_dir))

@@ -10,7 +10,7 @@ from kazdata.builder import build_release, quiet
 from kazdata.errors import Forbidden
 from kazdata.settings import load_settings
 from kazdata.sources import bundled
-from kazdata.sparql.policy import refuse_remote_access, refuse_updates
+from kazdata.sparql.query_check import check_query
 
 HOSTILE = """@base <https://w3id.org/kazdata/id/> .
 @prefix schema: <https://schema.org/> .
@@ -67,15 +67,14 @@ def test_no_header_injection_through_uris(hostile_client, path):
     "PREFIX load: <http://example.org/load#> SELECT * WHERE { ?s load:x ?o }",
 ])
 def test_keywords_inside_strings_iris_and_comments_are_not_refused(query):
-    refuse_updates(query)
-    refuse_remote_access(query, [], [])
+    assert check_query(query, [], {}).uses_from is False
 
 
 def test_allow_listed_service_is_permitted_and_others_are_not():
-    refuse_remote_access("SELECT * { SERVICE <http://allowed.example/sparql> { ?s ?p ?o } }", [],
-                         ["http://allowed.example/sparql"])
+    allowed = ["http://allowed.example/sparql"]
+    check_query("SELECT * { SERVICE <http://allowed.example/sparql> { ?s ?p ?o } }", allowed, {})
+    check_query("PREFIX a: <http://allowed.example/> SELECT * { SERVICE a:sparql { ?s ?p ?o } }", allowed, {})
     with pytest.raises(Forbidden):
-        refuse_remote_access("SELECT * { SERVICE ?endpoint { ?s ?p ?o } }", [], ["http://allowed.example/sparql"])
+        check_query("SELECT * { SERVICE ?endpoint { ?s ?p ?o } }", allowed, {})
     with pytest.raises(Forbidden):
-        refuse_remote_access("select * { service <http://other.example/> { ?s ?p ?o } }", [],
-                             ["http://allowed.example/sparql"])
+        check_query("select * { service <http://other.example/> { ?s ?p ?o } }", allowed, {})

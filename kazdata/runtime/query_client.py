@@ -15,18 +15,47 @@ server and user (the supervisor checks the peer's uid); nothing from a client is
 
 from __future__ import annotations
 
+import logging
+import os
+import pickle
+import signal
 import socket
 import struct
 import time
 from multiprocessing.connection import Connection
 
-from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout
 from kazdata.sparql.policy import QueryRequest, QueryResult, timeout_message
 
 #: How long a web worker may take to read an answer once it has begun to arrive.
 TRANSFER_TIMEOUT = 60.0
 #: the errors a query process reports (by name) rather than dying of
-REPLY_STATUS = {BadRequest: "bad-request", BackendUnavailable: "unavailable"}
+REPLY_STATUS = {BadRequest: "bad-request", Forbidden: "forbidden", BackendUnavailable: "unavailable"}
+
+
+log = logging.getLogger("kazdata.query")
+
+
+def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
+    """The supervisor's word to the web worker whose query process died while holding its query:
+    a reply frame saying how (a crash is reported as one, not as a time limit or memory).
+    Sent without waiting: the reply buffer is empty, and a full one just drops the report."""
+    if status is not None and os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        how = f"crashed ({signal.Signals(number).name if number in signal.valid_signals() else number})"
+    elif status is not None and os.WIFEXITED(status):
+        how = f"exited with status {os.WEXITSTATUS(status)}"
+    else:
+        how = "ended"
+    log.error("query process %s %s while evaluating a query", pid, how)
+    hint = (" (past its memory limit, the engine aborts this way)" if "SIGABRT" in how else
+            "; the crash was logged: please report the query")
+    frame = pickle.dumps(("unavailable", f"the query process {how} while evaluating this query{hint}"))
+    try:
+        client.setblocking(False)
+        client.send(struct.pack("!i", len(frame)) + frame)
+    except OSError:
+        pass  # the web worker is gone, or not reading: it sees the connection close
 
 
 def _unreachable(error: OSError) -> BackendUnavailable:
@@ -98,8 +127,8 @@ def _receive(connection: Connection, give_up_at: float, timeout: float) -> tuple
         # an end seen before it is the process dying (out of memory, killed by hand)
         if time.monotonic() >= give_up_at:
             raise QueryTimeout(timeout_message(timeout)) from None
-        raise BackendUnavailable("the query process ended without answering (it may have run out of "
-                                 "memory); try a smaller query") from None
+        raise BackendUnavailable("the query process ended without answering (its supervisor said "
+                                 "nothing of how); try again, or a smaller query") from None
     except BlockingIOError:
         raise BackendUnavailable(f"the query process did not finish its answer within {TRANSFER_TIMEOUT:g} s") from None
     except OSError as error:

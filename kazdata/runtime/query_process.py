@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kazdata.errors import BackendUnavailable, BadRequest
+from kazdata.errors import BackendUnavailable, BadRequest, Forbidden
 from kazdata.release.opened import Release
+from kazdata.runtime.isolation import cut_network
 from kazdata.runtime.query_client import REPLY_STATUS
 from kazdata.sparql.backends.embedded import RESULT_BYTES, evaluate
+from kazdata.sparql.query_check import QueryRules
 
 if TYPE_CHECKING:
     from kazdata.sparql.backends import EmbeddedStore
@@ -38,7 +40,12 @@ class Store:
     shared: ox.Store | None  # opened by the supervisor (``memory``); None when each child opens its own
     release: Release
     kind: EmbeddedStore
-    prefixes: dict[str, str]
+    rules: QueryRules  # what a query is checked against, and the predeclared prefixes
+
+    @property
+    def needs_network(self) -> bool:
+        """Only an operator's SERVICE allow-list opens the network (``kazdata.runtime.isolation``)."""
+        return bool(self.rules.service_allowlist)
 
 
 def answer_queries(control: socket.socket, store: Store, time_limit: float, memory_limit: int,
@@ -48,6 +55,8 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the keeper, which ends us all
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    if not store.needs_network:
+        cut_network()  # before anything starts a thread: unshare needs a single-threaded process
     opened = store.shared or store.kind.open(store.release)
     _limit_memory(memory_limit)
     while True:
@@ -56,11 +65,11 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
             return  # the supervisor is gone (it would also have had us SIGKILLed)
         for descriptor in descriptors:
             with Connection(descriptor) as client:
-                _answer(client, opened, store.prefixes, time_limit, result_bytes)
+                _answer(client, opened, store.rules, time_limit, result_bytes)
         control.sendall(b"d")
 
 
-def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_limit: float,
+def _answer(client: Connection, store: ox.Store, rules: QueryRules, time_limit: float,
             result_bytes: int) -> None:
     try:
         if not client.poll(time_limit):
@@ -71,8 +80,8 @@ def _answer(client: Connection, store: ox.Store, prefixes: dict[str, str], time_
         signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
         reply: tuple[str, object]
         try:
-            reply = ("ok", evaluate(store, request, prefixes, limit, result_bytes))
-        except (BadRequest, BackendUnavailable) as error:
+            reply = ("ok", evaluate(store, request, rules, limit, result_bytes))
+        except (BadRequest, Forbidden, BackendUnavailable) as error:
             reply = (REPLY_STATUS[type(error)], error.message)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

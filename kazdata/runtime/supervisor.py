@@ -22,6 +22,7 @@ answered, SIGTERM to end at once. Its children are SIGKILLed by the kernel if it
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import selectors
@@ -36,8 +37,10 @@ from dataclasses import dataclass
 from kazdata.errors import KazdataError
 from kazdata.release.opened import OpenedRelease, open_release
 from kazdata.runtime.processes import end_with_parent, name_process
+from kazdata.runtime.query_client import report_crash
 from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.settings import Settings
+from kazdata.sparql.query_check import QueryRules
 from kazdata.vocabulary import prefixes_for
 
 log = logging.getLogger("kazdata.query")
@@ -64,6 +67,7 @@ class _Child:
     started: float  # when it was forked
     handed_at: float | None = None  # when the query in hand was handed over; None when idle
     heavy: bool = False
+    client: socket.socket | None = None  # the connection in hand: told if this child crashes
 
 
 class _Supervisor:
@@ -99,7 +103,9 @@ class _Supervisor:
         store = self.kind.open(release) if self.kind.shared_by_fork else None
         if not self.kind.shared_by_fork:
             self.kind.check(release)
-        self.store = Store(store, release, self.kind, prefixes_for(release.base))
+        rules = QueryRules(prefixes_for(release.base), tuple(self.settings.service_allowlist))
+        rules.check("ASK { ?service ?from ?with }")  # a first parse here, for every child to share
+        self.store = Store(store, release, self.kind, rules)
         wakeup = self._watch_signals()
         os.write(self.ready_fd, b"ok")
         os.close(self.ready_fd)
@@ -186,7 +192,8 @@ class _Supervisor:
             connection, _ = listener.accept()
         except BlockingIOError:
             return  # another supervisor took it
-        with connection:
+        with contextlib.ExitStack() as unless_handed:
+            unless_handed.callback(connection.close)
             _pid, uid, _gid = _PEER_CREDENTIALS.unpack(
                 connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size))
             if uid != os.getuid():
@@ -199,6 +206,8 @@ class _Supervisor:
                     self._forget(child)  # it has just died: try the next one
                     continue
                 child.handed_at = time.monotonic()
+                child.client = connection  # kept until ``done``, to report a crash on
+                unless_handed.pop_all()
                 return
         # no child could take it: closing it gives the web worker its 503 at once
 
@@ -216,6 +225,7 @@ class _Supervisor:
             self._kill(child)  # idle now, and stuck at the lowest priority: a fresh one replaces it
         else:
             child.handed_at = None
+            self._release_client(child)
 
     def _enforce_limits(self, now: float) -> None:
         for child, handed_at in self._busy():
@@ -234,16 +244,32 @@ class _Supervisor:
         os.kill(child.pid, signal.SIGKILL)  # in self.children, so not reaped: still our child
         self._forget(child)
 
+    @staticmethod
+    def _release_client(child: _Child) -> None:
+        if child.client is not None:
+            child.client.close()
+            child.client = None
+
     def _forget(self, child: _Child) -> None:
         """Stop handing ``child`` queries: it is dead or dying; ``_reap`` collects its exit."""
+        self._release_client(child)
         self.selector.unregister(child.control)
         child.control.close()
         del self.children[child.pid]
         self.forgotten.add(child.pid)
 
-    def _lost(self, child: _Child) -> None:
-        """``child`` ended by itself; one that could not even start is not re-forked at once."""
+    def _lost(self, child: _Child, status: int | None = None) -> None:
+        """``child`` ended by itself; one that could not even start is not re-forked at once.
+        The web worker whose query it held is told how it ended (``status``, else read here)."""
+        reaped = False
+        if child.client is not None:
+            if status is None:
+                status = _exit_status(child.pid)
+                reaped = status is not None
+            report_crash(child.client, child.pid, status)
         self._forget(child)
+        if reaped:
+            self.forgotten.discard(child.pid)  # _reap must not wait for it
         if child.handed_at is None and time.monotonic() - child.started < 1.0:
             self.fork_after = time.monotonic() + 0.5
 
@@ -256,7 +282,7 @@ class _Supervisor:
             if pid == 0:
                 return
             if pid in self.children:
-                self._lost(self.children[pid])
+                self._lost(self.children[pid], _status)
             self.forgotten.discard(pid)
 
     def _fork_child(self) -> None:
@@ -302,6 +328,20 @@ class _Supervisor:
             self._reap()
             if self.forgotten:
                 time.sleep(0.01)
+
+
+def _exit_status(pid: int) -> int | None:
+    """The wait status of a child whose control socket just closed, if it has exited within a
+    few milliseconds (it closes the socket as it exits); None if not yet."""
+    for _ in range(20):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return status
+        time.sleep(0.001)
+    return None
 
 
 def run_supervisor(settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,

@@ -60,7 +60,8 @@ def open_backend(settings: Settings, release: Release, query_socket: str | None 
         from kazdata.sparql.backends.remote import RemoteBackend
         if not settings.endpoint:
             raise ReleaseError("--backend remote needs --endpoint, the remote store's SPARQL query URL")
-        return RemoteBackend(settings.endpoint, release.graphs, prefixes_for(release.base))
+        return RemoteBackend(settings.endpoint, release.graphs, prefixes_for(release.base),
+                             tuple(settings.service_allowlist))
     if query_socket:
         from kazdata.runtime.query_client import ProcessBackend
         # refuse what the query supervisor will refuse (a release without its on-disk store):
@@ -68,4 +69,5 @@ def open_backend(settings: Settings, release: Release, query_socket: str | None 
         # on the old one, for good
         EMBEDDED_STORES[settings.backend].check(release)
         return ProcessBackend(query_socket)
-    return InProcessBackend(EMBEDDED_STORES[settings.backend].open(release), prefixes_for(release.base))
+    return InProcessBackend(EMBEDDED_STORES[settings.backend].open(release), prefixes_for(release.base),
+                            tuple(settings.service_allowlist))

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout, ReleaseError
+from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout, ReleaseError
 from kazdata.release.opened import Release
 from kazdata.sparql.policy import (
     AskResult,
@@ -24,8 +24,8 @@ from kazdata.sparql.policy import (
     QueryResult,
     SelectResult,
     timeout_message,
-    uses_from,
 )
+from kazdata.sparql.query_check import CheckedQuery, QueryRules
 
 log = logging.getLogger("kazdata.query")
 #: The default of the ``result_bytes`` setting: the most bytes of terms one result keeps.
@@ -80,34 +80,38 @@ def mark_store(folder: Path, digest: str) -> None:
     (folder / STORE_SOURCE).write_text(digest + "\n")
 
 
-def _dataset(request: QueryRequest) -> dict:
+def _dataset(request: QueryRequest, checked: CheckedQuery) -> dict:
     """The graphs a query sees: the protocol's parameters (which replace the query's FROM, as the
-    protocol asks), else its FROM, else the union."""
+    protocol asks), else its FROM, else the union (Oxigraph ignores FROM when asked for the union)."""
     if request.default_graphs or request.named_graphs:
         options: dict = {"default_graph": [ox.NamedNode(g) for g in request.default_graphs] or [ox.DefaultGraph()]}
         if request.named_graphs:
             options["named_graphs"] = [ox.NamedNode(g) for g in request.named_graphs]
         return options
-    if uses_from(request.text):
+    if checked.uses_from:
         return {}  # Oxigraph builds the dataset from the query's FROM / FROM NAMED
     return {"use_default_graph_as_union": True}
 
 
-def evaluate(store: ox.Store, request: QueryRequest, prefixes: dict[str, str], limit: int,
+def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: int,
              max_bytes: int = RESULT_BYTES) -> QueryResult:
-    """Evaluate on ``store``, keeping at most ``limit`` rows or triples and about ``max_bytes``
-    of terms (flagged when cut, either way).
+    """Check ``request`` against ``rules`` (``kazdata.sparql.query_check``: here, under the time
+    limit, not in a web worker), then evaluate on ``store``, keeping at most ``limit`` rows or
+    triples and about ``max_bytes`` of terms (flagged when cut, either way).
 
     Rows alone did not bound a reply: 10,000 rows of 32 kB took a web worker from 87 MB to
     1 GB (issue 15), so the terms are counted as they are taken, in their N-Triples length.
 
-    Raises BadRequest for a syntax error (with line and column) or an evaluation error, and
+    Raises Forbidden for an update or a SERVICE the rules refuse, BadRequest for a syntax error
+    (with line and column) or an evaluation error, and
     BackendUnavailable when the store cannot be read or an allow-listed SERVICE cannot be
     reached (pyoxigraph's OSError): its message may name files of the release, so it is
     logged, not sent.
     """
+    checked = rules.check(request.text)
     try:
-        results = store.query(request.text, prefixes=prefixes, base_iri=request.base_iri, **_dataset(request))
+        results = store.query(request.text, prefixes=rules.prefixes, base_iri=request.base_iri,
+                              **_dataset(request, checked))
         if isinstance(results, ox.QueryBoolean):
             return AskResult(bool(results))
         if isinstance(results, ox.QuerySolutions):
@@ -165,9 +169,10 @@ class InProcessBackend:
     ends; that is why ``kazdata serve`` evaluates in killable query processes instead.
     """
 
-    def __init__(self, store: ox.Store, prefixes: dict[str, str]) -> None:
+    def __init__(self, store: ox.Store, prefixes: dict[str, str],
+                 service_allowlist: tuple[str, ...] = ()) -> None:
         self.store = store
-        self.prefixes = prefixes
+        self.rules = QueryRules(prefixes, tuple(service_allowlist))
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
         outcome: dict = {}
@@ -175,8 +180,8 @@ class InProcessBackend:
         def run() -> None:
             lower_priority()
             try:
-                outcome["result"] = evaluate(self.store, request, self.prefixes, limit)
-            except (BadRequest, BackendUnavailable) as error:
+                outcome["result"] = evaluate(self.store, request, self.rules, limit)
+            except (BadRequest, Forbidden, BackendUnavailable) as error:
                 # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
                 outcome["error"] = error.with_traceback(None)
 

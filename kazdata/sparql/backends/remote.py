@@ -15,7 +15,10 @@ Portability choices:
   writers see the same terms whichever backend answered;
 - the time limit is the HTTP timeout. A store keeps evaluating a query its client gave up on
   unless it enforces its own limit: configure one there (Fuseki ``arq:queryTimeout``, Oxigraph
-  ``--timeout-s``). Refusals (updates, SERVICE, foreign graphs) happen here first.
+  ``--timeout-s``). Refusals (updates, SERVICE, foreign graphs) happen here first, on rdflib's
+  parse of the query (``kazdata.sparql.query_check``). With no query process to run it in,
+  that parse runs in the web worker, so queries sent to a remote store are bounded to
+  ``REMOTE_QUERY_CHARACTERS`` (the parse costs tens of microseconds a byte).
 """
 
 from __future__ import annotations
@@ -46,29 +49,33 @@ from kazdata.sparql.policy import (
     QueryResult,
     SelectResult,
     timeout_message,
-    uses_from,
 )
+from kazdata.sparql.query_check import CheckedQuery, QueryRules
 
 log = logging.getLogger("kazdata.query")
 _GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+#: The longest query checked and sent to a remote store: its check runs in the web worker.
+REMOTE_QUERY_CHARACTERS = 32_768
 
 
 class RemoteBackend:
     """Evaluates on a SPARQL 1.1 Protocol endpoint (``endpoint`` is its query URL)."""
 
-    def __init__(self, endpoint: str, graphs: list[str], prefixes: dict[str, str]) -> None:
+    def __init__(self, endpoint: str, graphs: list[str], prefixes: dict[str, str],
+                 service_allowlist: tuple[str, ...] = ()) -> None:
         self.endpoint = endpoint
         self.graphs = list(graphs)
+        self.rules = QueryRules(dict(prefixes), tuple(service_allowlist))
         self.prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in sorted(prefixes.items()))
 
-    def _client(self, request: QueryRequest, timeout: float) -> SPARQLWrapper:
+    def _client(self, request: QueryRequest, checked: CheckedQuery, timeout: float) -> SPARQLWrapper:
         client = SPARQLWrapper(self.endpoint, agent="kazdata")
         client.setMethod(POST)
         client.setTimeout(max(1, int(timeout + 0.999)))
         base = f"BASE <{request.base_iri}>\n" if request.base_iri else ""  # the store's own URL is not ours
         client.setQuery(base + self.prologue + request.text)
         defaults = list(request.default_graphs)
-        if not (request.default_graphs or request.named_graphs or uses_from(request.text)):
+        if not (request.default_graphs or request.named_graphs or checked.uses_from):
             defaults = self.graphs  # the union, asked for the portable way
         for graph in defaults:
             client.addDefaultGraph(graph)
@@ -83,7 +90,10 @@ class RemoteBackend:
         network does. Client-facing messages never name the endpoint nor repeat a store's error
         page (a Java stack trace from Fuseki, say): those details are logged for the operator.
         """
-        client = self._client(request, timeout)
+        if len(request.text) > REMOTE_QUERY_CHARACTERS:
+            raise BadRequest(f"the query is {len(request.text)} characters long; this endpoint sends at most "
+                             f"{REMOTE_QUERY_CHARACTERS} to its store")
+        client = self._client(request, self.rules.check(request.text), timeout)
         deadline = time.monotonic() + timeout
         try:
             response = client.query().response
