@@ -80,8 +80,8 @@ def issue_variants(port: int) -> list[tuple[str, set[int]]]:
         (f"SELECT * WHERE {{ ?s ?p <http://e/\u2028'> SERVICE <{at}/c> {{ ?x ?y ?z }} }}", refused),
         (f"SELECT * WHERE {{ ?s ?p <http://e/\u00a0'> SERVICE <{at}/c> {{ ?x ?y ?z }} }}", refused),
         (f"SELECT * WHERE {{ ?s ?p <http://e/\u2028#> SERVICE <{at}/c> {{ ?x ?y ?z }} }}", refused),
-        (f"PREFIX t: <{at}/> SELECT * FROM t:name WHERE {{ ?s ?p ?o }}", {400}),
-        (f"PREFIX t: <{at}/> SELECT * FROM NAMED t:name WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", {400}),
+        (f"PREFIX t: <{at}/> SELECT * FROM t:name WHERE {{ ?s ?p ?o }}", {200}),  # an empty graph, never fetched (decision 011)
+        (f"PREFIX t: <{at}/> SELECT * FROM NAMED t:name WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}", {200}),
         ("# a comment\rINSERT DATA { <urn:a> <urn:b> <urn:c> }", {403}),
         (f"SELECT * WHERE {{ SERVICE SILENT <{at}/scan> {{ ?s ?p ?o }} }}", {403}),
         (f"SELECT * WHERE {{ SERVICE SILENT <http://127.0.0.1:{_closed_port()}/scan> {{ ?s ?p ?o }} }}", {403}),
@@ -260,10 +260,10 @@ def test_a_crashed_query_process_is_reported_as_a_crash(release_dir, monkeypatch
 
     real_evaluate = query_process.evaluate
 
-    def evaluate(store, request, rules, rows):  # runs in the query process
+    def evaluate(store, request, rules, rows, result_bytes):  # runs in the query process
         if request.text == "ASK { ?crash ?crash ?crash }":
             os.kill(os.getpid(), signal.SIGSEGV)
-        return real_evaluate(store, request, rules, rows)
+        return real_evaluate(store, request, rules, rows, result_bytes)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
     service = QueryService.start(load_settings({"release": release_dir, "query_processes": 1,
