@@ -19,7 +19,7 @@ from kazdata.builder import build_release, quiet
 from kazdata.errors import ReleaseError
 from kazdata.release.publish import publish
 from kazdata.sources import bundled
-from tests.conftest import LiveServer
+from tests.conftest import KAZDATA, LiveServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW_CLAIM = "/doc/claim/zhanaozen-shooting-deaths-example-wire.ttl"
@@ -95,7 +95,7 @@ def _tampered_copy(release_dir: Path, target: Path) -> Path:
 
 def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
     tampered = _tampered_copy(release_dir, tmp_path / "tampered")
-    result = subprocess.run(["kazdata", "serve", "--release", str(tampered), "--port", "1"],
+    result = subprocess.run([*KAZDATA, "serve", "--release", str(tampered), "--port", "1"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "documents.nt.gz does not match its checksum" in result.stderr
