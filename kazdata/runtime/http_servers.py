@@ -16,6 +16,9 @@ from kazdata.settings import Settings
 
 #: the variable that tells granian's workers where the query processes listen
 QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
+#: the release ``kazdata serve`` verified at start, for a granian worker that starts while the
+#: pointer names a release that fails to open (``kazdata.web.resources.Resources``)
+STARTED_RELEASE_ENV = "KAZDATA_STARTED_RELEASE"
 
 
 def gunicorn_options(settings: Settings) -> dict:
@@ -46,6 +49,8 @@ def run_granian(settings: Settings, app_options: dict) -> None:
     os.environ.update(settings.exported())
     if app_options.get("query_socket"):
         os.environ[QUERY_SOCKET_ENV] = app_options["query_socket"]
+    if app_options.get("opened"):
+        os.environ[STARTED_RELEASE_ENV] = app_options["opened"].stamp[0]
     # With setproctitle installed (granian[pname], or brought by another package) granian renames
     # its processes "granian wsgi ..."; named, they stay "kz-http" and "kz-http worker-N" in ps.
     title = "kz-http" if importlib.util.find_spec("setproctitle") else None  # without it, naming is an error
