@@ -177,10 +177,17 @@ def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tm
             os.kill(victim, signal.SIGKILL)
         assert _until(lambda: len(server.processes()["workers"] - workers) == 2, 30), output.lines
         assert server.process.poll() is None, output.lines
+
+        def answers() -> bool:  # the new workers exist before they listen
+            try:
+                return requests.get(server.url("/doc/place/aktau.ttl"), timeout=10).status_code == 200
+            except requests.ConnectionError:
+                return False
+        assert _until(answers, 30) and server.process.poll() is None, output.lines
         for _ in range(10):
             response = requests.get(server.url("/doc/place/aktau.ttl"), timeout=10)
             assert response.status_code == 200 and "Aktau" in response.text and "Tampered" not in response.text
-        assert output.count(f"not switching to {tampered}") >= 2
+        assert _until(lambda: output.count(f"not switching to {tampered}") >= 2, 10), output.lines
     finally:
         server.stop()
 
