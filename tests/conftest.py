@@ -11,18 +11,50 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import hypothesis
 import pyoxigraph as ox
 import pytest
 import requests
+from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 from kazdata.builder import build_release, quiet
 from kazdata.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The ``kazdata`` command of the interpreter running the tests: never whatever ``kazdata`` is
+#: first on PATH, which may be another installation.
+KAZDATA = [sys.executable, "-m", "kazdata"]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+#: Hypothesis keeps the examples that failed in the repository, so each one is replayed on every
+#: machine; CI reads them without writing and draws the rest from a fixed seed, so a run there is
+#: repeatable and its seed is printed in the report header (``KAZDATA_HYPOTHESIS_SEED`` or
+#: pytest's ``--hypothesis-seed`` to change it). A failure prints the blob that reproduces it.
+HYPOTHESIS_EXAMPLES = ROOT / "tests" / "hypothesis-examples"
+HYPOTHESIS_SEED = int(os.environ.get("KAZDATA_HYPOTHESIS_SEED", "20111216"))
+hypothesis.settings.register_profile(
+    "kazdata-ci", database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES)), print_blob=True)
+hypothesis.settings.register_profile(
+    "kazdata-dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES), print_blob=True)
+hypothesis.settings.load_profile("kazdata-ci" if IN_CI else "kazdata-dev")
+
+
+def pytest_configure(config) -> None:
+    if IN_CI and config.getoption("hypothesis_seed", None) is None:
+        from hypothesis import core
+        core.global_force_seed = HYPOTHESIS_SEED
+
+
+def pytest_report_header(config) -> str:
+    from hypothesis import core
+    seed = core.global_force_seed
+    return (f"hypothesis: profile {hypothesis.settings.get_current_profile_name()}, "
+            f"seed {seed if seed is not None else 'random (printed with any failure)'}, "
+            f"examples kept in {HYPOTHESIS_EXAMPLES.relative_to(ROOT)}")
 
 
 def require_debian_package(package: str, executable: str) -> str:
@@ -134,7 +166,7 @@ class LiveServer(ServerProcess):
 
     def __init__(self, release: Path, extra: list[str] | None = None) -> None:
         port = free_port()
-        command = [shutil.which("kazdata") or "kazdata", "serve", "--release", str(release),
+        command = [*KAZDATA, "serve", "--release", str(release),
                    "--host", "127.0.0.1", "--port", str(port), "--workers", "2", *(extra or [])]
         super().__init__("kazdata serve", command, port, 60, cwd=ROOT,
                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -150,10 +182,13 @@ class LiveServer(ServerProcess):
             return {int(child) for child in out.split()}
 
         def named(pids: set[int], name: str) -> set[int]:
+            """Those named ``name``; for ``kz-http`` also granian's ``kz-http worker-N``, as it names
+            its workers when setproctitle is installed (cut to 15 characters)."""
             found = set()
             for pid in pids:
                 try:
-                    if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+                    comm = Path(f"/proc/{pid}/comm").read_text().strip()
+                    if comm == name or (name == "kz-http" and comm.startswith("kz-http worker")):
                         found.add(pid)
                 except OSError:
                     pass  # it has just ended

@@ -24,7 +24,7 @@ from kazdata.sparql.backends.embedded import InProcessBackend
 from kazdata.sparql.policy import Engine, Policy, QueryRequest
 from kazdata.sparql.results import write_json
 from kazdata.vocabulary import prefixes_for
-from tests.conftest import LiveServer, free_port
+from tests.conftest import KAZDATA, LiveServer, free_port
 
 RESULT_LIMIT = 100
 JSON_RESULTS = {"Accept": "application/sparql-results+json"}
@@ -59,7 +59,7 @@ def oxigraph_server(tmp_path_factory, store_release):
             break
         except requests.ConnectionError:
             time.sleep(0.1)
-    loaded = subprocess.run(["kazdata", "load", str(store_release), "--endpoint", root + "/store"],
+    loaded = subprocess.run([*KAZDATA, "load", str(store_release), "--endpoint", root + "/store"],
                             capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
     yield root, loaded.stdout

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kazdata.settings import SETTINGS, settings_table
 from kazdata.sources import bundled
+from tests.conftest import KAZDATA
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([*KAZDATA, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["validate"], ["serve"], ["publish"], ["generate"]])
@@ -72,7 +74,7 @@ def test_server_py_builds_the_bundled_release_first_and_serves_it(tmp_path):
 
     from tests.conftest import free_port
     release, port = tmp_path / "fresh-release", free_port()
-    process = subprocess.Popen(["python", "server.py", "--release", str(release), "--port", str(port),
+    process = subprocess.Popen([sys.executable, "server.py", "--release", str(release), "--port", str(port),
                                 "--workers", "1"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120

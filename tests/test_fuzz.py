@@ -29,7 +29,7 @@ QUERIES = sorted((ROOT / "data" / "queries").glob("*.rq"))
 EXAMPLES = [path.read_text(encoding="utf-8") for path in QUERIES]
 MAX_BODY = 1_000_000  # the default of --max-body, which the test app and the live server use
 
-CLIENT = settings(deadline=None, database=None, phases=[Phase.explicit, Phase.generate, Phase.shrink],
+CLIENT = settings(deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
                   suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                       HealthCheck.too_slow,
                                                                       HealthCheck.data_too_large])

@@ -45,7 +45,7 @@ def test_a_query_thread_runs_at_lower_priority_than_its_caller():
     thread = threading.Thread(target=in_thread)
     thread.start()
     thread.join()
-    assert seen["query"] == QUERY_NICENESS > before
+    assert seen["query"] == min(19, before + QUERY_NICENESS) >= before
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
 
 

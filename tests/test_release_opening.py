@@ -17,6 +17,7 @@ from kazdata.release.entity_index import ENTITIES, EntityIndex, write_entity_ind
 from kazdata.release.opened import Release
 from kazdata.release.publish import publish
 from kazdata.settings import load_settings
+from tests.conftest import KAZDATA
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_publish_renews_the_record(release_dir, tmp_path):
 def test_the_server_refuses_a_truncated_release_at_start(recorded_copy):
     path = recorded_copy / "void.ttl"
     os.truncate(path, 5)
-    result = subprocess.run(["kazdata", "serve", "--release", str(recorded_copy), "--port", "1"],
+    result = subprocess.run([*KAZDATA, "serve", "--release", str(recorded_copy), "--port", "1"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert f"{path} does not match its checksum in SHA256SUMS" in result.stderr and "truncated" in result.stderr

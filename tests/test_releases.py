@@ -19,7 +19,7 @@ from kazdata.builder import build_release, quiet
 from kazdata.errors import ReleaseError
 from kazdata.release.publish import publish
 from kazdata.sources import bundled
-from tests.conftest import LiveServer
+from tests.conftest import KAZDATA, LiveServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW_CLAIM = "/doc/claim/zhanaozen-shooting-deaths-example-wire.ttl"
@@ -95,7 +95,7 @@ def _tampered_copy(release_dir: Path, target: Path) -> Path:
 
 def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
     tampered = _tampered_copy(release_dir, tmp_path / "tampered")
-    result = subprocess.run(["kazdata", "serve", "--release", str(tampered), "--port", "1"],
+    result = subprocess.run([*KAZDATA, "serve", "--release", str(tampered), "--port", "1"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "documents.nt.gz does not match its checksum" in result.stderr
@@ -103,32 +103,109 @@ def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
         publish(tampered, tmp_path / "link")
 
 
-def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, release_dir):
+class OutputLines:
+    """The lines a server writes, read as they come by a thread (the pipe is otherwise unread)."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(server.process.stdout,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.append(line.decode(errors="replace"))
+
+    def count(self, text: str) -> int:
+        return sum(text in line for line in list(self.lines))
+
+
+def _until(condition, seconds: float, between=lambda: None) -> bool:
+    """Whether ``condition()`` came true within ``seconds``, calling ``between()`` while waiting."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        between()
+        time.sleep(0.1)
+    return condition()
+
+
+def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, release_dir, second_release):
+    """Both workers look at the tampered release (each says so in the log) and keep serving the
+    old one; a good release published after it is switched to, so they were still looking."""
     link = tmp_path / "current"
     publish(release_dir, link)
     server = LiveServer(link)
     try:
+        output = OutputLines(server)
         tampered = _tampered_copy(release_dir, tmp_path / "tampered")
         (tmp_path / "sneak").symlink_to(tampered)
         os.replace(tmp_path / "sneak", link)  # bypass `kazdata publish`, which would refuse it
-        time.sleep(2.5)
+        answers: list[requests.Response] = []
+
+        def ask() -> None:  # requests make the workers look at the pointer (at most once a second)
+            answers.append(requests.get(server.url("/doc/place/aktau.ttl"), timeout=10))
+
+        assert _until(lambda: output.count(f"not switching to {tampered}") >= 2, 60, ask), output.lines
+        assert "documents.nt.gz does not match its checksum" in "".join(output.lines)
+        assert len(answers) >= 2 and all(a.status_code == 200 and "Tampered" not in a.text for a in answers)
         for _ in range(6):
-            response = requests.get(server.url("/doc/place/aktau.ttl"))
-            assert response.status_code == 200 and "Tampered" not in response.text
+            ask()
+        assert "Tampered" not in answers[-1].text and "Aktau" in answers[-1].text
+        publish(second_release, link)
+        assert _until(lambda: output.count(f"now serving release {second_release}") >= 2, 60, ask), output.lines
+        assert _until(lambda: all(requests.get(server.url(NEW_CLAIM), timeout=10).status_code == 200
+                                  for _ in range(8)), 30)
     finally:
         server.stop()
 
 
-def test_a_killed_worker_is_replaced(live_server):
-    workers = live_server.processes()["workers"]
-    assert len(workers) >= 2
-    victim = min(workers)
-    os.kill(victim, signal.SIGKILL)
-    time.sleep(2)
-    statuses = [requests.get(live_server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(30)]
-    assert statuses == [200] * 30
-    after = live_server.processes()["workers"]
-    assert len(after) == len(workers) and victim not in after
+def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tmp_path, release_dir):
+    """A worker (re)started while the pointer names a release that fails verification serves the
+    release the server verified at start. It used to raise, granian restarted it in a loop and
+    then exited: the whole server down (the cause of this module's flaky tampered-release test)."""
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    server = LiveServer(link)
+    try:
+        output = OutputLines(server)
+        tampered = _tampered_copy(release_dir, tmp_path / "tampered")
+        (tmp_path / "sneak").symlink_to(tampered)
+        os.replace(tmp_path / "sneak", link)
+        workers = server.processes()["workers"]
+        for victim in workers:
+            os.kill(victim, signal.SIGKILL)
+        assert _until(lambda: len(server.processes()["workers"] - workers) == 2, 30), output.lines
+        assert server.process.poll() is None, output.lines
+
+        def answers() -> bool:  # the new workers exist before they listen
+            try:
+                return requests.get(server.url("/doc/place/aktau.ttl"), timeout=10).status_code == 200
+            except requests.ConnectionError:
+                return False
+        assert _until(answers, 30) and server.process.poll() is None, output.lines
+        for _ in range(10):
+            response = requests.get(server.url("/doc/place/aktau.ttl"), timeout=10)
+            assert response.status_code == 200 and "Aktau" in response.text and "Tampered" not in response.text
+        assert _until(lambda: output.count(f"not switching to {tampered}") >= 2, 10), output.lines
+    finally:
+        server.stop()
+
+
+def test_a_killed_worker_is_replaced(release_dir):
+    """Its own server: killing a worker of the shared one would change what later tests see."""
+    server = LiveServer(release_dir)
+    try:
+        workers = server.processes()["workers"]
+        assert len(workers) == 2  # LiveServer's --workers
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        assert _until(lambda: len(server.processes()["workers"]) == 2 and victim not in server.processes()["workers"], 20)
+        assert not Path(f"/proc/{victim}").exists() or "State:\tZ" in Path(f"/proc/{victim}/status").read_text()
+        statuses = [requests.get(server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(30)]
+        assert statuses == [200] * 30
+    finally:
+        server.stop()
 
 
 def _ask(server) -> int:

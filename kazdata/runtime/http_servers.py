@@ -6,16 +6,21 @@ shapes and the choice of granian as the default were measured (docs/decisions/00
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kazdata.runtime.processes import name_process
 from kazdata.settings import Settings
 
 #: the variable that tells granian's workers where the query processes listen
 QUERY_SOCKET_ENV = "KAZDATA_QUERY_SOCKET"
 #: the Common Log Format in gunicorn's atoms (host, ident, user, [time], "request", status, bytes)
 GUNICORN_COMMON_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s'
+#: the release ``kazdata serve`` verified at start, for a granian worker that starts while the
+#: pointer names a release that fails to open (``kazdata.web.resources.Resources``)
+STARTED_RELEASE_ENV = "KAZDATA_STARTED_RELEASE"
 
 
 def gunicorn_options(settings: Settings) -> dict:
@@ -48,16 +53,22 @@ def run_granian(settings: Settings, app_options: dict) -> None:
     if app_options.get("query_socket"):
         os.environ[QUERY_SOCKET_ENV] = app_options["query_socket"]
     from kazdata.runtime.server_logs import granian_logging
+    if app_options.get("opened"):
+        os.environ[STARTED_RELEASE_ENV] = app_options["opened"].stamp[0]
+    # With setproctitle installed (granian[pname], or brought by another package) granian renames
+    # its processes "granian wsgi ..."; named, they stay "kz-http" and "kz-http worker-N" in ps.
+    title = "kz-http" if importlib.util.find_spec("setproctitle") else None  # without it, naming is an error
     Granian("kazdata.web.wsgi:production_app", factory=True, interface=Interfaces.WSGI,
             address=settings.host, port=settings.port, workers=settings.workers,
             blocking_threads=settings.threads, backlog=2048, websockets=False,
             respawn_failed_workers=True, respawn_interval=0.1, workers_kill_timeout=5,
             log_level=LogLevels.warning, log_dictconfig=granian_logging(settings.access_log),
-            log_access=settings.access_log is not None).serve()
+            log_access=settings.access_log is not None, process_name=title).serve()
 
 
 def run_gunicorn(settings: Settings, app_options: dict) -> None:
     """gunicorn preloads the app in its master and forks the workers from it."""
+    from gunicorn import util
     from gunicorn.app.base import BaseApplication
 
     from kazdata.web.app import create_app
@@ -70,6 +81,11 @@ def run_gunicorn(settings: Settings, app_options: dict) -> None:
         def load(self):
             return create_app(settings, **app_options)
 
+    # With setproctitle installed, importing gunicorn renames this process and gunicorn retitles
+    # its master and workers "gunicorn: ...", with no option to keep the keeper's name: the
+    # name is given again and gunicorn's retitling turned off.
+    util._setproctitle = lambda title: None
+    name_process("kz-http")
     KazdataServer().run()
 
 

@@ -47,6 +47,11 @@ def write_json(result) -> Iterator[bytes]:
     yield b"]}}\n"
 
 
+#: An XML parser turns a literal carriage return into a line feed (XML 1.0 section 2.11): written
+#: as a character reference it survives.
+_CARRIAGE_RETURN = {"\r": "&#13;"}
+
+
 def _xml_term(term) -> str:
     if isinstance(term, ox.NamedNode):
         return f"<uri>{escape(term.value)}</uri>"
@@ -56,10 +61,10 @@ def _xml_term(term) -> str:
         return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>{_xml_term(term.predicate)}"
                 f"</predicate><object>{_xml_term(term.object)}</object></triple>")
     if term.language:
-        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
+        return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value, _CARRIAGE_RETURN)}</literal>"
     if term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
-        return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
-    return f"<literal>{escape(term.value)}</literal>"
+        return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value, _CARRIAGE_RETURN)}</literal>"
+    return f"<literal>{escape(term.value, _CARRIAGE_RETURN)}</literal>"
 
 
 def write_xml(result) -> Iterator[bytes]:
@@ -95,6 +100,14 @@ def write_csv(result) -> Iterator[bytes]:
         yield (",".join(_csv_cell(row[v]) for v in result.variables) + "\r\n").encode()
 
 
+def _tsv_term(term) -> str:
+    """A term in SPARQL 1.2 TSV syntax: N-Triples, and ``<<( s p o )>>`` for a triple term (whose
+    ``str`` in pyoxigraph is the bare ``s p o`` of an N-Triples line, which no parser reads back)."""
+    if isinstance(term, ox.Triple):
+        return f"<<( {_tsv_term(term.subject)} {_tsv_term(term.predicate)} {_tsv_term(term.object)} )>>"
+    return str(term)
+
+
 def write_tsv(result) -> Iterator[bytes]:
     """TSV cells are terms in N-Triples/Turtle syntax, which is what ``str`` of a pyoxigraph term is."""
     if isinstance(result, AskResult):
@@ -102,6 +115,6 @@ def write_tsv(result) -> Iterator[bytes]:
         return
     yield ("\t".join(f"?{v}" for v in result.variables) + "\n").encode()
     for row in result.rows:
-        cells = ("" if row[v] is None else str(row[v]).replace("\t", "\\t") for v in result.variables)
+        cells = ("" if row[v] is None else _tsv_term(row[v]).replace("\t", "\\t") for v in result.variables)
         yield ("\t".join(cells) + "\n").encode()
 

@@ -4,6 +4,8 @@ attaches it, and registers one blueprint per URL area. Nothing is read from the 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 
@@ -17,10 +19,11 @@ from kazdata.web.resources import Resources
 
 
 def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None = None,
-               query_socket: str | None = None) -> Flask:
+               query_socket: str | None = None, fallback: Path | None = None) -> Flask:
     """The app for ``settings``; ``opened`` is a release already opened and verified by
     ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
-    processes listen (without one, queries are evaluated in this process's threads)."""
+    processes listen (without one, queries are evaluated in this process's threads),
+    ``fallback`` the release to serve if the one the settings point at fails to open."""
     from kazdata.web import dumps, linked_data, openapi, sparql
     from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
@@ -33,7 +36,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's own: no other is configured
     app.json.ensure_ascii = False
     app.extensions["kazdata"] = Resources(settings, sparql.make_engine, opened=opened,
-                                           query_socket=query_socket)
+                                           query_socket=query_socket, fallback=fallback)
     app.url_map.strict_slashes = False
     app.register_blueprint(linked_data.blueprint)
     app.register_blueprint(dumps.blueprint)

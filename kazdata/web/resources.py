@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
@@ -49,7 +50,8 @@ class Resources:
     """Settings plus the served release and SPARQL engine, re-checked at most once a second."""
 
     def __init__(self, settings: Settings, open_engine: Callable[[Settings, Release, str | None], Any], *,
-                 opened: OpenedRelease | None = None, query_socket: str | None = None) -> None:
+                 opened: OpenedRelease | None = None, query_socket: str | None = None,
+                 fallback: Path | None = None) -> None:
         self.settings = settings
         self._open_engine = open_engine
         self._opened = opened
@@ -57,8 +59,22 @@ class Resources:
         self._lock = threading.Lock()
         #: what each client may hold of the query processes (kazdata.web.fairness)
         self.client_queries = ClientQueries(settings.queries_per_client, settings.query_timeout)
-        self._served = self._open(self._stamp())
+        self._served = self._first(self._stamp(), fallback)
         self._checked = time.monotonic()
+
+    def _first(self, stamp: tuple, fallback: Path | None) -> Served:
+        """The release to start with. A worker that starts (or is restarted by its server) while
+        the pointer names a release that fails verification serves ``fallback``, the release
+        ``kazdata serve`` verified at start, as the running workers keep theirs: failing here
+        would have the server restart it in a loop, and granian then exits altogether."""
+        try:
+            return self._open(stamp)
+        except ReleaseError as error:
+            if fallback is None:
+                raise
+            log.error("not switching to %s: %s", stamp[0], error.message)
+            served = self._open(release_stamp(fallback))
+            return Served(stamp, served.release, served.engine, served.caches)  # retry on the next change
 
     def _stamp(self) -> tuple:
         return release_stamp(self.settings.release)

@@ -144,19 +144,23 @@ def _take(iterator: Iterator[T], count: int, max_bytes: int, size: Callable[[T],
     return items, False
 
 
-#: How much lower than request handling a query runs (Linux ``nice``, per thread or process).
+#: How much lower than request handling a query runs: added to the caller's nice value (Linux
+#: ``nice``, per thread or process), up to the lowest priority, 19.
 QUERY_NICENESS = 10
 
 
-def lower_priority(niceness: int = QUERY_NICENESS, thread: bool = True) -> None:
+def lower_priority(increment: int = QUERY_NICENESS, thread: bool = True) -> None:
     """Let dereferencing and cheap requests win the CPU from long queries.
 
-    On Linux a thread has its own nice value, so a query thread or process can lower its own
-    priority without privileges; elsewhere this does nothing.
+    The nice value goes up by ``increment`` from where it is, never to a fixed value: a server
+    started under ``nice -n 15`` would otherwise have its queries *raised* to 10 (allowed for
+    root). On Linux a thread has its own nice value, so a query thread or process can lower its
+    own priority without privileges; elsewhere this does nothing.
     """
     if hasattr(os, "setpriority"):
+        who = threading.get_native_id() if thread else 0
         try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id() if thread else 0, niceness)
+            os.setpriority(os.PRIO_PROCESS, who, min(19, os.getpriority(os.PRIO_PROCESS, who) + increment))
         except OSError:
             pass
 

@@ -1,0 +1,36 @@
+"""The rules the suite keeps about itself: a missing system package fails in CI instead of
+skipping, and a parametrize over nothing fails at collection instead of passing silently."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests import conftest
+
+
+def test_a_missing_debian_package_skips_outside_ci_and_fails_in_ci(monkeypatch):
+    monkeypatch.setattr(conftest, "IN_CI", False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install no-such-package"):
+        conftest.require_debian_package("no-such-package", "no-such-executable-kazdata")
+    monkeypatch.setattr(conftest, "IN_CI", True)
+    with pytest.raises(pytest.fail.Exception, match="apt-get install no-such-package"):
+        conftest.require_debian_package("no-such-package", "no-such-executable-kazdata")
+    assert conftest.require_debian_package("coreutils", "ls").endswith("ls")
+
+
+def test_an_empty_parameter_set_fails_the_run(tmp_path):
+    (tmp_path / "test_empty.py").write_text(
+        "import pytest\n\n@pytest.mark.parametrize('x', [])\ndef test_nothing(x):\n    assert x\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+                           str(conftest.ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode != 0 and "Empty parameter set" in done.stdout + done.stderr, done.stdout
+
+
+def test_servers_and_commands_are_this_interpreters_kazdata():
+    assert conftest.KAZDATA == [sys.executable, "-m", "kazdata"]
+    done = subprocess.run([*conftest.KAZDATA, "--help"], capture_output=True, text=True, timeout=60, cwd=conftest.ROOT)
+    assert done.returncode == 0 and "usage: kazdata" in done.stdout
