@@ -228,7 +228,8 @@ def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, server_na
         tree = server.processes()
         assert tree["supervisor"] and tree["queries"] and len(tree["workers"]) == 2  # LiveServer's --workers
         os.kill(min(tree["queries"]), signal.SIGKILL)
-        assert all(_ask(server) == 200 for _ in range(10))
+        statuses = [_ask(server) for _ in range(10)]
+        assert statuses == [200] * 10, statuses
         os.kill(tree["supervisor"], signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and server.processes()["supervisor"] in (None, tree["supervisor"]):

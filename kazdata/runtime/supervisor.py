@@ -86,6 +86,8 @@ class _Supervisor:
         self.time_limit = float(settings.query_timeout)
         self.children: dict[int, _Child] = {}  # pid -> child, while it may be handed queries
         self.forgotten: set[int] = set()  # pids dead or killed, not yet reaped
+        #: connections whose query process died before reading the query: handed again
+        self.unread: list[socket.socket] = []
         self.selector = selectors.DefaultSelector()
         self.parent = keeper
         self.store: Store  # opened by run(), before any child is forked
@@ -137,6 +139,7 @@ class _Supervisor:
             if not self.draining and now >= self.fork_after:
                 for _ in range(self.size - len(self.children)):
                     self._fork_child()
+            self._hand_unread()
             self._accept_while_idle()
             events = self.selector.select(self._next_wake(time.monotonic()))
             # the listener last: a child that died meanwhile is forgotten before it could be handed a query
@@ -199,17 +202,34 @@ class _Supervisor:
             if uid != os.getuid():
                 log.error("query socket: refused a connection from uid %s", uid)
                 return
-            for child in idle:
-                try:
-                    socket.send_fds(child.control, [b"q"], [connection.fileno()])
-                except OSError:
-                    self._forget(child)  # it has just died: try the next one
-                    continue
-                child.handed_at = time.monotonic()
-                child.client = connection  # kept until ``done``, to report a crash on
+            if self._hand(connection, idle):
                 unless_handed.pop_all()
-                return
         # no child could take it: closing it gives the web worker its 503 at once
+
+    def _hand(self, connection: socket.socket, idle: list[_Child]) -> bool:
+        """Hand ``connection`` to the first of ``idle`` still alive; False if none took it."""
+        for child in idle:
+            try:
+                socket.send_fds(child.control, [b"q"], [connection.fileno()])
+            except OSError:
+                self._forget(child)  # it has just died: try the next one
+                continue
+            child.handed_at = time.monotonic()
+            child.client = connection  # kept until ``done``, to report a crash on
+            return True
+        return False
+
+    def _hand_unread(self) -> None:
+        """Hand again the connections of query processes that died before reading their query
+        (killed by hand, or by the kernel, just as it was handed over): nothing of the query
+        ran, so its client should not see the death. Draining, they are closed (a 503)."""
+        while self.unread:
+            idle = [] if self.draining else [c for c in self.children.values() if c.handed_at is None]
+            if not idle and not self.draining and len(self.children) < self.size:
+                return  # a replacement is being forked: wait for it
+            connection = self.unread.pop(0)
+            if not self._hand(connection, idle):
+                connection.close()
 
     def _on_child(self, control: socket.socket) -> None:
         child = next((c for c in self.children.values() if c.control is control), None)
@@ -262,6 +282,9 @@ class _Supervisor:
         """``child`` ended by itself; one that could not even start is not re-forked at once.
         The web worker whose query it held is told how it ended (``status``, else read here)."""
         reaped = False
+        if child.client is not None and _unread(child.client):
+            self.unread.append(child.client)  # it never read the query: another child will
+            child.client = None
         if child.client is not None:
             if status is None:
                 status = _exit_status(child.pid)
@@ -328,6 +351,14 @@ class _Supervisor:
             self._reap()
             if self.forgotten:
                 time.sleep(0.01)
+
+
+def _unread(connection: socket.socket) -> bool:
+    """True if the web worker's query is still waiting in ``connection``, unread."""
+    try:
+        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:
+        return False
 
 
 def _exit_status(pid: int) -> int | None:
