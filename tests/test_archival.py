@@ -1,0 +1,162 @@
+"""Archival-grade releases: a licence and a citation file for the repository; a version, an issue
+date, a citation and fixity (size, SHA-256) for every distribution in each release's VoID/DCAT.
+
+The releases are built with the real command line (``kazdata build``), and the values are checked
+against independent sources: the bytes on disk (hashlib, os.stat), the flags the test passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import yaml
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDFS, XSD
+
+from kazdata.builder.release_info import resolve_release_info
+from kazdata.errors import SourceError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The keys CFF 1.2.0 requires (https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md)
+CFF_REQUIRED = {"cff-version", "message", "title", "authors"}
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # not in rdflib's DCAT namespace
+BASE = "https://w3id.org/kazdata/"
+DATASET = URIRef(BASE + "dataset")
+VERSION, ISSUED = "2.1.0-rc.1", "2027-01-15"
+
+
+def kazdata(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def versioned(tmp_path_factory) -> Path:
+    """A release built by the command line with an explicit version and issue date."""
+    out = tmp_path_factory.mktemp("versioned") / "release"
+    result = kazdata("build", str(out), "--version", VERSION, "--issued", ISSUED)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def void(release: Path) -> Graph:
+    return Graph().parse(release / "void.ttl", format="turtle")
+
+
+def curated() -> Graph:
+    return Graph().parse(ROOT / "data" / "dataset.ttl", format="turtle")
+
+
+def test_the_repository_has_an_mit_licence_as_pyproject_states():
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License")
+    assert "Permission is hereby granted, free of charge" in text
+    assert "Code: MIT" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_citation_cff_has_the_required_keys_and_both_licences():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert CFF_REQUIRED <= set(cff), CFF_REQUIRED - set(cff)
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["type"] in ("dataset", "software")
+    assert all("name" in author or "family-names" in author for author in cff["authors"])
+    assert set(cff["license"]) == {"MIT", "CC-BY-4.0"}
+    assert isinstance(cff["date-released"], type(__import__("datetime").date.today()))
+
+
+def test_citation_cff_names_the_version_and_date_of_the_bundled_release():
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    graph = curated()
+    assert cff["version"] == str(graph.value(DATASET, OWL.versionInfo))
+    assert cff["date-released"] == graph.value(DATASET, DCTERMS.issued).toPython()
+    assert cff["title"] == str(graph.value(DATASET, DCTERMS.title))
+
+
+def test_the_flags_set_the_version_issue_date_and_citation(versioned):
+    graph = void(versioned)
+    assert graph.value(DATASET, OWL.versionInfo) == Literal(VERSION)
+    assert graph.value(DATASET, DCAT_VERSION) == Literal(VERSION)
+    assert list(graph.objects(DATASET, DCTERMS.issued)) == [Literal(ISSUED, datatype=XSD.date)]
+    citation = str(graph.value(DATASET, DCTERMS.bibliographicCitation))
+    title = str(curated().value(DATASET, DCTERMS.title))
+    assert citation == (f"the kazdata project (2027). {title} (Version {VERSION}, issued {ISSUED}) [Data set]. "
+                        f"the kazdata project. {DATASET}")
+
+
+def test_without_flags_the_release_is_the_one_dataset_ttl_states(release_dir):
+    graph, stated = void(release_dir), curated()
+    assert graph.value(DATASET, DCAT_VERSION) == stated.value(DATASET, OWL.versionInfo)
+    assert graph.value(DATASET, DCTERMS.issued) == stated.value(DATASET, DCTERMS.issued)
+    assert len(list(graph.objects(DATASET, OWL.versionInfo))) == 1
+
+
+def test_every_distribution_states_the_size_and_sha256_of_its_bytes_on_disk(versioned):
+    graph = void(versioned)
+    on_disk = sorted((versioned / "dumps").iterdir())
+    assert any(p.name.endswith(".gz") for p in on_disk)
+    listed = {str(d) for d in graph.objects(DATASET, DCAT.distribution)}
+    assert listed == {f"{BASE}dumps/{p.name}" for p in on_disk}
+    for path in on_disk:
+        distribution = URIRef(f"{BASE}dumps/{path.name}")
+        assert graph.value(distribution, DCAT.byteSize).toPython() == os.stat(path).st_size, path.name
+        checksums = list(graph.objects(distribution, SPDX.checksum))
+        assert len(checksums) == 1
+        assert graph.value(checksums[0], SPDX.algorithm) == SPDX.checksumAlgorithm_sha256
+        assert str(graph.value(checksums[0], SPDX.checksumValue)) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_two_command_line_builds_with_the_same_flags_are_byte_identical(versioned, tmp_path):
+    again = tmp_path / "again"
+    result = kazdata("build", str(again), "--version", VERSION, "--issued", ISSUED)
+    assert result.returncode == 0, result.stderr
+    first = {p.relative_to(versioned).as_posix(): p.read_bytes() for p in versioned.rglob("*") if p.is_file()}
+    second = {p.relative_to(again).as_posix(): p.read_bytes() for p in again.rglob("*") if p.is_file()}
+    assert sorted(first) == sorted(second)
+    assert [name for name in first if first[name] != second[name]] == []
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--version", "1.0 beta", "a release version is 1-64 ASCII letters"),
+    ("--version", "../etc", "a release version is 1-64 ASCII letters"),
+    ("--issued", "2027-13-01", "an issue date is written YYYY-MM-DD"),
+    ("--issued", "yesterday", "an issue date is written YYYY-MM-DD"),
+])
+def test_a_bad_version_or_date_is_refused_before_anything_is_written(tmp_path, flag, value, message):
+    out = tmp_path / "release"
+    result = kazdata("build", str(out), flag, value)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_source_date_epoch_dates_a_release_whose_description_has_no_date():
+    undated = [t for t in curated().triples((None, None, None)) if t[1] != DCTERMS.issued]
+    triples = [ox.Triple(ox.NamedNode(str(s)), ox.NamedNode(str(p)),
+                         ox.Literal(str(o)) if isinstance(o, Literal) else ox.NamedNode(str(o)))
+               for s, p, o in undated if isinstance(s, URIRef)]
+    # 1700000000 s after the epoch is 2023-11-14T22:13:20Z
+    info = resolve_release_info(triples=triples, environ={"SOURCE_DATE_EPOCH": "1700000000"})
+    assert info.issued == date(2023, 11, 14)
+    assert info.version == "1.0.0"
+    with pytest.raises(SourceError, match="a release needs an issue date"):
+        resolve_release_info(triples=triples, environ={})
+    with pytest.raises(SourceError, match="SOURCE_DATE_EPOCH is a number of seconds"):
+        resolve_release_info(triples=triples, environ={"SOURCE_DATE_EPOCH": "soon"})
+
+
+def test_the_data_licence_and_the_rights_of_quoted_reporters_are_stated(release_dir):
+    graph = void(release_dir)
+    assert graph.value(DATASET, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    rights = graph.value(DATASET, DCTERMS.rights)
+    note = str(graph.value(rights, RDFS.label))
+    assert "quotations" in note and "remain the words" in note
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "remain the words" in readme and "[LICENSE](LICENSE)" in readme
