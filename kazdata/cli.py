@@ -46,7 +46,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder.replaceable import check_replaceable
     settings = load_settings({"base": args.base, "sources": args.sources})
     check_replaceable(Path(args.out))
-    info = resolve_release_info(args.version, args.issued)
+    info = resolve_release_info(args.version, args.issued, Path(args.previous) if args.previous else None)
     build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store,
                   info=info)
     return 0
@@ -144,7 +144,9 @@ COMMANDS: tuple[Command, ...] = (
                             "else the first 12 hex digits of the N-Quads dump's SHA-256)"),
              _argument("--issued", type=_release_flag("parse_issued"), metavar="YYYY-MM-DD",
                        help="the release's issue date (default: dcterms:issued in data/dataset.ttl, else "
-                            "SOURCE_DATE_EPOCH; never the clock, so that builds stay reproducible)")),
+                            "SOURCE_DATE_EPOCH; never the clock, so that builds stay reproducible)"),
+             _argument("--previous", metavar="REL",
+                       help="the release directory this release follows: its version becomes dcat:previousVersion")),
             ("base", "sources")),
     Command("validate", cmd_validate, "check the sources against the shapes",
             "Validate source files against the SHACL shapes and print each violation with file, node, "

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The keys CFF 1.2.0 requires (https://github.com/citation-file-format/citation-file-format/blob/main/schema-guide.md)
 CFF_REQUIRED = {"cff-version", "message", "title", "authors"}
 SPDX = Namespace("http://spdx.org/rdf/terms#")
-DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # not in rdflib's DCAT namespace
+DCAT3 = Namespace("http://www.w3.org/ns/dcat#")  # rdflib's DCAT predates DCAT 3's versioning terms
+DCAT_VERSION = DCAT3.version
 BASE = "https://w3id.org/kazdata/"
 DATASET = URIRef(BASE + "dataset")
 VERSION, ISSUED = "2.1.0-rc.1", "2027-01-15"
@@ -160,3 +161,38 @@ def test_the_data_licence_and_the_rights_of_quoted_reporters_are_stated(release_
     assert "quotations" in note and "remain the words" in note
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "remain the words" in readme and "[LICENSE](LICENSE)" in readme
+
+
+def test_a_release_built_against_a_previous_one_names_it(versioned, tmp_path):
+    out = tmp_path / "next"
+    result = kazdata("build", str(out), "--version", "2.2.0", "--issued", "2027-02-01", "--previous", str(versioned))
+    assert result.returncode == 0, result.stderr
+    graph = void(out)
+    current, previous = URIRef(BASE + "releases/2.2.0"), URIRef(BASE + "releases/" + VERSION)
+    assert graph.value(DATASET, DCAT3.previousVersion) == previous
+    assert graph.value(current, DCAT3.previousVersion) == previous
+    assert graph.value(DATASET, DCAT3.hasCurrentVersion) == current
+    assert set(graph.objects(DATASET, DCAT3.hasVersion)) == {current, previous}
+    assert graph.value(previous, DCAT_VERSION) == Literal(VERSION)
+    assert graph.value(previous, DCTERMS.issued) == Literal(ISSUED, datatype=XSD.date)
+    assert graph.value(current, DCTERMS.isVersionOf) == DATASET
+    assert list(void(versioned).objects(DATASET, DCAT3.previousVersion)) == []
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--version", VERSION, "--issued", "2027-02-01"], f"is version {VERSION} too: a new release needs a new version"),
+    (["--version", "3.0.0", "--issued", "2026-01-01"], "a release cannot be issued before the one it follows"),
+])
+def test_a_previous_release_that_does_not_come_before_is_refused(versioned, tmp_path, flags, message):
+    result = kazdata("build", str(tmp_path / "next"), *flags, "--previous", str(versioned))
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_previous_that_is_not_a_release_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = kazdata("build", str(tmp_path / "next"), "--previous", str(tmp_path / "empty"))
+    assert result.returncode == 1
+    assert "not a kazdata release (cannot read void.nt" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"]

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 
 from kazdata.builder.context import BuildContext
 from kazdata.builder.dumps import Dump, write_bytes, write_graph
-from kazdata.builder.release_info import DCAT_VERSION, ISSUED, VERSION_INFO, ReleaseInfo
+from kazdata.builder.release_info import DCAT_VERSION, ISSUED, VERSION_INFO, ReleaseInfo, versioned_iri
 from kazdata.entities.description import RDF_TYPE, EntityRef
 from kazdata.entities.pages import render_dataset_page
 from kazdata.entities.triples import TripleIndex, resource, split_line
@@ -90,6 +90,7 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
     add(dataset, VERSION_INFO, ox.Literal(version))
     add(dataset, DCAT_VERSION, ox.Literal(version))
     add(dataset, ISSUED, ox.Literal(info.issued.isoformat(), datatype=_n(XSD + "date")))
+    triples += _versions(dataset, vocabulary, info, version)
     add(dataset, VOID + "triples", _int(len(index)))
     add(dataset, VOID + "entities", _int(len(entities)))
     add(dataset, VOID + "distinctSubjects", _int(len(index.by_subject)))
@@ -124,6 +125,23 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
             add(graph, PROV + "wasDerivedFrom", _n(document))
     triples += _distributions(dataset, vocabulary, dumps)
     add(dataset, DCTERMS + "bibliographicCitation", ox.Literal(citation_of(triples, dataset.value).text()))
+    return triples
+
+
+def _versions(dataset: ox.NamedNode, vocabulary: Vocabulary, info: ReleaseInfo, version: str) -> list[ox.Triple]:
+    """This release, and the one it follows, as versions of the dataset (DCAT 3 versioning)."""
+    date = _n(XSD + "date")
+    releases = [(version, info.issued)] + ([(info.previous.version, info.previous.issued)] if info.previous else [])
+    nodes = [_n(versioned_iri(vocabulary.base, number)) for number, _ in releases]
+    triples = [ox.Triple(dataset, _n(DCAT + "hasCurrentVersion"), nodes[0])]
+    for node, (number, issued) in zip(nodes, releases, strict=True):
+        triples += [ox.Triple(dataset, _n(DCAT + "hasVersion"), node),
+                    ox.Triple(node, _n("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), _n(DCAT + "Dataset")),
+                    ox.Triple(node, _n(DCTERMS + "isVersionOf"), dataset),
+                    ox.Triple(node, _n(DCAT_VERSION), ox.Literal(number)),
+                    ox.Triple(node, _n(ISSUED), ox.Literal(issued.isoformat(), datatype=date))]
+    if info.previous is not None:
+        triples += [ox.Triple(subject, _n(DCAT + "previousVersion"), nodes[1]) for subject in (dataset, nodes[0])]
     return triples
 
 
