@@ -8,13 +8,17 @@ against independent sources: the bytes on disk (hashlib, os.stat), the flags the
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import os
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import requests
 import yaml
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDFS, XSD
@@ -196,3 +200,32 @@ def test_a_previous_that_is_not_a_release_is_refused(tmp_path):
     assert result.returncode == 1
     assert "not a kazdata release (cannot read void.nt" in result.stderr and "Traceback" not in result.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["empty"]
+
+
+def _element(page: str, css_class: str) -> str:
+    """The text of the first element with ``class="css_class"`` (its tags dropped, entities decoded)."""
+    match = re.search(rf'class="{css_class}">(.*?)</(?:p|pre)>', page, re.S)
+    assert match, f"no element of class {css_class}"
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
+
+
+def test_the_dataset_page_of_the_live_server_says_how_to_cite_the_release(live_server, release_dir):
+    response = requests.get(live_server.url("/dataset"), headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    page, graph = response.text, void(release_dir)
+    assert 'id="cite"' in page and "Cite this release" in page
+    assert _element(page, "citation") == str(graph.value(DATASET, DCTERMS.bibliographicCitation))
+    version, issued = str(graph.value(DATASET, DCAT_VERSION)), graph.value(DATASET, DCTERMS.issued).toPython()
+    bibtex = _element(page, "bibtex")
+    assert bibtex.startswith("@misc{kazdata-") and bibtex.count("{") == bibtex.count("}")
+    fields = dict(re.findall(r"^  (\w+) = \{(.*)\},$", bibtex, re.M))
+    assert fields["version"] == version and fields["year"] == str(issued.year)
+    assert fields["title"] == "{" + str(graph.value(DATASET, DCTERMS.title)) + "}"
+    [item] = json.loads(_element(page, "csl-json"))
+    assert item["type"] == "dataset" and item["version"] == version and item["URL"] == str(DATASET)
+    assert item["issued"] == {"date-parts": [[issued.year, issued.month, issued.day]]}
+    shown = re.findall(r'href="/dumps/([^"]+)">.*?<code class="sha256">([0-9a-f]{64})</code>', page)
+    assert len(shown) == len(list((release_dir / "dumps").iterdir()))
+    for name, digest in shown:
+        assert digest == hashlib.sha256((release_dir / "dumps" / name).read_bytes()).hexdigest(), name
+    assert "remain the words" in _element(page, "rights")

@@ -2,12 +2,14 @@
 
 The text follows DataCite's recommended form, ``Creator (Year). Title (Version v) [Data set].
 Publisher. Identifier``, with the issue date in full because two releases can share a year; the
-same fields make the BibTeX entry (``@misc``, which every BibTeX style knows). The build writes
-the text as ``dcterms:bibliographicCitation`` and the dataset page shows both.
+same fields make the BibTeX entry (``@misc``, which every BibTeX style knows) and the CSL-JSON
+item (what Zotero and citeproc read). The build writes the text as
+``dcterms:bibliographicCitation`` and the dataset page shows all three.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -43,6 +45,15 @@ class Citation:
                   ("publisher", f"{{{_tex(self.publisher)}}}"), ("howpublished", f"{{\\url{{{self.identifier}}}}}"),
                   ("url", f"{{{self.identifier}}}"), ("note", f"{{Data set, issued {self.issued}}}")]
         return f"@misc{{{key},\n" + "".join(f"  {name} = {value},\n" for name, value in fields) + "}\n"
+
+
+    def csl_json(self) -> str:
+        """A CSL-JSON item (an array of one, as citeproc reads it); creators are organisations (``literal``)."""
+        item = {"id": f"kazdata-{self.version}", "type": "dataset", "title": self.title,
+                "author": [{"literal": creator} for creator in self.creators],
+                "issued": {"date-parts": [[int(part) for part in self.issued.split("-")]]},
+                "version": self.version, "publisher": self.publisher, "URL": self.identifier}
+        return json.dumps([item], ensure_ascii=False, indent=2) + "\n"
 
 
 def _tex(text: str) -> str:
