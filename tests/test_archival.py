@@ -229,3 +229,13 @@ def test_the_dataset_page_of_the_live_server_says_how_to_cite_the_release(live_s
     for name, digest in shown:
         assert digest == hashlib.sha256((release_dir / "dumps" / name).read_bytes()).hexdigest(), name
     assert "remain the words" in _element(page, "rights")
+
+
+def test_the_description_links_the_checksums_that_the_server_serves(release_dir, live_server):
+    sums = URIRef(BASE + "dumps/SHA256SUMS")
+    assert sums in set(void(release_dir).objects(DATASET, RDFS.seeAlso))
+    response = requests.get(live_server.url("/dumps/SHA256SUMS"), timeout=10)
+    assert response.status_code == 200
+    listed = dict(line.split("  ")[::-1] for line in response.text.splitlines())
+    for path in (release_dir / "dumps").iterdir():
+        assert listed[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()

@@ -124,6 +124,10 @@ def describe_dataset(index: TripleIndex, graphs: list[GraphSummary], entities: l
         for document in summary.derived_from:
             add(graph, PROV + "wasDerivedFrom", _n(document))
     triples += _distributions(dataset, vocabulary, dumps)
+    sums = _n(f"{base}dumps/SHA256SUMS")  # served by the route "dump-checksums", for `sha256sum -c`
+    add(dataset, RDFS + "seeAlso", sums)
+    add(sums, RDFS + "label", ox.Literal("SHA-256 checksums of the dumps, for sha256sum -c", language="en"))
+    add(sums, DCTERMS + "format", _n(IANA + "text/plain"))
     add(dataset, DCTERMS + "bibliographicCitation", ox.Literal(citation_of(triples, dataset.value).text()))
     return triples
 
