@@ -25,6 +25,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDFS, XSD
 
 from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import SourceError
+from kazdata.release.opened import Release
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -239,3 +240,12 @@ def test_the_description_links_the_checksums_that_the_server_serves(release_dir,
     listed = dict(line.split("  ")[::-1] for line in response.text.splitlines())
     for path in (release_dir / "dumps").iterdir():
         assert listed[path.name] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_opened_release_and_the_openapi_description_carry_the_stated_version(versioned, live_server, release_dir):
+    opened = Release(versioned, verify="full")
+    assert (opened.version, opened.issued) == (VERSION, ISSUED)
+    stated = str(curated().value(DATASET, OWL.versionInfo))
+    assert Release(release_dir).version == stated
+    description = requests.get(live_server.url("/openapi.json"), timeout=10).json()["info"]["description"]
+    assert f"Release {stated}." in description

@@ -26,6 +26,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kazdata.errors import SourceError
+from kazdata.release.checksums import file_digest
 from kazdata.sources import bundled
 from kazdata.vocabulary import PREFIXES, Vocabulary
 
@@ -58,6 +59,12 @@ class ReleaseInfo:
 def versioned_iri(base: str, version: str) -> str:
     """The IRI of one release of the dataset, as ``dcat:hasVersion`` and ``dcat:previousVersion`` name it."""
     return f"{base}releases/{version}"
+
+
+def release_version(release: Path, info: ReleaseInfo) -> str:
+    """``info.version``, or else the content address of the release being written to ``release``:
+    the first 12 hex digits of its N-Quads dump's SHA-256 (so only once that dump is written)."""
+    return info.version or file_digest(release / "dumps" / "kazdata.nq")[:12]
 
 
 def read_previous(release: Path) -> PreviousRelease:

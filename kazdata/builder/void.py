@@ -9,18 +9,23 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyoxigraph as ox
 
 from kazdata.builder.context import BuildContext
 from kazdata.builder.dumps import Dump, write_bytes, write_graph
-from kazdata.builder.release_info import DCAT_VERSION, ISSUED, VERSION_INFO, ReleaseInfo, versioned_iri
+from kazdata.builder.release_info import (
+    DCAT_VERSION,
+    ISSUED,
+    VERSION_INFO,
+    ReleaseInfo,
+    release_version,
+    versioned_iri,
+)
 from kazdata.entities.description import RDF_TYPE, EntityRef
 from kazdata.entities.pages import render_dataset_page
 from kazdata.entities.triples import TripleIndex, resource, split_line
 from kazdata.formats import GZIP
-from kazdata.release.checksums import file_digest
 from kazdata.release.citation import citation_of
 from kazdata.sources import bundled
 from kazdata.sources.curated import load_source
@@ -39,11 +44,6 @@ def _n(iri: str) -> ox.NamedNode:
 
 def _int(value: int) -> ox.Literal:
     return ox.Literal(str(value), datatype=_n(XSD + "integer"))
-
-
-def release_version(release: Path) -> str:
-    """A content address of the release: the first 12 hex digits of the N-Quads dump's SHA-256."""
-    return file_digest(release / "dumps" / "kazdata.nq")[:12]
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def write_void(context: BuildContext, index: TripleIndex, graphs: list[GraphSumm
                dumps: list[Dump], languages: list[str]) -> None:
     """Write ``void.{ttl,jsonld,nt,rdf}``; also served at /dataset and /.well-known/void."""
     release, info = context.release, context.info
-    version = info.version or release_version(release)
+    version = release_version(release, info)
     triples = describe_dataset(index, graphs, entities, context.vocabulary, dumps, info, version)
     write_graph(triples, release / "void", context.style)
     for language in languages:
