@@ -249,3 +249,24 @@ def test_the_opened_release_and_the_openapi_description_carry_the_stated_version
     assert Release(release_dir).version == stated
     description = requests.get(live_server.url("/openapi.json"), timeout=10).json()["info"]["description"]
     assert f"Release {stated}." in description
+
+
+def test_a_person_finds_the_citation_on_the_dataset_page(live_server, release_dir):
+    from tests.conftest import require_debian_package
+    from tests.test_browser import CHROMIUM_ARGS
+    chromium = require_debian_package("chromium", "/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_context(locale="en-GB").new_page()
+        page.goto(live_server.url("/"))
+        page.click("nav a[href='/dataset']")
+        page.wait_for_load_state()
+        cite = page.locator("section#cite")
+        assert cite.locator("h2").inner_text() == "Cite this release"
+        assert cite.locator("p.citation").inner_text() == str(void(release_dir).value(DATASET, DCTERMS.bibliographicCitation))
+        assert not cite.locator("pre.bibtex").is_visible()
+        cite.locator("summary", has_text="BibTeX").click()
+        assert cite.locator("pre.bibtex").is_visible()
+        assert cite.locator("pre.bibtex").inner_text().startswith("@misc{kazdata-")
+        browser.close()
