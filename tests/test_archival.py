@@ -270,3 +270,26 @@ def test_a_person_finds_the_citation_on_the_dataset_page(live_server, release_di
         assert cite.locator("pre.bibtex").is_visible()
         assert cite.locator("pre.bibtex").inner_text().startswith("@misc{kazdata-")
         browser.close()
+
+
+def test_datacite_json_is_valid_datacite_45_with_the_release_metadata(versioned, tmp_path):
+    from datacite import schema45  # the DataCite kernel's own JSON schema, from inveniosoftware's client
+
+    record = json.loads((versioned / "datacite.json").read_text(encoding="utf-8"))
+    assert schema45.validate(record), [e.message for e in schema45.validator.iter_errors(record)]
+    assert not schema45.validate({k: v for k, v in record.items() if k != "types"})  # the validator can refuse
+    assert record["version"] == VERSION and record["publicationYear"] == ISSUED[:4]
+    assert record["dates"] == [{"date": ISSUED, "dateType": "Issued"}]
+    assert record["types"]["resourceTypeGeneral"] == "Dataset"
+    assert {"rightsIdentifier": "CC-BY-4.0"}.items() <= record["rightsList"][0].items()
+    assert any("remain the words" in r["rights"] for r in record["rightsList"])
+    dumps = sorted((versioned / "dumps").iterdir())
+    assert sorted(record["sizes"]) == sorted(f"{os.stat(p).st_size} bytes ({p.name})" for p in dumps)
+    assert record["relatedIdentifiers"] == []
+    out = tmp_path / "next"
+    assert kazdata("build", str(out), "--version", "2.3.0", "--issued", "2027-03-01",
+                   "--previous", str(versioned)).returncode == 0
+    following = json.loads((out / "datacite.json").read_text(encoding="utf-8"))
+    assert following["relatedIdentifiers"] == [{"relatedIdentifier": f"{BASE}releases/{VERSION}",
+                                                 "relatedIdentifierType": "URL", "relationType": "IsNewVersionOf"}]
+    assert schema45.validate(following)

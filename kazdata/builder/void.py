@@ -27,6 +27,7 @@ from kazdata.entities.pages import render_dataset_page
 from kazdata.entities.triples import TripleIndex, resource, split_line
 from kazdata.formats import GZIP
 from kazdata.release.citation import citation_of
+from kazdata.release.datacite import DATACITE, datacite_json
 from kazdata.sources import bundled
 from kazdata.sources.curated import load_source
 from kazdata.vocabulary import LICENSE, PREFIXES, Vocabulary
@@ -181,11 +182,13 @@ def _distributions(dataset: ox.NamedNode, vocabulary: Vocabulary, dumps: list[Du
 
 def write_void(context: BuildContext, index: TripleIndex, graphs: list[GraphSummary], entities: list[EntityRef],
                dumps: list[Dump], languages: list[str]) -> None:
-    """Write ``void.{ttl,jsonld,nt,rdf}``; also served at /dataset and /.well-known/void."""
+    """Write ``void.{ttl,jsonld,nt,rdf}`` (also served at /dataset and /.well-known/void), and
+    ``datacite.json``, the same description for a deposit with a repository."""
     release, info = context.release, context.info
     version = release_version(release, info)
     triples = describe_dataset(index, graphs, entities, context.vocabulary, dumps, info, version)
     write_graph(triples, release / "void", context.style)
+    write_bytes(release / DATACITE, datacite_json(triples, context.vocabulary.dataset))
     for language in languages:
         html = render_dataset_page(triples, context.base, language)
         write_bytes(release / "pages" / f"dataset.{language}.html", html.encode(), gzipped=True)
