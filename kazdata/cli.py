@@ -42,12 +42,23 @@ def _sources_dir(settings: Settings) -> Path:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from kazdata.builder import build_release
+    from kazdata.builder.release_info import resolve_release_info
     from kazdata.builder.replaceable import check_replaceable
     settings = load_settings({"base": args.base, "sources": args.sources})
     check_replaceable(Path(args.out))
+    info = resolve_release_info(args.version, args.issued, Path(args.previous) if args.previous else None)
     build_release(Path(args.out), sources_dir=_sources_dir(settings), base=settings.base, with_store=args.store,
-                  shapes_paths=_shapes(args))
+                  shapes_paths=_shapes(args), info=info)
     return 0
+
+
+def _release_flag(name: str) -> Callable[[str], Any]:
+    """``--version`` / ``--issued``, parsed by ``kazdata.builder.release_info`` (imported late: the
+    command line starts fast)."""
+    def parse(value: str) -> Any:
+        from kazdata.builder import release_info
+        return getattr(release_info, name)(value)
+    return _flag_parser(parse)
 
 
 def _shapes(args: argparse.Namespace) -> list[Path] | None:
@@ -138,6 +149,14 @@ COMMANDS: tuple[Command, ...] = (
             (_argument("out", help="release directory to write"),
              _argument("--store", action="store_true",
                        help="also write the RocksDB store that `kazdata serve --backend disk` opens read-only"),
+             _argument("--version", type=_release_flag("parse_version"),
+                       help="the release's version, e.g. 1.2.0 (default: owl:versionInfo in data/dataset.ttl, "
+                            "else the first 12 hex digits of the N-Quads dump's SHA-256)"),
+             _argument("--issued", type=_release_flag("parse_issued"), metavar="YYYY-MM-DD",
+                       help="the release's issue date (default: dcterms:issued in data/dataset.ttl, else "
+                            "SOURCE_DATE_EPOCH; never the clock, so that builds stay reproducible)"),
+             _argument("--previous", metavar="REL",
+                       help="the release directory this release follows: its version becomes dcat:previousVersion"),
              _SHAPES),
             ("base", "sources")),
     Command("validate", cmd_validate, "check the sources against the shapes",

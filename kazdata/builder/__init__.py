@@ -33,6 +33,7 @@ from kazdata.builder.dumps import (
 )
 from kazdata.builder.graphs import write_graph_formats, write_graph_lines
 from kazdata.builder.jobs import WorkerPool
+from kazdata.builder.release_info import ReleaseInfo, resolve_release_info
 from kazdata.builder.replaceable import check_replaceable
 from kazdata.builder.validation_process import Validation, cpu_seconds
 from kazdata.builder.void import summarise_graphs, write_void
@@ -99,8 +100,11 @@ def load_quads(context: BuildContext) -> list[bytes]:
 
 def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEFAULT_BASE,
                   progress: Progress = stderr_progress, with_store: bool = False,
-                  shapes_paths: list[Path] | None = None) -> Path:
+                  shapes_paths: list[Path] | None = None, info: ReleaseInfo | None = None) -> Path:
     """Validate the sources and write a release to ``out``; return ``out``.
+
+    ``info``: the release's version and issue date (default: as ``data/dataset.ttl`` states them,
+    ``kazdata.builder.release_info``), resolved before anything is written.
 
     Validation runs in a process of its own beside the other steps (one process; they share
     the rest of the cores), and the release is moved into place only once the sources conform.
@@ -113,12 +117,13 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
     violation in ``details['violations']``) for shape violations; ``out`` is unchanged then.
     """
     check_replaceable(Path(out))
+    info = info or resolve_release_info()
     source_paths = discover_sources(sources_dir or bundled.sources_dir())
     progress(f"building a release from {len(source_paths)} source(s) into {out}")
     live = progress in (stderr_progress, quiet)  # callbacks the validation process can call
     with Validation(source_paths, progress, live=live, shapes_paths=shapes_paths) as validation:
         try:
-            return write_release(out, source_paths, base=base, progress=progress, with_store=with_store,
+            return write_release(out, source_paths, base=base, progress=progress, with_store=with_store, info=info,
                                  before_each_step=validation.raise_if_failed, before_publish=validation.wait)
         except Exception:
             validation.wait()  # a source that does not parse fails both: report validation's error
@@ -128,7 +133,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
 def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BASE,
                   progress: Progress = stderr_progress, workers: int | None = None,
                   with_store: bool = False, before_each_step: Callable[[], None] | None = None,
-                  before_publish: Callable[[], None] | None = None) -> Path:
+                  before_publish: Callable[[], None] | None = None, info: ReleaseInfo | None = None) -> Path:
     """Everything after validation: write the release of ``source_paths`` to ``out``.
 
     ``build_release`` calls this once the sources conform; ``bench/build.py`` calls it directly
@@ -137,10 +142,11 @@ def write_release(out: Path, source_paths: list[Path], *, base: str = DEFAULT_BA
     """
     out = Path(out)
     check_replaceable(out)
+    info = info or resolve_release_info()  # before anything is written: a missing date changes nothing
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     store_dir = staging.with_name(staging.name + ".store")  # outside the release until SHA256SUMS is written
-    context = BuildContext.create(base, staging, source_paths, workers or cpu_workers())
+    context = BuildContext.create(base, staging, source_paths, workers or cpu_workers(), info)
     try:
         _write_files(context, _Steps(progress, before_each_step), store_dir if with_store else None)
         if before_publish is not None:

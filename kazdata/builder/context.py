@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from kazdata.builder.release_info import ReleaseInfo
 from kazdata.entities.triples import TripleIndex
 from kazdata.formats import Style
 from kazdata.sources import bundled
@@ -27,7 +28,8 @@ class BuildContext:
     """One build: the release's vocabulary and style, where it is written, what it is built from.
 
     ``release`` is the staging folder, moved into place only once the release is complete;
-    ``workers`` the processes the CPU-bound jobs share (the release does not depend on it).
+    ``workers`` the processes the CPU-bound jobs share (the release does not depend on it);
+    ``info`` the version and issue date the release is described with.
     """
 
     vocabulary: Vocabulary
@@ -35,12 +37,14 @@ class BuildContext:
     release: Path
     sources: tuple[Path, ...]
     workers: int
+    info: ReleaseInfo
 
     @classmethod
-    def create(cls, base: str, release: Path, sources: list[Path], workers: int) -> BuildContext:
+    def create(cls, base: str, release: Path, sources: list[Path], workers: int,
+               info: ReleaseInfo) -> BuildContext:
         vocabulary = Vocabulary(base)
         style = Style(prefixes=vocabulary.prefixes, context=load_context(vocabulary))
-        return cls(vocabulary, style, release, tuple(sources), workers)
+        return cls(vocabulary, style, release, tuple(sources), workers, info)
 
     @property
     def base(self) -> str:

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.dumps import write_bytes
+from kazdata.builder.release_info import release_version
 from kazdata.entities import pages
 from kazdata.entities.description import (
     ATTRIBUTION,
@@ -95,7 +96,8 @@ def finish_documents(context: BuildContext, view: GraphView, results: Iterable[t
     write_bytes(release / DOCUMENTS, b"".join(documents))
     write_bytes(release / PAGES, b"".join(page_members))
     write_entity_index(release, entries, {"base": context.base, "languages": view.languages, "graphs": graphs,
-                                          "places": view.places})
+                                          "places": view.places, "version": release_version(release, context.info),
+                                          "issued": context.info.issued.isoformat()})
     return entries
 
 

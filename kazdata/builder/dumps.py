@@ -15,6 +15,7 @@ rdflib's compaction does not scale to a large dump (decision 007).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 import json
 import os
@@ -49,9 +50,14 @@ GZIP_LEVEL = 6
 
 @dataclass(frozen=True)
 class Dump:
+    """One dump as the dataset description lists it: its bytes' size and SHA-256, and its gzip copy's."""
+
     format: Format
     path: str  # relative to the release
     size: int
+    sha256: str
+    gzip_size: int
+    gzip_sha256: str
 
 
 def write_bytes(path: Path, data: bytes, *, gzipped: bool = False) -> None:
@@ -99,8 +105,12 @@ def dump_prefixes(index: TripleIndex, prefixes: dict[str, str]) -> dict[str, str
     return prefixes_used_by(iris, prefixes)
 
 
-def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int]:
-    """Write one dump and its gzip copy (a job for a worker: formats do not pickle, extensions do)."""
+def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int, str, int, str]:
+    """Write one dump and its gzip copy (a job for a worker: formats do not pickle, extensions do).
+
+    Returns the extension, the dump's path in the release, then the size and SHA-256 of the dump
+    and of its gzip copy, hashed here from the bytes just written, in parallel with the others.
+    """
     release, style, triples = inputs.context.release, inputs.dump_style, len(inputs.index)
     fmt = {**GRAPH_FORMATS, **DATASET_FORMATS}[extension]
     path = release / "dumps" / f"{DUMP_NAME}.{fmt.extension}"
@@ -115,8 +125,10 @@ def write_dump(inputs: WorkerInputs, extension: str) -> tuple[str, str, int]:
             prefixes = None if fmt is JSON_LD else style.prefixes
             data = rdf_bytes(ox.parse(path=str(source), format=source_format), fmt.rdf_format, prefixes=prefixes)
         path.write_bytes(data)
-    Path(f"{path}.gz").write_bytes(gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0))
-    return extension, path.relative_to(release).as_posix(), len(data)
+    compressed = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+    Path(f"{path}.gz").write_bytes(compressed)
+    return (extension, path.relative_to(release).as_posix(), len(data), hashlib.sha256(data).hexdigest(),
+            len(compressed), hashlib.sha256(compressed).hexdigest())
 
 
 def start_dumps(context: BuildContext, quad_lines: list[bytes],
@@ -138,12 +150,12 @@ def start_dumps(context: BuildContext, quad_lines: list[bytes],
     return [fmt.extension for fmt in order], ontology, style
 
 
-def finish_dumps(context: BuildContext, written: list[tuple[str, str, int]], shapes: list[ox.Triple],
+def finish_dumps(context: BuildContext, written: list[tuple[str, str, int, str, int, str]], shapes: list[ox.Triple],
                  ontology: list[bytes]) -> list[Dump]:
     """Write ``context.jsonld``, ``ontology.*`` and ``shapes.*`` once the dump jobs are done
     (``written``: what they returned); return the dumps, in the order of the formats."""
-    by_format = {extension: (path, size) for extension, path, size in written}
-    dumps = [Dump(fmt, *by_format[fmt.extension]) for fmt in DUMP_FORMATS]
+    by_format = {job[0]: job for job in written}
+    dumps = [Dump(fmt, *by_format[fmt.extension][1:]) for fmt in DUMP_FORMATS]
     write_bytes(context.release / "context.jsonld", context_document(context.style.context))
     write_graph(parse_lines(ontology), context.release / "ontology", context.style)
     write_graph(shapes, context.release / "shapes", context.style)

@@ -39,6 +39,7 @@ from kazdata.entities.graph_view import (
 )
 from kazdata.entities.triples import TripleIndex, token
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
+from kazdata.release.citation import citation_of
 
 #: the stylesheet and the query page's script, served at /static/ and copied by the export
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -262,6 +263,7 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
 
 
 SH = "http://www.w3.org/ns/shacl#"
+SPDX = "http://spdx.org/rdf/terms#"
 
 
 def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
@@ -306,7 +308,12 @@ def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str)
         value = view.value(dataset, predicate)
         return value.value if value is not None else ""
 
-    dumps = [{"href": view.href(d), "label": view.label(d, language),
+    def sha256(distribution) -> str:
+        checksum = view.value(distribution, SPDX + "checksum")
+        value = view.value(checksum, SPDX + "checksumValue") if checksum is not None else None
+        return value.value if value is not None else ""
+
+    dumps = [{"href": view.href(d), "label": view.label(d, language), "sha256": sha256(d),
               "size": (view.value(d, dcat + "byteSize").value if view.value(d, dcat + "byteSize") else "")}
              for d in view.objects(dataset, dcat + "distribution")]
     partitions = [(local_name(view.value(p, void + "class").value), int(view.value(p, void + "entities").value))
@@ -315,7 +322,10 @@ def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str)
     graphs = [{"iri": g.value, "triples": view.value(g, void + "triples").value,
                "sources": [view.link(d, language) for d in view.objects(g, "http://www.w3.org/ns/prov#wasDerivedFrom")]}
               for g in view.objects(dataset, void + "subset")]
+    rights = view.value(dataset, dcterms + "rights")
     return _templates.get_template("dataset.html").render(
         language=language, formats={}, title=text(dcterms + "title"), description=text(dcterms + "description"),
         license=text(dcterms + "license"), version=text(dcat + "version"), triples=text(void + "triples"),
-        entities=text(void + "entities"), dumps=dumps, classes=classes, graphs=graphs)
+        entities=text(void + "entities"), dumps=dumps, classes=classes, graphs=graphs, issued=text(dcterms + "issued"),
+        rights=view.label(rights, language) if isinstance(rights, ox.NamedNode) else "",
+        citation=citation_of(void_triples, dataset.value))

@@ -96,7 +96,10 @@ class Release:
         self.examples: list[dict] = [self._example(name) for name in sorted(self.digests)
                                      if name.startswith("queries/") and name.endswith(".rq")]
         self.modified = os.stat(self.directory / CHECKSUMS).st_mtime
-        self.version = self.digests["dumps/kazdata.nq"][:12]
+        #: the release's version and issue date as its description states them; a release from
+        #: before versions is named by its content address and has no date
+        self.version: str = info.get("version") or self.digests["dumps/kazdata.nq"][:12]
+        self.issued: str | None = info.get("issued")
         self._cache: dict[str, bytes] = {}
         #: what a server derives from this release once (e.g. the service description); it is
         #: dropped with the release when a new one is switched in
