@@ -46,6 +46,8 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("timeline", "/timeline", READ, "the events in date order"),
     Route("kind-index", "/index/{kind}", READ, "the index of the entities of one kind"),
     Route("root-resource", "/id/", READ, "303 See Other to the dataset description (VoID's root resource)"),
+    Route("release-version", "/releases/{version}", READ,
+          "this release's version IRI: 303 See Other to the dataset description; other versions 404"),
     Route("identifier", "/id/{kind}/{slug}", READ, "303 See Other to the document about the entity"),
     Route("document", "/doc/{kind}/{slug}", READ, "the document about an entity, negotiated"),
     Route("ontology", "/ontology", READ, "the ontology, negotiated"),
@@ -202,6 +204,11 @@ def no_graph(name: str, graphs: Iterable[str]) -> str:
 def no_ontology_version(version: str, versions: Iterable[str]) -> str:
     return f"this release does not serve version {version!r} of the ontology; it serves " + (
         ", ".join(sorted(versions)) or "no versioned ontology")
+
+
+def no_release_version(version: str, served: str) -> str:
+    return (f"this server does not hold release {version!r}; it serves release {served!r} "
+            "(older releases are in the archive their publisher keeps)")
 
 
 def offered_types(formats: Iterable[Format]) -> list[str]:

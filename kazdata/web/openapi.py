@@ -177,7 +177,8 @@ def release_values(release: Release, settings: Settings) -> dict[str, Any]:
     return {
         "rdf_types": graph_types, "graph_example": graph_names[0] if graph_names else None,
         "ontology_version_schema": _enum(versions), "ontology_version_example": versions[0] if versions else None,
-        "release_version": release.version, "package_version": _package_version(),
+        "release_version": release.version, "release_version_schema": _enum([release.version]),
+        "package_version": _package_version(),
         "languages": ", ".join(release.languages), "query_timeout": f"{settings.query_timeout:g}",
         "kind_schema": _enum(list(release.kinds)), "example_kind": entity.split("/", 1)[0],
         "example_slug": entity.split("/", 1)[1],
