@@ -16,7 +16,7 @@ def register_security_headers(app: Flask) -> None:
         for name, value in SECURITY_HEADERS:
             response.headers.setdefault(name, value)
         if response.status_code in REDIRECTS and "Location" in response.headers:
-            response.headers["Location"] = host_relative(response.headers["Location"], request.host)
+            response.headers["Location"] = host_relative(response.headers["Location"])
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
@@ -25,11 +25,11 @@ def register_security_headers(app: Flask) -> None:
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
-def host_relative(location: str, host: str) -> str:
+def host_relative(location: str) -> str:
     """``location`` without scheme and host: Werkzeug writes its own redirects (``//`` merged
-    into ``/``, a missing trailing slash) as absolute URLs on the request's ``host``, which a
-    client sets as it likes; a path-absolute Location means the same to HTTP (RFC 9110 10.2.2)."""
+    into ``/``, a missing trailing slash) as absolute URLs on the request's host, which a client
+    sets as it likes (and in any case, which Werkzeug lowercases); a path-absolute Location means
+    the same to HTTP (RFC 9110 10.2.2). This server never redirects to another site, so every
+    Location is made host-relative, whatever host it names."""
     parts = urlsplit(location)
-    if parts.netloc != host:
-        return location  # relative already, or another site's
     return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))
