@@ -59,14 +59,6 @@ class UriTooLong(KazdataError):
     title = "URI too long"
 
 
-
-class RequestTimeout(KazdataError):
-    """The request body did not arrive in time (``kazdata.web.request_body``)."""
-
-    status = 408
-    title = "Request timeout"
-
-
 class TooManyRequests(KazdataError):
     """One client already holds as much of the server as it may; ``details['headers']``
     carries ``Retry-After``."""

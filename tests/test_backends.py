@@ -80,8 +80,7 @@ def backend_server(request, store_release):
 @pytest.fixture(scope="module")
 def reference_engine(store_release) -> Engine:
     release = Release(store_release)
-    return Engine(InProcessBackend(release.load_store(), prefixes_for(release.base)), release.graphs,
-                  Policy(limit=RESULT_LIMIT))
+    return Engine(InProcessBackend(release.load_store(), prefixes_for(release.base)), Policy(limit=RESULT_LIMIT))
 
 
 def _unordered(value: str) -> str:

@@ -232,3 +232,19 @@ def test_results_are_bounded_in_bytes_and_flagged(release_dir):
         assert len(small.json()["results"]["bindings"]) == 3 and "X-Kazdata-Truncated" not in small.headers
     finally:
         live.stop()
+
+
+def test_results_are_bounded_in_bytes_without_query_processes_too(release_dir):
+    """``--result-bytes`` holds where queries run in the web worker's own threads (``--dev``,
+    ``--query-processes 0``), not only in query processes."""
+    from kazdata.settings import load_settings
+    from kazdata.web.app import create_app
+    app = create_app(load_settings({"release": release_dir, "query_processes": 0, "result_bytes": 100000},
+                                   environ={}))
+    wide = ("SELECT ?x WHERE { VALUES ?n { " + " ".join(str(n) for n in range(1, 21)) + " } "
+            'BIND(CONCAT(STR(?n), "' + "y" * 10_000 + '") AS ?x) }')
+    response = app.test_client().post("/sparql", data={"query": wide},
+                                      headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert 0 < len(response.get_json()["results"]["bindings"]) <= 10  # 20 rows of 10 kB, 100 kB allowed
+    assert response.headers["X-Kazdata-Truncated"].startswith("true")

@@ -51,7 +51,7 @@ def test_a_query_thread_runs_at_lower_priority_than_its_caller():
 
 def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
     """pyoxigraph releases the GIL while evaluating, so the request thread is not blocked."""
-    engine = Engine(InProcessBackend(ox.Store(), {}), [], Policy(timeout=0.5))
+    engine = Engine(InProcessBackend(ox.Store(), {}), Policy(timeout=0.5))
     ticks = []
     stop = threading.Event()
 
@@ -364,7 +364,7 @@ class _UnreadableStore:
 
 def test_a_store_failure_is_a_503_that_names_no_internal_path():
     from kazdata.errors import BackendUnavailable
-    engine = Engine(InProcessBackend(_UnreadableStore(), {}), [], Policy(timeout=2.0))
+    engine = Engine(InProcessBackend(_UnreadableStore(), {}), Policy(timeout=2.0))
     with pytest.raises(BackendUnavailable) as raised:
         engine.query(STRIKES)
     assert "/srv/" not in raised.value.message and ".sst" not in raised.value.message

@@ -16,7 +16,7 @@ Safety model (README "Security"):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,7 +68,6 @@ class Policy:
 
     timeout: float = 10.0
     limit: int = 10000
-    service_allowlist: tuple[str, ...] = ()
 
 
 class Backend(Protocol):
@@ -82,29 +81,23 @@ class Backend(Protocol):
 class Engine:
     """Runs read-only SPARQL under a ``Policy`` on a backend.
 
-    The protocol's graph parameters are checked here; the query text by every backend before it
-    evaluates (``kazdata.sparql.query_check``), the same way whichever backend it is.
+    Nothing is checked here: every backend checks the query text where it evaluates it
+    (``kazdata.sparql.query_check``: in the query process, under the time limit), and the
+    protocol's graph parameters need no check (a graph the release lacks is an empty graph,
+    never fetched).
     """
 
-    def __init__(self, backend: Backend, graphs: Iterable[str], policy: Policy) -> None:
+    def __init__(self, backend: Backend, policy: Policy) -> None:
         self.backend = backend
-        self.graphs = tuple(sorted(graphs))
         self.policy = policy
 
-    def check(self, request: QueryRequest) -> None:
-        """What the web worker checks itself: nothing of the query text, which is checked where it
-        is evaluated (``kazdata.sparql.query_check``), under the time limit: its parse costs tens
-        of microseconds a byte. The protocol's graph parameters need no check either: a graph the
-        release lacks is an empty graph, never fetched."""
-
     def query(self, request: QueryRequest, timeout: float | None = None) -> QueryResult:
-        """Check, then evaluate within ``min(timeout, policy.timeout)`` seconds.
+        """Evaluate within ``min(timeout, policy.timeout)`` seconds.
 
         A client may ask for less time than the operator allows, but the backend keeps the
         operator's budget for stopping the query: a tiny client timeout cannot make the server
         kill and replace query processes.
         """
-        self.check(request)
         return self.backend.query(request, limit=self.policy.limit,
                                   timeout=min(timeout or self.policy.timeout, self.policy.timeout))
 

@@ -6,7 +6,8 @@ had not seen (issue 15). Here the query is parsed by rdflib and its parse tree w
 ``SERVICE`` and ``FROM``/``FROM NAMED`` with prefixed names and ``BASE`` resolved as the grammar
 says; an update is recognised by rdflib's update parser. The parse is linear but slow (tens of
 microseconds a byte), so it runs where the query is evaluated, under the time limit (a query
-process under ``kazdata serve``), never in a web worker (docs/decisions/004).
+process under ``kazdata serve``), not in a web worker, except with ``--backend remote`` or
+``--query-processes 0`` where there is no query process (docs/decisions/004).
 
 Where rdflib cannot read a query that Oxigraph may (RDF 1.2 triple terms, or a grammar corner the
 two parsers read differently), the query runs only if it cannot hold what the check looks for:

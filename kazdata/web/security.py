@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, request
+from flask import Flask, Response
 
 from kazdata.http_contract import CONTENT_SECURITY_POLICY, SECURITY_HEADERS
 

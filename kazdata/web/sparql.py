@@ -61,9 +61,8 @@ PIECE_BYTES = 64 * 1024
 
 
 def make_engine(settings: Settings, release: Release, query_socket: str | None) -> Engine:
-    policy = Policy(timeout=settings.query_timeout, limit=settings.result_limit,
-                    service_allowlist=tuple(settings.service_allowlist))
-    return Engine(open_backend(settings, release, query_socket), release.graphs, policy)
+    policy = Policy(timeout=settings.query_timeout, limit=settings.result_limit)
+    return Engine(open_backend(settings, release, query_socket), policy)
 
 
 def _settings() -> Settings:

@@ -70,4 +70,4 @@ def open_backend(settings: Settings, release: Release, query_socket: str | None 
         EMBEDDED_STORES[settings.backend].check(release)
         return ProcessBackend(query_socket)
     return InProcessBackend(EMBEDDED_STORES[settings.backend].open(release), prefixes_for(release.base),
-                            tuple(settings.service_allowlist))
+                            tuple(settings.service_allowlist), int(settings.result_bytes))

@@ -174,8 +174,9 @@ class InProcessBackend:
     """
 
     def __init__(self, store: ox.Store, prefixes: dict[str, str],
-                 service_allowlist: tuple[str, ...] = ()) -> None:
+                 service_allowlist: tuple[str, ...] = (), result_bytes: int = RESULT_BYTES) -> None:
         self.store = store
+        self.result_bytes = result_bytes
         self.rules = QueryRules(prefixes, tuple(service_allowlist))
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
@@ -184,7 +185,7 @@ class InProcessBackend:
         def run() -> None:
             lower_priority()
             try:
-                outcome["result"] = evaluate(self.store, request, self.rules, limit)
+                outcome["result"] = evaluate(self.store, request, self.rules, limit, self.result_bytes)
             except (BadRequest, Forbidden, BackendUnavailable) as error:
                 # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
                 outcome["error"] = error.with_traceback(None)
