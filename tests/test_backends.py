@@ -206,3 +206,22 @@ def test_a_runaway_query_is_stopped_and_light_traffic_continues(backend_server):
     assert light == [True] * 10
     assert outcome["status"] == 503 and "limit" in outcome["text"], outcome
     assert outcome["seconds"] < 8
+
+
+def test_a_remote_stores_answer_is_bounded_in_bytes_as_it_streams_in():
+    """``--result-bytes`` holds for a remote store's answer too (it held only in query
+    processes): 20 rows or triples of 10 kB each, 100 kB allowed."""
+    import io
+    import json
+
+    from kazdata.sparql.backends.remote import _read_results
+    big = "y" * 10_000
+    bindings = [{"x": {"type": "literal", "value": f"{n}{big}"}} for n in range(20)]
+    answer = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": bindings}}).encode()
+    result = _read_results(io.BytesIO(answer), graph=False, limit=1000, max_bytes=100_000)
+    assert 0 < len(result.rows) <= 10 and result.truncated
+    turtle = "".join(f'<urn:s{n}> <urn:p> "{big}" .\n' for n in range(20)).encode()
+    graph = _read_results(io.BytesIO(turtle), graph=True, limit=1000, max_bytes=100_000)
+    assert 0 < len(graph.triples) <= 10 and graph.truncated
+    whole = _read_results(io.BytesIO(answer), graph=False, limit=1000, max_bytes=1_000_000)
+    assert len(whole.rows) == 20 and not whole.truncated

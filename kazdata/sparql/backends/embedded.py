@@ -116,10 +116,10 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
             return AskResult(bool(results))
         if isinstance(results, ox.QuerySolutions):
             variables = [v.value for v in results.variables]
-            rows, cut = _take(({name: row[name] for name in variables} for row in results), limit, max_bytes,
-                              lambda row: sum(len(str(term)) for term in row.values() if term is not None))
+            rows, cut = take_bounded(({name: row[name] for name in variables} for row in results), limit,
+                                     max_bytes, row_bytes)
             return SelectResult(variables, rows, cut)
-        triples, cut = _take(results, limit, max_bytes, lambda triple: len(str(triple)))
+        triples, cut = take_bounded(results, limit, max_bytes, triple_bytes)
         return GraphResult(triples, cut)
     except SyntaxError as error:
         raise BadRequest(f"malformed query: {error}") from None
@@ -131,9 +131,18 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
         raise BadRequest(f"the query failed: {error}") from None
 
 
-def _take(iterator: Iterator[T], count: int, max_bytes: int, size: Callable[[T], int]) -> tuple[list[T], bool]:
+def row_bytes(row: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]) -> int:
+    """A row's size as the byte limit counts it: its terms in N-Triples form."""
+    return sum(len(str(term)) for term in row.values() if term is not None)
+
+
+def triple_bytes(triple: ox.Triple) -> int:
+    return len(str(triple))
+
+
+def take_bounded(iterator: Iterator[T], count: int, max_bytes: int, size: Callable[[T], int]) -> tuple[list[T], bool]:
     """At most ``count`` items and ``max_bytes`` of them (as ``size`` counts), and whether any
-    were left out."""
+    were left out: every backend bounds a result the same way (``--result-limit``, ``--result-bytes``)."""
     items: list[T] = []
     total = 0
     for item in iterator:

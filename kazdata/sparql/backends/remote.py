@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import http.client
 import io
-import itertools
 import logging
 import time
 import urllib.error
@@ -42,6 +41,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.formats import rdf_bytes
+from kazdata.sparql.backends.embedded import RESULT_BYTES, row_bytes, take_bounded, triple_bytes
 from kazdata.sparql.policy import (
     AskResult,
     GraphResult,
@@ -62,8 +62,9 @@ class RemoteBackend:
     """Evaluates on a SPARQL 1.1 Protocol endpoint (``endpoint`` is its query URL)."""
 
     def __init__(self, endpoint: str, graphs: list[str], prefixes: dict[str, str],
-                 service_allowlist: tuple[str, ...] = ()) -> None:
+                 service_allowlist: tuple[str, ...] = (), result_bytes: int = RESULT_BYTES) -> None:
         self.endpoint = endpoint
+        self.result_bytes = result_bytes
         self.graphs = list(graphs)
         self.rules = QueryRules(dict(prefixes), tuple(service_allowlist))
         self.prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in sorted(prefixes.items()))
@@ -115,7 +116,8 @@ class RemoteBackend:
             raise self._unavailable(repr(error)) from None
         try:
             with response:
-                return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit)
+                return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit,
+                                     self.result_bytes)
         except TimeoutError:
             raise QueryTimeout(timeout_message(timeout)) from None
         except (SyntaxError, ValueError) as error:
@@ -155,20 +157,22 @@ class _Deadline(io.RawIOBase):
         return len(data)
 
 
-def _read_results(answer: io.RawIOBase, graph: bool, limit: int) -> QueryResult:
+def _read_results(answer: io.RawIOBase, graph: bool, limit: int, max_bytes: int) -> QueryResult:
     """Parse the answer as it streams in, reading no further than ``limit`` + 1 rows or
-    triples: a store asked for everything may send gigabytes, and the limit holds before it
-    is all in memory. (pyoxigraph reads any binary file object; its stubs name ``typing.IO`` only,
+    triples, or past ``max_bytes`` of terms: a store asked for everything may send gigabytes,
+    and the limits hold before it is all in memory. (pyoxigraph reads any binary file object; its stubs name ``typing.IO`` only,
     which the ``io`` classes do not derive from.)"""
     if graph:
-        triples = list(itertools.islice(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit + 1))  # type: ignore[arg-type]
-        return GraphResult(triples[:limit], len(triples) > limit)
+        triples, cut = take_bounded(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit, max_bytes,  # type: ignore[arg-type]
+                                    triple_bytes)
+        return GraphResult(triples, cut)
     results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)  # type: ignore[arg-type]
     if isinstance(results, ox.QueryBoolean):
         return AskResult(bool(results))
     variables = [v.value for v in results.variables]
-    rows = [{name: row[name] for name in variables} for row in itertools.islice(results, limit + 1)]
-    return SelectResult(variables, rows[:limit], len(rows) > limit)
+    rows, cut = take_bounded(({name: row[name] for name in variables} for row in results), limit, max_bytes,
+                             row_bytes)
+    return SelectResult(variables, rows, cut)
 
 
 def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> list[tuple[str, int]]:
