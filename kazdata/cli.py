@@ -116,9 +116,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_export_static(args: argparse.Namespace) -> int:
     from kazdata.export.static_site import export_static
-    settings = load_settings({"release": args.release})
+    settings = load_settings({"release": args.release, "public_url": args.public_url})
     out = export_static(settings.release, Path(args.out), listen=args.listen,
-                        sparql_upstream=args.sparql_upstream)
+                        sparql_upstream=args.sparql_upstream, public_url=settings.public_url)
     print(f"exported to {out}; serve it with: nginx -p {out} -c {out}/nginx.conf")
     return 0
 
@@ -198,7 +198,7 @@ COMMANDS: tuple[Command, ...] = (
                        help="nginx listen address, HOST:PORT or PORT (default 127.0.0.1:8080)"),
              _argument("--sparql-upstream", default="http://127.0.0.1:5000",
                        help="kazdata server that answers /sparql (default http://127.0.0.1:5000)")),
-            ("release",)),
+            ("release", "public_url")),
 )
 
 

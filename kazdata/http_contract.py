@@ -60,7 +60,7 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("dataset-suffix", "/dataset.{extension}", READ, "the description in the format of the suffix"),
     Route("well-known-void", "/.well-known/void", READ, "the VoID description (as /dataset)"),
     Route("context", "/context.jsonld", READ, "the JSON-LD context"),
-    Route("sitemap", "/sitemap.xml", READ, "the sitemap, with absolute URLs for the serving host"),
+    Route("sitemap", "/sitemap.xml", READ, "the sitemap, with absolute URLs under the public URL"),
     Route("dumps", "/dumps/", READ, "the download page"),
     Route("dump-checksums", "/dumps/SHA256SUMS", READ, "the checksums of the dumps"),
     Route("dump", "/dumps/{name}", READ, "a dump file"),
@@ -228,12 +228,9 @@ def unknown_suffix(extension: str, formats: Iterable[Format]) -> str:
 SITEMAP_PAGES = ("/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/")
 
 
-#: where a sitemap rendered once says the serving scheme and host (XML-escaped when put in)
-SITEMAP_ROOT = "@KAZDATA_ROOT@"
-
-
 def sitemap(release: Release, root: str) -> str:
-    """/sitemap.xml: every page and document, as absolute URLs under ``root`` (scheme and host)."""
+    """/sitemap.xml: every page and document, as absolute URLs under ``root`` (the public URL
+    without its final ``/``: the ``public_url`` setting, else the release's base)."""
     paths = [*SITEMAP_PAGES, *(f"/index/{kind}" for kind in release.kinds),
              *(f"/doc/{path}" for path in sorted(release.entities))]
     return template_environment().get_template("sitemap.xml").render(root=root, paths=paths)

@@ -40,7 +40,7 @@ MODULES_DIR = "/usr/lib/apache2/modules"
 MODULES = (("mpm_event_module", "mod_mpm_event.so"), ("authz_core_module", "mod_authz_core.so"),
            ("mime_module", "mod_mime.so"), ("rewrite_module", "mod_rewrite.so"),
            ("headers_module", "mod_headers.so"), ("proxy_module", "mod_proxy.so"),
-           ("proxy_http_module", "mod_proxy_http.so"), ("include_module", "mod_include.so"))
+           ("proxy_http_module", "mod_proxy_http.so"))
 #: The ETag map: "identity/NAME" or "gzip/NAME" -> the release's ETag of the file sent.
 ETAGS = "kazdata-etags.txt"
 #: Environment variables set by the rewrite rules, as the headers read them: the rules run on

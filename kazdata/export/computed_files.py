@@ -1,10 +1,10 @@
 """What the Python server computes per request, computed once for a static export.
 
-The dumps listing and its checksums depend only on the release; the sitemap depends on the
-serving host as well, so it is written with a placeholder that nginx's ``sub_filter`` replaces
-with ``$scheme://$http_host`` (the Python server's ``request.host_url``), and once more for
-Apache, whose mod_substitute cannot insert a variable before 2.5, with mod_include's ``echo``
-in its place. Both are rendered by ``kazdata.http_contract``, as the Python server renders them.
+The dumps listing, its checksums and the sitemap depend only on the release and the export's
+settings: the sitemap's absolute URLs are under the ``public_url`` setting (else the release's
+base), as ``kazdata serve`` writes them, never under the Host header, which is the client's to
+choose (docs/decisions/013-hostile-web-traffic.md). So nginx and Apache send these files as
+they are. They are rendered by ``kazdata.http_contract``, as the Python server renders them.
 The stylesheet and script come from the entities package's static folder.
 """
 
@@ -14,16 +14,12 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from kazdata.entities.pages import STATIC_DIR
-from kazdata.http_contract import SITEMAP_ROOT, dumps_listing, sitemap
+from kazdata.http_contract import dumps_listing, sitemap
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
     from kazdata.export.static_site import SiteWriter
 
-#: Replaced by nginx with the scheme and host of the request.
-ROOT_PLACEHOLDER = SITEMAP_ROOT
-#: The placeholder as mod_include writes it (``echo`` escapes for XML by default).
-SSI_ROOT = '<!--#echo var="REQUEST_SCHEME" -->://<!--#echo var="HTTP_HOST" -->'
 #: Where computed files live in the export (no release file has this prefix).
 COMPUTED = "_kazdata"
 
@@ -32,19 +28,17 @@ def _etag(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()[:32]
 
 
-def write_computed_files(release: Release, writer: SiteWriter) -> None:
+def write_computed_files(release: Release, writer: SiteWriter, public_url: str | None = None) -> None:
     """Write the computed pages and static assets through ``writer`` (a ``SiteWriter``).
 
-    The dumps listing, its checksums and the sitemap get no ETag: the Python server sends
-    none for them.
+    The sitemap's URLs are under ``public_url`` (the setting, ending in ``/``), else under the
+    release's base, as ``kazdata serve`` writes them. The dumps listing, its checksums and the
+    sitemap get no ETag: the Python server sends none for them.
     """
     writer.write(f"{COMPUTED}/dumps.html", dumps_listing(release).encode(), "")
     writer.write(f"{COMPUTED}/dumps/SHA256SUMS", release.dump_checksums.encode(), "")
-    # under the release's base, as `kazdata serve` writes it by default (its `public_url`):
-    # not the Host header, which a client chooses; nginx's and Apache's substitutions find nothing
-    site_map = sitemap(release, release.base.rstrip("/")).encode()
-    writer.write(f"{COMPUTED}/sitemap.xml", site_map, "")
-    writer.write(f"{COMPUTED}/sitemap.shtml", site_map, "")
+    root = (public_url or release.base).rstrip("/")
+    writer.write(f"{COMPUTED}/sitemap.xml", sitemap(release, root).encode(), "")
     for path in sorted(STATIC_DIR.iterdir()):
         if path.is_file():
             body = path.read_bytes()

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from kazdata.export.computed_files import ROOT_PLACEHOLDER
 from kazdata.export.negotiation_tables import (
     DecisionTable,
     accept_table,
@@ -122,7 +121,7 @@ def render(release: Release, files: list[ExportedFile], *, out: Path, listen: st
         "not_acceptable": _nginx_text(context["not_acceptable"]),
         "page_not_acceptable": _nginx_text(context["page_not_acceptable"]),
         "see_other": _nginx_text(see_other("/doc/$kazdata_kind/$kazdata_slug")),
-        "root_placeholder": ROOT_PLACEHOLDER, "no_index": no_index("$kazdata_index", release.kinds),
+        "no_index": no_index("$kazdata_index", release.kinds),
         "nothing_published": nothing_published("$uri"), "nothing_published_raw": nothing_published("$request_uri"),
     })
     return {name: _environment.get_template(name).render(context) for name in TEMPLATES}

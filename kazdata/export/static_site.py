@@ -133,8 +133,9 @@ class SiteWriter:
         self._done(target, relative, existing.etag, gzip)
 
 
-def write_site(release: Release, site: Path) -> list[ExportedFile]:
-    """Every served release file (and its gzip copy) plus what the server computes per request."""
+def write_site(release: Release, site: Path, public_url: str | None = None) -> list[ExportedFile]:
+    """Every served release file (and its gzip copy) plus what the server computes per request
+    (the sitemap under ``public_url``, else under the release's base)."""
     writer = SiteWriter(site, release.modified)
     for name in served_names(release):
         file = release.file(name)
@@ -151,7 +152,7 @@ def write_site(release: Release, site: Path) -> list[ExportedFile]:
                 writer.write(name, release.read(name + ".gz"), zipped.etag, gzip=True)
     listing = published_checksums(release).encode()
     writer.write(CHECKSUMS, listing, hashlib.sha256(listing).hexdigest()[:32])  # as the Python server
-    write_computed_files(release, writer)
+    write_computed_files(release, writer, public_url)
     return writer.files
 
 
@@ -175,23 +176,25 @@ def _prepare(out: Path) -> Path:
 
 
 def export_static(release_dir: Path, out: Path, *, listen: str = "127.0.0.1:8080",
-                  sparql_upstream: str = "http://127.0.0.1:5000") -> Path:
+                  sparql_upstream: str = "http://127.0.0.1:5000", public_url: str | None = None) -> Path:
     """Export the release at ``release_dir`` to ``out`` and return ``out``.
 
     The export is written to a staging folder and moved into place once complete, so a failed
     export leaves ``out`` as it was; a previous export at ``out`` is replaced (its ``logs/`` are
-    kept). Raises ReleaseError for a broken release, ValueError for a bad ``listen`` or
-    ``sparql_upstream``, ExportError when ``out`` holds something else.
+    kept). The sitemap's URLs are under ``public_url`` (the setting's value, ending in ``/``),
+    else under the release's base, as ``kazdata serve`` writes them. Raises ReleaseError for a
+    broken release, ValueError for a bad ``listen`` or ``sparql_upstream``, ExportError when
+    ``out`` holds something else.
     """
     listen, upstream = parse_listen(listen), parse_upstream(sparql_upstream)
     release = Release(Path(release_dir), verify="full")
     out = Path(out).resolve()
     staging = _prepare(out)
     try:
-        files = write_site(release, staging / "site")
+        files = write_site(release, staging / "site", public_url)
         write_nginx_config(release, files, staging, final=out, listen=listen, upstream=upstream)
         write_apache_config(release, files, staging, final=out, listen=listen, upstream=upstream)
-        write_readme(release, staging, out, listen)
+        write_readme(release, staging, out, listen, public_url)
         write_checksums(staging)
         for state in ("logs", "tmp"):
             (staging / state).mkdir()
@@ -213,7 +216,8 @@ def export_static(release_dir: Path, out: Path, *, listen: str = "127.0.0.1:8080
     return out
 
 
-def write_readme(release: Release, staging: Path, out: Path, listen: str) -> None:
+def write_readme(release: Release, staging: Path, out: Path, listen: str, public_url: str | None = None) -> None:
+    root = public_url or release.base
     (staging / "README.txt").write_text(f"""kazdata static export of release {release.version} (base {release.base})
 
 What this is
@@ -244,9 +248,11 @@ Or serve it with Apache httpd 2.4 (Debian's apache2; as any user; listens on {li
 Layout
   site/identity/NAME   a release file NAME as sent without compression
   site/gzip/NAME       the precomputed gzip copy of NAME (sent with Content-Encoding: gzip)
-  site/identity/_kazdata/   pages the Python server computes per request (dumps listing,
-                       sitemap template, error texts), computed once here
-  site/identity/SHA256SUMS  the release's own checksums (served at /SHA256SUMS)
+  site/identity/_kazdata/   what the Python server computes (dumps listing and its
+                       checksums, the sitemap under {root}), computed once here,
+                       and the pages' style sheet and script
+  site/identity/SHA256SUMS  the checksums of the files served as they are, by URL path
+                       (served at /SHA256SUMS)
   SHA256SUMS           checksums of everything in this folder except logs/ and tmp/
 
 Limits of negotiation in nginx and Apache: see docs/decisions/006-static-deployment.md in kazdata.
