@@ -259,3 +259,31 @@ def test_a_validation_process_that_dies_fails_the_build_instead_of_hanging():
         with pytest.raises(RuntimeError, match="without a verdict"):
             validation.wait()
     assert not validation.process.is_alive()
+
+
+def test_a_validation_process_that_dies_without_a_verdict_does_not_hide_the_builds_error(tmp_path):
+    """Seen once at 10^6 triples: the validation process ended with no verdict while a step
+    failed, and the build reported only "ended without a verdict", losing the step's error."""
+    script = """
+import os, sys
+from pathlib import Path
+import kazdata.builder as builder
+import kazdata.builder.validation_process as validation_process
+
+def no_verdict(*args, **kwargs):
+    os._exit(0)
+
+def failing_step(*args, **kwargs):
+    raise ValueError("the step's own error")
+
+validation_process._validate = no_verdict
+builder.write_release = failing_step
+try:
+    builder.build_release(Path(sys.argv[1]), progress=lambda line: print(line, file=sys.stderr))
+except ValueError as error:
+    print("raised:", error)
+"""
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out")], capture_output=True,
+                            text=True, timeout=120)
+    assert "raised: the step's own error" in result.stdout, result.stderr[-2000:]
+    assert "without a verdict" in result.stderr

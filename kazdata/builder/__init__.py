@@ -125,8 +125,12 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
         try:
             return write_release(out, source_paths, base=base, progress=progress, with_store=with_store, info=info,
                                  before_each_step=validation.raise_if_failed, before_publish=validation.wait)
-        except Exception:
-            validation.wait()  # a source that does not parse fails both: report validation's error
+        except Exception as error:
+            try:
+                validation.wait()  # a source that does not parse fails both: report validation's error
+            except RuntimeError as lost:  # the validation process itself failed: keep the build's error
+                progress(f"  validation: {lost}")
+                raise error from None
             raise
 
 
