@@ -98,6 +98,14 @@ class ValidationFailed(KazdataError):
     title = "Shape violations"
 
 
+class ValidationLost(KazdataError):
+    """The validation process ended without a verdict: whether the sources conform is unknown,
+    so nothing is published."""
+
+    status = 500
+    title = "Validation lost"
+
+
 class ReleaseError(KazdataError):
     """A release directory that is incomplete or whose files do not match SHA256SUMS."""
 

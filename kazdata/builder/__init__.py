@@ -39,6 +39,7 @@ from kazdata.builder.validation_process import Validation, cpu_seconds
 from kazdata.builder.void import summarise_graphs, write_void
 from kazdata.entities.description import EntityRef
 from kazdata.entities.triples import TripleIndex
+from kazdata.errors import ValidationLost
 from kazdata.formats import rdf_bytes
 from kazdata.release.checksums import read_checksums, write_checksums, write_record
 from kazdata.sources import bundled
@@ -128,7 +129,7 @@ def build_release(out: Path, *, sources_dir: Path | None = None, base: str = DEF
         except Exception as error:
             try:
                 validation.wait()  # a source that does not parse fails both: report validation's error
-            except RuntimeError as lost:  # the validation process itself failed: keep the build's error
+            except ValidationLost as lost:  # the validation process itself failed: keep the build's error
                 progress(f"  validation: {lost}")
                 raise error from None
             raise

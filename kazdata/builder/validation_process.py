@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from kazdata.builder.jobs import start_method
-from kazdata.errors import ValidationFailed
+from kazdata.errors import ValidationFailed, ValidationLost
 from kazdata.validation import validate_sources
 from kazdata.validation.report import ValidationReport, once_each
 
@@ -97,8 +97,8 @@ class Validation:
         try:
             failed, value = self.verdict.recv()
         except EOFError:
-            raise RuntimeError(f"the validation process ended without a verdict "
-                               f"(exit code {self.process.exitcode})") from None
+            raise ValidationLost(f"the validation process ended without a verdict (exit code "
+                                 f"{self.process.exitcode}); nothing was published") from None
         self.process.join(EXIT_SECONDS)
         if failed:
             raise value
