@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import requests
 from packaging.requirements import Requirement
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,18 +39,6 @@ def test_every_imported_distribution_is_a_runtime_dependency():
     assert not missing, f"imported by kazdata but not in [project] dependencies: {missing}"
 
 
-def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read().decode(errors="replace") if process.stdout else ""
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
-
-
 def test_a_plain_install_loads_into_and_queries_a_remote_store(tmp_path, release_dir):
     """``pip install .`` without extras, in a fresh venv: ``kazdata load`` and ``--backend remote``
     against a real ``oxigraph serve`` (SPARQLWrapper was only in the test extra)."""
@@ -74,7 +61,7 @@ def test_a_plain_install_loads_into_and_queries_a_remote_store(tmp_path, release
     server = None
     try:
         root = f"http://127.0.0.1:{store_port}"
-        _wait_for(root + "/query?query=ASK%7B%7D", store)
+        wait_until_serving(store, root + "/query?query=ASK%7B%7D", "oxigraph serve", 60)
         loaded = subprocess.run([kazdata, "load", str(release_dir), "--endpoint", root + "/store"],
                                 capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
         assert loaded.returncode == 0, loaded.stderr
@@ -82,7 +69,7 @@ def test_a_plain_install_loads_into_and_queries_a_remote_store(tmp_path, release
         server = subprocess.Popen([kazdata, "serve", "--release", str(release_dir), "--port", str(port),
                                    "--workers", "1", "--backend", "remote", "--endpoint", root + "/query"],
                                   env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        _wait_for(f"http://127.0.0.1:{port}/", server)
+        wait_until_serving(server, f"http://127.0.0.1:{port}/", "kazdata serve", 60)
         answer = requests.get(f"http://127.0.0.1:{port}/sparql", timeout=30, params={
             "query": "ASK { <https://w3id.org/kazdata/id/place/aktau> ?p ?o }"},
             headers={"Accept": "application/sparql-results+json"})

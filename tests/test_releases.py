@@ -130,6 +130,15 @@ def _until(condition, seconds: float, between=lambda: None) -> bool:
     return condition()
 
 
+def _point_at_a_tampered_copy(link: Path, release_dir: Path, tmp_path: Path) -> Path:
+    """Repoint ``link`` at a tampered copy of ``release_dir``, bypassing `kazdata publish`
+    (which would refuse it); returns the copy."""
+    tampered = _tampered_copy(release_dir, tmp_path / "tampered")
+    (tmp_path / "sneak").symlink_to(tampered)
+    os.replace(tmp_path / "sneak", link)
+    return tampered
+
+
 def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, release_dir, second_release):
     """Both workers look at the tampered release (each says so in the log) and keep serving the
     old one; a good release published after it is switched to, so they were still looking."""
@@ -138,9 +147,7 @@ def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, relea
     server = LiveServer(link)
     try:
         output = OutputLines(server)
-        tampered = _tampered_copy(release_dir, tmp_path / "tampered")
-        (tmp_path / "sneak").symlink_to(tampered)
-        os.replace(tmp_path / "sneak", link)  # bypass `kazdata publish`, which would refuse it
+        tampered = _point_at_a_tampered_copy(link, release_dir, tmp_path)
         answers: list[requests.Response] = []
 
         def ask() -> None:  # requests make the workers look at the pointer (at most once a second)
@@ -169,9 +176,7 @@ def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tm
     server = LiveServer(link)
     try:
         output = OutputLines(server)
-        tampered = _tampered_copy(release_dir, tmp_path / "tampered")
-        (tmp_path / "sneak").symlink_to(tampered)
-        os.replace(tmp_path / "sneak", link)
+        tampered = _point_at_a_tampered_copy(link, release_dir, tmp_path)
         workers = server.processes()["workers"]
         for victim in workers:
             os.kill(victim, signal.SIGKILL)
