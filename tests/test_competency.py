@@ -616,14 +616,19 @@ def test_every_external_identifier_is_a_verified_one(dump_store: ox.Store) -> No
             verified.add((row["entity"], WD + row["wikidata"]))
         if row["geonames"]:
             verified.add((row["entity"], f"https://sws.geonames.org/{row['geonames']}/"))
-    result = dump_store.query("""
-        SELECT ?label ?external WHERE {
-            ?entity <https://schema.org/sameAs> ?external ; <http://www.w3.org/2000/01/rdf-schema#label> ?label .
-            FILTER (langMatches(lang(?label), "en"))
-        }""", use_default_graph_as_union=True)
-    linked = {(solution["label"].value, solution["external"].value) for solution in result}
+    linked = _by_english_label(dump_store, "https://schema.org/sameAs")
     assert linked, "the dataset links nothing"
     assert linked <= verified, sorted(linked - verified)
+
+
+def _by_english_label(store: ox.Store, predicate: str) -> set[tuple[str, str]]:
+    """(English label of an entity, a value of ``predicate`` on it), as identifiers.csv names them."""
+    result = store.query(f"""
+        SELECT ?label ?value WHERE {{
+            ?entity <{predicate}> ?value ; <http://www.w3.org/2000/01/rdf-schema#label> ?label .
+            FILTER (langMatches(lang(?label), "en"))
+        }}""", use_default_graph_as_union=True)
+    return {(solution["label"].value, solution["value"].value) for solution in result}
 
 
 def test_every_alternate_name_is_the_articles_or_a_verified_one(dump_store: ox.Store) -> None:
@@ -632,12 +637,7 @@ def test_every_alternate_name_is_the_articles_or_a_verified_one(dump_store: ox.S
     for row in reference_rows():
         names = [re.sub(r"\s*\(.*\)$", "", name) for name in row["alternate_names"].split("|") if name]
         allowed |= {(row["entity"], name) for name in [*names, row["article_wording"]]}
-    result = dump_store.query("""
-        SELECT ?label ?alternate WHERE {
-            ?entity <https://schema.org/alternateName> ?alternate ; <http://www.w3.org/2000/01/rdf-schema#label> ?label .
-            FILTER (langMatches(lang(?label), "en"))
-        }""", use_default_graph_as_union=True)
-    names = {(solution["label"].value, solution["alternate"].value) for solution in result}
+    names = _by_english_label(dump_store, "https://schema.org/alternateName")
     assert names and names <= allowed, sorted(names - allowed)
 
 
