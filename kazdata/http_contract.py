@@ -69,6 +69,8 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("example", "/sparql/examples/{name}", READ, "an example query at a stable URL"),
     Route("static", "/static/{filename}", READ, "the style sheet and script of the pages"),
     Route("openapi", "/openapi.json", READ, "the OpenAPI description of these routes"),
+    Route("favicon", "/favicon.ico", READ, "the site's icon (browsers ask for it at this path)"),
+    Route("robots", "/robots.txt", READ, "what crawlers may fetch, and where the sitemap is"),
 )}
 
 #: URL name of a graph resource -> the stem of its files in the release (``/dataset`` is VoID).
@@ -100,6 +102,10 @@ SECURITY_HEADERS = (("X-Content-Type-Options", NOSNIFF), ("Referrer-Policy", REF
 #: sent with every HTML page
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                            "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+#: The language of every HTML page's own words (headings, labels, the ontology's terms), sent as
+#: its Content-Language whatever variant Accept-Language picked: a variant differs only in the
+#: names it prefers, which the page marks with their own ``lang`` (decision 018).
+PAGE_LANGUAGE = "en"
 #: A release never changes, but the same URL may serve the next release: clients revalidate
 #: with the ETag after an hour instead of being told the content is immutable forever.
 CACHE_CONTROL = "public, max-age=3600"
@@ -223,6 +229,13 @@ def unknown_suffix(extension: str, formats: Iterable[Format]) -> str:
     return f"no format with extension .{extension}; offered: " + ", ".join("." + f.extension for f in formats)
 
 # -- Computed pages -------------------------------------------------------------------------
+
+
+def robots_txt(root: str) -> str:
+    """/robots.txt: crawlers are welcome on the pages and documents, kept off the SPARQL
+    endpoint's query URLs (each one a query to run) and pointed to the sitemap, at ``root``
+    (the public URL without its final ``/``: a sitemap's address is absolute)."""
+    return f"User-agent: *\nDisallow: /sparql?\nAllow: /\nSitemap: {root}/sitemap.xml\n"
 
 #: the site's pages a sitemap lists before the kind indexes and the documents
 SITEMAP_PAGES = ("/", "/timeline", "/ontology", "/shapes", "/sparql", "/dumps/")

@@ -33,7 +33,7 @@ from kazdata.entities.description import (
     list_entities,
     record_links,
 )
-from kazdata.entities.graph_view import INDEX_ENTRY_PREDICATES, GraphView
+from kazdata.entities.graph_view import GraphView, index_entry_predicates
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
 from kazdata.release.entity_index import write_entity_index
 from kazdata.vocabulary import LICENSE
@@ -55,12 +55,13 @@ def describe_chunk(inputs: WorkerInputs, refs: list[EntityRef]) -> tuple[list[by
     index, base, languages = inputs.index, inputs.context.base, inputs.languages
     dataset = inputs.context.vocabulary.dataset
     documents, page_members, own_lines = [], [], []
+    wanted = index_entry_predicates(base)
     for ref in refs:
         document = describe(index, ref, base, LICENSE, dataset)
         documents.append(member(document))
         page_members.append(member(pages.page_lines(index, ref, base, document)))
         own_lines.append([line for line in index.by_subject.get(f"<{ref.iri(base)}>".encode(), ())
-                          if split_line(line)[1] in INDEX_ENTRY_PREDICATES])
+                          if split_line(line)[1] in wanted])
     parsed = iter(parse_lines(line for lines in own_lines for line in lines))  # one parse per chunk
     entries = []
     for ref, lines in zip(refs, own_lines, strict=True):

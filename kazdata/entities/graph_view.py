@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cached_property
+from functools import cache, cached_property
 
 import pyoxigraph as ox
 
@@ -119,6 +119,12 @@ class GraphView:
         node = ox.NamedNode(predicate)
         return sorted({q.subject for q in self.store.quads_for_pattern(None, node, obj, None)}, key=str)
 
+    def subjects_of_object(self, obj) -> list:
+        """The subject of every triple whose object is ``obj``, once per triple."""
+        if isinstance(self.store, TripleIndex):
+            return [resource(split_line(line)[0]) for line in self.store.lines_for(None, None, token(obj))]
+        return [q.subject for q in self.store.quads_for_pattern(None, None, obj, None)]
+
     def first_subjects(self, predicate, obj, limit: int) -> list:
         """The first ``limit`` of ``subjects(predicate, obj)`` (``obj`` None: any object)."""
         if isinstance(self.store, TripleIndex):  # its lines are sorted: no need to parse them all
@@ -165,19 +171,24 @@ class GraphView:
         return sorted(tags)
 
     def label(self, term, language: str = DEFAULT_LANGUAGE) -> str:
+        return self.named(term, language)[0]
+
+    def named(self, term, language: str = DEFAULT_LANGUAGE) -> tuple[str, str | None]:
+        """The label of ``term`` in ``language`` (else English, else any), and the language it
+        is written in (None when untagged or not a name), so a page can mark it with ``lang``."""
         if isinstance(term, ox.Literal):
-            return format_date(term) if term.datatype.value.startswith(XSD + "g") or \
-                term.datatype.value == XSD + "date" else term.value
+            return (format_date(term) if term.datatype.value.startswith(XSD + "g") or
+                    term.datatype.value == XSD + "date" else term.value), None
         names = [q.object for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME)
                  for q in self.store.quads_for_pattern(term, p, None, None) if isinstance(q.object, ox.Literal)]
         for wanted in (language, DEFAULT_LANGUAGE):
             for name in names:
                 if (name.language or "").split("-")[0] == wanted:
-                    return name.value
+                    return name.value, name.language
         for name in names:
             if not name.language:
-                return name.value
-        return term_words(term.value) if isinstance(term, ox.NamedNode) else str(term)
+                return name.value, None
+        return (term_words(term.value) if isinstance(term, ox.NamedNode) else str(term)), None
 
     def href(self, term) -> str | None:
         """Where a link to ``term`` goes on the serving host; None for literals."""
@@ -193,29 +204,38 @@ class GraphView:
         return term.value
 
     def link(self, term, language: str) -> dict:
-        return {"label": self.label(term, language), "href": self.href(term),
+        label, written_in = self.named(term, language)
+        return {"label": label, "href": self.href(term), "lang": written_in,
                 "iri": term.value if isinstance(term, ox.NamedNode) else None,
                 "language": term.language if isinstance(term, ox.Literal) else None}
 
     def index_entry(self, ref) -> dict:
-        """The entity's entry in ``docs/entities.tsv``; it reads only ``INDEX_ENTRY_PREDICATES``."""
+        """The entity's entry in ``docs/entities.tsv``; it reads only ``index_entry_predicates``."""
         subject = ox.NamedNode(ref.iri(self.base))
         literals = [d for p in (SCHEMA + "startDate", SEM + "hasEarliestBeginTimeStamp")
                     for d in self.objects(subject, p)]
         latest = next(iter(self.objects(subject, SEM + "hasLatestBeginTimeStamp")), None)
+        end = next(iter(self.objects(subject, SCHEMA + "endDate")), None)
         return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
                 "labels": {lang: self.label(subject, lang) for lang in self.languages},
                 "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
                 "date": format_date_range(literals[0], latest) if literals else None,
                 "sort_date": literals[0].value if literals else None,
-                "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")]}
+                "latest": latest.value if latest is not None else None,
+                "end": end.value if end is not None else None,
+                "parent": [p.value for p in self.objects(subject, SCHEMA + "superEvent")],
+                "follows": [p.value for p in self.objects(subject, self.vocabulary.term("follows"))]}
 
 
 
-#: What ``GraphView.index_entry`` reads of an entity (the build parses only these lines).
-INDEX_ENTRY_PREDICATES = frozenset(token(ox.NamedNode(iri)) for iri in (
-    RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value, RDF_TYPE.value, SCHEMA + "startDate",
-    SEM + "hasEarliestBeginTimeStamp", SEM + "hasLatestBeginTimeStamp", SCHEMA + "superEvent"))
+@cache
+def index_entry_predicates(base: str) -> frozenset[bytes]:
+    """What ``GraphView.index_entry`` reads of an entity (the build parses only these lines), as
+    N-Triples tokens; ``kaz:follows`` is under the release's base."""
+    return frozenset(token(ox.NamedNode(iri)) for iri in (
+        RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value, RDF_TYPE.value, SCHEMA + "startDate",
+        SEM + "hasEarliestBeginTimeStamp", SEM + "hasLatestBeginTimeStamp", SCHEMA + "superEvent",
+        SCHEMA + "endDate", Vocabulary(base).term("follows")))
 
 
 def _node(predicate) -> ox.NamedNode:

@@ -17,6 +17,8 @@ from pathlib import Path
 import jinja2
 import pyoxigraph as ox
 
+from kazdata.entities import places
+from kazdata.entities.chronology import timeline_tree
 from kazdata.entities.description import (
     RDF_TYPE,
     RDFS_LABEL,
@@ -174,12 +176,15 @@ class PageRenderer:
                 entry["count"] += 1
                 entry["subjects"].append(view.link(triple.subject, language))
         figures, statements, quotations = self._figures_and_statements(subject, language)
+        inside = [{"event": view.link(event, language), "places": [view.link(p, language) for p in inner]}
+                  for event, inner in places.events_inside(view, subject)]
         jsonld = json.loads(JSON_LD.serialize(triples, self.style))
         same_as = [view.link(o, language) for o in view.objects(subject, SCHEMA + "sameAs")]
         alternate = [{"text": o.value, "language": o.language}
                      for o in view.objects(subject, ALTERNATE_NAME.value) if isinstance(o, ox.Literal)]
         return self._render(
             "entity.html", language, ref=ref, iri=subject.value, title=view.label(subject, language),
+            title_lang=view.named(subject, language)[1],
             document_iri=view.vocabulary.document(ref.path),  # rel=canonical: as the Link header says
             types=[view.link(t, language) for t in view.objects(subject, RDF_TYPE.value)],
             description=view.label(view.value(subject, SCHEMA + "description"), language)
@@ -188,7 +193,7 @@ class PageRenderer:
             incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
             when=self._when(subject),
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
-            alternate=alternate, map=self._map(subject),
+            alternate=alternate, map=self._map(subject), inside=inside,
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
             html=HTML)
 
@@ -199,12 +204,8 @@ class PageRenderer:
             kinds[entry["kind"]].append(entry)
         for entries in kinds.values():
             entries.sort(key=lambda e: e["labels"].get(language, e["labels"][DEFAULT_LANGUAGE]).lower())
-        events = sorted(kinds.get("event", []), key=lambda e: (e["sort_date"] or "9999", e["path"]))
-        children: dict[str, list] = defaultdict(list)
-        for event in events:
-            for parent in event["parent"]:
-                children[parent].append(event)
-        roots = [e for e in events if not e["parent"]]
+        events = kinds.get("event", [])
+        roots, children = timeline_tree(events)
         result = {
             "home": self._render("home.html", language, kinds=sorted(kinds.items()),
                                  event_count=len(events), title="kazdata"),
@@ -224,23 +225,50 @@ class PageRenderer:
         terms = []
         for term in view.typed_subjects(namespace):
             types = {t.value for t in view.objects(term, RDF_TYPE.value)}
-            usage_as_class = view.count(RDF_TYPE, term)  # each subject types itself once
-            usage_as_property = view.count(term)
+            kind = ("class" if OWL + "Class" in types else
+                    "property" if any("Property" in t for t in types) else "individual")
             examples = view.first_subjects(RDF_TYPE, term, 3) or view.first_subjects(term, None, 3)
             comment = view.value(term, RDFS_COMMENT.value)
             terms.append({
                 "name": term.value[len(namespace):], "iri": term.value, "label": view.label(term, language),
-                "comment": comment.value if comment else "",
-                "kind": "class" if "http://www.w3.org/2002/07/owl#Class" in types else
-                        "property" if any("Property" in t for t in types) else "individual",
-                "domain": [view.link(d, language) for d in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#domain")],
-                "range": [view.link(r, language) for r in view.objects(term, "http://www.w3.org/2000/01/rdf-schema#range")],
-                "parents": [view.link(p, language) for p in
-                            view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subClassOf")
-                            + view.objects(term, "http://www.w3.org/2000/01/rdf-schema#subPropertyOf")],
-                "uses": usage_as_class + usage_as_property,
+                "comment": comment.value if comment else "", "kind": kind,
+                "domain": self._term_links(view.objects(term, RDFS + "domain"), language),
+                "range": self._term_links(view.objects(term, RDFS + "range"), language),
+                "parents": self._term_links(view.objects(term, RDFS + "subClassOf")
+                                            + view.objects(term, RDFS + "subPropertyOf"), language),
+                "uses": self._uses(term, kind),
                 "examples": [view.link(e, language) for e in examples]})
         return terms
+
+    def _term_links(self, terms: list, language: str) -> list[dict]:
+        """Links to classes and properties, each named by its label and, for a term of another
+        vocabulary, its prefixed name: schema:Event and sem:Event are both labelled "event"."""
+        prefixes = self.view.vocabulary.prefixes
+        links = []
+        for term in dict.fromkeys(terms):
+            link = self.view.link(term, language)
+            if isinstance(term, ox.NamedNode) and not term.value.startswith(self.view.vocabulary.ontology):
+                link["prefixed"] = next((f"{name}:{term.value[len(iri):]}" for name, iri in prefixes.items()
+                                         if term.value.startswith(iri)), term.value)
+            links.append(link)
+        return links
+
+    def _uses(self, term, kind: str) -> int:
+        """How often the data uses ``term``: the resources of a class or of any of its subclasses,
+        the statements of a property, the statements whose value an individual is."""
+        view = self.view
+        if kind == "class":
+            classes, pending = {term}, [term]
+            while pending:
+                for sub in view.subjects(RDFS + "subClassOf", pending.pop()):
+                    if sub not in classes:
+                        classes.add(sub)
+                        pending.append(sub)
+            return len({s for c in classes for s in view.subjects(RDF_TYPE.value, c)})
+        if kind == "property":
+            return view.count(term)
+        namespace = view.vocabulary.ontology
+        return sum(1 for s in view.subjects_of_object(term) if not str(s).startswith(f"<{namespace}"))
 
 
 PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
@@ -253,17 +281,37 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
     ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
     places) renders the same page as over the whole graph (a test holds them equal). Since the
     document carries the records about the entity and the names of what they link to (issue 12),
-    these are only names of terms the document writes without describing them, usually none.
+    these are names of terms the document writes without describing them, usually none, and
+    where the entity is (``kazdata.entities.places.context_lines``): the places around it and
+    the events inside it.
     """
     # every IRI written in the document: a few more than the page shows (datatypes, an IRI quoted
     # in a literal) cost a few label lines and change nothing on the page
-    terms = set(_IRI_TOKEN.findall(b"".join(document)))
+    context = places.context_lines(index, f"<{ref.iri(base)}>".encode())
+    terms = set(_IRI_TOKEN.findall(b"".join(document + context)))
     extra = labels_and_types(index, terms, PAGE_LABELS)
-    return sorted(set(extra) - set(document))
+    return sorted(set(extra + context) - set(document))
 
 
 SH = "http://www.w3.org/ns/shacl#"
+OWL = "http://www.w3.org/2002/07/owl#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SPDX = "http://spdx.org/rdf/terms#"
+
+
+_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
+
+
+def message_parts(message: str) -> list[dict]:
+    """A shape's message as text and the placeholders SHACL fills from the result
+    (``{?value}``, ``{$this}``), which the page shows as variables, not as raw syntax."""
+    parts: list[dict] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(message):
+        parts.append({"text": message[position:match.start()]})
+        parts.append({"variable": match.group(1)})
+        position = match.end()
+    return [*parts, {"text": message[position:]}]
 
 
 def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
@@ -285,7 +333,7 @@ def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
         for part in parts:
             severity = next(iter(values(part, "severity")), None) or next(iter(values(shape, "severity")), None)
             for message in values(part, "message"):
-                messages.append({"text": message.value,
+                messages.append({"parts": message_parts(message.value),
                                  "severity": local_name(severity.value) if severity else "Violation"})
         names = values(shape, "name") + sorted({q.object for q in store.quads_for_pattern(shape, RDFS_LABEL, None, None)}, key=str)
         shapes.append({"iri": shape.value, "name": local_name(shape.value),

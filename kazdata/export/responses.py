@@ -70,6 +70,7 @@ def contract_context(release: Release) -> dict[str, Any]:
         "graph_names": "|".join(contract.GRAPH_FILES), "graph_files": contract.GRAPH_FILES,
         "home_link": contract.link_header(contract.HOME_LINKS),
         "kinds": ", ".join(release.kinds), "default_language": release.languages[0],
+        "page_language": contract.PAGE_LANGUAGE,
         "not_acceptable": not_acceptable(contract.DOCUMENT_PREFERENCE),
         "page_not_acceptable": not_acceptable([HTML]),
     }

@@ -31,6 +31,7 @@ from kazdata.http_contract import (
     CONTENT_SECURITY_POLICY,
     CORS_HEADERS,
     DOCUMENT_PREFERENCE,
+    PAGE_LANGUAGE,
     SECURITY_HEADERS,
     document_links,
     document_vary,
@@ -97,7 +98,7 @@ def _header_template(base: str, fmt: Format, language: str | None, encoding: str
     if encoding:
         headers.append(("Content-Encoding", encoding))
     if fmt is HTML:
-        headers += [("Content-Language", language or ""), ("Content-Security-Policy", CONTENT_SECURITY_POLICY)]
+        headers += [("Content-Language", PAGE_LANGUAGE), ("Content-Security-Policy", CONTENT_SECURITY_POLICY)]
     return tuple((name, tuple(value.split(_PATH))) for name, value in headers)
 
 

@@ -19,6 +19,7 @@ from kazdata.http_contract import (
     CACHE_CONTROL,
     GRAPH_FILES,
     HOME_LINKS,
+    PAGE_LANGUAGE,
     ROOT_RESOURCE_TARGET,
     TEXT_PLAIN,
     VARY_ACCEPT,
@@ -118,7 +119,7 @@ def _site_page(name: str, negotiate: bool = True) -> Response:
     language = choose_language(request.accept_languages, release.languages)
     response = send_release_file(release, release.file(f"pages/{name}.{language}.html"), HTML,
                                  vary="Accept-Language")
-    response.headers["Content-Language"] = language
+    response.headers["Content-Language"] = PAGE_LANGUAGE
     return response
 
 
