@@ -1,0 +1,59 @@
+"""What the pages say (issue 18), checked against the article and the source file, not against
+the code that renders them."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_timeline_shows_uncertain_days_as_ranges_and_same_day_events_in_recorded_order(client):
+    text = _text(client.get("/timeline", headers={"Accept": "text/html"}).get_data(as_text=True))
+    # the source: the Aktau protest began on 18 or 19 December, the OSCE statement between 16 and 19
+    assert "18 or 19 December 2011 Oil workers' protest in Aktau" in text.replace("&#39;", "'")
+    assert "16–19 December 2011 Statement by OSCE" in text
+    # the shooting kaz:follows the dispute over the decorations; both are dated 16 December
+    assert text.index("Dispute over holiday decorations") < text.index("Police shooting on the central square")
+    # a statement reacting to the clashes (16-19 December) comes after the day-certain events of the 16th
+    assert text.index("Clashes with police") < text.index("Statement by OSCE")
+
+
+def test_a_place_page_lists_what_is_located_at_places_inside_it(client):
+    page = client.get("/doc/place/zhanaozen", headers={"Accept": "text/html"}).get_data(as_text=True)
+    inside = page[page.index('id="located-inside"'):]
+    # the source: the shooting is located at the central square, which is in Zhanaozen
+    assert 'href="/doc/event/zhanaozen-shooting-2011-12-16"' in inside
+    assert "central square of Zhanaozen" in inside
+    kazakhstan = client.get("/doc/place/kazakhstan", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'href="/doc/event/aktau-protest-2011-12"' in kazakhstan[kazakhstan.index('id="located-inside"'):]
+
+
+def test_ontology_page_tells_same_labelled_terms_apart_and_counts_uses(client):
+    page = client.get("/ontology", headers={"Accept": "text/html"}).get_data(as_text=True)
+    strike = page[page.index('id="Strike"'):page.index("</section>", page.index('id="Strike"'))]
+    assert "<code>schema:Event</code>" in strike and "<code>sem:Event</code>" in strike
+    # one strike in the source; 16 records are claims of some kind (figure or statement claims)
+    assert "1 resource" in strike
+    claim = page[page.index('id="Claim"'):page.index("</section>", page.index('id="Claim"'))]
+    assert "16 resources" in claim
+    at_least = page[page.index('id="AtLeast"'):page.index("</section>", page.index('id="AtLeast"'))]
+    assert "2 statements with this value" in at_least  # at least 14 (clashes), at least 13 (shooting)
+
+
+def test_shapes_page_shows_placeholders_as_variables(client):
+    page = client.get("/shapes", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "{?" not in page and "{$" not in page
+    assert '<var title="filled in with the value found">first</var>' in page
+
+
+def test_favicon_and_robots_are_served(live_server):
+    icon = requests.get(live_server.url("/favicon.ico"))
+    assert icon.status_code == 200 and icon.content[:4] == b"\x00\x00\x01\x00"  # the ICO header
+    robots = requests.get(live_server.url("/robots.txt"), headers={"Host": "evil.example"})
+    assert robots.status_code == 200 and robots.headers["Content-Type"].startswith("text/plain")
+    assert "Sitemap: https://w3id.org/kazdata/sitemap.xml" in robots.text and "evil" not in robots.text
