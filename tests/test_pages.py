@@ -57,3 +57,18 @@ def test_favicon_and_robots_are_served(live_server):
     robots = requests.get(live_server.url("/robots.txt"), headers={"Host": "evil.example"})
     assert robots.status_code == 200 and robots.headers["Content-Type"].startswith("text/plain")
     assert "Sitemap: https://w3id.org/kazdata/sitemap.xml" in robots.text and "evil" not in robots.text
+
+
+def test_maps_are_drawn_on_the_vendored_basemap_with_a_scale_and_an_openstreetmap_link(client):
+    page = client.get("/doc/place/zhanaozen", headers={"Accept": "text/html"}).get_data(as_text=True)
+    section = page[page.index('<section class="map">'):page.index("</section>", page.index('<section class="map">'))]
+    assert section.count('<path class="land') >= 3 and "<title>Kazakhstan</title>" in section
+    assert re.search(r'<text class="halo"[^>]*>\d+ km</text>', section)
+    # the coordinates are the source file's (GeoNames) for Zhanaozen
+    assert "https://www.openstreetmap.org/?mlat=43.34116&amp;mlon=52.86192" in section
+    # a place without coordinates says so, and is shown by the place that contains it
+    square = client.get("/doc/place/zhanaozen-central-square", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "has no coordinates in the data: the map shows" in square and "mlat=43.34116" in square
+    # an event gets the map of its location
+    event = client.get("/doc/event/shetpe-shooting-2011-12-17", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert "mlat=44.13922&amp;mlon=52.15305" in event

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 import pyoxigraph as ox
 
-from kazdata.entities import places
+from kazdata.entities import maps, places
 from kazdata.entities.chronology import timeline_tree
 from kazdata.entities.description import (
     RDF_TYPE,
@@ -137,25 +137,32 @@ class PageRenderer:
             return None
         return format_date_range(start, view.value(subject, SEM + "hasLatestBeginTimeStamp"))
 
-    def _map(self, subject) -> dict | None:
-        """An SVG map without tiles: every place with coordinates as a dot, this one highlighted."""
+    def _map(self, subject, kind: str, language: str) -> dict | None:
+        """The map of a place, or of an entity located somewhere: its places with coordinates,
+        or, for one without, the nearest place containing it that has some (said in ``notes``),
+        among the places near them. None for an entity that is nowhere; ``{"missing": ...}`` for
+        a place or located entity that the data gives no coordinates for."""
         view = self.view
-        points = view.places
-        own = next((p for p in points if p["iri"] == subject.value), None)
-        if own is None:
-            return None
-        near = [p for p in points if abs(p["lat"] - own["lat"]) < 5 and abs(p["lon"] - own["lon"]) < 8]
-        lats, lons = [p["lat"] for p in near], [p["lon"] for p in near]
-        south, north = min(lats) - 1, max(lats) + 1
-        west, east = min(lons) - 1, max(lons) + 1
-        width, height = 360, 240
-
-        def project(p):
-            return (round((p["lon"] - west) / (east - west) * width, 1),
-                    round((north - p["lat"]) / (north - south) * height, 1))
-        dots = [{"x": project(p)[0], "y": project(p)[1], "label": p["label"],
-                 "href": view.href(ox.NamedNode(p["iri"])), "own": p is own} for p in near]
-        return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
+        by_iri = {p["iri"]: p for p in view.places}
+        own: list[dict] = []
+        notes = []
+        located = places.locations(view, subject)
+        for location in located:
+            place = by_iri.get(location.value) if isinstance(location, ox.NamedNode) else None
+            if place is None:
+                place = next((by_iri[c.value] for c in places.containing(view, location) if c.value in by_iri), None)
+                if place is not None:
+                    notes.append({"place": view.link(location, language), "shown": view.link(ox.NamedNode(place["iri"]), language)})
+            if place is not None and place not in own:
+                own.append(place)
+        if not own:
+            is_located = kind == "place" or located != [subject]
+            return {"missing": [view.link(p, language) for p in located]} if is_located else None
+        near = [p for p in view.places if p not in own
+                and any(abs(p["lat"] - o["lat"]) < 5 and abs(p["lon"] - o["lon"]) < 8 for o in own)]
+        points = [{**p, "href": view.href(ox.NamedNode(p["iri"])), "own": p in own} for p in own + near]
+        drawn = maps.draw(points, "Map of " + ", ".join(p["label"] for p in own) + " and places near")
+        return {**drawn, "notes": notes}
 
     def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
         view = self.view
@@ -193,7 +200,7 @@ class PageRenderer:
             incoming=sorted(incoming.values(), key=lambda e: e["predicate"]["label"].lower()),
             when=self._when(subject),
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
-            alternate=alternate, map=self._map(subject), inside=inside,
+            alternate=alternate, map=self._map(subject, ref.kind, language), inside=inside,
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
             html=HTML)
 
