@@ -72,3 +72,17 @@ def test_maps_are_drawn_on_the_vendored_basemap_with_a_scale_and_an_openstreetma
     # an event gets the map of its location
     event = client.get("/doc/event/shetpe-shooting-2011-12-17", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert "mlat=44.13922&amp;mlon=52.15305" in event
+
+
+def test_home_page_tells_the_story_from_the_data(client):
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    text = _text(page)
+    # the source file: 12 events, from May 2011 (the strike) to 19 December 2011 (the Kremlin meeting)
+    assert "12 events dated from May 2011 to 19 December 2011" in text
+    figures = page[page.index('class="figures-by-source"'):]
+    row = figures[figures.index("/doc/event/zhanaozen-shooting-2011-12-16"):]
+    row = row[:row.index("</tr>")]
+    assert "at least 13" in row and "The New York Times" in row
+    assert '<section class="map">' in page and "<title>Kazakhstan</title>" in page
+    for entry in ("/sparql", "/dumps/", "/dataset#cite"):
+        assert f'href="{entry}"' in page

@@ -33,6 +33,7 @@ from kazdata.entities.description import (
     list_entities,
     record_links,
 )
+from kazdata.entities.description_pages import render_shapes_page
 from kazdata.entities.graph_view import GraphView, index_entry_predicates
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
 from kazdata.release.entity_index import write_entity_index
@@ -119,6 +120,6 @@ def write_site_pages(context: BuildContext, index: TripleIndex, entries: list[di
     renderer = pages.PageRenderer(view, context.style)
     for language in view.languages:
         site = renderer.site_pages(entries, language)
-        site["shapes"] = pages.render_shapes_page(shapes, language)
+        site["shapes"] = render_shapes_page(shapes, language)
         for name, html in site.items():
             write_bytes(context.release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)

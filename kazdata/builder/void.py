@@ -23,7 +23,7 @@ from kazdata.builder.release_info import (
     versioned_iri,
 )
 from kazdata.entities.description import RDF_TYPE, EntityRef
-from kazdata.entities.pages import render_dataset_page
+from kazdata.entities.description_pages import render_dataset_page
 from kazdata.entities.triples import TripleIndex, resource, split_line
 from kazdata.formats import GZIP
 from kazdata.release.citation import citation_of

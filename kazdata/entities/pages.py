@@ -37,12 +37,12 @@ from kazdata.entities.graph_view import (
     SEM,
     GraphView,
     format_date_range,
-    local_name,
 )
 from kazdata.entities.triples import TripleIndex, token
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
-from kazdata.release.citation import citation_of
 
+#: the most people, organisations, figures and events the home page lists (the indexes list all)
+HOME_LIST = 40
 #: the stylesheet and the query page's script, served at /static/ and copied by the export
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _templates = jinja2.Environment(
@@ -213,9 +213,13 @@ class PageRenderer:
             entries.sort(key=lambda e: e["labels"].get(language, e["labels"][DEFAULT_LANGUAGE]).lower())
         events = kinds.get("event", [])
         roots, children = timeline_tree(events)
+        figures = self._key_figures(language)
         result = {
             "home": self._render("home.html", language, kinds=sorted(kinds.items()),
-                                 event_count=len(events), title="kazdata"),
+                                 event_count=len(events), title="kazdata", roots=roots,
+                                 map=self._events_map(events), figures=figures, span=_span(events),
+                                 outlets=sorted({o["label"] for f in figures for o in f["outlets"]}),
+                                 people=kinds.get("person", [])[:HOME_LIST], organisations=kinds.get("organization", [])[:HOME_LIST]),
             "timeline": self._render("timeline.html", language, roots=roots, children=children,
                                      title="Timeline of events"),
             "ontology": self._render("ontology.html", language, terms=self._ontology_terms(language),
@@ -225,6 +229,35 @@ class PageRenderer:
             result[f"kind-{kind}"] = self._render("kind.html", language, kind=kind, entries=entries,
                                                   title=f"Index: {kind}")
         return result
+
+    def _events_map(self, events: list[dict]) -> dict | None:
+        """The map of the home page: every place an event is located at (or, for a place without
+        coordinates, the nearest place containing it with some), the first ``HOME_LIST`` events."""
+        view = self.view
+        by_iri = {p["iri"]: p for p in view.places}
+        shown: list[dict] = []
+        for event in events[:HOME_LIST * 10]:
+            for location in view.objects(ox.NamedNode(event["iri"]), places.LOCATION):
+                place = by_iri.get(location.value) or next(
+                    (by_iri[c.value] for c in places.containing(view, location) if c.value in by_iri), None)
+                if place is not None and place not in shown:
+                    shown.append(place)
+        if not shown:
+            return None
+        points = [{**p, "href": view.href(ox.NamedNode(p["iri"])), "own": True} for p in shown]
+        return maps.draw(points, "Map of the places where the recorded events happened")
+
+    def _key_figures(self, language: str) -> list[dict]:
+        """Every reported figure (at most ``HOME_LIST``), by kind and event, with its outlet: the
+        home page sets side by side what each source reported."""
+        view = self.view
+        claims = view.subjects(RDF_TYPE.value, ox.NamedNode(view.vocabulary.term("FigureClaim")))[:HOME_LIST]
+        rows = []
+        for claim in claims:
+            figure = self._figure(claim, language)
+            events = view.objects(claim, SCHEMA + "about")
+            rows.append({**figure, "events": [view.link(e, language) for e in events]})
+        return sorted(rows, key=lambda r: (r["kind"], r["events"][0]["label"] if r["events"] else "", r["value"]))
 
     def _ontology_terms(self, language: str) -> list[dict]:
         view = self.view
@@ -278,6 +311,12 @@ class PageRenderer:
         return sum(1 for s in view.subjects_of_object(term) if not str(s).startswith(f"<{namespace}"))
 
 
+def _span(events: list[dict]) -> tuple[str, str] | None:
+    """The first and last day the events are dated by, as the index entries say them."""
+    dated = sorted((e for e in events if e["sort_date"]), key=lambda e: e["sort_date"])
+    return (dated[0]["date"], dated[-1]["date"]) if dated else None
+
+
 PAGE_LABELS = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME))
 _IRI_TOKEN = re.compile(rb"<[^<>\"{}|^`\\\s]*>")
 
@@ -300,87 +339,5 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
     return sorted(set(extra + context) - set(document))
 
 
-SH = "http://www.w3.org/ns/shacl#"
 OWL = "http://www.w3.org/2002/07/owl#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SPDX = "http://spdx.org/rdf/terms#"
-
-
-_PLACEHOLDER = re.compile(r"\{[?$](\w+)\}")
-
-
-def message_parts(message: str) -> list[dict]:
-    """A shape's message as text and the placeholders SHACL fills from the result
-    (``{?value}``, ``{$this}``), which the page shows as variables, not as raw syntax."""
-    parts: list[dict] = []
-    position = 0
-    for match in _PLACEHOLDER.finditer(message):
-        parts.append({"text": message[position:match.start()]})
-        parts.append({"variable": match.group(1)})
-        position = match.end()
-    return [*parts, {"text": message[position:]}]
-
-
-def render_shapes_page(shape_triples: list[ox.Triple], language: str) -> str:
-    """A readable summary of the SHACL shapes: each node shape, what it targets, its messages."""
-    store = ox.Store()
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in shape_triples)
-
-    def values(subject, predicate: str) -> list:
-        return sorted({q.object for q in store.quads_for_pattern(subject, ox.NamedNode(SH + predicate), None, None)},
-                      key=str)
-
-    shapes = []
-    # subjects are never triples: RDF 1.2 and pyoxigraph 0.5 have none, its stubs still do (RDF-star)
-    node_shapes: set[ox.NamedNode | ox.BlankNode] = {
-        q.subject for q in store.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(SH + "NodeShape"), None)}  # type: ignore[misc]
-    for shape in sorted(node_shapes, key=str):
-        parts = [shape, *values(shape, "property"), *values(shape, "sparql")]
-        messages = []
-        for part in parts:
-            severity = next(iter(values(part, "severity")), None) or next(iter(values(shape, "severity")), None)
-            for message in values(part, "message"):
-                messages.append({"parts": message_parts(message.value),
-                                 "severity": local_name(severity.value) if severity else "Violation"})
-        names = values(shape, "name") + sorted({q.object for q in store.quads_for_pattern(shape, RDFS_LABEL, None, None)}, key=str)
-        shapes.append({"iri": shape.value, "name": local_name(shape.value),
-                       "label": names[0].value if names else local_name(shape.value),
-                       "targets": [local_name(t.value) for t in values(shape, "targetClass")],
-                       "messages": messages})
-    return _templates.get_template("shapes.html").render(language=language, shapes=shapes,
-                                                         title="SHACL shapes", formats={})
-
-
-def render_dataset_page(void_triples: list[ox.Triple], base: str, language: str) -> str:
-    """The VoID/DCAT description as a page: what the dataset is, its size, dumps and sources."""
-    store = ox.Store()
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in void_triples)
-    view = GraphView(store, base)
-    dataset = ox.NamedNode(view.vocabulary.dataset)
-    void, dcat, dcterms = "http://rdfs.org/ns/void#", "http://www.w3.org/ns/dcat#", "http://purl.org/dc/terms/"
-
-    def text(predicate: str) -> str:
-        value = view.value(dataset, predicate)
-        return value.value if value is not None else ""
-
-    def sha256(distribution) -> str:
-        checksum = view.value(distribution, SPDX + "checksum")
-        value = view.value(checksum, SPDX + "checksumValue") if checksum is not None else None
-        return value.value if value is not None else ""
-
-    dumps = [{"href": view.href(d), "label": view.label(d, language), "sha256": sha256(d),
-              "size": (view.value(d, dcat + "byteSize").value if view.value(d, dcat + "byteSize") else "")}
-             for d in view.objects(dataset, dcat + "distribution")]
-    partitions = [(local_name(view.value(p, void + "class").value), int(view.value(p, void + "entities").value))
-                  for p in view.objects(dataset, void + "classPartition")]
-    classes = [{"label": label, "count": count} for label, count in sorted(partitions, key=lambda c: (-c[1], c[0]))]
-    graphs = [{"iri": g.value, "triples": view.value(g, void + "triples").value,
-               "sources": [view.link(d, language) for d in view.objects(g, "http://www.w3.org/ns/prov#wasDerivedFrom")]}
-              for g in view.objects(dataset, void + "subset")]
-    rights = view.value(dataset, dcterms + "rights")
-    return _templates.get_template("dataset.html").render(
-        language=language, formats={}, title=text(dcterms + "title"), description=text(dcterms + "description"),
-        license=text(dcterms + "license"), version=text(dcat + "version"), triples=text(void + "triples"),
-        entities=text(void + "entities"), dumps=dumps, classes=classes, graphs=graphs, issued=text(dcterms + "issued"),
-        rights=view.label(rights, language) if isinstance(rights, ox.NamedNode) else "",
-        citation=citation_of(void_triples, dataset.value))
