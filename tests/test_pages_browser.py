@@ -4,6 +4,8 @@ followed (issue 18)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import requests
 
@@ -80,3 +82,23 @@ def test_print_hides_the_navigation_and_search(browser, live_server):
     assert not page.locator("header nav").is_visible()
     assert page.locator("h1").is_visible() and page.locator("section.figures").is_visible()
     context.close()
+
+
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_any_kind_of_page(browser, live_server):
+    """axe-core (vendored, tests/vendor/README.md) in every kind of page; the pages' own
+    Content-Security-Policy forbids the injected script, so this context bypasses it."""
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    found = {}
+    for path in PAGES:
+        page.goto(live_server.url(path))
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("axe.run().then(r => r.violations.filter(v => ['serious', 'critical']"
+                                   ".includes(v.impact)).map(v => v.id + ': ' + v.nodes.length))")
+        if violations:
+            found[path] = violations
+    context.close()
+    assert found == {}
