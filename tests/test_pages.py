@@ -15,8 +15,10 @@ def _text(html: str) -> str:
 def test_timeline_shows_uncertain_days_as_ranges_and_same_day_events_in_recorded_order(client):
     text = _text(client.get("/timeline", headers={"Accept": "text/html"}).get_data(as_text=True))
     # the source: the Aktau protest began on 18 or 19 December, the OSCE statement between 16 and 19
-    assert "18 or 19 December 2011 Oil workers' protest in Aktau" in text.replace("&#39;", "'")
-    assert "16–19 December 2011 Statement by OSCE" in text
+    assert "18 or 19 December 2011 (day uncertain) Oil workers' protest in Aktau" in text.replace("&#39;", "'")
+    assert "16–19 December 2011 (day uncertain) Statement by OSCE" in text
+    # the clashes ran from 16 to 17 December: a span, not an uncertain day
+    assert "16–17 December 2011 Clashes with police" in text
     # the shooting kaz:follows the dispute over the decorations; both are dated 16 December
     assert text.index("Dispute over holiday decorations") < text.index("Police shooting on the central square")
     # a statement reacting to the clashes (16-19 December) comes after the day-certain events of the 16th
@@ -86,3 +88,23 @@ def test_home_page_tells_the_story_from_the_data(client):
     assert '<section class="map">' in page and "<title>Kazakhstan</title>" in page
     for entry in ("/sparql", "/dumps/", "/dataset#cite"):
         assert f'href="{entry}"' in page
+
+
+def _entry(page: str, path: str) -> str:
+    """The timeline entry (its <li>, up to the next entry) of the event at ``path``."""
+    link = page.index(f'href="/doc/{path}"')
+    return page[page.rindex('<li class="event', 0, link):page.find('<li class="event', link)]
+
+
+def test_timeline_draws_days_as_dots_ranges_as_bars_with_sourced_figures(client):
+    page = client.get("/timeline", headers={"Accept": "text/html"}).get_data(as_text=True)
+    shooting = _entry(page, "event/zhanaozen-shooting-2011-12-16")
+    assert '<circle class="day"' in shooting and 'class="uncertain"' not in shooting
+    assert "at least 13 (deaths) — " in _text(shooting) and "The New York Times" in shooting
+    aktau = _entry(page, "event/aktau-protest-2011-12")
+    assert '<rect class="uncertain"' in aktau and '<circle class="day"' not in aktau
+    clashes = _entry(page, "event/mangystau-clashes-2011-12-16-17")
+    assert '<rect class="range"' in clashes
+    # sub-events are nested under their parent: the shooting's entry is inside the clashes' list
+    parent = page.index('href="/doc/event/mangystau-clashes-2011-12-16-17"')
+    assert 'class="event depth-1"' in page[parent:page.index('href="/doc/event/zhanaozen-shooting-2011-12-16"', parent)]

@@ -40,9 +40,10 @@ def format_date(literal: ox.Literal) -> str:
     return value
 
 
-def format_date_range(earliest: ox.Literal, latest: ox.Literal | None) -> str:
+def format_date_range(earliest: ox.Literal, latest: ox.Literal | None, *, span: bool = False) -> str:
     """A date known only to lie between two days, said as such: '18 or 19 December 2011',
-    '16–19 December 2011', 'May 2011' (the whole month), '30 November – 2 December 2011'."""
+    '16–19 December 2011', 'May 2011' (the whole month), '30 November – 2 December 2011'.
+    With ``span``, the two days are a start and an end: '16–17 December 2011', never 'or'."""
     if latest is None or latest.value == earliest.value:
         return format_date(earliest)
     try:
@@ -53,7 +54,7 @@ def format_date_range(earliest: ox.Literal, latest: ox.Literal | None) -> str:
     if (first.year, first.month) == (last.year, last.month):
         if first.day == 1 and next_day.month != last.month:
             return f"{first:%B %Y}"
-        joined = " or " if (last - first).days == 1 else "–"
+        joined = " or " if (last - first).days == 1 and not span else "–"
         return f"{first.day}{joined}{last.day} {last:%B %Y}"
     if first.year == last.year:
         return f"{first.day} {first:%B} – {last.day} {last:%B %Y}"
@@ -219,7 +220,8 @@ class GraphView:
         return {"path": ref.path, "kind": ref.kind, "iri": subject.value,
                 "labels": {lang: self.label(subject, lang) for lang in self.languages},
                 "types": [t.value for t in self.objects(subject, RDF_TYPE.value)],
-                "date": format_date_range(literals[0], latest) if literals else None,
+                "date": (format_date_range(literals[0], latest) if latest is not None or end is None
+                         else format_date_range(literals[0], end, span=True)) if literals else None,
                 "sort_date": literals[0].value if literals else None,
                 "latest": latest.value if latest is not None else None,
                 "end": end.value if end is not None else None,

@@ -38,11 +38,14 @@ from kazdata.entities.graph_view import (
     GraphView,
     format_date_range,
 )
+from kazdata.entities.timeline_drawing import WIDTH, Axis, track
 from kazdata.entities.triples import TripleIndex, token
 from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
 
 #: the most people, organisations, figures and events the home page lists (the indexes list all)
 HOME_LIST = 40
+#: the most events the timeline draws, in timeline order (``/index/event`` lists all)
+TIMELINE_LIMIT = 300
 #: the stylesheet and the query page's script, served at /static/ and copied by the export
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _templates = jinja2.Environment(
@@ -212,16 +215,16 @@ class PageRenderer:
         for entries in kinds.values():
             entries.sort(key=lambda e: e["labels"].get(language, e["labels"][DEFAULT_LANGUAGE]).lower())
         events = kinds.get("event", [])
-        roots, children = timeline_tree(events)
+        timeline = self._timeline(events[:TIMELINE_LIMIT], language)
+        timeline["total"] = len(events)
         figures = self._key_figures(language)
         result = {
             "home": self._render("home.html", language, kinds=sorted(kinds.items()),
-                                 event_count=len(events), title="kazdata", roots=roots,
+                                 event_count=len(events), title="kazdata", timeline=timeline,
                                  map=self._events_map(events), figures=figures, span=_span(events),
                                  outlets=sorted({o["label"] for f in figures for o in f["outlets"]}),
                                  people=kinds.get("person", [])[:HOME_LIST], organisations=kinds.get("organization", [])[:HOME_LIST]),
-            "timeline": self._render("timeline.html", language, roots=roots, children=children,
-                                     title="Timeline of events"),
+            "timeline": self._render("timeline.html", language, timeline=timeline, title="Timeline of events"),
             "ontology": self._render("ontology.html", language, terms=self._ontology_terms(language),
                                      title="kazdata ontology"),
         }
@@ -229,6 +232,22 @@ class PageRenderer:
             result[f"kind-{kind}"] = self._render("kind.html", language, kind=kind, entries=entries,
                                                   title=f"Index: {kind}")
         return result
+
+    def _timeline(self, events: list[dict], language: str) -> dict:
+        """The timeline's events in order (``chronology``), sub-events under their parents, each
+        with its track on the drawn axis (``timeline_drawing``) and the figures reported about it."""
+        view = self.view
+        roots, children = timeline_tree(events)
+        axis = Axis(events)
+        figure_claim = view.vocabulary.term("FigureClaim")
+        entries = {}
+        for event in events:
+            claims = [c for c in view.subjects(SCHEMA + "about", ox.NamedNode(event["iri"]))
+                      if any(t.value == figure_claim for t in view.objects(c, RDF_TYPE.value))]
+            entries[event["iri"]] = {"track": track(axis, event),
+                                     "figures": [self._figure(c, language) for c in claims]}
+        return {"roots": roots, "children": children, "entries": entries, "ticks": axis.ticks(),
+                "width": WIDTH, "shown": len(events)}
 
     def _events_map(self, events: list[dict]) -> dict | None:
         """The map of the home page: every place an event is located at (or, for a place without
