@@ -71,6 +71,7 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("openapi", "/openapi.json", READ, "the OpenAPI description of these routes"),
     Route("favicon", "/favicon.ico", READ, "the site's icon (browsers ask for it at this path)"),
     Route("robots", "/robots.txt", READ, "what crawlers may fetch, and where the sitemap is"),
+    Route("search", "/search", READ, "the entities whose names match the query q, by kind (an HTML page)"),
 )}
 
 #: URL name of a graph resource -> the stem of its files in the release (``/dataset`` is VoID).

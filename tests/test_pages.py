@@ -108,3 +108,29 @@ def test_timeline_draws_days_as_dots_ranges_as_bars_with_sourced_figures(client)
     # sub-events are nested under their parent: the shooting's entry is inside the clashes' list
     parent = page.index('href="/doc/event/mangystau-clashes-2011-12-16-17"')
     assert 'class="event depth-1"' in page[parent:page.index('href="/doc/event/zhanaozen-shooting-2011-12-16"', parent)]
+
+
+def test_search_finds_names_in_every_language_grouped_by_kind_without_javascript(live_server):
+    def search(query: str) -> requests.Response:
+        return requests.get(live_server.url("/search"), params={"q": query})
+
+    # the source file's alternate names of Zhanaozen: Kazakh, Russian, an older English name
+    for query in ("Жаңаөзен", "жанаозен", "novy uzen", "ZHANAOZEN"):
+        response = search(query)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+        results = response.text[response.text.index("<h2>Place"):]
+        assert 'href="/doc/place/zhanaozen"' in results, query
+    # "Ažubalis" folded finds the person written "Azubalis" (and his alternate name with the caron)
+    assert 'href="/doc/person/audronius-azubalis"' in search("azubalis").text
+    grouped = search("shetpe").text
+    assert "<h2>Place (" in grouped and "<h2>Event (" in grouped
+    assert grouped.index("<h2>Event (") < grouped.index("<h2>Place (")  # kinds in alphabetical order
+    assert "Nothing in this release is named" in search("atlantis").text
+    too_long = search("x" * 201)
+    assert too_long.status_code == 400 and "at most 200" in too_long.text and "Traceback" not in too_long.text
+
+
+def test_every_page_has_a_search_box(client):
+    for path in ("/", "/timeline", "/doc/place/aktau", "/ontology", "/dumps/", "/search"):
+        page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert '<form class="search" action="/search" method="get" role="search">' in page, path

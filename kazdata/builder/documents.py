@@ -26,8 +26,11 @@ from kazdata.builder.dumps import write_bytes
 from kazdata.builder.release_info import release_version
 from kazdata.entities import pages
 from kazdata.entities.description import (
+    ALTERNATE_NAME,
     ATTRIBUTION,
     LABELS_AND_TYPES,
+    RDFS_LABEL,
+    SCHEMA_NAME,
     EntityRef,
     describe,
     list_entities,
@@ -37,6 +40,7 @@ from kazdata.entities.description_pages import render_shapes_page
 from kazdata.entities.graph_view import GraphView, index_entry_predicates
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
 from kazdata.release.entity_index import write_entity_index
+from kazdata.release.search_index import write_search_index
 from kazdata.vocabulary import LICENSE
 
 DOCUMENTS = "docs/documents.nt.gz"
@@ -115,11 +119,26 @@ def _collect(results, total: int, progress) -> tuple[list, list, list]:
 
 def write_site_pages(context: BuildContext, index: TripleIndex, entries: list[dict],
                      shapes: list[ox.Triple]) -> None:
-    """Home, timeline, an index per kind, the ontology and shapes pages, in every language."""
+    """Home, timeline, an index per kind, the ontology and shapes pages, in every language, and
+    the search index (``kazdata.release.search_index``)."""
     view = GraphView(index, context.base)
+    write_search_index(context.release, [search_row(view, entry) for entry in entries])
     renderer = pages.PageRenderer(view, context.style)
     for language in view.languages:
         site = renderer.site_pages(entries, language)
         site["shapes"] = render_shapes_page(shapes, language)
         for name, html in site.items():
             write_bytes(context.release / "pages" / f"{name}.{language}.html", html.encode(), gzipped=True)
+
+
+def search_row(view: GraphView, entry: dict) -> dict:
+    """An entity's line of the search index: every name it has, in every language."""
+    subject = ox.NamedNode(entry["iri"])
+    names = {(o.value, o.language or "") for predicate in NAME_PREDICATES
+             for o in view.objects(subject, predicate) if isinstance(o, ox.Literal)}
+    label = entry["labels"].get("en") or next(iter(entry["labels"].values()))
+    return {"path": entry["path"], "kind": entry["kind"], "label": label,
+            "names": sorted(names | {(label, "en")})}
+
+
+NAME_PREDICATES = (RDFS_LABEL.value, SCHEMA_NAME.value, ALTERNATE_NAME.value)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from kazdata.http_contract import dumps_listing, published_checksums, sitemap
 from kazdata.release.name_index import NameIndex
 from kazdata.release.opened import Release
+from kazdata.release.search_index import SEARCH_INDEX, SearchIndex
 
 if TYPE_CHECKING:
     import pyoxigraph as ox
@@ -138,6 +139,14 @@ class ReleaseCaches:
     def published_checksums(self) -> bytes:
         """/SHA256SUMS: the files sent as they are, by URL path (``http_contract.published_checksums``)."""
         return published_checksums(self.release).encode()
+
+    def search_index(self) -> SearchIndex | None:
+        """The release's search index (``docs/search.jsonl``), loaded on first use; None for a
+        release built without one."""
+        if not self.release.has(SEARCH_INDEX):
+            return None
+        return self._computed_once(  # type: ignore[return-value]
+            "search", lambda: SearchIndex(self.release.read(SEARCH_INDEX).decode("utf-8")))
 
     def openapi(self, build: Callable[[], str]) -> str:
         """The OpenAPI document, built by ``build`` on first use."""
