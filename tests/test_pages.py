@@ -3,9 +3,16 @@ the code that renders them."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+from pathlib import Path
 
+import pytest
 import requests
+
+from tests.conftest import IN_CI, ROOT, require_debian_package
 
 
 def _text(html: str) -> str:
@@ -134,3 +141,33 @@ def test_every_page_has_a_search_box(client):
     for path in ("/", "/timeline", "/doc/place/aktau", "/ontology", "/dumps/", "/search"):
         page = client.get(path, headers={"Accept": "text/html"}).get_data(as_text=True)
         assert '<form class="search" action="/search" method="get" role="search">' in page, path
+
+
+#: where .ci/run installs the Nu HTML Checker (npm vnu-jar); KAZDATA_VNU_JAR names another copy
+VNU_JAR = Path(os.environ.get("KAZDATA_VNU_JAR", ROOT / ".ci" / "node" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"))
+#: one page of every kind, the error page included
+HTML_PAGES = ["/", "/timeline", "/index/place", "/doc/event/zhanaozen-shooting-2011-12-16", "/doc/place/zhanaozen",
+              "/doc/place/zhanaozen-central-square", "/doc/person/kalmukhambet-kasymov",
+              "/doc/claim/zhanaozen-shooting-deaths-nyt", "/doc/quotation/kasymov-nobody-gave-the-order", "/ontology",
+              "/shapes", "/dataset", "/dumps/", "/sparql", "/search?q=zhanaozen", "/doc/place/nowhere"]
+
+
+def test_every_kind_of_page_is_valid_html_by_the_nu_checker(client, tmp_path):
+    """The Nu HTML Checker (vnu.jar, run with Debian's Java) finds no error in any kind of page."""
+    java = require_debian_package("default-jre-headless", "/usr/bin/java")
+    if not VNU_JAR.is_file():
+        message = f"needs the Nu HTML Checker at {VNU_JAR}: .ci/run installs it (npm install --prefix .ci/node vnu-jar)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    files = []
+    for number, path in enumerate(HTML_PAGES):
+        file = tmp_path / f"page-{number}.html"
+        file.write_bytes(client.get(path, headers={"Accept": "text/html"}).get_data())
+        files.append(str(file))
+    result = subprocess.run([java, "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *files],
+                            capture_output=True, text=True, timeout=300)
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    errors = [(HTML_PAGES[files.index(m["url"].removeprefix("file:"))], m.get("lastLine"), m["message"])
+              for m in messages if m["type"] == "error"]
+    assert errors == []
