@@ -171,3 +171,44 @@ def test_every_kind_of_page_is_valid_html_by_the_nu_checker(client, tmp_path):
     errors = [(HTML_PAGES[files.index(m["url"].removeprefix("file:"))], m.get("lastLine"), m["message"])
               for m in messages if m["type"] == "error"]
     assert errors == []
+
+
+def test_home_page_charts_a_figure_only_where_sources_differ():
+    """Two outlets report deaths at one event (written here, not in the bundled data): one chart,
+    a bar per claim scaled to the largest, each named by its outlet; one outlet alone: no chart."""
+    import pyoxigraph as ox
+
+    from kazdata.entities.description import EntityRef
+    from kazdata.entities.graph_view import GraphView
+    from kazdata.entities.pages import PageRenderer
+    from kazdata.formats import Style
+
+    base, kaz = "https://w3id.org/kazdata/", "https://w3id.org/kazdata/ontology#"
+    turtle = f"""
+    @prefix kaz: <{kaz}> . @prefix schema: <https://schema.org/> . @prefix prov: <http://www.w3.org/ns/prov#> .
+    @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @base <{base}id/> .
+    <event/e> a schema:Event ; rdfs:label "The shooting"@en .
+    <organization/a> a schema:Organization ; rdfs:label "Outlet A"@en .
+    <organization/b> a schema:Organization ; rdfs:label "Outlet B"@en .
+    kaz:Deaths rdfs:label "deaths"@en .
+    <claim/a> a kaz:FigureClaim ; schema:about <event/e> ; kaz:figureKind kaz:Deaths ; kaz:reportedValue 15 ;
+        kaz:wording "15"@en ; prov:wasAttributedTo <organization/a> .
+    <claim/b> a kaz:FigureClaim ; schema:about <event/e> ; kaz:figureKind kaz:Deaths ; kaz:reportedValue 60 ;
+        kaz:wording "at least 60"@en ; prov:wasAttributedTo <organization/b> .
+    """
+    store = ox.Store()
+    store.load(turtle.encode(), ox.RdfFormat.TURTLE)
+    view = GraphView(store, base, places=[])
+    entries = [view.index_entry(EntityRef(*path.split("/"))) for path in
+               ("event/e", "organization/a", "organization/b", "claim/a", "claim/b")]
+    home = PageRenderer(view, Style({})).site_pages(entries, "en")["home"]
+    chart = home[home.index('<figure class="chart">'):home.index("</figure>", home.index('<figure class="chart">'))]
+    assert "at least 60 — Outlet B" in chart and "15 — Outlet A" in chart
+    assert '<rect x="0" y="4" width="260.0"' in chart  # 60, the largest: the whole bar
+    assert '<rect x="0" y="28" width="65.0"' in chart  # 15 of 60: a quarter of it
+    store.remove(ox.Quad(ox.NamedNode(base + "id/claim/b"), ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo"),
+                         ox.NamedNode(base + "id/organization/b"), ox.DefaultGraph()))
+    store.add(ox.Quad(ox.NamedNode(base + "id/claim/b"), ox.NamedNode("http://www.w3.org/ns/prov#wasAttributedTo"),
+                      ox.NamedNode(base + "id/organization/a"), ox.DefaultGraph()))
+    alone = PageRenderer(GraphView(store, base, places=[]), Style({})).site_pages(entries, "en")["home"]
+    assert '<figure class="chart">' not in alone

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 
 from kazdata.entities import maps, places
 from kazdata.entities.chronology import timeline_tree
+from kazdata.entities.figure_charts import charts_where_sources_differ
 from kazdata.entities.description import (
     RDF_TYPE,
     RDFS_LABEL,
@@ -222,6 +223,7 @@ class PageRenderer:
             "home": self._render("home.html", language, kinds=sorted(kinds.items()),
                                  event_count=len(events), title="kazdata", timeline=timeline,
                                  map=self._events_map(events), figures=figures, span=_span(events),
+                                 charts=charts_where_sources_differ(figures),
                                  outlets=sorted({o["label"] for f in figures for o in f["outlets"]}),
                                  people=kinds.get("person", [])[:HOME_LIST], organisations=kinds.get("organization", [])[:HOME_LIST]),
             "timeline": self._render("timeline.html", language, timeline=timeline, title="Timeline of events"),
