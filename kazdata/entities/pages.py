@@ -19,7 +19,6 @@ import pyoxigraph as ox
 
 from kazdata.entities import maps, places
 from kazdata.entities.chronology import timeline_tree
-from kazdata.entities.figure_charts import charts_where_sources_differ
 from kazdata.entities.description import (
     RDF_TYPE,
     RDFS_LABEL,
@@ -29,6 +28,7 @@ from kazdata.entities.description import (
     labels_and_types,
     record_link_iris,
 )
+from kazdata.entities.figure_charts import charts_where_sources_differ
 from kazdata.entities.graph_view import (
     ALTERNATE_NAME,
     DEFAULT_LANGUAGE,
