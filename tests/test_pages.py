@@ -26,6 +26,11 @@ def test_timeline_shows_uncertain_days_as_ranges_and_same_day_events_in_recorded
     assert "16–19 December 2011 (day uncertain) Statement by OSCE" in text
     # the clashes ran from 16 to 17 December: a span, not an uncertain day
     assert "16–17 December 2011 Clashes with police" in text
+    clashes = client.get("/doc/event/mangystau-clashes-2011-12-16-17", headers={"Accept": "text/html"})
+    assert '<span class="date">16–17 December 2011</span>' in clashes.get_data(as_text=True)
+    aktau = client.get("/doc/event/aktau-protest-2011-12", headers={"Accept": "text/html"})
+    assert ('<span class="date">18 or 19 December 2011</span> <span class="note">(day uncertain)</span>'
+            in aktau.get_data(as_text=True))
     # the shooting kaz:follows the dispute over the decorations; both are dated 16 December
     assert text.index("Dispute over holiday decorations") < text.index("Police shooting on the central square")
     # a statement reacting to the clashes (16-19 December) comes after the day-certain events of the 16th

@@ -13,7 +13,11 @@ A document about entity E holds (see docs/decisions/003-entity-documents.md):
 4. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
    in N-Triples order) besides those of the records, with the labels, types and addresses of
    their subjects; the total count is stated on the document node;
-5. a few triples about the document itself: its primary topic, licence and dataset.
+5. where E is (``kazdata.entities.places.context_lines``): the ``schema:containedInPlace`` chain
+   up from E and from its ``schema:location``s, and, for a place, the places inside it and what
+   is located at them (at most ``places.INSIDE_LIMIT``), with their labels: the page's map and its
+   "located at places inside" list (issue 18), so the document says no less than the page;
+6. a few triples about the document itself: its primary topic, licence and dataset.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from functools import cache
 
 import pyoxigraph as ox
 
+from kazdata.entities import places
 from kazdata.entities.triples import TripleIndex, split_line, token
 from kazdata.vocabulary import Vocabulary, is_slug
 
@@ -149,8 +154,9 @@ def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
              dataset_iri: str) -> list[bytes]:
     """The document about ``ref`` (see the module docstring) as sorted, distinct N-Triples lines."""
     entity = f"<{ref.iri(base)}>".encode()
-    own = concise_bounded_description(index, entity, base) + records_about(index, entity, base)
-    linked = {split_line(line)[2] for line in own} - {entity}
+    context = places.context_lines(index, entity)
+    own = concise_bounded_description(index, entity, base) + records_about(index, entity, base) + context
+    linked = ({split_line(line)[2] for line in own} | {split_line(line)[0] for line in context}) - {entity}
     linked = {term for term in linked if term[:1] == b"<"}
     own_prefix = entity + b" "
     incoming_all = [line for line in index.by_object.get(entity, ()) if not line.startswith(own_prefix)]

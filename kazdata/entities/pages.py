@@ -133,13 +133,17 @@ class PageRenderer:
                 "displayers": self._links(node, kaz("displayedBy"), language),
                 "medium": medium.value if medium is not None else ""}
 
-    def _when(self, subject) -> str | None:
-        """The event's day, or its range of days said as a range, as the timeline says it."""
+    def _when(self, subject) -> dict | None:
+        """The event's day, its span of days, or the days it may have started on, as the
+        timeline says them (``GraphView.index_entry``)."""
         view = self.view
         start = view.value(subject, SCHEMA + "startDate") or view.value(subject, SEM + "hasEarliestBeginTimeStamp")
         if start is None:
             return None
-        return format_date_range(start, view.value(subject, SEM + "hasLatestBeginTimeStamp"))
+        latest, end = view.value(subject, SEM + "hasLatestBeginTimeStamp"), view.value(subject, SCHEMA + "endDate")
+        if latest is None and end is not None:
+            return {"text": format_date_range(start, end, span=True), "uncertain": False}
+        return {"text": format_date_range(start, latest), "uncertain": latest is not None}
 
     def _map(self, subject, kind: str, language: str) -> dict | None:
         """The map of a place, or of an entity located somewhere: its places with coordinates,
@@ -348,16 +352,13 @@ def page_lines(index: TripleIndex, ref: EntityRef, base: str, document: list[byt
     ``PageRenderer.entity_page`` over a view of the document plus these lines (and the release's
     places) renders the same page as over the whole graph (a test holds them equal). Since the
     document carries the records about the entity and the names of what they link to (issue 12),
-    these are names of terms the document writes without describing them, usually none, and
-    where the entity is (``kazdata.entities.places.context_lines``): the places around it and
-    the events inside it.
+    these are only names of terms the document writes without describing them, usually none.
     """
     # every IRI written in the document: a few more than the page shows (datatypes, an IRI quoted
     # in a literal) cost a few label lines and change nothing on the page
-    context = places.context_lines(index, f"<{ref.iri(base)}>".encode())
-    terms = set(_IRI_TOKEN.findall(b"".join(document + context)))
+    terms = set(_IRI_TOKEN.findall(b"".join(document)))
     extra = labels_and_types(index, terms, PAGE_LABELS)
-    return sorted(set(extra + context) - set(document))
+    return sorted(set(extra) - set(document))
 
 
 OWL = "http://www.w3.org/2002/07/owl#"
