@@ -21,7 +21,6 @@ from kazdata.errors import (
     PayloadTooLarge,
 )
 from kazdata.formats import (
-    DATASET_FORMATS,
     GRAPH_FORMATS,
     HTML,
     JSON_LD,
@@ -39,8 +38,9 @@ from kazdata.http_contract import (
 )
 from kazdata.release.opened import Release
 from kazdata.settings import Settings
+from kazdata.sparql.answers import CONSTRUCT_FORMATS, SELECT_FORMATS, Answer
 from kazdata.sparql.backends import open_backend
-from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
+from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest, QueryResult
 from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors, preflight
@@ -49,11 +49,6 @@ from kazdata.web.resources import public_url, served
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
-#: A CONSTRUCT asked for as JSON-LD is written by pyoxigraph (expanded JSON-LD), not compacted
-#: by rdflib as entity documents are at build time: compaction runs here, in the web worker,
-#: outside the query's time limit, and took 2.6 s against 0.034 s for 10,000 triples
-#: (``bench/construct_jsonld.py``).
-CONSTRUCT_FORMATS: list[Format] = [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]
 FORMAT_PARAMETERS = ("format", "output", "results")
 TRUNCATED_HEADER = "X-Kazdata-Truncated"
 #: the size of the pieces a streamed result is sent in
@@ -119,7 +114,19 @@ def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     if not queries[0].strip():
         raise BadRequest("the 'query' parameter is empty")
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
-                        tuple(params.get("named-graph-uri", [])), base_iri=_base_iri()), params
+                        tuple(params.get("named-graph-uri", [])), base_iri=_base_iri(),
+                        results_format=_format_or_none(params, SELECT_FORMATS),
+                        graph_format=_format_or_none(params, CONSTRUCT_FORMATS)), params
+
+
+def _format_or_none(params: dict[str, list[str]], formats: list[Format]) -> str | None:
+    """The extension of the format negotiated among ``formats``, None if none is acceptable: the
+    kind of result (rows or a graph) is known only once the query is evaluated, so both are
+    negotiated here and the engine answers in the one its kind needs (or a 406)."""
+    try:
+        return _requested_format(params, formats).extension
+    except NotAcceptable:
+        return None
 
 
 def _base_iri() -> str:
@@ -160,33 +167,39 @@ def _timeout(params: dict[str, list[str]]) -> float | None:
     return seconds
 
 
-def _respond(result, params) -> Response:
-    limit = _settings().result_limit
-    if isinstance(result, GraphResult):
-        fmt = _requested_format(params, CONSTRUCT_FORMATS)
-        if fmt.serializer is not None:
-            try:
-                body = (_expanded_json_ld(result.triples) if fmt is JSON_LD  # see CONSTRUCT_FORMATS
-                        else fmt.serializer(result.triples, _style()))
-            except ValueError:  # e.g. JSON-LD through rdflib, which lacks RDF 1.2 terms
-                others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
-                raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
-                                    "does not support (such as RDF 1.2 triple terms or directional language "
-                                    "strings); ask for " + ", ".join(f.label for f in others),
-                                    offered=[f.media_type for f in others]) from None
-        else:  # TriG / N-Quads: the constructed triples form the default graph
-            body = rdf_bytes([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-                              for t in result.triples], fmt.rdf_format)
-        response = Response(body, content_type=fmt.content_type)
-    else:
-        fmt = _requested_format(params, list(RESULT_FORMATS.values()))
+def _respond(result: QueryResult | Answer, params: dict[str, list[str]]) -> Response:
+    if isinstance(result, Answer):  # written by the engine (the embedded stores)
+        response = Response(result.pieces, content_type=result.content_type)
+        response.headers["Content-Length"] = str(result.length)
+    elif isinstance(result, GraphResult):
+        response = Response(_graph_bytes(result, _requested_format(params, CONSTRUCT_FORMATS)),
+                            content_type=_requested_format(params, CONSTRUCT_FORMATS).content_type)
+    else:  # rows from a remote store, written here
+        fmt = _requested_format(params, SELECT_FORMATS)
         assert fmt.results_writer is not None  # every results format has one
         response = Response(_in_pieces(fmt.results_writer(result)), content_type=fmt.content_type)
     if result.truncated:
-        response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
+        response.headers[TRUNCATED_HEADER] = f"true; limit={_settings().result_limit}"
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
     return add_cors(response)
+
+
+def _graph_bytes(result: GraphResult, fmt: Format) -> bytes:
+    """A remote store's CONSTRUCT answer in ``fmt`` (the embedded stores' are written by
+    ``kazdata.sparql.answers``, in the query process)."""
+    if fmt.serializer is None:  # TriG / N-Quads: the constructed triples form the default graph
+        return rdf_bytes([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                          for t in result.triples], fmt.rdf_format)
+    try:
+        return (_expanded_json_ld(result.triples) if fmt is JSON_LD  # as kazdata.sparql.answers writes it
+                else fmt.serializer(result.triples, _style()))
+    except ValueError:  # e.g. RDF 1.2 terms that a writer lacks
+        others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
+        raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
+                            "does not support (such as RDF 1.2 triple terms or directional language "
+                            "strings); ask for " + ", ".join(f.label for f in others),
+                            offered=[f.media_type for f in others]) from None
 
 
 def _expanded_json_ld(triples: list[ox.Triple]) -> bytes:
