@@ -532,26 +532,3 @@ def test_a_stop_signal_while_the_supervisor_loads_ends_the_start(release_dir, sl
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
     assert made and not os.path.exists(made[0])
-
-
-def test_a_thread_keeps_its_connection_between_queries_and_a_switch_lets_it_go(service):
-    """Connecting and the supervisor's accept cost a round trip per query: a thread keeps its
-    connection and the supervisor hands the next query on it (the same socket, by its inode);
-    after a timeout the connection is not kept; a supervisor that drains closes the connections
-    it keeps, and the query is asked again on a new one, unnoticed."""
-    supervisor, _link = service
-    backend = ProcessBackend(supervisor.socket_path)
-    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
-    first = os.fstat(backend._kept.connection.fileno()).st_ino
-    for _ in range(3):
-        assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
-        assert os.fstat(backend._kept.connection.fileno()).st_ino == first
-    with pytest.raises(QueryTimeout):
-        backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.3)
-    assert backend._kept.connection is None  # its query process still holds it
-    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
-    os.kill(supervisor.pid, signal.SIGUSR1)  # drain, as at a release switch: kept connections are closed
-    assert _wait_for(lambda: not supervisor.alive())
-    supervisor.keep_running()
-    assert _wait_for(lambda: (supervisor.keep_running(), supervisor.alive())[1])
-    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))

@@ -24,7 +24,6 @@ import select
 import signal
 import socket
 import struct
-import threading
 import time
 from collections.abc import Iterator
 
@@ -69,14 +68,6 @@ def receive_frame(sock: socket.socket) -> object:
     return pickle.loads(_read_exactly(sock, size))
 
 
-def has_unread(connection: socket.socket) -> bool:
-    """True if the web worker's query is still waiting in ``connection``, unread."""
-    try:
-        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except OSError:
-        return False
-
-
 def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
     """The supervisor's word to the web worker whose query process died while holding its query:
     a reply frame saying how (a crash is reported as one, not as a time limit or memory).
@@ -104,14 +95,8 @@ def _unreachable(error: OSError) -> BackendUnavailable:
                               "try again in a moment")
 
 
-class _Closed(Exception):
-    """A kept connection was found closed before any answer came: the supervisor closes the
-    connections it keeps when it drains or stops, so the query is sent again on a new one."""
-
-
 class ProcessBackend:
-    """A web worker's handle on the query processes: one connection per thread, kept between
-    queries (connecting and the supervisor's accept and peer check cost a round trip each).
+    """A web worker's handle on the query processes: one connection per query.
 
     A client that asked for a shorter timeout than the operator's gets its 503 at its own
     timeout; its query process is still killed only at the operator's limit, by the supervisor,
@@ -121,64 +106,42 @@ class ProcessBackend:
     ``length`` bytes already written in the client's format: an answer up to ``PIECE_BYTES`` is
     read at once, a longer one is relayed piece by piece while the response is sent, so a web
     worker never holds more than a piece of it. The query process holds its connection (and is
-    killed at the time limit) until the last byte is taken. A connection is kept for the
-    thread's next query only once an answer was read whole; after a timeout or a relayed
-    answer it is closed.
+    killed at the time limit) until the last byte is taken.
     """
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
-        self._kept = threading.local()
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> Answer:
         """Evaluate in a query process. Raises QueryTimeout past ``timeout``, BadRequest for a
         query the store rejects, BackendUnavailable when no query process can answer."""
         give_up_at = time.monotonic() + timeout
-        kept: socket.socket | None = getattr(self._kept, "connection", None)
-        self._kept.connection = None
-        if kept is not None:
-            try:
-                return self._ask(kept, request, limit, give_up_at, timeout, reused=True)
-            except _Closed:
-                pass  # the supervisor let it go: ask on a new connection
-        return self._ask(self._connect(timeout), request, limit, give_up_at, timeout, reused=False)
-
-    def _ask(self, sock: socket.socket, request: QueryRequest, limit: int, give_up_at: float, timeout: float,
-             reused: bool) -> Answer:
-        keep = False
+        sock: socket.socket | None = self._connect(timeout)
+        assert sock is not None
         try:
-            if reused:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
             try:
                 send_frame(sock, (request, limit, give_up_at))
             except BlockingIOError:  # every query process busy, and the query is larger than a socket buffer
                 raise QueryTimeout(timeout_message(timeout)) from None
             except OSError as error:
-                if reused:
-                    raise _Closed from None
                 raise _unreachable(error) from None
-            reply = _receive(sock, give_up_at, timeout, reused)
+            reply = _receive(sock, give_up_at, timeout)
+            assert sock is not None
             status = reply[0]
             if status == "ok":
                 _status, extension, truncated, length = reply
                 fmt = ANSWER_FORMATS[extension]
                 if length <= PIECE_BYTES:
-                    answer = Answer.whole(fmt, _body(sock, length), truncated)
-                    keep = True
-                    return answer
-                relayed = Answer(fmt, _relay(sock, length), length, truncated)
-                sock = None  # type: ignore[assignment]  # the relay closes it
-                return relayed
+                    return Answer.whole(fmt, _body(sock, length), truncated)
+                answer = Answer(fmt, _relay(sock, length), length, truncated)
+                sock = None  # the relay closes it
+                return answer
             if status == "error":
-                keep = True
                 raise reply[1]
             raise {name: error for error, name in REPLY_STATUS.items()}[status](reply[1])
         finally:
             if sock is not None:
-                if keep:
-                    self._kept.connection = sock
-                else:
-                    sock.close()
+                sock.close()
 
     def _connect(self, timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -230,10 +193,9 @@ def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
         sock.close()
 
 
-def _receive(sock: socket.socket, give_up_at: float, timeout: float, reused: bool = False) -> tuple:
+def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
     """The query process's reply header, waiting until ``give_up_at`` (poll: a gthread worker
-    holding many keep-alive connections has descriptors past select's FD_SETSIZE). On a kept
-    connection, an end before any reply raises ``_Closed`` (it is asked again on a new one)."""
+    holding many keep-alive connections has descriptors past select's FD_SETSIZE)."""
     try:
         poller = select.poll()
         poller.register(sock, select.POLLIN)
@@ -242,13 +204,11 @@ def _receive(sock: socket.socket, give_up_at: float, timeout: float, reused: boo
         reply = receive_frame(sock)
         assert isinstance(reply, tuple)
         return reply
-    except (EOFError, ConnectionResetError):
+    except EOFError:
         # the supervisor kills at the operator's limit, never before this worker's own timeout:
         # an end seen before it is the process dying (out of memory, killed by hand)
         if time.monotonic() >= give_up_at:
             raise QueryTimeout(timeout_message(timeout)) from None
-        if reused:
-            raise _Closed from None
         raise BackendUnavailable("the query process ended without answering (its supervisor said "
                                  "nothing of how); try again, or a smaller query") from None
     except BlockingIOError:

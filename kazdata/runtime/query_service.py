@@ -24,10 +24,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-from kazdata.errors import KazdataError, ReleaseError
+from kazdata.errors import ReleaseError
 from kazdata.release.opened import OpenedRelease, release_stamp
-from kazdata.runtime.processes import Forked, end_with_parent, name_process
-from kazdata.runtime.supervisor import DRAIN, Supervisor
+from kazdata.runtime.processes import Forked
+from kazdata.runtime.supervisor import DRAIN, run_supervisor
 from kazdata.settings import Settings
 
 log = logging.getLogger("kazdata.query")
@@ -218,24 +218,3 @@ class QueryService:
         self.starting, self.current, self.draining = None, None, []
         self._unlisten()
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def run_supervisor(settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
-                   ready_fd: int, keeper: int) -> int:
-    """The body of a supervisor the keeper forked: its exit code. Why it could not start goes
-    to ``ready_fd``, where the keeper reads ``ok`` once it serves."""
-    code, why = 1, ""
-    try:
-        name_process("kz-query-super")
-        end_with_parent(keeper, signal.SIGTERM)
-        code = Supervisor(settings, opened, stamp, listener, ready_fd, keeper).run()
-    except KazdataError as error:
-        why = error.message
-    except BaseException as error:  # noqa: BLE001 - reported to the keeper
-        why = f"query supervisor failed: {error!r}"
-    if why:
-        try:
-            os.write(ready_fd, why.encode()[:4000])  # one write under PIPE_BUF: read whole
-        except OSError:
-            pass  # it had said ok already: the keeper sees it exit
-    return code
