@@ -532,3 +532,33 @@ def test_a_stop_signal_while_the_supervisor_loads_ends_the_start(release_dir, sl
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
     assert made and not os.path.exists(made[0])
+
+
+def test_a_text_checked_once_is_not_parsed_again(release_dir, monkeypatch, tmp_path):
+    """The check of a query holding a watched word is an rdflib parse of milliseconds: once a
+    query process has passed a text, the web worker says so when it sends it again (its
+    backend serves one release, under one set of rules), and no query process parses it again.
+    Each query process's own memory of verdicts is turned off here, so only that can save it."""
+    from kazdata.sparql import query_check
+    parses = tmp_path / "parses"
+    real = query_check.check_query
+
+    def counted(text, *args):  # runs in the query processes
+        with open(parses, "a") as out:
+            out.write("parse\n")
+        return real(text, *args)
+
+    monkeypatch.setattr(query_check, "check_query", counted)
+    monkeypatch.setattr(query_check, "CACHED_QUERY_CHARACTERS", 0)
+    settings = load_settings({"release": release_dir, "query_processes": 2, "query_timeout": 5.0}, environ={})
+    service = QueryService.start(settings)
+    try:
+        parses.write_text("")
+        backend = ProcessBackend(service.socket_path)
+        named = QueryRequest("SELECT ?e FROM <https://w3id.org/kazdata/graph/globalpost-2011-12-19> "
+                             "WHERE { ?e a kaz:Strike }")
+        answers = [_rows(backend.query(named, limit=10, timeout=5.0)) for _ in range(5)]
+        assert all(len(rows) == 1 for rows in answers)
+        assert parses.read_text().count("parse") == 1
+    finally:
+        service.stop()

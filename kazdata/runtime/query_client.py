@@ -17,6 +17,7 @@ its header frame as raw bytes, already written in the client's format by the que
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout
 from kazdata.sparql.answers import ANSWER_FORMATS, Answer
 from kazdata.sparql.policy import QueryRequest, timeout_message
+from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
 
 #: How long a web worker may take to read an answer once it has begun to arrive.
 TRANSFER_TIMEOUT = 60.0
@@ -111,11 +113,18 @@ class ProcessBackend:
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
+        #: query text -> whether it uses FROM, for texts a query process checked and passed: sent
+        #: with the text again, the check (an rdflib parse of milliseconds) is not repeated. One
+        #: backend serves one release, so its rules never change under these verdicts.
+        self.passed: dict[str, bool] = {}
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> Answer:
         """Evaluate in a query process. Raises QueryTimeout past ``timeout``, BadRequest for a
         query the store rejects, BackendUnavailable when no query process can answer."""
         give_up_at = time.monotonic() + timeout
+        checked = self.passed.get(request.text)
+        if checked is not None:
+            request = dataclasses.replace(request, checked_uses_from=checked)
         sock: socket.socket | None = self._connect(timeout)
         assert sock is not None
         try:
@@ -129,7 +138,8 @@ class ProcessBackend:
             assert sock is not None
             status = reply[0]
             if status == "ok":
-                _status, extension, truncated, length = reply
+                _status, extension, truncated, length, uses_from = reply
+                self._remember(request.text, uses_from)
                 fmt = ANSWER_FORMATS[extension]
                 if length <= PIECE_BYTES:
                     return Answer.whole(fmt, _body(sock, length), truncated)
@@ -142,6 +152,12 @@ class ProcessBackend:
         finally:
             if sock is not None:
                 sock.close()
+
+    def _remember(self, text: str, uses_from: bool) -> None:
+        if len(text) <= CACHED_QUERY_CHARACTERS and text not in self.passed:
+            if len(self.passed) >= CACHED_QUERIES:
+                self.passed.clear()
+            self.passed[text] = uses_from
 
     def _connect(self, timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

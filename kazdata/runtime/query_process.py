@@ -90,7 +90,7 @@ def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limi
             except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
                 send_frame(client, ("error", error.with_traceback(None)))
                 return
-            send_frame(client, ("ok", answer.fmt.extension, answer.truncated, answer.length))
+            send_frame(client, ("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
             for piece in answer.pieces:
                 client.sendall(piece)
         finally:

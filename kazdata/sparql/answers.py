@@ -57,6 +57,8 @@ class Answer:
     pieces: Iterable[bytes]
     length: int
     truncated: bool
+    #: the query check's verdict on the text (it passed): whether it uses FROM
+    uses_from: bool = False
 
     @classmethod
     def whole(cls, fmt: Format, body: bytes, truncated: bool) -> Answer:

@@ -43,6 +43,10 @@ class QueryRequest:
     #: remote store's answer is written by the web layer.
     results_format: str | None = "srj"
     graph_format: str | None = "ttl"
+    #: whether the text uses FROM, when a query process already checked this very text under the
+    #: same rules (``kazdata.runtime.query_client`` remembers verdicts per served release): the
+    #: check is skipped; None: check it
+    checked_uses_from: bool | None = None
 
 
 #: One solution: variable name -> term, or None where the variable is unbound. Plain dicts,

@@ -107,7 +107,8 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
     reached (pyoxigraph's OSError): its message may name files of the release, so it is
     logged, not sent.
     """
-    checked = rules.check(request.text)
+    checked = (rules.check(request.text) if request.checked_uses_from is None
+               else CheckedQuery(request.checked_uses_from))
     try:
         results = store.query(request.text, prefixes=rules.prefixes, base_iri=request.base_iri,
                               **_dataset(request, checked))
@@ -115,13 +116,15 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
             if request.graph_format is None:
                 raise answers.refuse_kind(answers.CONSTRUCT_FORMATS)
             fmt = next(f for f in answers.CONSTRUCT_FORMATS if f.extension == request.graph_format)
-            return answers.graph_answer(results, fmt, limit, max_bytes, rules.prefixes)
-        if request.results_format is None:
+            answer = answers.graph_answer(results, fmt, limit, max_bytes, rules.prefixes)
+        elif request.results_format is None:
             raise answers.refuse_kind(answers.SELECT_FORMATS)
-        fmt = RESULT_FORMATS[request.results_format]
-        if isinstance(results, ox.QueryBoolean):
-            return answers.boolean_answer(results, fmt)
-        return answers.select_answer(results, fmt, limit, max_bytes)
+        elif isinstance(results, ox.QueryBoolean):
+            answer = answers.boolean_answer(results, RESULT_FORMATS[request.results_format])
+        else:
+            answer = answers.select_answer(results, RESULT_FORMATS[request.results_format], limit, max_bytes)
+        answer.uses_from = checked.uses_from
+        return answer
     except SyntaxError as error:
         raise BadRequest(f"malformed query: {error}") from None
     except OSError as error:
