@@ -171,3 +171,41 @@ def test_an_answer_larger_than_a_piece_streams_whole(ask):
     assert status == 200 and int(headers["Content-Length"]) == len(body) > 140_000
     assert [b["x"]["value"] for b in json.loads(body)["results"]["bindings"]] == [
         f"{n}{'z' * 20_000}" for n in range(1, 8)]
+
+
+def test_the_time_limit_runs_to_the_last_byte(release_dir):
+    """The query process holds its answer's connection until the web worker has relayed the last
+    byte, under the time limit: a client that stops reading a large answer has it cut short of
+    its Content-Length at the limit (never passed off as complete), and the server answers the
+    next query."""
+    import socket
+    import time
+    from urllib.parse import quote
+    live = LiveServer(release_dir, ["--query-timeout", "2", "--query-processes", "1", "--result-bytes", "60000000"])
+    try:
+        large = ('SELECT ?x WHERE { VALUES ?a { ' + numbers(100) + ' } VALUES ?b { ' + numbers(100) + ' } '
+                 'BIND(CONCAT(STR(?a), "-", STR(?b), "' + "w" * 2000 + '") AS ?x) }')
+        with socket.create_connection(("127.0.0.1", live.port), timeout=30) as sock:
+            sock.sendall(f"GET /sparql?query={quote(large)} HTTP/1.1\r\nHost: x\r\n"
+                         "Accept: text/tab-separated-values\r\nConnection: close\r\n\r\n".encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1024)
+            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length")))
+            time.sleep(4)  # past the 2 s limit without reading
+            received = len(head.split(b"\r\n\r\n", 1)[1])
+            while True:
+                try:
+                    piece = sock.recv(1 << 20)
+                except ConnectionResetError:
+                    break
+                if not piece:
+                    break
+                received += len(piece)
+        assert length > 20_000_000 and received < length
+        after = requests.get(live.url("/sparql"), params={"query": "ASK {}"}, timeout=30,
+                             headers={"Accept": "application/sparql-results+json"})
+        assert after.status_code == 200
+    finally:
+        live.stop()
