@@ -418,7 +418,7 @@ def test_live_bodies_around_the_limit(live_server, release_dir, size, framing, c
     if size > MAX_BODY:
         assert status == 413, answer[:300]
     else:
-        assert status == 200 and b'"boolean": true' in answer, answer[:300]
+        assert status == 200 and json.loads(answer)["boolean"] is True, answer[:300]
 
 
 @pytest.mark.parametrize("target", [b"/" + b"a" * 9000, b"/sparql?query=" + b"%20" * 3000,

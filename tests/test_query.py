@@ -18,12 +18,13 @@ from kazdata.runtime.query_client import ProcessBackend
 from kazdata.runtime.query_service import QueryService
 from kazdata.runtime.supervisor import CHILD_NICENESS, HEAVY_NICENESS
 from kazdata.settings import load_settings
+from kazdata.sparql.answers import Answer
 from kazdata.sparql.backends.embedded import (
     QUERY_NICENESS,
     InProcessBackend,
     lower_priority,
 )
-from kazdata.sparql.policy import AskResult, Engine, Policy, QueryRequest, SelectResult
+from kazdata.sparql.policy import Engine, Policy, QueryRequest
 
 # about 11 million rows: a couple of seconds, so the abandoned thread does not burn the test run
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
@@ -89,6 +90,17 @@ def _children(service: QueryService) -> set[int]:
     return {int(pid) for pid in out.split()}
 
 
+def _rows(answer: Answer) -> list:
+    """The solutions of a SPARQL JSON answer, read by pyoxigraph's results parser."""
+    return list(ox.parse_query_results(answer.read(), format=ox.QueryResultsFormat.JSON))
+
+
+def _boolean(answer: Answer) -> bool:
+    result = ox.parse_query_results(answer.read(), format=ox.QueryResultsFormat.JSON)
+    assert isinstance(result, ox.QueryBoolean)
+    return bool(result)
+
+
 def _wait_for(condition, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -101,14 +113,15 @@ def _wait_for(condition, seconds: float = 5.0) -> bool:
 def test_query_processes_answer_and_report_bad_queries(service):
     supervisor, _link = service
     backend = ProcessBackend(supervisor.socket_path)
-    result = backend.query(STRIKES, limit=10, timeout=2.0)
-    assert isinstance(result, SelectResult) and result.variables == ["e"]
-    assert [row["e"].value for row in result.rows] == ["https://w3id.org/kazdata/id/event/mangystau-oil-strike-2011"]
-    assert isinstance(backend.query(QueryRequest("ASK { ?s ?p ?o }"), limit=10, timeout=2.0), AskResult)
+    result = ox.parse_query_results(backend.query(STRIKES, limit=10, timeout=2.0).read(),
+                                    format=ox.QueryResultsFormat.JSON)
+    assert [v.value for v in result.variables] == ["e"]
+    assert [row["e"].value for row in result] == ["https://w3id.org/kazdata/id/event/mangystau-oil-strike-2011"]
+    assert _boolean(backend.query(QueryRequest("ASK { ?s ?p ?o }"), limit=10, timeout=2.0)) is True
     with pytest.raises(BadRequest, match="malformed query"):
         backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
     cut = backend.query(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), limit=3, timeout=2.0)
-    assert len(cut.rows) == 3 and cut.truncated
+    assert len(_rows(cut)) == 3 and cut.truncated
 
 
 def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(service):
@@ -125,7 +138,7 @@ def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(service):
     busy = subprocess.run(["ps", "-o", "pcpu=", "--ppid", str(supervisor.pid)], capture_output=True, text=True, check=False).stdout
     time.sleep(0.5)
     assert all(float(value) < 50 for value in busy.split()), busy
-    assert backend.query(STRIKES, limit=10, timeout=1.0).rows  # and the replacement answers
+    assert _rows(backend.query(STRIKES, limit=10, timeout=1.0))  # and the replacement answers
 
 
 def test_a_long_query_is_moved_to_the_lowest_priority(service):
@@ -186,7 +199,7 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
     newer = build_release(tmp_path / "newer", sources_dir=sources, progress=quiet)
     backend = ProcessBackend(supervisor.socket_path)
     ask = QueryRequest('ASK { ?p schema:name "Switch test"@en }')
-    assert backend.query(ask, limit=1, timeout=2.0).value is False
+    assert _boolean(backend.query(ask, limit=1, timeout=2.0)) is False
     failures, stop = [], threading.Event()
 
     def steady_traffic():  # the switch must fail none of these
@@ -208,7 +221,7 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
 
         def switched() -> bool:
             supervisor.keep_running()  # as the keeper does about once a second
-            return backend.query(ask, limit=1, timeout=2.0).value
+            return _boolean(backend.query(ask, limit=1, timeout=2.0))
 
         assert _wait_for(switched, seconds=10)
         assert _wait_for(lambda: (supervisor.keep_running(), not supervisor.draining)[1])
@@ -217,7 +230,7 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
         traffic.join()
         slow.join()
     assert supervisor.pid != old and not failures
-    assert in_hand["answer"].value is False  # answered by the old release's query process
+    assert _boolean(in_hand["answer"]) is False  # answered by the old release's query process
 
 
 def test_the_service_refuses_a_release_it_cannot_open(release_dir):
@@ -252,7 +265,7 @@ def test_the_supervisor_comes_back_after_a_failed_restart(service, tmp_path, rel
 
 def _answers(backend: ProcessBackend) -> bool:
     try:
-        return bool(backend.query(STRIKES, limit=10, timeout=2.0).rows)
+        return bool(_rows(backend.query(STRIKES, limit=10, timeout=2.0)))
     except BackendUnavailable:
         return False
 
@@ -274,7 +287,7 @@ def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, re
     backend = ProcessBackend(supervisor.socket_path)
     sneaked = QueryRequest('ASK { ?p rdfs:label ?l FILTER(STR(?l) = "Tampered") }')
     try:
-        assert backend.query(sneaked, limit=1, timeout=2.0).value is False
+        assert _boolean(backend.query(sneaked, limit=1, timeout=2.0)) is False
     except BackendUnavailable:
         pass  # no supervisor until a release that verifies is published: fine
 
@@ -301,7 +314,7 @@ def test_a_kill_at_the_limit_never_hits_the_next_query(release_dir, monkeypatch,
         first = threading.Thread(target=_answer_or_timeout, args=(backend, "ASK { ?late ?late ?late }", limit))
         first.start()
         time.sleep(0.3)  # the first is being evaluated; the second waits for the only query process
-        assert backend.query(STRIKES, limit=10, timeout=4.0).rows
+        assert _rows(backend.query(STRIKES, limit=10, timeout=4.0))
         first.join()
     finally:
         service.stop()
@@ -382,7 +395,7 @@ def test_a_web_worker_with_many_open_connections_still_queries(service):
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
     try:
         backend = ProcessBackend(supervisor.socket_path)
-        assert backend.query(STRIKES, limit=10, timeout=2.0).rows
+        assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
         with pytest.raises(QueryTimeout):  # and the waits past HEAVY_AFTER work there too
             backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.5)
     finally:
@@ -519,3 +532,33 @@ def test_a_stop_signal_while_the_supervisor_loads_ends_the_start(release_dir, sl
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     assert not subprocess.run(["pgrep", "-P", str(os.getpid()), "kz-query"], capture_output=True, check=False).stdout
     assert made and not os.path.exists(made[0])
+
+
+def test_a_text_checked_once_is_not_parsed_again(release_dir, monkeypatch, tmp_path):
+    """The check of a query holding a watched word is an rdflib parse of milliseconds: once a
+    query process has passed a text, the web worker says so when it sends it again (its
+    backend serves one release, under one set of rules), and no query process parses it again.
+    Each query process's own memory of verdicts is turned off here, so only that can save it."""
+    from kazdata.sparql import query_check
+    parses = tmp_path / "parses"
+    real = query_check.check_query
+
+    def counted(text, *args):  # runs in the query processes
+        with open(parses, "a") as out:
+            out.write("parse\n")
+        return real(text, *args)
+
+    monkeypatch.setattr(query_check, "check_query", counted)
+    monkeypatch.setattr(query_check, "CACHED_QUERY_CHARACTERS", 0)
+    settings = load_settings({"release": release_dir, "query_processes": 2, "query_timeout": 5.0}, environ={})
+    service = QueryService.start(settings)
+    try:
+        parses.write_text("")
+        backend = ProcessBackend(service.socket_path)
+        named = QueryRequest("SELECT ?e FROM <https://w3id.org/kazdata/graph/globalpost-2011-12-19> "
+                             "WHERE { ?e a kaz:Strike }")
+        answers = [_rows(backend.query(named, limit=10, timeout=5.0)) for _ in range(5)]
+        assert all(len(rows) == 1 for rows in answers)
+        assert parses.read_text().count("parse") == 1
+    finally:
+        service.stop()

@@ -8,24 +8,30 @@ supervisor's Unix socket, sends ``(query, limit, when it gives up)`` and waits: 
 hands the connection to an idle query process, and it alone renices and kills that process at
 the time limit. So a web worker never signals anything, and giving up is closing a socket.
 
-Messages are ``multiprocessing.connection`` frames (pickles) between processes of the same
-server and user (the supervisor checks the peer's uid); nothing from a client is unpickled
-(the query text travels inside a ``QueryRequest``).
+Messages are length-prefixed pickles (the framing of ``multiprocessing.connection``) between
+processes of the same server and user (the supervisor checks the peer's uid); nothing from a
+client is unpickled (the query text travels inside a ``QueryRequest``). The answer's body follows
+its header frame as raw bytes, already written in the client's format by the query process
+(``kazdata.sparql.answers``): a web worker only relays them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
 import time
-from multiprocessing.connection import Connection
+from collections.abc import Iterator
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout
-from kazdata.sparql.policy import QueryRequest, QueryResult, timeout_message
+from kazdata.sparql.answers import ANSWER_FORMATS, Answer
+from kazdata.sparql.policy import QueryRequest, timeout_message
+from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
 
 #: How long a web worker may take to read an answer once it has begun to arrive.
 TRANSFER_TIMEOUT = 60.0
@@ -34,6 +40,34 @@ REPLY_STATUS = {BadRequest: "bad-request", Forbidden: "forbidden", BackendUnavai
 
 
 log = logging.getLogger("kazdata.query")
+#: a frame's length, before its pickle (the framing of ``multiprocessing.connection``)
+_LENGTH = struct.Struct("!i")
+#: an answer up to this size is read whole before the response starts; a longer one is
+#: relayed in pieces of this size as it arrives
+PIECE_BYTES = 64 * 1024
+
+
+def send_frame(sock: socket.socket, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_LENGTH.pack(len(data)) + data)
+
+
+def _read_exactly(sock: socket.socket, size: int) -> bytes:
+    """``size`` bytes; EOFError if the connection ends first."""
+    data = sock.recv(size, socket.MSG_WAITALL)
+    while len(data) < size:
+        more = sock.recv(size - len(data), socket.MSG_WAITALL)
+        if not more:
+            raise EOFError
+        data += more
+    if not data and size:
+        raise EOFError
+    return data
+
+
+def receive_frame(sock: socket.socket) -> object:
+    (size,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
+    return pickle.loads(_read_exactly(sock, size))
 
 
 def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
@@ -53,7 +87,7 @@ def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
     frame = pickle.dumps(("unavailable", f"the query process {how} while evaluating this query{hint}"))
     try:
         client.setblocking(False)
-        client.send(struct.pack("!i", len(frame)) + frame)
+        client.send(_LENGTH.pack(len(frame)) + frame)
     except OSError:
         pass  # the web worker is gone, or not reading: it sees the connection close
 
@@ -69,35 +103,69 @@ class ProcessBackend:
     A client that asked for a shorter timeout than the operator's gets its 503 at its own
     timeout; its query process is still killed only at the operator's limit, by the supervisor,
     so a tiny client timeout cannot make the server kill and replace query processes.
+
+    The answer comes as a header frame, ``("ok", format, truncated, length)`` or an error, then
+    ``length`` bytes already written in the client's format: an answer up to ``PIECE_BYTES`` is
+    read at once, a longer one is relayed piece by piece while the response is sent, so a web
+    worker never holds more than a piece of it. The query process holds its connection (and is
+    killed at the time limit) until the last byte is taken.
     """
 
     def __init__(self, socket_path: str) -> None:
         self.socket_path = socket_path
+        #: query text -> whether it uses FROM, for texts a query process checked and passed: sent
+        #: with the text again, the check (an rdflib parse of milliseconds) is not repeated. One
+        #: backend serves one release, so its rules never change under these verdicts.
+        self.passed: dict[str, bool] = {}
 
-    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> Answer:
         """Evaluate in a query process. Raises QueryTimeout past ``timeout``, BadRequest for a
         query the store rejects, BackendUnavailable when no query process can answer."""
         give_up_at = time.monotonic() + timeout
-        with self._connect(timeout) as connection:
+        checked = self.passed.get(request.text)
+        if checked is not None:
+            request = dataclasses.replace(request, checked_uses_from=checked)
+        sock: socket.socket | None = self._connect(timeout)
+        assert sock is not None
+        try:
             try:
-                connection.send((request, limit, give_up_at))
+                send_frame(sock, (request, limit, give_up_at))
             except BlockingIOError:  # every query process busy, and the query is larger than a socket buffer
                 raise QueryTimeout(timeout_message(timeout)) from None
             except OSError as error:
                 raise _unreachable(error) from None
-            reply = _receive(connection, give_up_at, timeout)
-        status, payload = reply
-        if status == "ok":
-            return payload
-        raise {name: error for error, name in REPLY_STATUS.items()}[status](payload)
+            reply = _receive(sock, give_up_at, timeout)
+            assert sock is not None
+            status = reply[0]
+            if status == "ok":
+                _status, extension, truncated, length, uses_from = reply
+                self._remember(request.text, uses_from)
+                fmt = ANSWER_FORMATS[extension]
+                if length <= PIECE_BYTES:
+                    return Answer.whole(fmt, _body(sock, length), truncated)
+                answer = Answer(fmt, _relay(sock, length), length, truncated)
+                sock = None  # the relay closes it
+                return answer
+            if status == "error":
+                raise reply[1]
+            raise {name: error for error, name in REPLY_STATUS.items()}[status](reply[1])
+        finally:
+            if sock is not None:
+                sock.close()
 
-    def _connect(self, timeout: float) -> Connection:
+    def _remember(self, text: str, uses_from: bool) -> None:
+        if len(text) <= CACHED_QUERY_CHARACTERS and text not in self.passed:
+            if len(self.passed) >= CACHED_QUERIES:
+                self.passed.clear()
+            self.passed[text] = uses_from
+
+    def _connect(self, timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.settimeout(timeout)  # a full backlog makes connect wait
             sock.connect(self.socket_path)
-            # Connection writes and reads the descriptor as it is: blocking, with the kernel's
-            # timeouts, so neither a full socket buffer nor a stalled answer waits for ever
+            # blocking, with the kernel's timeouts, so neither a full socket buffer nor a
+            # stalled answer waits for ever
             sock.setblocking(True)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(TRANSFER_TIMEOUT))
@@ -107,7 +175,7 @@ class ProcessBackend:
         except OSError as error:
             sock.close()
             raise _unreachable(error) from None
-        return Connection(sock.detach())
+        return sock
 
 
 def _timeval(seconds: float) -> bytes:
@@ -115,13 +183,43 @@ def _timeval(seconds: float) -> bytes:
     return struct.pack("ll", int(seconds), int(seconds % 1 * 1e6))
 
 
-def _receive(connection: Connection, give_up_at: float, timeout: float) -> tuple:
-    """The query process's reply, waiting until ``give_up_at`` (poll: a gthread worker holding
-    many keep-alive connections has descriptors past select's FD_SETSIZE)."""
+def _body(sock: socket.socket, length: int) -> bytes:
     try:
-        if not connection.poll(max(0.0, give_up_at - time.monotonic())):
+        return _read_exactly(sock, length)
+    except (EOFError, OSError):
+        raise BackendUnavailable("the query process ended while sending its answer (killed at the time "
+                                 "limit, or crashed); try again, or a smaller query") from None
+
+
+def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
+    """The answer's bytes as they arrive. An answer that stops short raises, which aborts the
+    HTTP response (the client sees it cut, not complete): its query process was killed at the
+    time limit, which counts to the last byte."""
+    try:
+        left = length
+        while left:
+            piece = sock.recv(min(left, PIECE_BYTES))
+            if not piece:
+                raise BackendUnavailable("the query process stopped sending its answer (killed at the time limit)")
+            left -= len(piece)
+            yield piece
+    except OSError as error:
+        raise BackendUnavailable(f"the query process failed while sending its answer ({error})") from None
+    finally:
+        sock.close()
+
+
+def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
+    """The query process's reply header, waiting until ``give_up_at`` (poll: a gthread worker
+    holding many keep-alive connections has descriptors past select's FD_SETSIZE)."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(max(0.0, give_up_at - time.monotonic()) * 1000):
             raise QueryTimeout(timeout_message(timeout))  # it goes on until the operator's limit
-        return connection.recv()
+        reply = receive_frame(sock)
+        assert isinstance(reply, tuple)
+        return reply
     except EOFError:
         # the supervisor kills at the operator's limit, never before this worker's own timeout:
         # an end seen before it is the process dying (out of memory, killed by hand)

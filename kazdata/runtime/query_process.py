@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import signal
 import socket
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from kazdata.errors import BackendUnavailable, BadRequest, Forbidden
+from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, NotAcceptable
 from kazdata.release.opened import Release
 from kazdata.runtime.isolation import cut_network
-from kazdata.runtime.query_client import REPLY_STATUS
+from kazdata.runtime.query_client import receive_frame, send_frame
 from kazdata.sparql.backends.embedded import RESULT_BYTES, evaluate
 from kazdata.sparql.query_check import QueryRules
 
@@ -64,28 +64,37 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
         if not message:
             return  # the supervisor is gone (it would also have had us SIGKILLed)
         for descriptor in descriptors:
-            with Connection(descriptor) as client:
+            with socket.socket(fileno=descriptor) as client:
+                client.setblocking(True)
                 _answer(client, opened, store.rules, time_limit, result_bytes)
         control.sendall(b"d")
 
 
-def _answer(client: Connection, store: ox.Store, rules: QueryRules, time_limit: float,
+def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limit: float,
             result_bytes: int) -> None:
+    """Read one query from ``client``, answer it: a header frame, then the body's bytes."""
     try:
-        if not client.poll(time_limit):
+        readable, _, _ = select.select([client], [], [], time_limit)
+        if not readable:
             return
-        request, limit, give_up_at = client.recv()
+        message = receive_frame(client)
+        assert isinstance(message, tuple)
+        request, limit, give_up_at = message
         if time.monotonic() >= give_up_at:
             return  # the web worker stopped waiting while the query was queued
+        # a backstop until the last byte is sent: the supervisor kills at the limit itself
         signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
-        reply: tuple[str, object]
         try:
-            reply = ("ok", evaluate(store, request, rules, limit, result_bytes))
-        except (BadRequest, Forbidden, BackendUnavailable) as error:
-            reply = (REPLY_STATUS[type(error)], error.message)
+            try:
+                answer = evaluate(store, request, rules, limit, result_bytes)
+            except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
+                send_frame(client, ("error", error.with_traceback(None)))
+                return
+            send_frame(client, ("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
+            for piece in answer.pieces:
+                client.sendall(piece)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-        client.send(reply)
     except (OSError, EOFError):
         pass  # the web worker went away: nothing to answer
 

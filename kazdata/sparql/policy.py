@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pyoxigraph as ox
+
+if TYPE_CHECKING:
+    from kazdata.sparql.answers import Answer
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,17 @@ class QueryRequest:
     #: what relative IRIs in the query resolve against (a ``BASE`` in the query still wins): the
     #: endpoint's URL, as the protocol's tests expect
     base_iri: str | None = None
+    #: the extensions of the formats the client takes a SELECT/ASK answer in (``RESULT_FORMATS``)
+    #: and a CONSTRUCT/DESCRIBE answer in (``kazdata.sparql.answers.CONSTRUCT_FORMATS``), as the web
+    #: layer negotiated them before the query ran; None where it takes none (a 406 once the
+    #: query's kind is known). Embedded stores answer in these (``kazdata.sparql.answers``); a
+    #: remote store's answer is written by the web layer.
+    results_format: str | None = "srj"
+    graph_format: str | None = "ttl"
+    #: whether the text uses FROM, when a query process already checked this very text under the
+    #: same rules (``kazdata.runtime.query_client`` remembers verdicts per served release): the
+    #: check is skipped; None: check it
+    checked_uses_from: bool | None = None
 
 
 #: One solution: variable name -> term, or None where the variable is unbound. Plain dicts,
@@ -73,9 +87,11 @@ class Policy:
 class Backend(Protocol):
     """Where a query is evaluated (``kazdata.sparql.backends``): in this process, in a query process,
     or on a remote SPARQL endpoint. ``query`` raises BadRequest, QueryTimeout or
-    BackendUnavailable and returns at most ``limit`` rows or triples, flagged when cut."""
+    BackendUnavailable and returns at most ``limit`` rows or triples, flagged when cut: as
+    bytes already written in the request's format (an ``Answer``, the embedded stores), or as
+    terms for the web layer to write (a remote store)."""
 
-    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult: ...
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult | Answer: ...
 
 
 class Engine:
@@ -91,7 +107,7 @@ class Engine:
         self.backend = backend
         self.policy = policy
 
-    def query(self, request: QueryRequest, timeout: float | None = None) -> QueryResult:
+    def query(self, request: QueryRequest, timeout: float | None = None) -> QueryResult | Answer:
         """Evaluate within ``min(timeout, policy.timeout)`` seconds.
 
         A client may ask for less time than the operator allows, but the backend keeps the

@@ -55,6 +55,9 @@ _OPEN, _CLOSE = "({[", ")}]"
 #: remote store): the parse holds the GIL anyway, so this costs no concurrency
 _PARSING = threading.Lock()
 _WATCHED = ("service", "from")
+#: ``QueryRules.check`` keeps at most this many verdicts, on texts up to this long: 4 MB at most
+CACHED_QUERIES = 1024
+CACHED_QUERY_CHARACTERS = 4096
 #: A query that holds none of these words (case-folded, escapes resolved) can hold no SERVICE, no
 #: FROM and no update: Oxigraph's keywords are ASCII, matched case-insensitively. It needs no
 #: parse, which keeps cheap queries cheap (the parse costs milliseconds even for a short query).
@@ -229,6 +232,19 @@ class QueryRules:
 
     prefixes: dict[str, str] = field(default_factory=dict)
     service_allowlist: tuple[str, ...] = ()
+    #: verdicts on queries that passed, by query text (``check``); not part of the rules' identity
+    passed: dict[str, CheckedQuery] = field(default_factory=dict, compare=False, repr=False)
 
     def check(self, text: str) -> CheckedQuery:
-        return check_query(text, self.service_allowlist, self.prefixes)
+        """``check_query`` under these rules, remembered for texts up to ``CACHED_QUERY_CHARACTERS``:
+        clients repeat the same queries, and a query holding one of the watched words is parsed
+        by rdflib at some 25 µs a byte. At most ``CACHED_QUERIES`` verdicts (a few MB) are kept
+        per process; a refusal is not kept (it is computed again)."""
+        checked = self.passed.get(text)
+        if checked is None:
+            checked = check_query(text, self.service_allowlist, self.prefixes)
+            if len(text) <= CACHED_QUERY_CHARACTERS:
+                if len(self.passed) >= CACHED_QUERIES:
+                    self.passed.clear()
+                self.passed[text] = checked
+        return checked

@@ -1,9 +1,9 @@
-"""Writers for SPARQL SELECT/ASK results (JSON, XML, CSV, TSV) that stream row by row.
+"""Writers for SPARQL SELECT/ASK results (JSON, XML, CSV, TSV) that stream row by row, for
+rows that are Python objects: a remote store's answer, parsed by pyoxigraph in the web worker.
 
-pyoxigraph serialises results only from its own iterator, in full. kazdata must cut results at
-the operator's limit and say so, so rows are written here, one chunk per row, and the tests
-check every writer's output with pyoxigraph's own results parser. Each results format in
-``kazdata.formats.RESULT_FORMATS`` names its writer.
+The embedded stores never come here: their query processes write with pyoxigraph's own writers
+(``kazdata.sparql.answers``). The tests check every writer's output with parsers that are not
+ours. Each results format in ``kazdata.formats.RESULT_FORMATS`` names its writer.
 """
 
 from __future__ import annotations

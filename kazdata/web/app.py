@@ -19,14 +19,16 @@ from kazdata.web.resources import Resources
 
 
 def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None = None,
-               query_socket: str | None = None, fallback: Path | None = None) -> Flask:
+               query_socket: str | None = None, fallback: Path | None = None, fast_queries: bool = True) -> Flask:
     """The app for ``settings``; ``opened`` is a release already opened and verified by
     ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
     processes listen (without one, queries are evaluated in this process's threads),
-    ``fallback`` the release to serve if the one the settings point at fails to open."""
+    ``fallback`` the release to serve if the one the settings point at fails to open;
+    ``fast_queries=False`` leaves every query to Flask's view (the parity tests compare the two)."""
     from kazdata.web import dumps, linked_data, openapi, site, sparql
     from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
+    from kazdata.web.fast_queries import FastQueries
     from kazdata.web.long_urls import register_url_limit
     from kazdata.web.security import register_security_headers
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)
+    if fast_queries and settings.backend != "remote":  # queries before Flask's router (kazdata.web.fast_queries)
+        app.wsgi_app = FastQueries(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
     # slow bodies may hold at most half the threads (kazdata.web.request_body)
     app.wsgi_app = BodyGate(app.wsgi_app, slots=settings.threads // 2)  # type: ignore[method-assign]
     # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware

@@ -6,11 +6,12 @@ Protocol parsing and response shaping live here; what may run and how is ``kazda
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MIMEAccept
 
 from kazdata.entities.pages import template_environment
 from kazdata.errors import (
@@ -21,7 +22,6 @@ from kazdata.errors import (
     PayloadTooLarge,
 )
 from kazdata.formats import (
-    DATASET_FORMATS,
     GRAPH_FORMATS,
     HTML,
     JSON_LD,
@@ -32,6 +32,7 @@ from kazdata.formats import (
     rdf_bytes,
 )
 from kazdata.http_contract import (
+    CORS_HEADERS,
     NO_STORE,
     QUERY_CACHE_CONTROL,
     ROUTES,
@@ -39,21 +40,17 @@ from kazdata.http_contract import (
 )
 from kazdata.release.opened import Release
 from kazdata.settings import Settings
+from kazdata.sparql.answers import CONSTRUCT_FORMATS, SELECT_FORMATS, Answer
 from kazdata.sparql.backends import open_backend
-from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest
+from kazdata.sparql.policy import Engine, GraphResult, Policy, QueryRequest, QueryResult
 from kazdata.sparql.service_description import service_description
 from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors, preflight
 from kazdata.web.negotiation import choose_format, understood
-from kazdata.web.resources import public_url, served
+from kazdata.web.resources import served
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
-#: A CONSTRUCT asked for as JSON-LD is written by pyoxigraph (expanded JSON-LD), not compacted
-#: by rdflib as entity documents are at build time: compaction runs here, in the web worker,
-#: outside the query's time limit, and took 2.6 s against 0.034 s for 10,000 triples
-#: (``bench/construct_jsonld.py``).
-CONSTRUCT_FORMATS: list[Format] = [*GRAPH_FORMATS.values(), *DATASET_FORMATS.values()]
 FORMAT_PARAMETERS = ("format", "output", "results")
 TRUNCATED_HEADER = "X-Kazdata-Truncated"
 #: the size of the pieces a streamed result is sent in
@@ -89,26 +86,33 @@ def _body() -> bytes:
 
 def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     """Read the query and its parameters the three ways the protocol allows."""
+    return read_protocol(request.method, request.query_string, (request.mimetype or "").lower(), _body,
+                         request.accept_mimetypes, _base_iri())
+
+
+def read_protocol(method: str, query_string: bytes, media_type: str, body: Callable[[], bytes],
+                  accept: MIMEAccept, base_iri: str) -> tuple[QueryRequest | None, dict[str, list[str]]]:
+    """The query and its parameters, read the three ways the protocol allows, from a request's
+    parts (Flask's view and the fast path, ``kazdata.web.fast_queries``, both call it)."""
     params: dict[str, list[str]] = {}
-    for key, value in _parse_pairs(request.query_string, "query string"):
+    for key, value in _parse_pairs(query_string, "query string"):
         params.setdefault(key, []).append(value)
-    if request.method == "POST":
-        media_type = (request.mimetype or "").lower()
+    if method == "POST":
         if media_type == "application/x-www-form-urlencoded":
-            for key, value in _parse_pairs(_body(), "request body"):
+            for key, value in _parse_pairs(body(), "request body"):
                 params.setdefault(key, []).append(value)
         elif media_type == "application/sparql-query":
             try:
-                params.setdefault("query", []).append(_body().decode("utf-8"))
+                params.setdefault("query", []).append(body().decode("utf-8"))
             except UnicodeDecodeError:
                 raise BadRequest("the query in the request body is not valid UTF-8") from None
-        elif not media_type and not _body():
+        elif not media_type and not body():
             pass  # an empty POST: answered below as "no query", the more useful message
         elif media_type == "application/sparql-update":
             raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
         else:
             raise BadRequest(f"POST needs Content-Type application/x-www-form-urlencoded or "
-                             f"application/sparql-query, not {request.mimetype or 'none'!r}")
+                             f"application/sparql-query, not {media_type or 'none'!r}")
     if "update" in params:
         raise Forbidden("SPARQL Update is not allowed: this endpoint is read-only")
     queries = params.get("query", [])
@@ -119,35 +123,61 @@ def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     if not queries[0].strip():
         raise BadRequest("the 'query' parameter is empty")
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
-                        tuple(params.get("named-graph-uri", [])), base_iri=_base_iri()), params
+                        tuple(params.get("named-graph-uri", [])), base_iri=base_iri,
+                        results_format=_format_or_none(params, SELECT_FORMATS, accept),
+                        graph_format=_format_or_none(params, CONSTRUCT_FORMATS, accept)), params
+
+
+def _format_or_none(params: dict[str, list[str]], formats: list[Format], accept: MIMEAccept) -> str | None:
+    """The extension of the format negotiated among ``formats``, None if none is acceptable: the
+    kind of result (rows or a graph) is known only once the query is evaluated, so both are
+    negotiated here and the engine answers in the one its kind needs (or a 406)."""
+    try:
+        return requested_format(params, formats, accept).extension
+    except NotAcceptable:
+        return None
 
 
 def _base_iri() -> str:
     """The endpoint's public URL, which relative IRIs in a query resolve against (SPARQL 1.1
     Protocol). It comes from ``public_url`` (the setting, else the release's base), never from
     the Host header, which a client sets as it likes."""
-    return public_url(served().release).rstrip("/") + ROUTES["sparql"].path
+    return endpoint_url(_settings(), served().release)
 
 
-def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Format:
+def endpoint_url(settings: Settings, release: Release) -> str:
+    return (settings.public_url or release.base).rstrip("/") + ROUTES["sparql"].path
+
+
+def requested_format(params: dict[str, list[str]], formats: list[Format], accept: MIMEAccept) -> Format:
+    """The format a ``format``/``output``/``results`` parameter names among ``formats``, else the
+    one Accept prefers; NotAcceptable when none is."""
     for name in FORMAT_PARAMETERS:
         for value in params.get(name, []):
             table = {f.extension: f for f in formats}
             fmt = by_name(value, table)
             if fmt is not None:
                 return fmt
-    return choose_format(request.accept_mimetypes, formats)
+    return choose_format(accept, formats)
+
+
+def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Format:
+    return requested_format(params, formats, request.accept_mimetypes)
 
 
 def _wants_html() -> bool:
+    return wants_html(request.accept_mimetypes)
+
+
+def wants_html(accept: MIMEAccept) -> bool:
     """True for browsers: text/html named explicitly and preferred (``*/*`` alone means a client)."""
-    accept = understood(request.accept_mimetypes)
+    accept = understood(accept)
     if not any(value in ("text/html", "application/xhtml+xml") for value, _q in accept):
         return False
     return accept.best_match(["application/sparql-results+json", "text/turtle", "text/html"]) == "text/html"
 
 
-def _timeout(params: dict[str, list[str]]) -> float | None:
+def query_timeout(params: dict[str, list[str]]) -> float | None:
     values = params.get("timeout", [])
     if not values:
         return None
@@ -160,33 +190,48 @@ def _timeout(params: dict[str, list[str]]) -> float | None:
     return seconds
 
 
-def _respond(result, params) -> Response:
-    limit = _settings().result_limit
-    if isinstance(result, GraphResult):
+def _respond(result: QueryResult | Answer, params: dict[str, list[str]]) -> Response:
+    if isinstance(result, Answer):  # written by the engine (the embedded stores)
+        return Response(result.pieces, headers=answer_headers(result, request.method, _settings().result_limit))
+    if isinstance(result, GraphResult):  # a remote store's answers are written here
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
-        if fmt.serializer is not None:
-            try:
-                body = (_expanded_json_ld(result.triples) if fmt is JSON_LD  # see CONSTRUCT_FORMATS
-                        else fmt.serializer(result.triples, _style()))
-            except ValueError:  # e.g. JSON-LD through rdflib, which lacks RDF 1.2 terms
-                others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
-                raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
-                                    "does not support (such as RDF 1.2 triple terms or directional language "
-                                    "strings); ask for " + ", ".join(f.label for f in others),
-                                    offered=[f.media_type for f in others]) from None
-        else:  # TriG / N-Quads: the constructed triples form the default graph
-            body = rdf_bytes([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
-                              for t in result.triples], fmt.rdf_format)
-        response = Response(body, content_type=fmt.content_type)
+        response = Response(_graph_bytes(result, fmt), content_type=fmt.content_type)
     else:
-        fmt = _requested_format(params, list(RESULT_FORMATS.values()))
+        fmt = _requested_format(params, SELECT_FORMATS)
         assert fmt.results_writer is not None  # every results format has one
         response = Response(_in_pieces(fmt.results_writer(result)), content_type=fmt.content_type)
     if result.truncated:
-        response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
+        response.headers[TRUNCATED_HEADER] = f"true; limit={_settings().result_limit}"
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
     return add_cors(response)
+
+
+def answer_headers(answer: Answer, method: str, limit: int) -> list[tuple[str, str]]:
+    """The headers of an answer the engine wrote (Flask's view and the fast path send the same)."""
+    headers = [("Content-Type", answer.content_type), ("Content-Length", str(answer.length)),
+               ("Vary", VARY_ACCEPT), ("Cache-Control", NO_STORE if method == "POST" else QUERY_CACHE_CONTROL),
+               *CORS_HEADERS]
+    if answer.truncated:
+        headers.append((TRUNCATED_HEADER, f"true; limit={limit}"))
+    return headers
+
+
+def _graph_bytes(result: GraphResult, fmt: Format) -> bytes:
+    """A remote store's CONSTRUCT answer in ``fmt`` (the embedded stores' are written by
+    ``kazdata.sparql.answers``, in the query process)."""
+    if fmt.serializer is None:  # TriG / N-Quads: the constructed triples form the default graph
+        return rdf_bytes([ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                          for t in result.triples], fmt.rdf_format)
+    try:
+        return (_expanded_json_ld(result.triples) if fmt is JSON_LD  # as kazdata.sparql.answers writes it
+                else fmt.serializer(result.triples, _style()))
+    except ValueError:  # e.g. RDF 1.2 terms that a writer lacks
+        others = [f for f in CONSTRUCT_FORMATS if f is not fmt]
+        raise NotAcceptable(f"this result cannot be written as {fmt.label}: it holds terms its writer "
+                            "does not support (such as RDF 1.2 triple terms or directional language "
+                            "strings); ask for " + ", ".join(f.label for f in others),
+                            offered=[f.media_type for f in others]) from None
 
 
 def _expanded_json_ld(triples: list[ox.Triple]) -> bytes:
@@ -234,7 +279,7 @@ def endpoint() -> Response:
         return _service_description_response()
     if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
         return query_page(initial_query=query.text, run=True)
-    timeout = _timeout(params)
+    timeout = query_timeout(params)
     with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
         result = served().engine.query(query, timeout=timeout)
     return _respond(result, params)
@@ -248,10 +293,10 @@ def _service_description_bytes(fmt: Format) -> bytes:
     per release; the bytes are kept per format, so the cache has one entry per format at most."""
     snapshot = served()
     settings = _settings()
-    endpoint_url = public_url(snapshot.release).rstrip("/") + ROUTES["sparql"].path
+    url = endpoint_url(settings, snapshot.release)
 
     def build() -> list[ox.Triple]:
-        return service_description(endpoint_url, snapshot.release, settings,
+        return service_description(url, snapshot.release, settings,
                                    list(RESULT_FORMATS.values()), CONSTRUCT_FORMATS)
 
     def serialise() -> bytes:

@@ -15,16 +15,12 @@ from typing import TypeVar
 
 import pyoxigraph as ox
 
-from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout, ReleaseError
+from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, NotAcceptable, QueryTimeout, ReleaseError
+from kazdata.formats import RESULT_FORMATS
 from kazdata.release.opened import Release
-from kazdata.sparql.policy import (
-    AskResult,
-    GraphResult,
-    QueryRequest,
-    QueryResult,
-    SelectResult,
-    timeout_message,
-)
+from kazdata.sparql import answers
+from kazdata.sparql.answers import Answer
+from kazdata.sparql.policy import QueryRequest, timeout_message
 from kazdata.sparql.query_check import CheckedQuery, QueryRules
 
 log = logging.getLogger("kazdata.query")
@@ -94,33 +90,41 @@ def _dataset(request: QueryRequest, checked: CheckedQuery) -> dict:
 
 
 def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: int,
-             max_bytes: int = RESULT_BYTES) -> QueryResult:
+             max_bytes: int = RESULT_BYTES) -> Answer:
     """Check ``request`` against ``rules`` (``kazdata.sparql.query_check``: here, under the time
-    limit, not in a web worker), then evaluate on ``store``, keeping at most ``limit`` rows or
-    triples and about ``max_bytes`` of terms (flagged when cut, either way).
+    limit, not in a web worker), then evaluate on ``store`` and write the answer in the format
+    the request names (``kazdata.sparql.answers``: pyoxigraph's writers, no row as a Python
+    object), keeping at most ``limit`` rows or triples and ``max_bytes`` of them in N-Triples
+    form (flagged when cut, either way).
 
     Rows alone did not bound a reply: 10,000 rows of 32 kB took a web worker from 87 MB to
-    1 GB (issue 15), so the terms are counted as they are taken, in their N-Triples length.
+    1 GB (issue 15), so the bytes are bounded too.
 
     Raises Forbidden for an update or a SERVICE the rules refuse, BadRequest for a syntax error
-    (with line and column) or an evaluation error, and
+    (with line and column) or an evaluation error, NotAcceptable when the client takes this
+    kind of result in no format, and
     BackendUnavailable when the store cannot be read or an allow-listed SERVICE cannot be
     reached (pyoxigraph's OSError): its message may name files of the release, so it is
     logged, not sent.
     """
-    checked = rules.check(request.text)
+    checked = (rules.check(request.text) if request.checked_uses_from is None
+               else CheckedQuery(request.checked_uses_from))
     try:
         results = store.query(request.text, prefixes=rules.prefixes, base_iri=request.base_iri,
                               **_dataset(request, checked))
-        if isinstance(results, ox.QueryBoolean):
-            return AskResult(bool(results))
-        if isinstance(results, ox.QuerySolutions):
-            variables = [v.value for v in results.variables]
-            rows, cut = take_bounded(({name: row[name] for name in variables} for row in results), limit,
-                                     max_bytes, row_bytes)
-            return SelectResult(variables, rows, cut)
-        triples, cut = take_bounded(results, limit, max_bytes, triple_bytes)
-        return GraphResult(triples, cut)
+        if isinstance(results, ox.QueryTriples):
+            if request.graph_format is None:
+                raise answers.refuse_kind(answers.CONSTRUCT_FORMATS)
+            fmt = next(f for f in answers.CONSTRUCT_FORMATS if f.extension == request.graph_format)
+            answer = answers.graph_answer(results, fmt, limit, max_bytes, rules.prefixes)
+        elif request.results_format is None:
+            raise answers.refuse_kind(answers.SELECT_FORMATS)
+        elif isinstance(results, ox.QueryBoolean):
+            answer = answers.boolean_answer(results, RESULT_FORMATS[request.results_format])
+        else:
+            answer = answers.select_answer(results, RESULT_FORMATS[request.results_format], limit, max_bytes)
+        answer.uses_from = checked.uses_from
+        return answer
     except SyntaxError as error:
         raise BadRequest(f"malformed query: {error}") from None
     except OSError as error:
@@ -188,14 +192,14 @@ class InProcessBackend:
         self.result_bytes = result_bytes
         self.rules = QueryRules(prefixes, tuple(service_allowlist))
 
-    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> QueryResult:
+    def query(self, request: QueryRequest, *, limit: int, timeout: float) -> Answer:
         outcome: dict = {}
 
         def run() -> None:
             lower_priority()
             try:
                 outcome["result"] = evaluate(self.store, request, self.rules, limit, self.result_bytes)
-            except (BadRequest, Forbidden, BackendUnavailable) as error:
+            except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
                 # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
                 outcome["error"] = error.with_traceback(None)
 
