@@ -48,13 +48,12 @@ def _oxigraph() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def oxigraph_server(tmp_path_factory, store_release):
-    """A real Oxigraph server, loaded with the release through the Graph Store Protocol."""
+def _oxigraph_loaded(folder: Path, release: Path, *flags: str):
+    """A real Oxigraph server on a free port, loaded with ``release`` through the Graph Store
+    Protocol by ``kazdata load``: (process, query URL, what the load printed)."""
     port = free_port()
-    process = subprocess.Popen([_oxigraph(), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
-                                "--bind", f"127.0.0.1:{port}", "--timeout-s", "6"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([_oxigraph(), "serve", "--location", str(folder), "--bind", f"127.0.0.1:{port}",
+                                "--timeout-s", "6", *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     root = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -63,11 +62,28 @@ def oxigraph_server(tmp_path_factory, store_release):
             break
         except requests.ConnectionError:
             time.sleep(0.1)
-    loaded = subprocess.run([*KAZDATA, "load", str(store_release), "--endpoint", root + "/store",
+    loaded = subprocess.run([*KAZDATA, "load", str(release), "--endpoint", root + "/store",
                              "--update-endpoint", root + "/update"],
                             capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
-    yield root + "/query", loaded.stdout
+    return process, root + "/query", loaded.stdout
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory, store_release):
+    """A real Oxigraph server, loaded with the release through the Graph Store Protocol."""
+    process, endpoint, output = _oxigraph_loaded(tmp_path_factory.mktemp("oxigraph"), store_release)
+    yield endpoint, output
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def oxigraph_union_server(tmp_path_factory, store_release):
+    """The same, started with ``--union-default-graph``."""
+    process, endpoint, output = _oxigraph_loaded(tmp_path_factory.mktemp("oxigraph-union"), store_release,
+                                                 "--union-default-graph")
+    yield endpoint, output
     process.terminate()
     process.wait(10)
 
@@ -357,3 +373,55 @@ def test_literal_forms_are_mended(virtuoso_server):
         assert read == {p: (value, xsd + kind) for p, (value, kind) in written.items()}
     finally:
         requests.delete(virtuoso_server.graph_store, params={"graph": graph}, auth=auth, timeout=30)
+
+
+#: the stores whose default graph is the union of their graphs, each a fixture as REMOTE_STORES
+UNION_STORES = {"oxigraph": "oxigraph_union_server", "virtuoso": "loaded_virtuoso"}
+
+
+@pytest.mark.parametrize("store", UNION_STORES)
+def test_a_store_whose_default_graph_is_the_union(request, store, store_release, reference_engine):
+    """``--union-default-graph true``: no ``default-graph-uri`` is sent, and the answers stay
+    those of the embedded engine. A triple the test puts in a graph outside the release shows
+    which form was sent: the store's own union sees it, the portable form does not."""
+    from kazdata.sparql.backends.remote import RemoteBackend
+    endpoint, _output = request.getfixturevalue(UNION_STORES[store])
+    release = Release(store_release)
+
+    import json
+
+    from kazdata.settings import load_settings
+    from kazdata.sparql.backends import open_backend
+    settings = load_settings(environ={"KAZDATA_BACKEND": "remote", "KAZDATA_ENDPOINT": endpoint,
+                                      "KAZDATA_UNION_DEFAULT_GRAPH": "true"})  # as an operator sets it
+    union = Engine(open_backend(settings, release), Policy(limit=RESULT_LIMIT))
+    portable = Engine(RemoteBackend(endpoint, release.graphs, prefixes_for(release.base)), Policy(limit=RESULT_LIMIT))
+    for example in release.examples:
+        answer = _canonical(json.loads(b"".join(write_json(union.query(QueryRequest(example["query"]))))),
+                            _concatenated(example["query"]))
+        same = answer == _reference(reference_engine, example["query"])
+        assert same != ((f"remote-{store}", example["name"]) in ENGINE_BUGS), example["name"]
+    outside, marker = "urn:kazdata:test:outside-the-release", "urn:kazdata:test:marker"
+    _put_graph(request, store, outside, f"<{marker}> <{marker}> <{marker}> .\n")
+    try:
+        seen = f"ASK {{ <{marker}> ?p ?o }}"
+        assert union.query(QueryRequest(seen)).value is True
+        assert portable.query(QueryRequest(seen)).value is False
+    finally:
+        _put_graph(request, store, outside, None)
+
+
+def _put_graph(request, store: str, graph: str, ntriples: str | None) -> None:
+    """PUT (or, for None, DELETE) one graph in a test store over the Graph Store Protocol."""
+    from requests.auth import HTTPDigestAuth
+    if store == "virtuoso":
+        server = request.getfixturevalue("virtuoso_server")
+        url, auth = server.graph_store, HTTPDigestAuth("dba", server.password)
+    else:
+        url, auth = request.getfixturevalue(UNION_STORES[store])[0].rsplit("/", 1)[0] + "/store", None
+    if ntriples is None:
+        requests.delete(url, params={"graph": graph}, auth=auth, timeout=30)
+        return
+    answer = requests.put(url, params={"graph": graph}, data=ntriples.encode(), auth=auth, timeout=30,
+                          headers={"Content-Type": "application/n-triples"})
+    assert answer.status_code in (200, 201, 204), answer.text
