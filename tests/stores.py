@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -111,13 +112,18 @@ class VirtuosoServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("virtuoso-t exited: " + (self.folder / "stdout.log").read_text(errors="replace"))
-            try:
-                if requests.get(self.sparql, params={"query": "ASK {}"}, timeout=2).status_code == 200:
+            try:  # its HTTP server comes up before its SQL port, which isql needs
+                if (requests.get(self.sparql, params={"query": "ASK {}"}, timeout=2).status_code == 200
+                        and socket.create_connection(self._sql_address(), timeout=2).close() is None):
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, OSError):
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"virtuoso-t did not answer within {seconds:g} s")
+
+    def _sql_address(self) -> tuple[str, int]:
+        host, port = self.sql.rsplit(":", 1)
+        return host, int(port)
 
     def isql(self, script: str, *, password: str | None = None, seconds: float = 3600) -> str:
         """Run SQL through ``isql`` (the script on standard input); RuntimeError on an error."""

@@ -119,7 +119,7 @@ def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
     opener = store.opener()
     token = secrets.token_hex(6)
     staged: list[tuple[str, str]] = []
-    loaded = []
+    loaded, switching = [], False
     try:
         for number, (graph, body) in enumerate(graph_payloads(release)):
             target = f"urn:kazdata:load:{token}:{number}" if store.update_url else graph
@@ -130,8 +130,14 @@ def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
             loaded.append(LoadedGraph(graph, body.count(b"\n"), time.monotonic() - started))
             progress(loaded[-1])
         if store.update_url:
+            switching = True
             _update(opener, store.update_url, " ;\n".join(f"MOVE SILENT <{s}> TO <{g}>" for s, g in staged), timeout)
             staged.clear()
+    except BackendUnavailable as error:
+        outcome = (f"{len(loaded)} graph(s) before it were replaced in place, the rest were not"
+                   if not store.update_url else "the switch itself failed: check the store's graphs" if switching
+                   else "nothing was switched: the store serves the graphs it had")
+        raise BackendUnavailable(f"{error.message}; {outcome}") from None
     finally:
         if staged and store.update_url:  # a failure before the switch: leave nothing behind
             try:
