@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,15 +107,16 @@ def cmd_load(args: argparse.Namespace) -> int:
     release = Release(Path(args.release), verify="full")
     credentials = read_credentials(settings.store_credentials) if settings.store_credentials else None
     store = GraphStore(args.endpoint, args.update_endpoint, credentials)
-    total, done = len(release.graphs), itertools.count(1)
+    total, done, sent = len(release.graphs), itertools.count(1), [time.monotonic()]
 
     def progress(loaded: LoadedGraph) -> None:
         print(f"{loaded.triples:>9} triples -> <{loaded.graph}> ({next(done)}/{total}, {loaded.seconds:.1f} s)",
               flush=True)
+        sent[0] = time.monotonic()
 
     load_release(release, store, progress=progress)
-    print("switched: every graph now holds this release" if args.update_endpoint else
-          "each graph was replaced in place as it was sent", flush=True)
+    print(f"switched: every graph now holds this release (the switch took {time.monotonic() - sent[0]:.1f} s)"
+          if args.update_endpoint else "each graph was replaced in place as it was sent", flush=True)
     return 0
 
 
