@@ -199,7 +199,7 @@ COMMANDS: tuple[Command, ...] = (
                        help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store"),
              _argument("--update-endpoint", metavar="URL",
                        help="the store's SPARQL Update URL: load under staging names, then move every graph "
-                            "onto its own in one update, so a failed load changes nothing served")),
+                            "onto its own at the end, so a failed load changes nothing served")),
             ("store_credentials",)),
     Command("publish", cmd_publish, "switch a served release path to a new release",
             "Verify RELEASE against its SHA256SUMS, then atomically repoint the symlink TO at it. A server "
