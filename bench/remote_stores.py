@@ -62,6 +62,7 @@ def oxigraph_loads(release: Path, work: Path) -> tuple[dict, c.Server, str]:
     subprocess.run(["oxigraph", "load", "--location", str(bulk), "--file", str(dump)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=LOAD_CAP_S)
     bulk_s = time.perf_counter() - started
+    c.emit(f" oxigraph load (bulk loader): {bulk_s:.1f} s")
     shutil.rmtree(bulk, ignore_errors=True)
     location = work / "oxigraph-served"
     shutil.rmtree(location, ignore_errors=True)
@@ -72,8 +73,12 @@ def oxigraph_loads(release: Path, work: Path) -> tuple[dict, c.Server, str]:
                       headers=JSON_RESULTS)
     server.__enter__()
     c.emit(" kazdata load -> Oxigraph (GSP, staged):")
-    gsp = timed_load(["kazdata", "load", str(release), "--endpoint", root + "/store", "--update-endpoint",
-                      root + "/update"])
+    try:
+        gsp = timed_load(["kazdata", "load", str(release), "--endpoint", root + "/store", "--update-endpoint",
+                          root + "/update"])
+    except BaseException:
+        server.stop()
+        raise
     return {"bulk_s": bulk_s, "gsp_s": gsp["seconds"], "switch_s": gsp["switch_s"], "graphs": gsp["graphs"]}, \
         server, root + "/query"
 
@@ -87,13 +92,18 @@ def virtuoso_loads(release: Path, work: Path, buffers: int) -> tuple[dict, Virtu
         started = time.perf_counter()
         bulk.bulk_load(dump)
         bulk_s = time.perf_counter() - started
+        c.emit(f" Virtuoso ld_dir + rdf_loader_run (bulk loader): {bulk_s:.1f} s")
     finally:
         bulk.stop()
     shutil.rmtree(work / "virtuoso-bulk", ignore_errors=True)
     served = VirtuosoServer.start(work / "virtuoso-served", c.free_port, buffers=buffers, query_seconds=600)
     c.emit(" kazdata load -> Virtuoso (GSP with Digest, staged):")
-    gsp = timed_load(["kazdata", "load", str(release), "--endpoint", served.graph_store, "--update-endpoint",
-                      served.root + "/sparql-auth"], {"KAZDATA_STORE_CREDENTIALS": str(served.credentials)})
+    try:
+        gsp = timed_load(["kazdata", "load", str(release), "--endpoint", served.graph_store, "--update-endpoint",
+                          served.root + "/sparql-auth"], {"KAZDATA_STORE_CREDENTIALS": str(served.credentials)})
+    except BaseException:
+        served.stop()
+        raise
     return {"bulk_s": bulk_s, "gsp_s": gsp["seconds"], "switch_s": gsp["switch_s"], "graphs": gsp["graphs"]}, served
 
 
