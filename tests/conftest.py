@@ -225,6 +225,7 @@ def virtuoso_server(tmp_path_factory):
     (``tests/stores.py``); stopped after the session."""
     from tests.stores import VIRTUOSO, VirtuosoServer
     require_debian_package("virtuoso-opensource", VIRTUOSO)
-    server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"), free_port)
+    # its own query limit bounds a Graph Store PUT too: 20 s lets a 4 MB graph in on a busy machine
+    server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"), free_port, query_seconds=20)
     yield server
     server.stop()

@@ -71,9 +71,9 @@ class _SigningDigest(urllib.request.HTTPDigestAuthHandler):
 
     challenge: dict[str, str] | None = None
 
-    def retry_http_digest_auth(self, req, auth):  # type: ignore[no-untyped-def]
+    def retry_http_digest_auth(self, req, auth):
         _scheme, _, fields = auth.partition(" ")
-        self.challenge = urllib.request.parse_keqv_list(filter(None, urllib.request.parse_http_list(fields)))
+        self.challenge = urllib.request.parse_keqv_list([f for f in urllib.request.parse_http_list(fields) if f])
         return super().retry_http_digest_auth(req, auth)
 
     def http_request(self, req: urllib.request.Request) -> urllib.request.Request:
