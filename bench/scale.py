@@ -1,6 +1,7 @@
 """kazdata at 10^4, 10^5 and 10^6 triples, on each backend, beside its peers in the same run.
 
     python bench/scale.py [--scales 1e4,1e5,1e6] [--backends memory,disk,remote] [--seconds 10]
+    python bench/scale.py --scales 1e6 --remote-stores oxigraph,virtuoso [--runs 5]
 
 Per scale: ``kazdata generate`` (cached under /tmp), ``kazdata build --store`` with its
 per-phase times and peak memory, then for each backend: start-up time (until a SPARQL query is
@@ -11,6 +12,12 @@ same data: Oxigraph's own server (the same queries, and DESCRIBE as the derefere
 equivalent), nginx serving the same document bytes (the ``kazdata export-static`` tree) and
 rdflib's SPARQL engine (in a subprocess with a time cap). Ratios are printed beside absolutes.
 Loopback only; bounded in time (each server run and each rdflib run has a cap).
+
+``--remote-stores`` measures instead, per scale, what a remote store costs
+(``bench/remote_stores.py``): ``kazdata load`` into an Oxigraph server and into Virtuoso beside
+each store's own bulk loader, with its progress shown, and the same queries through
+``--backend remote`` in the portable form and with ``--union-default-graph true``, beside the
+embedded store.
 """
 
 from __future__ import annotations
@@ -32,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common as c
 
-CACHE = Path(tempfile.gettempdir()) / "kazdata-bench-scale"
+#: generated sources and built releases, kept between runs (``KAZDATA_BENCH_CACHE`` moves it, so that
+#: two checkouts measuring at once, or with different generators, do not share one)
+CACHE = Path(os.environ.get("KAZDATA_BENCH_CACHE", Path(tempfile.gettempdir()) / "kazdata-bench-scale"))
 SCALES = {"1e4": 10_000, "1e5": 100_000, "1e6": 1_000_000}
 ID = "https://w3id.org/kazdata/id/"
 PROLOGUE = ("PREFIX schema: <https://schema.org/> PREFIX kaz: <https://w3id.org/kazdata/ontology#> "
@@ -215,7 +224,8 @@ def nginx_static(release: Path, seconds: int) -> dict:
 
 
 def run_scale(scale: str, per_event: float, backends: list[str], seconds: int, runs: int, work: Path,
-              rebuild: bool = False, build_only: bool = False, nginx_max: int = SCALES["1e5"]) -> dict:
+              rebuild: bool = False, build_only: bool = False, nginx_max: int = SCALES["1e5"],
+              remote_stores: list[str] | None = None) -> dict:
     sources = generated(scale, per_event)
     release = CACHE / f"release-{scale}"
     c.emit(f"\n== {scale} triples: building {release} from {sources} ==")
@@ -227,6 +237,11 @@ def run_scale(scale: str, per_event: float, backends: list[str], seconds: int, r
            + ", ".join(f"{k} {v:.1f} s" for k, v in built["phases"].items()))
     result: dict = {"build": built, "backends": {}}
     if build_only:
+        return result
+    if remote_stores:
+        import remote_stores as stores
+        result["remote_stores"] = stores.measure(release, work, {**QUERIES, **HEAVY}, runs, time_queries,
+                                                 kazdata_path, remote_stores)
         return result
     location = work / f"oxigraph-{scale}"
     shutil.rmtree(location, ignore_errors=True)
@@ -310,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--rebuild", action="store_true", help="build again even if a cached release exists")
     parser.add_argument("--build-only", action="store_true", help="only generate and build (fills the cache)")
+    parser.add_argument("--remote-stores", help="comma-separated (oxigraph,virtuoso): measure loading and querying "
+                                                "these remote stores instead (bench/remote_stores.py)")
     parser.add_argument("--nginx-max", default="1e5",
                         help="largest scale with the nginx peers (exporting renders every document in every "
                              "format: minutes at 10^6)")
@@ -321,11 +338,16 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="kazdata-scale-") as work:
         for scale in args.scales.split(","):
             results[scale] = run_scale(scale, per_event, args.backends.split(","), args.seconds, args.runs, Path(work),
-                                       args.rebuild, args.build_only, SCALES[args.nginx_max])
+                                       args.rebuild, args.build_only, SCALES[args.nginx_max],
+                                       args.remote_stores.split(",") if args.remote_stores else None)
     if args.build_only:
         return 0
     c.emit()
-    c.emit(report(results))
+    if args.remote_stores:
+        import remote_stores as stores
+        c.emit("\n\n".join(stores.report(scale, r["remote_stores"]) for scale, r in results.items()))
+    else:
+        c.emit(report(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=str))
     return 0

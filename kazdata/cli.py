@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +102,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_load(args: argparse.Namespace) -> int:
     from kazdata.release.opened import Release
-    from kazdata.sparql.backends.remote import load_release
+    from kazdata.sparql.backends.graph_store import GraphStore, LoadedGraph, load_release, read_credentials
+    settings = load_settings({"store_credentials": args.store_credentials})
     release = Release(Path(args.release), verify="full")
-    for graph, count in load_release(release.directory, args.endpoint):
-        print(f"{count:>9} triples -> <{graph}>")
+    credentials = read_credentials(settings.store_credentials) if settings.store_credentials else None
+    store = GraphStore(args.endpoint, args.update_endpoint, credentials)
+    total, done, sent = len(release.graphs), itertools.count(1), [time.monotonic()]
+
+    def progress(loaded: LoadedGraph) -> None:
+        print(f"{loaded.triples:>9} triples -> <{loaded.graph}> ({next(done)}/{total}, {loaded.seconds:.1f} s)",
+              flush=True)
+        sent[0] = time.monotonic()
+
+    load_release(release, store, progress=progress)
+    print(f"switched: every graph now holds this release (the switch took {time.monotonic() - sent[0]:.1f} s)"
+          if args.update_endpoint else "each graph was replaced in place as it was sent", flush=True)
     return 0
 
 
@@ -183,7 +196,11 @@ COMMANDS: tuple[Command, ...] = (
             "the same name), for `kazdata serve --backend remote --endpoint QUERY_URL`.",
             (_argument("release", nargs="?", default="release", help="release directory (default: release)"),
              _argument("--endpoint", required=True,
-                       help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store"))),
+                       help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store"),
+             _argument("--update-endpoint", metavar="URL",
+                       help="the store's SPARQL Update URL: load under staging names, then move every graph "
+                            "onto its own at the end, so a failed load changes nothing served")),
+            ("store_credentials",)),
     Command("publish", cmd_publish, "switch a served release path to a new release",
             "Verify RELEASE against its SHA256SUMS, then atomically repoint the symlink TO at it. A server "
             "started with `--release TO` switches within a second, without failing a request.",

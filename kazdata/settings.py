@@ -66,6 +66,15 @@ def _verification(value: str) -> str:
     return level
 
 
+def _boolean(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if value.strip().lower() not in words:
+        raise ValueError(f"{value!r} is not true or false")
+    return words[value.strip().lower()]
+
+
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
@@ -131,6 +140,16 @@ class Settings:
                             "(the RocksDB store of a release built with `--store`, opened read-only), "
                             "`remote` (a SPARQL 1.1 endpoint).", _backend)
     endpoint: str | None = _setting(None, "With `--backend remote`: the remote store's SPARQL query URL.")
+    union_default_graph: bool = _setting(False, "With `--backend remote`: the store's default graph is already "
+                                         "the union of the release's graphs (Oxigraph `--union-default-graph`, "
+                                         "Virtuoso's default, Fuseki `unionDefaultGraph`), so a query naming no "
+                                         "dataset is sent as it is instead of with every graph as a "
+                                         "`default-graph-uri`. The store must then hold this release only.",
+                                         _boolean, shown="`false`")
+    store_credentials: Path | None = _setting(None, "A file holding `USER:PASSWORD` (first line) for the "
+                                              "store's write endpoints, sent by `kazdata load` when the store "
+                                              "asks (HTTP Digest or Basic); a file, so that no password is "
+                                              "ever on a command line.", Path)
     query_processes: int = _setting(None, "Query processes evaluating SPARQL beside the web workers. `0` "
                                     "evaluates in the web workers' threads, where a runaway query cannot be "
                                     "killed: development only, refused unless with `--dev`.", _whole(0),

@@ -216,3 +216,16 @@ def live_server(release_dir):
     server = LiveServer(release_dir, ["--query-timeout", "3"])
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    """An empty OpenLink Virtuoso (Debian's ``virtuoso-opensource``) on two free loopback ports,
+    with a throw-away database folder and ini and its own ``dba`` password
+    (``tests/stores.py``); stopped after the session."""
+    from tests.stores import VIRTUOSO, VirtuosoServer
+    require_debian_package("virtuoso-opensource", VIRTUOSO)
+    # its own query limit bounds a Graph Store PUT too: 20 s lets a 4 MB graph in on a busy machine
+    server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"), free_port, query_seconds=20)
+    yield server
+    server.stop()

@@ -1,12 +1,16 @@
-"""The same SPARQL tests on every backend: memory, disk (RocksDB) and a remote Oxigraph server.
+"""The same SPARQL tests on every backend: memory, disk (RocksDB), and two real remote stores,
+an Oxigraph server and OpenLink Virtuoso.
 
-Each backend runs behind a real ``kazdata serve``; the remote one is a real ``oxigraph serve``
-process loaded with ``kazdata load`` over the Graph Store Protocol. Answers are compared with
-the in-process engine on the same release, query by query.
+Each backend runs behind a real ``kazdata serve``; the remote ones are a real ``oxigraph serve``
+and a real ``virtuoso-t`` (``tests/stores.py``), each loaded with ``kazdata load`` over the Graph
+Store Protocol (Virtuoso's with Digest authentication). Answers are compared with the
+in-process engine on the same release, query by query.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import threading
@@ -19,7 +23,9 @@ import requests
 
 from kazdata.builder import build_release, quiet
 from kazdata.release.opened import Release
-from kazdata.sparql.backends import BACKENDS
+from kazdata.sparql.backends import EMBEDDED_STORES
+from kazdata.sparql.policy import Engine, Policy, QueryRequest
+from kazdata.sparql.results import write_json
 from kazdata.vocabulary import prefixes_for
 from tests.conftest import KAZDATA, LiveServer, free_port
 
@@ -41,13 +47,12 @@ def _oxigraph() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def oxigraph_server(tmp_path_factory, store_release):
-    """A real Oxigraph server, loaded with the release through the Graph Store Protocol."""
+def _oxigraph_loaded(folder: Path, release: Path, *flags: str):
+    """A real Oxigraph server on a free port, loaded with ``release`` through the Graph Store
+    Protocol by ``kazdata load``: (process, query URL, what the load printed)."""
     port = free_port()
-    process = subprocess.Popen([_oxigraph(), "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
-                                "--bind", f"127.0.0.1:{port}", "--timeout-s", "6"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([_oxigraph(), "serve", "--location", str(folder), "--bind", f"127.0.0.1:{port}",
+                                "--timeout-s", "6", *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     root = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -56,19 +61,54 @@ def oxigraph_server(tmp_path_factory, store_release):
             break
         except requests.ConnectionError:
             time.sleep(0.1)
-    loaded = subprocess.run([*KAZDATA, "load", str(store_release), "--endpoint", root + "/store"],
+    loaded = subprocess.run([*KAZDATA, "load", str(release), "--endpoint", root + "/store",
+                             "--update-endpoint", root + "/update"],
                             capture_output=True, text=True, timeout=120)
     assert loaded.returncode == 0, loaded.stderr
-    yield root, loaded.stdout
+    return process, root + "/query", loaded.stdout
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(tmp_path_factory, store_release):
+    """A real Oxigraph server, loaded with the release through the Graph Store Protocol."""
+    process, endpoint, output = _oxigraph_loaded(tmp_path_factory.mktemp("oxigraph"), store_release)
+    yield endpoint, output
     process.terminate()
     process.wait(10)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module")
+def oxigraph_union_server(tmp_path_factory, store_release):
+    """The same, started with ``--union-default-graph``."""
+    process, endpoint, output = _oxigraph_loaded(tmp_path_factory.mktemp("oxigraph-union"), store_release,
+                                                 "--union-default-graph")
+    yield endpoint, output
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def loaded_virtuoso(virtuoso_server, store_release):
+    """The session's Virtuoso, loaded with the release through its Graph Store endpoint, the
+    password read from the credentials file named by the environment (never the command line)."""
+    loaded = subprocess.run([*KAZDATA, "load", str(store_release), "--endpoint", virtuoso_server.graph_store,
+                             "--update-endpoint", virtuoso_server.root + "/sparql-auth"],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "KAZDATA_STORE_CREDENTIALS": str(virtuoso_server.credentials)})
+    assert loaded.returncode == 0, loaded.stderr
+    return virtuoso_server.sparql, loaded.stdout
+
+
+#: the remote stores, each a fixture giving (SPARQL query URL, what ``kazdata load`` printed)
+REMOTE_STORES = {"oxigraph": "oxigraph_server", "virtuoso": "loaded_virtuoso"}
+
+
+@pytest.fixture(scope="module", params=[*EMBEDDED_STORES, *(f"remote-{name}" for name in REMOTE_STORES)])
 def backend_server(request, store_release):
-    extra = ["--backend", request.param, "--query-timeout", "3", "--result-limit", str(RESULT_LIMIT)]
-    if request.param == "remote":
-        extra += ["--endpoint", request.getfixturevalue("oxigraph_server")[0] + "/query"]
+    backend, _, store = request.param.partition("-")
+    extra = ["--backend", backend, "--query-timeout", "3", "--result-limit", str(RESULT_LIMIT)]
+    if store:
+        extra += ["--endpoint", request.getfixturevalue(REMOTE_STORES[store])[0]]
     server = LiveServer(store_release, extra)
     yield server
     server.stop()
@@ -88,15 +128,27 @@ def _unordered(value: str) -> str:
     return value
 
 
-def _canonical(payload: dict) -> object:
+def _concatenated(query: str) -> set[str]:
+    """The variables a query binds with GROUP_CONCAT. Whether their value keeps the language tag
+    its parts share is where engines part: pyoxigraph 0.5 keeps it, Virtuoso drops it, and the
+    W3C's test suite (rdf-tests issue 280, 2026) settled that it is dropped, as Oxigraph since
+    does too. The tag is left out of the comparison for those variables only, and an empty
+    concatenation (Virtuoso's answer for a group with no value) counts as unbound
+    (pyoxigraph's) (decision 019)."""
+    return set(re.findall(r"GROUP_CONCAT\s*\((?:[^()]|\([^()]*\))*\)\s+AS\s+\?(\w+)", query, re.I))
+
+
+def _canonical(payload: dict, concatenated: set[str] = frozenset()) -> object:  # type: ignore[assignment]
     """SPARQL JSON results as something comparable: the boolean, or the sorted bindings (blank
     node labels are the engine's business, so they are blanked)."""
     if "boolean" in payload:
         return payload["boolean"]
     rows = []
     for binding in payload["results"]["bindings"]:
-        rows.append(sorted((name, term["type"], "_" if term["type"] == "bnode" else _unordered(term["value"]),
-                            term.get("datatype", ""), term.get("xml:lang", "")) for name, term in binding.items()))
+        rows.append(sorted((name, "literal" if term["type"] == "typed-literal" else term["type"],
+                            "_" if term["type"] == "bnode" else _unordered(term["value"]),
+                            term.get("datatype", ""), "" if name in concatenated else term.get("xml:lang", ""))
+                           for name, term in binding.items() if not (name in concatenated and term["value"] == "")))
     return sorted(map(str, rows))
 
 
@@ -109,25 +161,53 @@ def _reference(reference: tuple[ox.Store, dict[str, str]], query: str) -> object
     body = results.serialize(format=ox.QueryResultsFormat.JSON)
     payload = json.loads(body)
     assert len(payload.get("results", {}).get("bindings", [])) <= RESULT_LIMIT
-    return _canonical(payload)
+    return _canonical(payload, _concatenated(query))
 
 
-def test_load_reports_each_graph(oxigraph_server, store_release):
-    _root, output = oxigraph_server
+@pytest.mark.parametrize("store", REMOTE_STORES)
+def test_load_reports_each_graph_and_the_store_holds_it(request, store, store_release):
+    """What ``kazdata load`` printed, and what the store then holds (asked over SPARQL, graph by
+    graph), equal the release's N-Quads dump parsed by pyoxigraph."""
+    endpoint, output = request.getfixturevalue(REMOTE_STORES[store])
     graphs = Release(store_release).graphs
-    assert sorted(line.split("<")[1].rstrip(">") for line in output.splitlines()) == sorted(graphs)
-    counts = {line.split("<")[1].rstrip(">"): int(line.split()[0]) for line in output.splitlines()}
-    store = Release(store_release).load_store()
+    lines = [line for line in output.splitlines() if "->" in line]
+    counts = {line.split("<")[1].split(">")[0]: int(line.split()[0]) for line in lines}
+    assert sorted(counts) == sorted(graphs)
+    assert [line.split("(")[1].split(",")[0] for line in lines] == [f"{n}/{len(graphs)}" for n in range(1, len(graphs) + 1)]
+    dump = ox.Store()
+    dump.bulk_load(path=str(store_release / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS)
+    held = requests.post(endpoint, data={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+                                                  "FILTER(STRSTARTS(STR(?g), 'https://w3id.org/kazdata/')) } GROUP BY ?g"},
+                         headers=JSON_RESULTS, timeout=30).json()["results"]["bindings"]
     for graph in graphs:
-        assert counts[graph] == len(list(store.quads_for_pattern(None, None, None, ox.NamedNode(graph))))
+        expected = len(list(dump.quads_for_pattern(None, None, None, ox.NamedNode(graph))))
+        assert counts[graph] == expected
+        assert [int(row["n"]["value"]) for row in held if row["g"]["value"] == graph] == [expected], graph
 
 
-def test_every_example_query_answers_as_the_reference_store(backend_server, reference_store, store_release):
+#: Example queries a store answers wrongly, by backend, with why: engine bugs the remote backend
+#: cannot mend (it sees only the answer). Each is checked still to differ, so that a store
+#: release that fixes one fails here and the entry goes (decision 019).
+ENGINE_BUGS = {
+    ("remote-virtuoso", "09-zhanaozen-shooting-deaths"):
+        "Virtuoso 7.2.5 returns no rows when the group's FILTER (?cityName = \"Zhanaozen\"@en) meets a later "
+        "BIND; without either it answers",
+}
+
+
+def test_every_example_query_answers_as_the_reference_store(request, backend_server, reference_store,
+                                                            store_release):
+    backend = request.node.callspec.params["backend_server"]
+    wrong = []
     for example in Release(store_release).examples:
         response = requests.get(backend_server.url("/sparql"), params={"query": example["query"]},
                                 headers=JSON_RESULTS, timeout=30)
         assert response.status_code == 200, (example["name"], response.text)
-        assert _canonical(response.json()) == _reference(reference_store, example["query"]), example["name"]
+        same = (_canonical(response.json(), _concatenated(example["query"]))
+                == _reference(reference_store, example["query"]))
+        if same == ((backend, example["name"]) in ENGINE_BUGS):
+            wrong.append((example["name"], response.text[:300]))
+    assert not wrong, wrong
 
 
 def test_the_dataset_is_narrowed_by_protocol_parameters_and_from(backend_server, store_release):
@@ -228,3 +308,148 @@ def test_a_remote_stores_answer_is_bounded_in_bytes_as_it_streams_in():
     assert 0 < len(graph.triples) <= 10 and graph.truncated
     whole = _read_results(io.BytesIO(answer), graph=False, limit=1000, max_bytes=1_000_000)
     assert len(whole.rows) == 20 and not whole.truncated
+
+
+def _held(endpoint: str, query: str) -> list[dict]:
+    return requests.post(endpoint, data={"query": query}, headers=JSON_RESULTS, timeout=30).json()["results"]["bindings"]
+
+
+@pytest.mark.parametrize("staged", [True, False], ids=["staged", "in-place"])
+@pytest.mark.parametrize("store", REMOTE_STORES)
+def test_a_failed_load_leaves_the_previous_graphs(request, store, staged, store_release, tmp_path):
+    """A release whose first graph gains a triple and whose second graph the store refuses:
+    loaded with an update endpoint (staged, then switched), the store still serves the previous
+    first graph and keeps no staging graph; replaced in place, the first graph has changed
+    (which is why the staged load exists)."""
+    from kazdata.errors import BackendUnavailable
+    from kazdata.sparql.backends.graph_store import GraphStore, load_release, read_credentials
+    endpoint, _output = request.getfixturevalue(REMOTE_STORES[store])
+    if store == "virtuoso":
+        server = request.getfixturevalue("virtuoso_server")
+        target = GraphStore(server.graph_store, server.root + "/sparql-auth" if staged else None,
+                            read_credentials(server.credentials))
+    else:
+        root = endpoint.rsplit("/", 1)[0]
+        target = GraphStore(root + "/store", root + "/update" if staged else None)
+    copy = tmp_path / "release"
+    shutil.copytree(store_release, copy, ignore=shutil.ignore_patterns("store"))
+    first, second = sorted(Release(copy).graphs)[:2]
+    marker = "urn:kazdata:test:new-in-this-release"
+    with open(copy / "graphs" / f"{first.rsplit('/', 1)[1]}.nt", "a") as graph:
+        graph.write(f'<{marker}> <{marker}> "new" .\n')
+    (copy / "graphs" / f"{second.rsplit('/', 1)[1]}.nt").write_text('<urn:a> <urn:b> "unterminated .\n')
+    said = "nothing was switched" if staged else "1 graph.s. before it were replaced in place"
+    with pytest.raises(BackendUnavailable, match=f"(?s)PUT of graph <{second}>.*{said}"):
+        load_release(Release(copy), target)
+    try:
+        marked = _held(endpoint, f"SELECT ?g WHERE {{ GRAPH ?g {{ <{marker}> ?p ?o }} }}")
+        assert [row["g"]["value"] for row in marked] == ([] if staged else [first])
+        before = (store_release / "graphs" / f"{first.rsplit('/', 1)[1]}.nt").read_bytes().count(b"\n")
+        count = _held(endpoint, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{first}> {{ ?s ?p ?o }} }}")
+        assert int(count[0]["n"]["value"]) == before + (0 if staged else 1)
+        staging = _held(endpoint, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } "
+                                  "FILTER(STRSTARTS(STR(?g), 'urn:kazdata:load:')) }")
+        assert staging == []
+    finally:
+        if not staged:  # put the release back for the other tests
+            load_release(Release(store_release), GraphStore(target.url, None, target.credentials))
+
+
+def test_literal_forms_are_mended(virtuoso_server):
+    """Literals written in the test, stored in Virtuoso through its Graph Store, read back
+    through the remote backend in the forms written (Virtuoso's JSON has bare numbers for the
+    durations and 1 for true)."""
+    from requests.auth import HTTPDigestAuth
+
+    from kazdata.sparql.backends.remote import RemoteBackend
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    written = {"urn:p:yes": ("true", "boolean"), "urn:p:no": ("false", "boolean"), "urn:p:weeks": ("P21D", "duration"),
+               "urn:p:years": ("P2Y", "duration"), "urn:p:months": ("P1Y2M", "duration"),
+               "urn:p:clock": ("P1DT2H", "duration"), "urn:p:back": ("-P2D", "duration")}
+    body = "".join(f'<urn:s> <{p}> "{value}"^^<{xsd}{kind}> .\n' for p, (value, kind) in written.items())
+    graph = "urn:kazdata:test:literal-forms"
+    auth = HTTPDigestAuth("dba", virtuoso_server.password)
+    put = requests.put(virtuoso_server.graph_store, params={"graph": graph}, data=body.encode(), auth=auth,
+                       headers={"Content-Type": "application/n-triples"}, timeout=30)
+    assert put.status_code in (200, 201, 204), put.text
+    try:
+        result = RemoteBackend(virtuoso_server.sparql, [graph], {}).query(
+            QueryRequest("SELECT ?p ?o WHERE { <urn:s> ?p ?o }"), limit=100, timeout=10)
+        read = {row["p"].value: (row["o"].value, row["o"].datatype.value) for row in result.rows}
+        assert read == {p: (value, xsd + kind) for p, (value, kind) in written.items()}
+    finally:
+        requests.delete(virtuoso_server.graph_store, params={"graph": graph}, auth=auth, timeout=30)
+
+
+#: the stores whose default graph is the union of their graphs, each a fixture as REMOTE_STORES
+UNION_STORES = {"oxigraph": "oxigraph_union_server", "virtuoso": "loaded_virtuoso"}
+
+
+@pytest.mark.parametrize("store", UNION_STORES)
+def test_a_store_whose_default_graph_is_the_union(request, store, store_release, reference_store):
+    """``--union-default-graph true``: no ``default-graph-uri`` is sent, and the answers stay
+    those of the embedded engine. A triple the test puts in a graph outside the release shows
+    which form was sent: the store's own union sees it, the portable form does not."""
+    from kazdata.sparql.backends.remote import RemoteBackend
+    endpoint, _output = request.getfixturevalue(UNION_STORES[store])
+    release = Release(store_release)
+
+    import json
+
+    from kazdata.settings import load_settings
+    from kazdata.sparql.backends import open_backend
+    settings = load_settings(environ={"KAZDATA_BACKEND": "remote", "KAZDATA_ENDPOINT": endpoint,
+                                      "KAZDATA_UNION_DEFAULT_GRAPH": "true"})  # as an operator sets it
+    union = Engine(open_backend(settings, release), Policy(limit=RESULT_LIMIT))
+    portable = Engine(RemoteBackend(endpoint, release.graphs, prefixes_for(release.base)), Policy(limit=RESULT_LIMIT))
+    for example in release.examples:
+        answer = _canonical(json.loads(b"".join(write_json(union.query(QueryRequest(example["query"]))))),
+                            _concatenated(example["query"]))
+        same = answer == _reference(reference_store, example["query"])
+        assert same != ((f"remote-{store}", example["name"]) in ENGINE_BUGS), example["name"]
+    outside, marker = "urn:kazdata:test:outside-the-release", "urn:kazdata:test:marker"
+    _put_graph(request, store, outside, f"<{marker}> <{marker}> <{marker}> .\n")
+    try:
+        seen = f"ASK {{ <{marker}> ?p ?o }}"
+        assert union.query(QueryRequest(seen)).value is True
+        assert portable.query(QueryRequest(seen)).value is False
+    finally:
+        _put_graph(request, store, outside, None)
+
+
+def _put_graph(request, store: str, graph: str, ntriples: str | None) -> None:
+    """PUT (or, for None, DELETE) one graph in a test store over the Graph Store Protocol."""
+    from requests.auth import HTTPDigestAuth
+    if store == "virtuoso":
+        server = request.getfixturevalue("virtuoso_server")
+        url, auth = server.graph_store, HTTPDigestAuth("dba", server.password)
+    else:
+        url, auth = request.getfixturevalue(UNION_STORES[store])[0].rsplit("/", 1)[0] + "/store", None
+    if ntriples is None:
+        requests.delete(url, params={"graph": graph}, auth=auth, timeout=30)
+        return
+    answer = requests.put(url, params={"graph": graph}, data=ntriples.encode(), auth=auth, timeout=30,
+                          headers={"Content-Type": "application/n-triples"})
+    assert answer.status_code in (200, 201, 204), answer.text
+
+
+def test_a_graph_of_megabytes_goes_into_virtuoso_with_its_password(virtuoso_server, loaded_virtuoso, store_release,
+                                                                  tmp_path):
+    """Virtuoso answers an unsigned PUT with 401 at once and resets the connection while a large
+    body is still on its way; the first graph of this release is 40,000 triples (about 4 MB)."""
+    from kazdata.sparql.backends.graph_store import GraphStore, load_release, read_credentials
+    copy = tmp_path / "release"
+    shutil.copytree(store_release, copy, ignore=shutil.ignore_patterns("store"))
+    first = sorted(Release(copy).graphs)[0]
+    extra = 40_000
+    with open(copy / "graphs" / f"{first.rsplit('/', 1)[1]}.nt", "a") as graph:
+        graph.writelines(f'<urn:kazdata:test:bulk:{n}> <urn:kazdata:test:p> "{n} of the bulk" .\n' for n in range(extra))
+    # in place: the PUT is what is tested (a MOVE of this graph can outlast the test store's 6 s limit)
+    target = GraphStore(virtuoso_server.graph_store, None, read_credentials(virtuoso_server.credentials))
+    try:
+        loaded = load_release(Release(copy), target)
+        before = (store_release / "graphs" / f"{first.rsplit('/', 1)[1]}.nt").read_bytes().count(b"\n")
+        count = _held(virtuoso_server.sparql, f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{first}> {{ ?s ?p ?o }} }}")
+        assert int(count[0]["n"]["value"]) == before + extra == loaded[0].triples
+    finally:
+        load_release(Release(store_release), target)

@@ -61,7 +61,8 @@ def open_backend(settings: Settings, release: Release, query_socket: str | None 
         if not settings.endpoint:
             raise ReleaseError("--backend remote needs --endpoint, the remote store's SPARQL query URL")
         return RemoteBackend(settings.endpoint, release.graphs, prefixes_for(release.base),
-                             tuple(settings.service_allowlist), int(settings.result_bytes))
+                             tuple(settings.service_allowlist), int(settings.result_bytes),
+                             union_default_graph=settings.union_default_graph)
     if query_socket:
         from kazdata.runtime.query_client import ProcessBackend
         # refuse what the query supervisor will refuse (a release without its on-disk store):

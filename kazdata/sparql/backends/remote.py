@@ -1,4 +1,4 @@
-"""A remote SPARQL 1.1 store as the backend, and pushing a release into one.
+"""A remote SPARQL 1.1 store as the backend (``kazdata.sparql.backends.graph_store`` loads one).
 
 With ``--backend remote --endpoint URL`` the web tier holds no triples: queries go to any
 standard store (Oxigraph server, Apache Jena Fuseki, Virtuoso, QLever, GraphDB) over the SPARQL
@@ -28,20 +28,19 @@ import io
 import logging
 import time
 import urllib.error
-from pathlib import Path
-from urllib.parse import quote
 
 import pyoxigraph as ox
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import (
+    EndPointInternalError,
     QueryBadFormed,
     SPARQLWrapperException,
     URITooLong,
 )
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
-from kazdata.formats import rdf_bytes
 from kazdata.sparql.backends.embedded import RESULT_BYTES, row_bytes, take_bounded, triple_bytes
+from kazdata.sparql.backends.literal_forms import mend_term, mend_triple
 from kazdata.sparql.policy import (
     AskResult,
     GraphResult,
@@ -54,6 +53,14 @@ from kazdata.sparql.query_check import CheckedQuery, QueryRules
 
 log = logging.getLogger("kazdata.query")
 _GRAPH_FORMS = ("CONSTRUCT", "DESCRIBE")
+#: Virtuoso answers a query stopped by its own time limit (``MaxQueryExecutionTime``) with
+#: ``200`` and the rows found so far, flagged only by this header and state: taken as complete,
+#: a COUNT would be wrong, so kazdata answers it as the time-out it is (decision 019).
+INCOMPLETE_HEADER, INCOMPLETE_STATE = "X-SQL-State", "S1TAT"
+#: How a store's 500 says that its own time limit stopped the query (Virtuoso's
+#: ``MaxQueryExecutionTime``: "Virtuoso S1T00 Error SR171: Transaction timed out"): a 503 for the
+#: time limit, as kazdata's own, not one for a broken store.
+STORE_TIME_OUTS = ("Virtuoso S1T00 Error",)
 #: The longest query checked and sent to a remote store: its check runs in the web worker.
 REMOTE_QUERY_CHARACTERS = 32_768
 
@@ -62,8 +69,10 @@ class RemoteBackend:
     """Evaluates on a SPARQL 1.1 Protocol endpoint (``endpoint`` is its query URL)."""
 
     def __init__(self, endpoint: str, graphs: list[str], prefixes: dict[str, str],
-                 service_allowlist: tuple[str, ...] = (), result_bytes: int = RESULT_BYTES) -> None:
+                 service_allowlist: tuple[str, ...] = (), result_bytes: int = RESULT_BYTES, *,
+                 union_default_graph: bool = False) -> None:
         self.endpoint = endpoint
+        self.union_default_graph = union_default_graph
         self.result_bytes = result_bytes
         self.graphs = list(graphs)
         self.rules = QueryRules(dict(prefixes), tuple(service_allowlist))
@@ -76,7 +85,7 @@ class RemoteBackend:
         base = f"BASE <{request.base_iri}>\n" if request.base_iri else ""  # the store's own URL is not ours
         client.setQuery(base + self.prologue + request.text)
         defaults = list(request.default_graphs)
-        if not (request.default_graphs or request.named_graphs or checked.uses_from):
+        if not (request.default_graphs or request.named_graphs or checked.uses_from or self.union_default_graph):
             defaults = self.graphs  # the union, asked for the portable way
         for graph in defaults:
             client.addDefaultGraph(graph)
@@ -112,8 +121,15 @@ class RemoteBackend:
             if isinstance(error.reason, TimeoutError):  # socket.timeout is an alias of TimeoutError
                 raise QueryTimeout(timeout_message(timeout)) from None
             raise self._unavailable(str(error.reason)) from None
+        except EndPointInternalError as error:
+            if any(sign in str(error) for sign in STORE_TIME_OUTS):
+                raise QueryTimeout(timeout_message(timeout)) from None
+            raise self._unavailable(repr(error)) from None
         except (SPARQLWrapperException, OSError, http.client.HTTPException) as error:
             raise self._unavailable(repr(error)) from None
+        if response.headers.get(INCOMPLETE_HEADER, "").strip().upper() == INCOMPLETE_STATE:
+            response.close()  # Virtuoso's "anytime" answer: what it found before its own limit
+            raise QueryTimeout(timeout_message(timeout))
         try:
             with response:
                 return _read_results(_Deadline(response, deadline), client.queryType in _GRAPH_FORMS, limit,
@@ -163,43 +179,14 @@ def _read_results(answer: io.RawIOBase, graph: bool, limit: int, max_bytes: int)
     and the limits hold before it is all in memory. (pyoxigraph reads any binary file object; its stubs name ``typing.IO`` only,
     which the ``io`` classes do not derive from.)"""
     if graph:
-        triples, cut = take_bounded(ox.parse(answer, format=ox.RdfFormat.TURTLE), limit, max_bytes,  # type: ignore[arg-type]
-                                    triple_bytes)
+        parsed = ox.parse(answer, format=ox.RdfFormat.TURTLE)  # type: ignore[arg-type]
+        triples, cut = take_bounded(map(mend_triple, parsed), limit, max_bytes, triple_bytes)
         return GraphResult(triples, cut)
     results = ox.parse_query_results(answer, format=ox.QueryResultsFormat.JSON)  # type: ignore[arg-type]
     if isinstance(results, ox.QueryBoolean):
         return AskResult(bool(results))
     variables = [v.value for v in results.variables]
-    rows, cut = take_bounded(({name: row[name] for name in variables} for row in results), limit, max_bytes,
-                             row_bytes)
+    rows, cut = take_bounded(({name: mend_term(row[name]) for name in variables} for row in results), limit,
+                             max_bytes, row_bytes)
     return SelectResult(variables, rows, cut)
 
-
-def load_release(release_dir: Path, store_url: str, *, timeout: float = 600) -> list[tuple[str, int]]:
-    """PUT every graph of the release into the Graph Store at ``store_url`` (replacing it).
-
-    Returns (graph IRI, triple count) per graph. Raises BackendUnavailable naming the graph and
-    the store's answer when a PUT fails. Uses ``requests``-free urllib so a server-only install
-    can load a store.
-    """
-    import urllib.request
-
-    graphs: dict[str, list[ox.Quad]] = {}
-    for quad in ox.parse(path=str(Path(release_dir) / "dumps" / "kazdata.nq"), format=ox.RdfFormat.N_QUADS):
-        graphs.setdefault(quad.graph_name.value, []).append(quad)
-    loaded = []
-    for graph, quads in sorted(graphs.items()):
-        body = rdf_bytes([ox.Triple(q.subject, q.predicate, q.object) for q in quads], ox.RdfFormat.N_TRIPLES)
-        separator = "&" if "?" in store_url else "?"
-        put = urllib.request.Request(f"{store_url}{separator}graph={quote(graph, safe='')}", data=body,
-                                     method="PUT", headers={"Content-Type": "application/n-triples"})
-        try:
-            with urllib.request.urlopen(put, timeout=timeout) as answer:
-                answer.read()
-        except urllib.error.HTTPError as error:
-            raise BackendUnavailable(f"PUT of graph <{graph}> to {store_url} failed: {error.code} "
-                                     f"{error.read().decode('utf-8', 'replace')[:500]}") from None
-        except OSError as error:
-            raise BackendUnavailable(f"cannot reach the graph store {store_url}: {error}") from None
-        loaded.append((graph, len(quads)))
-    return loaded

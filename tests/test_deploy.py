@@ -1,0 +1,157 @@
+"""The scale-out recipe of docs/deploy.md, stood up on loopback: two releases' static exports,
+each on its own nginx (blue and green origins), behind the caching proxy of
+``docs/deploy/cache.conf.template`` (the real nginx, ``proxy_cache``).
+
+A release switch is the recipe's: the proxy's ``release-upstream.conf`` is pointed at the new
+release's origin and the proxy reloaded. Clients keep fetching through the switch; every
+response must be one release's document whole (its body and ETag those the origin of one
+release sends, the ETag the SHA-256 of that body), and the new release must be seen within the
+proxy's freshness (``KAZDATA_CACHE_FRESH``), unchanged documents revalidated by ETag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from kazdata.builder import build_release, quiet
+from tests.conftest import ROOT, ServerProcess, free_port, require_debian_package
+
+TEMPLATE = ROOT / "docs" / "deploy" / "cache.conf.template"
+FRESH_S = 1
+#: (path, Accept, Accept-Language): a document that the second release changes, one it does not,
+#: and a negotiated HTML page
+DOCUMENTS = [("/doc/place/aktau", "text/turtle", None), ("/doc/place/shetpe", "text/turtle", None),
+             ("/doc/place/aktau", "text/html", "en"), ("/doc/place/aktau", "application/n-triples", None)]
+CHANGED = "/doc/place/aktau"
+
+
+def _nginx(prefix: Path, config: Path, port: int) -> ServerProcess:
+    executable = require_debian_package("nginx", "/usr/sbin/nginx")
+    directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")  # tmp dirs are 0700
+    return ServerProcess("nginx", [executable, "-p", str(prefix), "-c", str(config), "-g", directives], port, 20)
+
+
+@pytest.fixture(scope="module")
+def second_release(tmp_path_factory) -> Path:
+    """The bundled data with Aktau renamed: its documents change, Shetpe's do not."""
+    sources = tmp_path_factory.mktemp("sources-2") / "sources"
+    shutil.copytree(ROOT / "data" / "sources", sources)
+    for path in sources.glob("*.ttl"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace('schema:name "Aktau"@en', 'schema:name "Aktau (second release)"@en'),
+                        encoding="utf-8")
+    return build_release(tmp_path_factory.mktemp("release-2") / "release", sources_dir=sources, progress=quiet)
+
+
+@pytest.fixture(scope="module")
+def origins(release_dir, second_release, tmp_path_factory):
+    """Each release exported and served by its own nginx: {"blue": server, "green": server}."""
+    started = {}
+    try:
+        for colour, release in (("blue", release_dir), ("green", second_release)):
+            folder = tmp_path_factory.mktemp(colour)
+            folder.chmod(0o755)
+            out, port = folder / "export", free_port()
+            subprocess.run([sys.executable, "-m", "kazdata", "export-static", str(out), "--release", str(release),
+                            "--listen", f"127.0.0.1:{port}", "--sparql-upstream", "http://127.0.0.1:9"],
+                           check=True, cwd=ROOT, capture_output=True, timeout=300)
+            started[colour] = _nginx(out, out / "nginx.conf", port)
+        yield started
+    finally:
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def cache(origins, tmp_path_factory):
+    """The recipe's caching proxy, its upstream the blue origin."""
+    prefix = tmp_path_factory.mktemp("cache")
+    prefix.chmod(0o755)
+    for folder in ("logs", "tmp", "cache"):
+        (prefix / folder).mkdir()
+    port = free_port()
+    values = {"KAZDATA_CACHE_LISTEN": f"127.0.0.1:{port}", "KAZDATA_SPARQL_UPSTREAM": "127.0.0.1:9",
+              "KAZDATA_CACHE_SIZE": "100m", "KAZDATA_CACHE_FRESH": f"{FRESH_S}s"}
+    config = re.sub(r"\$\{(KAZDATA_[A-Z_]+)\}", lambda m: values[m.group(1)], TEMPLATE.read_text())  # as envsubst
+    (prefix / "cache.conf").write_text(config)
+    (prefix / "release-upstream.conf").write_text(f"server 127.0.0.1:{origins['blue'].port};\n")
+    server = _nginx(prefix, prefix / "cache.conf", port)
+    server.prefix = prefix  # type: ignore[attr-defined]
+    yield server
+    server.stop()
+
+
+def _get(root: str, path: str, accept: str, language: str | None) -> requests.Response:
+    headers = {"Accept": accept, "Accept-Encoding": "identity"}
+    if language:
+        headers["Accept-Language"] = language
+    return requests.get(root + path, headers=headers, timeout=10)
+
+
+def test_a_release_switch_is_seen_through_the_cache_and_never_mixes_releases(origins, cache):
+    expected = {}  # (document, release) -> (ETag, body), asked of each origin directly
+    for document in DOCUMENTS:
+        for colour, origin in origins.items():
+            answer = _get(origin.root, *document)
+            assert answer.status_code == 200, (document, colour)
+            expected[document, colour] = (answer.headers["ETag"], answer.content)
+    changed = [d for d in DOCUMENTS if expected[d, "blue"][1] != expected[d, "green"][1]]
+    assert {d[0] for d in changed} == {CHANGED}, changed  # the second release changes Aktau only
+    for document in DOCUMENTS:
+        first, second = _get(cache.root, *document), _get(cache.root, *document)
+        assert (first.headers["ETag"], first.content) == expected[document, "blue"]
+        assert second.headers["X-Cache-Status"] == "HIT" and second.content == first.content
+        assert second.headers["Cache-Control"] == "public, max-age=3600"  # the origin's, for browsers
+
+    seen, stop = [], threading.Event()
+
+    def fetch() -> None:
+        while not stop.is_set():
+            for document in DOCUMENTS:
+                answer = _get(cache.root, *document)
+                seen.append((time.monotonic(), document, answer.status_code, answer.headers.get("ETag"),
+                             answer.content, answer.headers.get("X-Cache-Status")))
+
+    clients = [threading.Thread(target=fetch) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        time.sleep(0.5)
+        (cache.prefix / "release-upstream.conf").write_text(f"server 127.0.0.1:{origins['green'].port};\n")
+        switched = time.monotonic()
+        cache.process.send_signal(signal.SIGHUP)  # nginx -s reload
+        deadline = switched + FRESH_S + 5
+        while time.monotonic() < deadline and not any(
+                at > switched and body == expected[document, "green"][1]
+                for at, document, _status, _etag, body, _cached in list(seen) if document in changed):
+            time.sleep(0.05)
+        time.sleep(FRESH_S + 0.5)  # every entry past its freshness once more
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(30)
+
+    for _at, document, status, etag, body, _cached in seen:
+        assert status == 200, document
+        assert (etag, body) in (expected[document, "blue"], expected[document, "green"]), document
+        assert etag.strip('"').removeprefix("W/").strip('"') == hashlib.sha256(body).hexdigest()[:32], document
+    first_green = min(at for at, document, _s, _e, body, _c in seen
+                      if document in changed and body == expected[document, "green"][1])
+    assert first_green - switched <= FRESH_S + 2, first_green - switched
+    last = {document: (etag, body) for _at, document, _s, etag, body, _c in seen}
+    assert all(last[document] == expected[document, "green"] for document in DOCUMENTS)
+    unchanged = [d for d in DOCUMENTS if d not in changed]
+    assert any(cached == "REVALIDATED" and document in unchanged for at, document, _s, _e, _b, cached in seen
+               if at > switched), "unchanged documents are revalidated by ETag, not fetched again"
