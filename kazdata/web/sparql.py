@@ -46,6 +46,7 @@ from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors, preflight
 from kazdata.web.negotiation import choose_format, understood
 from kazdata.web.resources import public_url, served
+from kazdata.web.result_files import DOWNLOAD, as_file, refuse_other_kind
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
@@ -130,6 +131,7 @@ def _base_iri() -> str:
 
 
 def _requested_format(params: dict[str, list[str]], formats: list[Format]) -> Format:
+    refuse_other_kind((v for name in FORMAT_PARAMETERS for v in params.get(name, [])), formats)
     for name in FORMAT_PARAMETERS:
         for value in params.get(name, []):
             table = {f.extension: f for f in formats}
@@ -186,7 +188,7 @@ def _respond(result, params) -> Response:
         response.headers[TRUNCATED_HEADER] = f"true; limit={limit}"
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
-    return add_cors(response)
+    return add_cors(as_file(response, params, fmt))
 
 
 def _expanded_json_ld(triples: list[ox.Triple]) -> bytes:
@@ -232,7 +234,7 @@ def endpoint() -> Response:
         if _wants_html():
             return query_page()
         return _service_description_response()
-    if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
+    if _wants_html() and request.method != "POST" and DOWNLOAD not in params:  # the page keeps ?format (021)
         return query_page(initial_query=query.text, run=True)
     timeout = _timeout(params)
     with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
