@@ -88,7 +88,7 @@ def _expected(listed: str) -> str:
     shown = words[:SHOWN] + ([f"{len(words) - SHOWN} other keywords"] if len(words) > SHOWN else [])
     shown += phrases
     if not shown:
-        return "the query cannot go on from here"
+        return "unexpected text here"
     return "expected " + (shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1])
 
 
