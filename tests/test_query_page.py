@@ -25,8 +25,10 @@ PREFIXES = ("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3.o
 CITIES = PREFIXES + "SELECT ?place ?label WHERE {\n  ?place a schema:City ; rdfs:label ?label\n} ORDER BY ?label"
 CITY_GRAPH = PREFIXES + "CONSTRUCT { ?place rdfs:label ?label } WHERE { ?place a schema:City ; rdfs:label ?label }"
 SAME_AS = PREFIXES + "SELECT ?entity ?same WHERE { ?entity schema:sameAs ?same } ORDER BY ?entity ?same"
-QUOTATIONS = ("PREFIX kaz: <https://w3id.org/kazdata/ontology#>\nSELECT ?quotation ?text WHERE {\n"
-              "  ?quotation kaz:wording ?text } ORDER BY DESC(STRLEN(?text)) LIMIT 5")
+#: four columns, long texts: wider than a phone at any sensible column width
+QUOTATIONS = ("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+              "SELECT ?entity ?comment (STRLEN(?comment) AS ?length) ?type\n"
+              "WHERE { ?entity rdfs:comment ?comment ; a ?type } ORDER BY DESC(?length) LIMIT 5")
 #: a syntax error on the third line: FILTER without its expression
 BROKEN = "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTER(?o = ) }"
 
@@ -248,13 +250,15 @@ def test_results_wrap_at_word_boundaries_and_scroll_in_their_box_on_a_phone(page
     run(page, QUOTATIONS)
     page.wait_for_selector("table.results tbody tr")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page does not scroll sideways
-    box = page.evaluate("(() => { const b = document.getElementById('results');"
-                        " return {overflow: getComputedStyle(b).overflowX, width: b.getBoundingClientRect().right}; })()")
-    assert box["overflow"] == "auto" and box["width"] <= 390
+    box = page.evaluate("(() => { const b = document.getElementById('results'); return {overflow:"
+                        " getComputedStyle(b).overflowX, right: b.getBoundingClientRect().right,"
+                        " inside: b.scrollWidth, shown: b.clientWidth}; })()")
+    assert box["overflow"] == "auto" and box["right"] <= 390
+    assert box["inside"] > box["shown"], "the table is wider than a phone: it scrolls in its box, not the page"
     split_words = page.evaluate("""() => {
         const broken = [];
         for (const cell of document.querySelectorAll('table.results td:nth-child(2)')) {
-          const node = cell.querySelector('span').firstChild;
+          const node = cell.querySelector('.cell span').firstChild;
           const text = node.textContent;
           for (const found of text.matchAll(/\\S+/g)) {
             const range = document.createRange();

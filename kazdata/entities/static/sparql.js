@@ -122,7 +122,12 @@
     const body = t.createTBody();
     rows.forEach(function (row) {
       const tr = body.insertRow();
-      row.forEach(function (term) { const td = tr.insertCell(); if (term) td.appendChild(termNode(term)); });
+      row.forEach(function (term) {  // the div bounds the column's width: a cell's max-width is not
+        const div = document.createElement("div");
+        div.className = term && term.type === "literal" && term.value.length > 60 ? "cell long" : "cell";
+        if (term) div.appendChild(termNode(term));
+        tr.insertCell().appendChild(div);
+      });
     });
     return t;
   }
