@@ -60,8 +60,8 @@ def explain(message: str) -> QueryError:
     """
     found = _POSITION.search(message)
     if found is None:
-        line = _STRING_LINE.search(message)
-        return QueryError(message, int(line.group(1)) if line else None)
+        string = _STRING_LINE.search(message)
+        return QueryError(message, int(string.group(1)) if string else None)
     line, column = int(found.group(1)), int(found.group(2))
     where = f"at line {line}, column {column}"
     before = message[:found.start()].rstrip(": ")

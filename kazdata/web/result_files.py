@@ -12,10 +12,11 @@ The protocol's answer stays exact by default; these apply only when the client a
   RDF readers have their own encoding declarations).
 
 A format parameter that names a format of the other kind of answer (``format=csv`` on a
-CONSTRUCT, ``format=ttl`` on a SELECT) is a 406 naming what the answer can be written as;
-before, it fell back to negotiation and a CSV request got Turtle in silence. A name both kinds
-share a media type with (``xml``: SPARQL XML and RDF/XML are both ``application/xml``; ``json``)
-still falls back, as SPARQLWrapper sends ``format=xml`` for RDF/XML. docs/decisions/021.
+CONSTRUCT, ``format=ttl`` or ``jsonld`` on a SELECT) is a 406 naming what the answer can be
+written as; before, it fell back to negotiation and a CSV request got Turtle in silence. A generic
+word that is the subtype of a media type the answer can take (``xml``: RDF/XML is also
+``application/xml``; ``json``) still falls back to negotiation: SPARQLWrapper sends
+``format=xml`` when it wants RDF/XML of a CONSTRUCT. docs/decisions/021.
 """
 
 from __future__ import annotations
@@ -41,15 +42,15 @@ _EVERY_FORMAT = {f.extension: f for f in (*RESULT_FORMATS.values(), *GRAPH_FORMA
 
 def refuse_other_kind(names: Iterable[str], offered: list[Format]) -> None:
     """Raise NotAcceptable when a format parameter's value names a format of the other kind of
-    answer that shares no media type with any offered format (so is no ambiguous name)."""
+    answer and is not a generic word the offered formats answer to too (``xml``, ``json``)."""
     offered_table = {f.extension: f for f in offered}
-    offered_types = {media_type for f in offered for media_type in f.media_types}
+    generic = {media_type.split("/", 1)[1] for f in offered for media_type in f.media_types}
     names = list(names)
     if any(by_name(name, offered_table) is not None for name in names):
         return  # one the answer can take is chosen, whatever else was sent (SPARQLWrapper sends several)
     for name in names:
         other = by_name(name, _EVERY_FORMAT)
-        if other is not None and not offered_types & set(other.media_types):
+        if other is not None and name.strip().lower() not in generic:
             kind = "a table of variable bindings" if other.extension in RESULT_FORMATS else "a graph"
             raise NotAcceptable(f"format={name} asks for {other.label}, which holds {kind}; this query's answer "
                                 "cannot be written that way: ask for " + ", ".join(f.label for f in offered),
