@@ -106,6 +106,15 @@ def test_an_undeclared_prefix_is_named(page, live_server):
     assert "\\u{" not in error, error
 
 
+def test_a_string_that_never_ends_marks_its_line(page, live_server):
+    query = 'SELECT ?s WHERE {\n  ?s ?p "Zhanaozen .\n}'
+    page.goto(live_server.url("/sparql"))
+    run(page, query)
+    assert "line 2" in page.inner_text("#query-error")
+    marked = page.eval_on_selector_all("#highlight mark.error-line", "marks => marks.map(m => m.textContent).join('')")
+    assert marked == query.split("\n")[1]
+
+
 def test_the_error_body_carries_line_and_column_and_scripts_keep_plain_text(live_server):
     line, column = oxigraph_position(BROKEN)
     as_json = requests.get(live_server.url("/sparql"), params={"query": BROKEN}, headers={"Accept": "application/json"})
