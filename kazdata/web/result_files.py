@@ -43,9 +43,11 @@ _EVERY_FORMAT = {f.extension: f for f in (*RESULT_FORMATS.values(), *GRAPH_FORMA
 def refuse_other_kind(names: Iterable[str], offered: list[Format]) -> None:
     """Raise NotAcceptable when a format parameter's value names a format of the other kind of
     answer and is not a generic word the offered formats answer to too (``xml``, ``json``)."""
+    names = list(names)
+    if not names:
+        return  # most requests: nothing to check, nothing built (the SPARQL hot path, issue 20)
     offered_table = {f.extension: f for f in offered}
     generic = {media_type.split("/", 1)[1] for f in offered for media_type in f.media_types}
-    names = list(names)
     if any(by_name(name, offered_table) is not None for name in names):
         return  # one the answer can take is chosen, whatever else was sent (SPARQLWrapper sends several)
     for name in names:
