@@ -239,7 +239,7 @@ def test_deep_nesting_is_refused_before_evaluation(live_server):
 ])
 @pytest.mark.parametrize("accept", ["application/json", "text/html", "text/plain"])
 def test_escapes_that_name_no_character_get_a_400(live_server, query, accept):
-    response = requests.get(live_server.url("/sparql"), params={"query": query, "format": "json"},
+    response = requests.get(live_server.url("/sparql"), params={"query": query, "format": "json", "download": ""},
                             headers={"Accept": accept}, timeout=30)
     assert response.status_code == 400, response.text[:300]
     response.content.decode("utf-8")  # the body is UTF-8

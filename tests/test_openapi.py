@@ -96,7 +96,7 @@ def test_every_operation_documents_its_statuses_and_media_types(spec):
     assert set(sparql["post"]["requestBody"]["content"]) == {"application/x-www-form-urlencoded",
                                                               "application/sparql-query"}
     assert {p["name"] for p in sparql["get"]["parameters"]} == {"query", "default-graph-uri", "named-graph-uri",
-                                                                "format", "timeout"}
+                                                                "format", "download", "bom", "timeout"}
     errors = spec["components"]["responses"]
     assert set(errors) == {"E400", "E403", "E404", "E405", "E406", "E413", "E414", "E416", "E429", "E503"}
     for response in errors.values():

@@ -19,6 +19,7 @@ from kazdata.formats import ERROR_FORMATS, HTML, JSON, PLAIN_TEXT
 from kazdata.http_contract import NO_STORE, TEXT_PLAIN, VARY_ACCEPT, nothing_published
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import understood
+from kazdata.web.query_errors import explain
 from kazdata.web.resources import served
 
 log = logging.getLogger("kazdata.web")
@@ -43,6 +44,7 @@ def _render_json(status: int, title: str, message: str, extra: dict) -> Response
     body = {"status": status, "error": title, "message": message}
     if "offered" in extra:
         body["offered"] = extra["offered"]
+    body.update(extra.get("position", {}))  # a syntax error's line and column, for the query page
     return Response(json.dumps(body, ensure_ascii=False) + "\n", status,
                     content_type=JSON.content_type)
 
@@ -76,8 +78,10 @@ def register_error_handlers(app: Flask) -> None:
         if error.status >= 500:  # the operator must hear of every 5xx, access log or not
             log.error("%s %s answered %d: %s", request.method, request.path, error.status, error.message)
         headers = error.details.get("headers", {}) if isinstance(error.details.get("headers"), dict) else {}
-        return error_response(error.status, error.title, error.message,
-                              offered=error.details.get("offered", []), headers=headers)
+        explained = explain(error.message) if error.status == 400 else None
+        return error_response(error.status, error.title, explained.message if explained else error.message,
+                              offered=error.details.get("offered", []), headers=headers,
+                              position=explained.position() if explained else {})
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException) -> Response:

@@ -27,6 +27,7 @@ from kazdata.sparql.answers import Answer
 from kazdata.web.negotiation import parse_accept
 from kazdata.web.request_body import REFUSAL, refuse
 from kazdata.web.resources import SERVED, Resources
+from kazdata.web.result_files import BOM, DOWNLOAD
 from kazdata.web.sparql import answer_headers, endpoint_url, query_timeout, read_protocol, wants_html
 
 PATH = "/sparql"
@@ -79,8 +80,8 @@ class FastQueries:
         try:
             query, params = read_protocol(method, query_string.encode("latin-1"), media_type, lambda: body,
                                           accept, endpoint_url(settings, served.release))
-            if query is None:
-                return self.app(environ, start_response)  # "no query" is Flask's to answer
+            if query is None or DOWNLOAD in params or BOM in params:
+                return self.app(environ, start_response)  # "no query", and files for people, are Flask's
             timeout = query_timeout(params)
             with self.resources.client_queries.admit(environ.get("REMOTE_ADDR") or ""):
                 answer = served.engine.query(query, timeout=timeout)

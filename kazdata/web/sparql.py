@@ -48,6 +48,7 @@ from kazdata.vocabulary import prefixes_for
 from kazdata.web.cors import add_cors, preflight
 from kazdata.web.negotiation import choose_format, understood
 from kazdata.web.resources import served
+from kazdata.web.result_files import DOWNLOAD, as_file, refuse_other_kind
 from kazdata.web.routes import route
 
 blueprint = Blueprint("sparql", __name__)
@@ -151,7 +152,9 @@ def endpoint_url(settings: Settings, release: Release) -> str:
 
 def requested_format(params: dict[str, list[str]], formats: list[Format], accept: MIMEAccept) -> Format:
     """The format a ``format``/``output``/``results`` parameter names among ``formats``, else the
-    one Accept prefers; NotAcceptable when none is."""
+    one Accept prefers; NotAcceptable when none is, or when a parameter names a format of the
+    other kind of answer (``format=csv`` on a CONSTRUCT: decision 021)."""
+    refuse_other_kind((v for name in FORMAT_PARAMETERS for v in params.get(name, [])), formats)
     for name in FORMAT_PARAMETERS:
         for value in params.get(name, []):
             table = {f.extension: f for f in formats}
@@ -192,7 +195,8 @@ def query_timeout(params: dict[str, list[str]]) -> float | None:
 
 def _respond(result: QueryResult | Answer, params: dict[str, list[str]]) -> Response:
     if isinstance(result, Answer):  # written by the engine (the embedded stores)
-        return Response(result.pieces, headers=answer_headers(result, request.method, _settings().result_limit))
+        response = Response(result.pieces, headers=answer_headers(result, request.method, _settings().result_limit))
+        return as_file(response, params, result.fmt)
     if isinstance(result, GraphResult):  # a remote store's answers are written here
         fmt = _requested_format(params, CONSTRUCT_FORMATS)
         response = Response(_graph_bytes(result, fmt), content_type=fmt.content_type)
@@ -204,7 +208,7 @@ def _respond(result: QueryResult | Answer, params: dict[str, list[str]]) -> Resp
         response.headers[TRUNCATED_HEADER] = f"true; limit={_settings().result_limit}"
     response.headers["Vary"] = VARY_ACCEPT
     response.headers["Cache-Control"] = NO_STORE if request.method == "POST" else QUERY_CACHE_CONTROL
-    return add_cors(response)
+    return add_cors(as_file(response, params, fmt))
 
 
 def answer_headers(answer: Answer, method: str, limit: int) -> list[tuple[str, str]]:
@@ -277,7 +281,7 @@ def endpoint() -> Response:
         if _wants_html():
             return query_page()
         return _service_description_response()
-    if _wants_html() and request.method != "POST" and not any(p in params for p in FORMAT_PARAMETERS):
+    if _wants_html() and request.method != "POST" and DOWNLOAD not in params:  # the page keeps ?format (021)
         return query_page(initial_query=query.text, run=True)
     timeout = query_timeout(params)
     with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):

@@ -1,13 +1,26 @@
 // The query page: a highlighted editor, running the query with fetch, a results table whose
-// IRIs link to entity pages, downloads in every format. No library, nothing from a CDN.
+// IRIs link to their pages, downloads as files, the query and format kept in the URL so a
+// result can be shared and survives a reload. No library, nothing from a CDN. Without this
+// script the form still works: Download submits it and the server sends the file.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("sparql-page-data").textContent);
+  const form = document.getElementById("query-form");
   const textarea = document.getElementById("query");
   const highlight = document.getElementById("highlight");
+  const formatSelect = document.getElementById("format");
+  const bomBox = document.getElementById("bom");
   const status = document.getElementById("status");
+  const errorBox = document.getElementById("query-error");
   const results = document.getElementById("results");
   const prefixNames = Object.keys(data.prefixes);
+  // the page's own Accept: a table as SPARQL JSON, a graph as JSON-LD (Turtle if it cannot be),
+  // and an error as JSON, which carries a syntax error's line and column
+  const RUN_ACCEPT = "application/sparql-results+json, application/ld+json;q=0.95, text/turtle;q=0.9, application/json;q=0.1";
+  const DOWNLOAD_ACCEPT = "text/csv, text/turtle;q=0.9, application/json;q=0.1";
+  const LONGEST_URL = 8000;  // the server answers 414 past this: such a query is not put in the URL
+  const RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
+  let errorAt = null;  // {line, column}: where the last syntax error is, until the query is edited
 
   const TOKEN = /("""[\s\S]*?"""|'''[\s\S]*?'''|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|(#[^\n]*)|(<[^<>"\s]*>)|([?$][A-Za-z_][\w]*)|([A-Za-z][\w.-]*)?:([\w.-]*)|\b([A-Za-z]+)\b/g;
   const KEYWORDS = new Set("SELECT CONSTRUCT DESCRIBE ASK WHERE FILTER OPTIONAL UNION GRAPH PREFIX BASE DISTINCT REDUCED ORDER BY GROUP HAVING LIMIT OFFSET VALUES BIND AS MINUS EXISTS NOT IN FROM NAMED SERVICE COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT ASC DESC LANG LANGMATCHES STR REGEX CONTAINS STRSTARTS YEAR IF COALESCE BOUND A".split(" "));
@@ -15,82 +28,269 @@
   function escapeHtml(text) {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
+  // [start, end) of the error mark in the text: one character at the column, or the whole line
+  function errorSpan(text) {
+    if (!errorAt) return null;
+    const lines = text.split("\n");
+    if (errorAt.line < 1 || errorAt.line > lines.length) return null;
+    let start = 0;
+    for (let i = 0; i < errorAt.line - 1; i++) start += lines[i].length + 1;
+    const line = lines[errorAt.line - 1];
+    if (errorAt.column == null) return { start: start, end: start + line.length, cls: "error-line" };
+    const offset = start + Math.min(Math.max(errorAt.column - 1, 0), line.length);
+    return { start: offset, end: offset + 1, cls: "error-at" };
+  }
+  function piece(text, from, cls, span) {  // a stretch of text as HTML, the error mark cut into it
+    let html = "";
+    const to = from + text.length;
+    if (span && span.start < to && span.end > from) {
+      const a = Math.max(span.start, from) - from, b = Math.min(span.end, to) - from;
+      let marked = text.slice(a, b);
+      if (marked === "" || marked === "\n") marked = " " + marked;  // past the line's end: mark a space
+      html = escapeHtml(text.slice(0, a)) + '<mark class="' + span.cls + '">' + escapeHtml(marked) + "</mark>" + escapeHtml(text.slice(b));
+    } else {
+      html = escapeHtml(text);
+    }
+    return cls ? '<span class="' + cls + '">' + html + "</span>" : html;
+  }
   function render() {
     const text = textarea.value;
+    const span = errorSpan(text);
     let out = "", last = 0, m;
     TOKEN.lastIndex = 0;
     while ((m = TOKEN.exec(text)) !== null) {
-      out += escapeHtml(text.slice(last, m.index));
+      out += piece(text.slice(last, m.index), last, null, span);
       let cls = null;
       if (m[1]) cls = "str"; else if (m[2]) cls = "comment"; else if (m[3]) cls = "iri";
       else if (m[4]) cls = "var";
       else if (m[6] !== undefined && m[0].includes(":")) cls = prefixNames.includes(m[5] || "") ? "pname" : "pname unknown";
       else if (m[7] && KEYWORDS.has(m[7].toUpperCase())) cls = "kw";
-      out += cls ? '<span class="' + cls + '">' + escapeHtml(m[0]) + "</span>" : escapeHtml(m[0]);
+      out += piece(m[0], m.index, cls, span);
       last = TOKEN.lastIndex;
       if (m[0].length === 0) TOKEN.lastIndex++;
     }
-    highlight.innerHTML = out + escapeHtml(text.slice(last)) + "\n";
+    out += piece(text.slice(last), last, null, span);
+    if (span && span.start >= text.length) out += '<mark class="' + span.cls + '"> </mark>';  // at the very end
+    highlight.innerHTML = out + "\n";
+    highlight.scrollTop = textarea.scrollTop;
   }
-  textarea.addEventListener("input", render);
+  textarea.addEventListener("input", function () { if (errorAt) { errorAt = null; } render(); });
   textarea.addEventListener("scroll", function () { highlight.scrollTop = textarea.scrollTop; });
+  textarea.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); run(true); }
+  });
 
-  function localHref(iri) {
-    if (iri.startsWith(data.base + "id/")) return "/doc/" + iri.slice((data.base + "id/").length);
-    if (iri.startsWith(data.base + "ontology#")) return "/ontology#" + iri.slice((data.base + "ontology#").length);
+  // -- results ------------------------------------------------------------------------------
+  function localHref(iri) {  // the dataset's own IRIs open their pages here; others, themselves
+    if (!iri.startsWith(data.base)) return iri;
+    const path = iri.slice(data.base.length);
+    return "/" + (path.startsWith("id/") ? "doc/" + path.slice(3) : path);
+  }
+  function shortName(iri) {
+    for (const name of prefixNames) if (iri.startsWith(data.prefixes[name]) && iri.length > data.prefixes[name].length) return name + ":" + iri.slice(data.prefixes[name].length);
     return iri;
   }
-  function cell(term) {
-    const td = document.createElement("td");
-    if (!term) return td;
-    if (term.type === "uri" && /^https?:\/\//i.test(term.value)) {  // never a javascript: link
-      const a = document.createElement("a");
-      a.href = localHref(term.value);
-      a.textContent = term.value;
-      td.appendChild(a);
-    } else {
-      td.textContent = term.value + (term["xml:lang"] ? " @" + term["xml:lang"] : "");
-    }
-    return td;
-  }
-  function showTable(json, truncated) {
-    results.replaceChildren();
-    if (typeof json.boolean === "boolean") { results.textContent = "Answer: " + json.boolean; return; }
-    const table = document.createElement("table");
-    table.className = "results";
-    const head = table.createTHead().insertRow();
-    json.head.vars.forEach(function (v) { const th = document.createElement("th"); th.textContent = "?" + v; head.appendChild(th); });
-    const body = table.createTBody();
-    json.results.bindings.forEach(function (row) {
-      const tr = body.insertRow();
-      json.head.vars.forEach(function (v) { tr.appendChild(cell(row[v])); });
+  function iriLink(iri) {  // text that may wrap after / # ? & =, never inside a word
+    const a = document.createElement("a");
+    a.href = localHref(iri);
+    iri.split(/(?<=[/#?&=])/).forEach(function (part, i) {
+      if (i) a.appendChild(document.createElement("wbr"));
+      a.appendChild(document.createTextNode(part));
     });
-    results.appendChild(table);
-    status.textContent = json.results.bindings.length + " row(s)" + (truncated ? " — truncated at the endpoint's result limit (" + truncated + ")" : "");
+    return a;
   }
-  async function run() {
+  function small(cls, text) { const s = document.createElement("span"); s.className = cls; s.textContent = text; return s; }
+  function termNode(term) {  // a SPARQL JSON term
+    if (term.type === "uri") return /^https?:\/\//i.test(term.value) ? iriLink(term.value) : document.createTextNode("<" + term.value + ">");  // never a javascript: link
+    if (term.type === "bnode") return document.createTextNode("_:" + term.value);
+    if (term.type === "triple") {
+      const span = document.createElement("span");
+      span.append("<< ", termNode(term.value.subject), " ", termNode(term.value.predicate), " ", termNode(term.value.object), " >>");
+      return span;
+    }
+    const span = document.createElement("span");
+    span.append(term.value);
+    if (term["xml:lang"]) span.append(" ", small("lang", "@" + term["xml:lang"]));
+    else if (term.datatype) span.append(" ", small("datatype", "^^" + shortName(term.datatype)));
+    return span;
+  }
+  function table(headers, rows) {
+    const t = document.createElement("table");
+    t.className = "results";
+    const head = t.createTHead().insertRow();
+    headers.forEach(function (h) { const th = document.createElement("th"); th.textContent = h; head.appendChild(th); });
+    const body = t.createTBody();
+    rows.forEach(function (row) {
+      const tr = body.insertRow();
+      row.forEach(function (term) {  // the div bounds the column's width: a cell's max-width is not
+        const div = document.createElement("div");
+        div.className = term && term.type === "literal" && term.value.length > 60 ? "cell long" : "cell";
+        if (term) div.appendChild(termNode(term));
+        tr.insertCell().appendChild(div);
+      });
+    });
+    return t;
+  }
+  function jsonLdTerm(value) {  // an expanded JSON-LD object as a SPARQL JSON term
+    if (value["@id"] !== undefined) return value["@id"].startsWith("_:") ? { type: "bnode", value: value["@id"].slice(2) } : { type: "uri", value: value["@id"] };
+    const term = { type: "literal", value: String(value["@value"]) };
+    if (value["@language"]) term["xml:lang"] = value["@language"];
+    else if (value["@type"]) term.datatype = value["@type"];
+    return term;
+  }
+  function graphRows(json) {
+    const nodes = Array.isArray(json) ? json : (json["@graph"] || []);
+    const rows = [];
+    nodes.forEach(function (node) {
+      const subject = jsonLdTerm({ "@id": node["@id"] });
+      Object.keys(node).forEach(function (key) {
+        if (key === "@id") return;
+        const values = Array.isArray(node[key]) ? node[key] : [node[key]];
+        const predicate = { type: "uri", value: key === "@type" ? RDF_TYPE : key };
+        values.forEach(function (v) { rows.push([subject, predicate, key === "@type" ? { type: "uri", value: v } : jsonLdTerm(v)]); });
+      });
+    });
+    return rows;
+  }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function summary(count, what, elapsed, truncated) {
+    let text = plural(count, what) + " in " + Math.round(elapsed) + " ms";
+    if (truncated) text += " — cut at the endpoint's limit (" + (truncated.match(/limit=(\d+)/) || [, truncated])[1] + "): add LIMIT/OFFSET or download in parts";
+    return text;
+  }
+
+  // -- errors -------------------------------------------------------------------------------
+  function clearError() { errorAt = null; errorBox.hidden = true; errorBox.replaceChildren(); render(); }
+  function showError(response, text) {
+    let message = text.trim(), title = response.statusText || "Error", line = null, column = null;
+    if ((response.headers.get("Content-Type") || "").startsWith("application/json")) {
+      try {
+        const body = JSON.parse(text);
+        message = body.message || message; title = body.error || title;
+        line = Number.isInteger(body.line) ? body.line : null;
+        column = Number.isInteger(body.column) ? body.column : null;
+      } catch (e) { /* not the JSON it says: shown as text */ }
+    }
+    message = message.replace(/^\d{3} [^:]+: /, "");  // a plain-text body repeats the status
+    const strong = document.createElement("strong");
+    strong.textContent = title + " (" + response.status + ")";
+    errorBox.replaceChildren(strong, document.createTextNode(": "));
+    if (line !== null) {
+      errorAt = { line: line, column: column };
+      const undeclared = /prefix that is not declared/.test(message) && undeclaredPrefix(line, column);
+      if (undeclared) errorBox.append(small("where", "Undeclared prefix " + undeclared + " — "));
+      moveCaret(line, column);
+    }
+    errorBox.append(message);
+    errorBox.hidden = false;
+    status.textContent = "";
+    render();
+  }
+  function undeclaredPrefix(line, column) {
+    const text = textarea.value.split("\n")[line - 1] || "";
+    const found = text.slice(0, column == null ? text.length : column).match(/([A-Za-z][\w.-]*)?:[\w.-]*\s*$/);
+    return found ? (found[1] || "") + ":" : null;
+  }
+  function moveCaret(line, column) {
+    const lines = textarea.value.split("\n");
+    let offset = 0;
+    for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
+    offset += Math.min(Math.max((column || 1) - 1, 0), (lines[line - 1] || "").length);
+    textarea.focus();
+    textarea.setSelectionRange(offset, offset);
+  }
+
+  // -- the URL: ?query=...&format=... --------------------------------------------------------
+  function pageUrl() {
+    const params = new URLSearchParams({ query: textarea.value });
+    if (formatSelect.value) params.set("format", formatSelect.value);
+    return "/sparql?" + params;
+  }
+  function remember(push) {
+    const url = pageUrl();
+    if (url.length > LONGEST_URL || url === location.pathname + location.search) return;
+    (push ? history.pushState : history.replaceState).call(history, null, "", url);
+  }
+  function restoreFormat() {
+    const wanted = new URLSearchParams(location.search).get("format");
+    if (wanted !== null && Array.prototype.some.call(formatSelect.options, function (o) { return o.value === wanted; })) formatSelect.value = wanted;
+  }
+
+  // -- running and downloading ---------------------------------------------------------------
+  async function ask(params, accept) {
+    return fetch("/sparql", { method: "POST", body: new URLSearchParams(params), headers: { "Accept": accept } });
+  }
+  async function run(fromUser) {
+    if (fromUser) remember(true);
+    clearError();
     status.textContent = "Running…";
     results.replaceChildren();
-    const body = new URLSearchParams({ query: textarea.value });
-    let response;
+    const started = performance.now();
+    let response, text;
     try {
-      response = await fetch("/sparql", { method: "POST", body: body,
-        headers: { "Accept": "application/sparql-results+json, text/turtle;q=0.9" } });
-    } catch (error) { status.textContent = "Network error: " + error; return; }
-    const text = await response.text();
-    if (!response.ok) { status.textContent = "Error " + response.status + ": " + text; return; }
+      response = await ask({ query: textarea.value }, RUN_ACCEPT);
+      if (response.status === 406) response = await ask({ query: textarea.value }, "text/turtle");  // terms JSON-LD cannot hold
+      text = await response.text();
+    } catch (error) { status.textContent = "The endpoint could not be reached: " + error.message; return; }
+    if (!response.ok) { showError(response, text); return; }
+    const elapsed = performance.now() - started;
     const truncated = response.headers.get("X-Kazdata-Truncated");
-    if ((response.headers.get("Content-Type") || "").startsWith("application/sparql-results+json")) {
-      showTable(JSON.parse(text), truncated);
+    const type = response.headers.get("Content-Type") || "";
+    if (type.startsWith("application/sparql-results+json")) {
+      const json = JSON.parse(text);
+      if (typeof json.boolean === "boolean") {
+        results.replaceChildren(small("answer", "Answer: " + json.boolean));
+        status.textContent = "ASK answered in " + Math.round(elapsed) + " ms";
+        return;
+      }
+      const vars = json.head.vars;
+      results.replaceChildren(table(vars.map(function (v) { return "?" + v; }),
+        json.results.bindings.map(function (row) { return vars.map(function (v) { return row[v]; }); })));
+      status.textContent = summary(json.results.bindings.length, "row", elapsed, truncated);
+    } else if (type.startsWith("application/ld+json")) {
+      const rows = graphRows(JSON.parse(text));
+      results.replaceChildren(table(["subject", "predicate", "object"], rows));
+      status.textContent = summary(rows.length, "triple", elapsed, truncated);
     } else {
-      const pre = document.createElement("pre"); pre.textContent = text; results.appendChild(pre);
-      status.textContent = "Graph result" + (truncated ? " — truncated (" + truncated + ")" : "");
+      const pre = document.createElement("pre"); pre.textContent = text; results.replaceChildren(pre);
+      status.textContent = "Graph answered in " + Math.round(elapsed) + " ms" + (truncated ? " — cut at the endpoint's limit" : "");
     }
   }
-  document.getElementById("query-form").addEventListener("submit", function (event) { event.preventDefault(); run(); });
-  document.getElementById("download").addEventListener("click", function () {
-    const format = document.getElementById("download-format").value || "json";
-    window.location.href = "/sparql?" + new URLSearchParams({ query: textarea.value, format: format });
+  function fileName(response) {
+    const named = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+    return named ? named[1] : "kazdata-results";
+  }
+  async function download() {
+    remember(false);
+    clearError();
+    status.textContent = "Preparing the download…";
+    const params = { query: textarea.value, download: "1" };
+    if (formatSelect.value) params.format = formatSelect.value;
+    if (bomBox.checked) params.bom = "1";
+    let response, blob;
+    try {
+      response = await ask(params, DOWNLOAD_ACCEPT);
+      if (!response.ok) { showError(response, await response.text()); return; }
+      blob = await response.blob();
+    } catch (error) { status.textContent = "The endpoint could not be reached: " + error.message; return; }
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = fileName(response);
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(function () { URL.revokeObjectURL(link.href); }, 60000);
+    status.textContent = "Downloaded " + link.download + " (" + blob.size + " bytes)";
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (event.submitter && event.submitter.id === "download") download(); else run(true);
+  });
+  formatSelect.addEventListener("change", function () { remember(false); });
+  window.addEventListener("popstate", function () {
+    const params = new URLSearchParams(location.search);
+    if (params.has("query")) { textarea.value = params.get("query"); formatSelect.value = ""; restoreFormat(); render(); run(false); }
   });
   document.querySelectorAll("a.example").forEach(function (link) {
     link.addEventListener("click", function (event) {
@@ -98,11 +298,12 @@
       if (!example) return;
       event.preventDefault();
       textarea.value = example.query;
-      history.replaceState(null, "", link.href);
+      history.pushState(null, "", link.href);
       render();
-      run();
+      run(false);
     });
   });
+  restoreFormat();
   render();
-  if (data.run) run();
+  if (data.run) run(false);
 })();
