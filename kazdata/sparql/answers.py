@@ -181,7 +181,8 @@ def _keep_carriage_returns(body: bytes, fmt: Format) -> bytes:
     return body
 
 
-def refuse_kind(formats: list[Format]) -> NotAcceptable:
-    """The 406 for a query whose kind of result (rows, or a graph) the client accepts in no format."""
+def refuse_kind(formats: list[Format], reason: str | None = None) -> NotAcceptable:
+    """The 406 for a query whose kind of result (rows, or a graph) the client accepts in no format
+    (``reason``, when the web layer gave one, says why)."""
     offered = offered_types(formats)
-    return NotAcceptable(not_acceptable(offered), offered=offered)
+    return NotAcceptable(reason or not_acceptable(offered), offered=offered)

@@ -43,6 +43,10 @@ class QueryRequest:
     #: remote store's answer is written by the web layer.
     results_format: str | None = "srj"
     graph_format: str | None = "ttl"
+    #: why the client takes that kind of answer in no format, where the web layer knows better
+    #: than "none is offered" (``format=csv`` on a CONSTRUCT names CSV: decision 021)
+    results_refusal: str | None = None
+    graph_refusal: str | None = None
     #: whether the text uses FROM, when a query process already checked this very text under the
     #: same rules (``kazdata.runtime.query_client`` remembers verdicts per served release): the
     #: check is skipped; None: check it

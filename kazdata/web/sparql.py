@@ -123,20 +123,24 @@ def read_protocol(method: str, query_string: bytes, media_type: str, body: Calla
         return None, params
     if not queries[0].strip():
         raise BadRequest("the 'query' parameter is empty")
+    results_format, results_refusal = _format_or_refusal(params, SELECT_FORMATS, accept)
+    graph_format, graph_refusal = _format_or_refusal(params, CONSTRUCT_FORMATS, accept)
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
                         tuple(params.get("named-graph-uri", [])), base_iri=base_iri,
-                        results_format=_format_or_none(params, SELECT_FORMATS, accept),
-                        graph_format=_format_or_none(params, CONSTRUCT_FORMATS, accept)), params
+                        results_format=results_format, graph_format=graph_format,
+                        results_refusal=results_refusal, graph_refusal=graph_refusal), params
 
 
-def _format_or_none(params: dict[str, list[str]], formats: list[Format], accept: MIMEAccept) -> str | None:
-    """The extension of the format negotiated among ``formats``, None if none is acceptable: the
-    kind of result (rows or a graph) is known only once the query is evaluated, so both are
-    negotiated here and the engine answers in the one its kind needs (or a 406)."""
+def _format_or_refusal(params: dict[str, list[str]], formats: list[Format],
+                       accept: MIMEAccept) -> tuple[str | None, str | None]:
+    """For one kind of answer: the extension of the format negotiated among ``formats``, or
+    None and why none is acceptable. The kind of result (rows or a graph) is
+    known only once the query is evaluated, so both are negotiated here and the engine answers in
+    the one its kind needs (or a 406 with this reason)."""
     try:
-        return requested_format(params, formats, accept).extension
-    except NotAcceptable:
-        return None
+        return requested_format(params, formats, accept).extension, None
+    except NotAcceptable as refusal:
+        return None, refusal.message
 
 
 def _base_iri() -> str:

@@ -114,11 +114,11 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
                               **_dataset(request, checked))
         if isinstance(results, ox.QueryTriples):
             if request.graph_format is None:
-                raise answers.refuse_kind(answers.CONSTRUCT_FORMATS)
+                raise answers.refuse_kind(answers.CONSTRUCT_FORMATS, request.graph_refusal)
             fmt = next(f for f in answers.CONSTRUCT_FORMATS if f.extension == request.graph_format)
             answer = answers.graph_answer(results, fmt, limit, max_bytes, rules.prefixes)
         elif request.results_format is None:
-            raise answers.refuse_kind(answers.SELECT_FORMATS)
+            raise answers.refuse_kind(answers.SELECT_FORMATS, request.results_refusal)
         elif isinstance(results, ox.QueryBoolean):
             answer = answers.boolean_answer(results, RESULT_FORMATS[request.results_format])
         else:
