@@ -104,3 +104,86 @@ def test_rows_keep_their_order_and_unbound_cells_in_every_results_format(store):
     assert b"".join(write_csv(result)) == _theirs(store, query, ox.QueryResultsFormat.CSV)
     parsed = ox.parse_query_results(b"".join(write_tsv(result)), format=ox.QueryResultsFormat.TSV)
     assert [(row["a"], row["b"]) for row in parsed] == [(row["a"], row["b"]) for row in result.rows]
+
+
+# -- negotiation (kazdata.web.negotiation): expected choices worked out from RFC 9110 here ---------
+
+DOCUMENT_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]
+
+
+def _document_formats():
+    from kazdata.formats import DOCUMENT_FORMATS
+    return list(DOCUMENT_FORMATS.values())
+
+
+@pytest.mark.parametrize("accept, chosen", [
+    (None, "text/turtle"),  # no Accept: the server's first choice
+    ("text/turtle;charset=utf-8", "text/turtle"),
+    ("text/turtle; charset=UTF-8", "text/turtle"),  # charset names are case-insensitive
+    ("application/ld+json;profile=\"http://www.w3.org/ns/json-ld#compacted\"", "application/ld+json"),
+    ("text/turtle;charset=iso-8859-1, application/n-triples;q=0.5", "application/n-triples"),
+    ("text/turtle;q=0.5, application/ld+json", "application/ld+json"),
+    ("application/json", "application/ld+json"),
+    ("text/plain", "application/n-triples"),
+    ("*/*;q=0.1, text/html", "text/html"),
+])
+def test_the_format_chosen_for_an_accept_header(accept, chosen):
+    from kazdata.web.negotiation import choose_format, parse_accept
+    assert choose_format(parse_accept(accept), _document_formats()).media_types[0] == chosen
+
+
+@pytest.mark.parametrize("accept", ["text/turtle;charset=iso-8859-1", "image/png", "text/turtle;q=0"])
+def test_nothing_acceptable_is_a_406_listing_every_offered_type_once(accept):
+    from kazdata.errors import NotAcceptable
+    from kazdata.web.negotiation import choose_format, parse_accept
+    with pytest.raises(NotAcceptable) as refused:
+        choose_format(parse_accept(accept), _document_formats())
+    assert refused.value.status == 406
+    listed = str(refused.value).split("offered: ", 1)[1].split(", ")
+    assert set(DOCUMENT_TYPES) <= set(listed) and len(listed) == len(set(listed))
+
+
+def test_understood_drops_only_other_charsets_and_every_other_parameter():
+    from werkzeug.datastructures import MIMEAccept
+
+    from kazdata.web.negotiation import understood
+    accept = MIMEAccept([("text/turtle;charset=utf-8;foo=bar", 0.9), ("text/html;charset=latin1", 1),
+                         ("application/n-triples", 0.5)])
+    assert list(understood(accept)) == [("text/turtle", 0.9), ("application/n-triples", 0.5)]
+    plain = MIMEAccept([("text/html", 1)])
+    assert understood(plain) is plain
+
+
+@pytest.mark.parametrize("header, gzip", [
+    ("gzip", True), ("gzip, deflate", True), ("*", True), ("gzip;q=0", False), ("identity", False),
+    ("", False), (None, False), ("deflate, gzip;q=0.2", True)])
+def test_accepts_gzip(header, gzip):
+    from kazdata.web.negotiation import accepts_gzip
+    assert accepts_gzip(header) is gzip
+
+
+@pytest.mark.parametrize("extension, chosen", [("ttl", "text/turtle"), ("jsonld", "application/ld+json"),
+                                               ("nt", "application/n-triples"), ("rdf", "application/rdf+xml"),
+                                               ("html", "text/html"), (None, "application/n-triples")])
+def test_a_suffix_names_the_format_whatever_accept_says(extension, chosen):
+    from kazdata.web.negotiation import format_for, parse_accept
+    fmt = format_for(extension, parse_accept("application/n-triples"), _document_formats())
+    assert fmt.media_types[0] == chosen
+
+
+@pytest.mark.parametrize("extension", ["n3", "json", "TTL", ""])
+def test_an_unknown_suffix_is_a_404_naming_it_and_the_offered_ones(extension):
+    from kazdata.errors import NotFound
+    from kazdata.web.negotiation import format_for, parse_accept
+    with pytest.raises(NotFound) as refused:
+        format_for(extension, parse_accept(None), _document_formats())
+    assert f"extension .{extension};" in str(refused.value)
+    assert str(refused.value).endswith("offered: .ttl, .jsonld, .nt, .rdf, .html")
+
+
+@pytest.mark.parametrize("header, chosen", [
+    ("ru, en;q=0.5", "ru"), ("kk;q=0.4, ru;q=0.9", "ru"), ("fr", "en"), (None, "en"), ("*", "en"), ("en-GB", "en")])
+def test_the_language_chosen_for_an_accept_language_header(header, chosen):
+    from kazdata.web.negotiation import choose_language, parse_accept_language
+    assert choose_language(parse_accept_language(header), ["en", "ru", "kk"]) == chosen
+    assert choose_language(parse_accept_language("fr"), ["en", "ru"], default="ru") == "ru"
