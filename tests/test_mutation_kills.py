@@ -187,3 +187,117 @@ def test_the_language_chosen_for_an_accept_language_header(header, chosen):
     from kazdata.web.negotiation import choose_language, parse_accept_language
     assert choose_language(parse_accept_language(header), ["en", "ru", "kk"]) == chosen
     assert choose_language(parse_accept_language("fr"), ["en", "ru"], default="ru") == "ru"
+
+
+# -- the query policy (kazdata.sparql.policy) -----------------------------------------------------
+
+def _readme_default(flag: str) -> str:
+    """The default the README's settings table gives for ``flag`` (the operator's documentation)."""
+    from tests.conftest import ROOT
+    row = next(line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith(f"| `{flag}` |"))
+    return row.split("|")[3].strip().strip("`")
+
+
+def test_the_policy_defaults_are_the_documented_ones():
+    from kazdata.sparql.policy import Policy
+    assert Policy() == Policy(timeout=float(_readme_default("--query-timeout")),
+                              limit=int(_readme_default("--result-limit")))
+
+
+class _Recording:
+    """A backend that records what it was asked and answers a fixed result."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def query(self, request, *, limit, timeout):
+        self.calls.append((request, limit, timeout))
+        return AskResult(True)
+
+
+@pytest.mark.parametrize("asked, given", [(None, 10.0), (0, 10.0), (2.5, 2.5), (10.0, 10.0), (60.0, 10.0)])
+def test_a_client_may_ask_for_less_time_never_more(asked, given):
+    from kazdata.sparql.policy import Engine, Policy, QueryRequest
+    backend = _Recording()
+    request = QueryRequest("ASK {}")
+    answer = Engine(backend, Policy(timeout=10.0, limit=7)).query(request, timeout=asked)
+    assert answer == AskResult(True) and backend.calls == [(request, 7, given)]
+
+
+def test_a_query_request_is_a_value_and_an_ask_is_never_truncated():
+    import dataclasses
+
+    from kazdata.sparql.policy import QueryRequest
+    request = QueryRequest("ASK {}", ("urn:g",))
+    assert request == QueryRequest("ASK {}", ("urn:g",)) and len({request, QueryRequest("ASK {}", ("urn:g",))}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        request.text = "ASK { ?s ?p ?o }"  # type: ignore[misc]
+    assert AskResult(True).truncated is False
+
+
+@pytest.mark.parametrize("seconds, said", [(10.0, "10 s limit"), (2.5, "2.5 s limit"), (0.25, "0.25 s limit")])
+def test_the_timeout_message_names_the_limit(seconds, said):
+    from kazdata.sparql.policy import timeout_message
+    assert said in timeout_message(seconds) and "narrow it" in timeout_message(seconds)
+
+
+# -- publishing (kazdata.release.publish) ---------------------------------------------------------
+
+def test_publish_points_a_new_link_at_the_release_and_repoints_it(release_dir, tmp_path):
+    import shutil
+
+    from kazdata.release.publish import publish
+    other = tmp_path / "other"
+    shutil.copytree(release_dir, other)
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    assert link.is_symlink() and link.resolve() == release_dir.resolve()
+    publish(other, link)
+    assert link.is_symlink() and link.resolve() == other.resolve()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".other.verified", "current", "other"]  # no staging
+
+
+@pytest.mark.parametrize("leftover", ["dangling symlink", "file", "symlink"])
+def test_publish_replaces_what_an_interrupted_switch_left(release_dir, tmp_path, leftover):
+    from kazdata.release.publish import publish
+    staging = tmp_path / ".current.switching"
+    if leftover == "dangling symlink":
+        staging.symlink_to(tmp_path / "gone")
+    elif leftover == "file":
+        staging.write_text("half a switch")
+    else:
+        staging.symlink_to(release_dir)
+    publish(release_dir, tmp_path / "current")
+    assert (tmp_path / "current").resolve() == release_dir.resolve() and not staging.is_symlink()
+    assert not staging.exists()
+
+
+def test_publish_refuses_a_real_directory_and_changes_nothing(release_dir, tmp_path):
+    from kazdata.errors import ReleaseError
+    from kazdata.release.publish import publish
+    served = tmp_path / "current"
+    served.mkdir()
+    (served / "kept").write_text("x")
+    with pytest.raises(ReleaseError, match=f"{served} is a directory, not a symlink"):
+        publish(release_dir, served)
+    assert not served.is_symlink() and [p.name for p in served.iterdir()] == ["kept"]
+    assert not (tmp_path / ".current.switching").exists()
+
+
+def test_publish_refuses_a_release_that_does_not_verify_and_changes_nothing(release_dir, tmp_path):
+    import os
+    import shutil
+
+    from kazdata.errors import ReleaseError
+    from kazdata.release.publish import publish
+    tampered = tmp_path / "tampered"
+    shutil.copytree(release_dir, tampered)
+    path = tampered / "void.ttl"
+    stat = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"a", b"b", 1))  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    link = tmp_path / "current"
+    publish(release_dir, link)
+    with pytest.raises(ReleaseError, match="void.ttl does not match its checksum"):
+        publish(tampered, link)
+    assert link.resolve() == release_dir.resolve()
