@@ -301,3 +301,108 @@ def test_publish_refuses_a_release_that_does_not_verify_and_changes_nothing(rele
     with pytest.raises(ReleaseError, match="void.ttl does not match its checksum"):
         publish(tampered, link)
     assert link.resolve() == release_dir.resolve()
+
+
+# -- the settings table (kazdata.settings): defaults and rules as the README states them ----------
+
+#: README default -> the value a server runs with, for each setting the README gives a value
+README_VALUES = {"--host": str, "--port": int, "--base": str, "--server": str, "--backend": str,
+                 "--query-timeout": float, "--query-memory": int, "--result-limit": int, "--result-bytes": int,
+                 "--max-body": int, "--verify": str}
+
+
+def test_every_default_a_server_runs_with_is_the_documented_one():
+    from kazdata.settings import load_settings
+    settings = load_settings(environ={})
+    for flag, parse in README_VALUES.items():
+        assert getattr(settings, flag[2:].replace("-", "_")) == parse(_readme_default(flag)), flag
+    assert settings.release == __import__("pathlib").Path(_readme_default("--release"))
+    assert (settings.endpoint, settings.public_url, settings.sources, settings.access_log) == (None,) * 4
+    assert settings.service_allowlist == ()
+
+
+def test_derived_defaults_follow_the_readme(monkeypatch):
+    """granian: 2 workers per core (at least 2) of 8 threads; gunicorn: 4 per core (at least 4) of 32;
+    4 query processes per core (at least 4); a client's share: half the query processes over the
+    workers, at least 1 (with no query processes, half the threads)."""
+    import os
+
+    from kazdata.settings import load_settings
+    for cores, workers, gunicorn_workers, processes in [(1, 2, 4, 4), (2, 4, 8, 8), (3, 6, 12, 12)]:
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        granian = load_settings(environ={})
+        assert (granian.workers, granian.threads, granian.query_processes) == (workers, 8, processes)
+        assert granian.queries_per_client == max(1, processes // (2 * workers))
+        gunicorn = load_settings(environ={"KAZDATA_SERVER": "gunicorn"})
+        assert (gunicorn.workers, gunicorn.threads) == (gunicorn_workers, 32)
+    chosen = {"KAZDATA_WORKERS": "2", "KAZDATA_QUERY_PROCESSES": "12"}
+    assert load_settings(environ=chosen).queries_per_client == 3
+    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "0"}).queries_per_client == 2  # 8 // 4
+    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "1"}).queries_per_client == 1
+    assert load_settings(environ={**chosen, "KAZDATA_QUERIES_PER_CLIENT": "0"}).queries_per_client == 0
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("KAZDATA_PORT", "0", "0 is out of range: a TCP port from 1 to 65535"),
+    ("KAZDATA_PORT", "65536", "65536 is out of range: a TCP port from 1 to 65535"),
+    ("KAZDATA_PORT", "http", "'http' is not a TCP port"),
+    ("KAZDATA_WORKERS", "0", "0 is out of range: a whole number from 1 up"),
+    ("KAZDATA_QUERY_PROCESSES", "-1", "-1 is out of range: a whole number from 0 up"),
+    ("KAZDATA_QUERY_TIMEOUT", "0", "'0' is not a positive number of seconds"),
+    ("KAZDATA_QUERY_TIMEOUT", "-2", "'-2' is not a positive number of seconds"),
+    ("KAZDATA_QUERY_TIMEOUT", "nan", "'nan' is not a positive number of seconds"),
+    ("KAZDATA_BASE", "https://example.org/data", "base 'https://example.org/data' must end with '/'"),
+    ("KAZDATA_PUBLIC_URL", "https://example.org", "base 'https://example.org' must end with '/'"),
+    ("KAZDATA_SERVER", "nginx", "server must be one of granian, gunicorn, not 'nginx'"),
+    ("KAZDATA_BACKEND", "sqlite", "backend must be one of memory, disk, remote, not 'sqlite'"),
+    ("KAZDATA_VERIFY", "yes", "verify must be one of off, quick, full, not 'yes'"),
+])
+def test_a_value_out_of_range_is_refused_naming_the_variable_and_the_rule(variable, value, message):
+    from kazdata.settings import load_settings
+    with pytest.raises(ValueError) as refused:
+        load_settings(environ={variable: value})
+    assert str(refused.value) == f"{variable}={value!r}: {message}"
+
+
+@pytest.mark.parametrize("variable, value, name, expected", [
+    ("KAZDATA_PORT", "1", "port", 1), ("KAZDATA_PORT", "65535", "port", 65535),
+    ("KAZDATA_QUERY_PROCESSES", "0", "query_processes", 0), ("KAZDATA_WORKERS", "1", "workers", 1),
+    ("KAZDATA_QUERY_TIMEOUT", "0.5", "query_timeout", 0.5),
+    ("KAZDATA_SERVICE_ALLOWLIST", " https://a.example/sparql, ,https://b.example/q ,", "service_allowlist",
+     ("https://a.example/sparql", "https://b.example/q")),
+    ("KAZDATA_ACCESS_LOG", "-", "access_log", "-"), ("KAZDATA_ACCESS_LOG", " OFF ", "access_log", None),
+    ("KAZDATA_ACCESS_LOG", "none", "access_log", None), ("KAZDATA_ACCESS_LOG", "", "access_log", None),
+    ("KAZDATA_ACCESS_LOG", " logs/access.log ", "access_log", "logs/access.log"),
+    ("KAZDATA_VERIFY", " FULL ", "verify", "full"), ("KAZDATA_VERIFY", "TRUE", "verify", "quick"),
+    ("KAZDATA_BACKEND", "disk", "backend", "disk"), ("KAZDATA_SERVER", "gunicorn", "server", "gunicorn"),
+    ("KAZDATA_RELEASE", "elsewhere/rel", "release", __import__("pathlib").Path("elsewhere/rel")),
+])
+def test_a_value_in_range_is_read(variable, value, name, expected):
+    from kazdata.settings import load_settings
+    assert getattr(load_settings(environ={variable: value}), name) == expected
+
+
+def test_flags_override_the_environment_which_overrides_the_defaults():
+    from kazdata.settings import SETTINGS, load_settings
+    environ = {"KAZDATA_PORT": "6000", "KAZDATA_HOST": "0.0.0.0"}
+    settings = load_settings({"port": 7000, "host": None}, environ=environ)
+    assert (settings.port, settings.host) == (7000, "0.0.0.0")
+    with pytest.raises(KeyError, match="unknown setting 'colour'"):
+        load_settings({"colour": "red"}, environ={})
+    named = {setting.name: (setting.flag, setting.env) for setting in SETTINGS}
+    assert named["query_timeout"] == ("--query-timeout", "KAZDATA_QUERY_TIMEOUT")
+    assert named["host"] == ("--host", "KAZDATA_HOST")
+
+
+def test_settings_exported_to_workers_load_back_equal():
+    import dataclasses
+
+    from kazdata.settings import load_settings
+    settings = load_settings({"port": 7001, "service_allowlist": ("https://a.example/s", "https://b.example/s"),
+                              "access_log": "-", "query_timeout": 2.5}, environ={})
+    exported = settings.exported()
+    assert exported["KAZDATA_SERVICE_ALLOWLIST"] == "https://a.example/s,https://b.example/s"
+    assert "KAZDATA_ENDPOINT" not in exported and exported["KAZDATA_PORT"] == "7001"
+    assert load_settings(environ=exported) == settings
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.port = 1  # type: ignore[misc]
