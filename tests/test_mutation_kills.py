@@ -406,3 +406,93 @@ def test_settings_exported_to_workers_load_back_equal():
     assert load_settings(environ=exported) == settings
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
+
+
+# -- checksums and the verification record (kazdata.release.checksums) ---------------------------
+
+@pytest.fixture
+def small_release(tmp_path):
+    """A folder with three files (one name with a space) and its SHA256SUMS, as the build writes them."""
+    from kazdata.release.checksums import write_checksums
+    folder = tmp_path / "release"
+    (folder / "dumps").mkdir(parents=True)
+    (folder / "dumps" / "a.nt").write_bytes(b"<urn:a> <urn:b> <urn:c> .\n" * 100)
+    (folder / "void.ttl").write_bytes(b"# void\n")
+    (folder / "with space.txt").write_bytes(b"spaced\n")
+    write_checksums(folder)
+    return folder
+
+
+def test_sha256sums_lists_every_other_file_sorted_with_hashlibs_digest(small_release):
+    import hashlib
+    expected = "".join(f"{hashlib.sha256((small_release / name).read_bytes()).hexdigest()}  {name}\n"
+                       for name in ("dumps/a.nt", "void.ttl", "with space.txt"))
+    assert (small_release / "SHA256SUMS").read_text() == expected
+
+
+def test_the_record_vouches_for_names_with_spaces_and_for_nothing_when_damaged(small_release):
+    from kazdata.release.checksums import read_checksums, read_record, record_path, verify_files
+    digests = read_checksums(small_release)
+    assert sorted(verify_files(small_release, digests, "quick")) == sorted(digests)
+    assert sorted(read_record(small_release)) == ["SHA256SUMS", "dumps/a.nt", "void.ttl", "with space.txt"]
+    assert verify_files(small_release, digests, "quick") == []
+    record = record_path(small_release)
+    assert record.name == ".release.verified" and record.parent == small_release.parent
+    text = record.read_text()
+    for damaged in (text.replace("kazdata verification record 1", "kazdata verification record 2"),
+                    text.replace(" void.ttl\n", "\n"), text.replace(" 0", " x", 1) + "1 2 3\n"):
+        record.write_text(damaged)
+        assert read_record(small_release) == {} or damaged.endswith("1 2 3\n") and read_record(small_release) == {}
+        assert sorted(verify_files(small_release, digests, "quick")) == sorted(digests)
+
+
+def test_full_hashes_everything_and_an_unknown_level_is_refused(small_release):
+    from kazdata.release.checksums import read_checksums, verify_files
+    digests = read_checksums(small_release)
+    verify_files(small_release, digests, "quick")
+    assert sorted(verify_files(small_release, digests, "full")) == sorted(digests)
+    assert verify_files(small_release, digests, "off") == []
+    with pytest.raises(ValueError, match="verification must be one of off, quick, full, not 'sometimes'"):
+        verify_files(small_release, digests, "sometimes")
+
+
+@pytest.mark.parametrize("change", ["same size", "grown", "replaced smaller", "truncated"])
+def test_a_changed_file_is_refused_and_called_truncated_only_when_it_is(small_release, change):
+    import os
+
+    from kazdata.errors import ReleaseError
+    from kazdata.release.checksums import read_checksums, verify_files
+    digests = read_checksums(small_release)
+    verify_files(small_release, digests, "full")
+    path = small_release / "dumps" / "a.nt"
+    size = path.stat().st_size
+    if change == "same size":
+        path.write_bytes(path.read_bytes().replace(b"<urn:a>", b"<urn:x>", 1))
+    elif change == "grown":
+        with path.open("ab") as handle:
+            handle.write(b"# more\n")
+    elif change == "replaced smaller":  # written beside it, then renamed over it: another inode
+        (path.parent / "new").write_bytes(b"<urn:a> <urn:b> <urn:c> .\n")
+        os.replace(path.parent / "new", path)
+    else:
+        os.truncate(path, size // 2)
+    with pytest.raises(ReleaseError) as refused:
+        verify_files(small_release, digests, "quick")
+    said = f"{path} does not match its checksum in SHA256SUMS: the release was modified after it was built"
+    if change == "truncated":
+        said += f" (it is {size // 2} bytes, {size} when it was verified: truncated)"
+    assert refused.value.message == said
+
+
+def test_a_record_is_replaced_whole_and_leaves_no_staging_file(small_release):
+    import os
+
+    from kazdata.release.checksums import read_record, record_path, write_record
+    write_record(small_release, ["void.ttl"])
+    assert sorted(read_record(small_release)) == ["SHA256SUMS", "void.ttl"]
+    stat = os.stat(small_release / "void.ttl")
+    assert read_record(small_release)["void.ttl"] == (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    assert sorted(p.name for p in small_release.parent.iterdir()) == [".release.verified", "release"]
+    write_record(small_release, ["missing.ttl"])  # a stat that fails: the old record stays, no staging file
+    assert sorted(read_record(small_release)) == ["SHA256SUMS", "void.ttl"]
+    assert sorted(p.name for p in record_path(small_release).parent.iterdir()) == [".release.verified", "release"]
