@@ -496,3 +496,20 @@ def test_a_record_is_replaced_whole_and_leaves_no_staging_file(small_release):
     write_record(small_release, ["missing.ttl"])  # a stat that fails: the old record stays, no staging file
     assert sorted(read_record(small_release)) == ["SHA256SUMS", "void.ttl"]
     assert sorted(p.name for p in record_path(small_release).parent.iterdir()) == [".release.verified", "release"]
+
+
+def test_a_record_in_the_documented_format_is_read(small_release):
+    """Format 1, as the module documents it: a header line, then ``inode size mtime_ns ctime_ns name``."""
+    import os
+
+    from kazdata.release.checksums import read_record, record_path, write_record
+    lines = ["kazdata verification record 1\n"]
+    for name in ("SHA256SUMS", "with space.txt"):
+        stat = os.stat(small_release / name)
+        lines.append(f"{stat.st_ino} {stat.st_size} {stat.st_mtime_ns} {stat.st_ctime_ns} {name}\n")
+    record_path(small_release).write_text("".join(lines))
+    stat = os.stat(small_release / "with space.txt")
+    assert read_record(small_release)["with space.txt"] == (stat.st_ino, stat.st_size, stat.st_mtime_ns,
+                                                            stat.st_ctime_ns)
+    write_record(small_release, ["with space.txt"])
+    assert record_path(small_release).read_text() == "".join(lines)
