@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +41,7 @@ IGNORED_AT = {ROOT: {".git", "release", "mutants"}, ROOT / "bench": {"results"}}
 def _ignored(folder: str, names: list[str]) -> set[str]:
     return set(IGNORED_EVERYWHERE(folder, names)) | (IGNORED_AT.get(Path(folder), set()) & set(names))
 
+STOP = threading.Event()
 T = "tests/"
 #: first in every selection: the in-process tests written for survivors, where most mutants die in
 #: milliseconds, before any test server is started
@@ -212,6 +214,10 @@ def run(name: str, only: list[int] | None, every: int = 1) -> dict:
         started = time.monotonic()
         try:
             for mutant in chosen:
+                if STOP.is_set():  # kill -TERM: report the mutants run so far
+                    print(f"  stopped: {len(outcomes)} of {len(chosen)} mutants run", flush=True)
+                    chosen = [m for m in chosen if m.number in outcomes]
+                    break
                 target.write_bytes(mutant.apply(source))
                 state, seconds, _ = copy.run_tests(tests, 2 * baseline + 30)
                 outcomes[mutant.number] = {"failed": "killed", "timeout": "killed (time limit)"}.get(state, "survived")
@@ -275,8 +281,8 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--prove", action="store_true", help="check the tool kills a planted mutant")
     arguments = parser.parse_args()
-    # stopped with kill: end the test run and remove the copy, as on Ctrl-C
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
+    # stopped with kill -TERM: the mutant under test is finished, and the score of those run printed
+    signal.signal(signal.SIGTERM, lambda *_: STOP.set())
     if arguments.prove:
         warm()
         prove()
