@@ -419,7 +419,7 @@ def small_release(tmp_path):
     (folder / "dumps" / "a.nt").write_bytes(b"<urn:a> <urn:b> <urn:c> .\n" * 100)
     (folder / "void.ttl").write_bytes(b"# void\n")
     (folder / "with space.txt").write_bytes(b"spaced\n")
-    write_checksums(folder)
+    assert write_checksums(folder) == folder / "SHA256SUMS"  # it returns what it wrote
     return folder
 
 
