@@ -513,3 +513,13 @@ def test_a_record_in_the_documented_format_is_read(small_release):
                                                             stat.st_ctime_ns)
     write_record(small_release, ["with space.txt"])
     assert record_path(small_release).read_text() == "".join(lines)
+
+
+def test_a_record_that_cannot_replace_the_old_one_leaves_no_staging_file(small_release):
+    from kazdata.release.checksums import read_record, record_path, write_record
+    blocked = record_path(small_release)
+    blocked.mkdir()
+    (blocked / "in the way").write_text("x")  # a folder where the record goes: the rename fails
+    write_record(small_release, ["void.ttl"])
+    assert read_record(small_release) == {}
+    assert sorted(p.name for p in small_release.parent.iterdir()) == [".release.verified", "release"]
