@@ -523,3 +523,12 @@ def test_a_record_that_cannot_replace_the_old_one_leaves_no_staging_file(small_r
     write_record(small_release, ["void.ttl"])
     assert read_record(small_release) == {}
     assert sorted(p.name for p in small_release.parent.iterdir()) == [".release.verified", "release"]
+
+
+def test_the_rows_of_the_settings_table_cannot_be_changed():
+    import dataclasses
+
+    from kazdata.settings import SETTINGS
+    assert len({*SETTINGS}) == len(SETTINGS)  # values: hashable, each row once
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        SETTINGS[0].default = "0.0.0.0"  # type: ignore[misc]
