@@ -13,6 +13,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, TSV, TURTLE, XML, SPARQLWrapper
 
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, RESULT_FORMATS
+from tests.conftest import LiveServer
 from tests.processes import cpu_seconds, is_running, wait_until
 
 PLACES = "SELECT ?place ?label WHERE { ?place a schema:City ; rdfs:label ?label } ORDER BY ?label"
@@ -196,9 +197,18 @@ def test_oversized_body_is_refused(live_server):
     assert response.status_code == 413
 
 
-def test_runaway_query_is_stopped_and_the_server_keeps_answering(live_server):
-    """The live server runs with a 3 s limit; the query would run for many minutes. The query
-    process that ran it is killed (gone, not merely idle) and replaced."""
+@pytest.fixture()
+def runaway_server(release_dir):
+    server = LiveServer(release_dir, ["--query-timeout", "3"])
+    yield server
+    server.stop()
+
+
+def test_runaway_query_is_stopped_and_the_server_keeps_answering(runaway_server):
+    """A 3 s limit; the query would run for many minutes. The query process that ran it is
+    killed (gone, not merely idle) and replaced. The server is this test's own: the shared one
+    keeps its processes, so no other test depends on running before or after this one."""
+    live_server = runaway_server
     outcome = {}
     before = live_server.processes()["queries"]
     used = {pid: cpu_seconds(pid) for pid in before}
