@@ -532,3 +532,27 @@ def test_the_rows_of_the_settings_table_cannot_be_changed():
     assert len({*SETTINGS}) == len(SETTINGS)  # values: hashable, each row once
     with pytest.raises(dataclasses.FrozenInstanceError):
         SETTINGS[0].default = "0.0.0.0"  # type: ignore[misc]
+
+
+#: the least each whole-number setting takes: 0 where the README gives 0 a meaning (no limit, no
+#: cap, evaluate in the web workers), else 1
+LEAST = {"workers": 1, "threads": 1, "result_limit": 1, "result_bytes": 1, "max_body": 1,
+         "query_memory": 0, "queries_per_client": 0, "query_processes": 0}
+
+
+@pytest.mark.parametrize("name, least", LEAST.items())
+def test_each_whole_number_setting_takes_its_least_value_and_refuses_one_less(name, least):
+    from kazdata.settings import load_settings
+    variable = f"KAZDATA_{name.upper()}"
+    assert getattr(load_settings(environ={variable: str(least)}), name) == least
+    with pytest.raises(ValueError, match=f"{least - 1} is out of range: a whole number from {least} up"):
+        load_settings(environ={variable: str(least - 1)})
+
+
+def test_a_machine_that_cannot_count_its_cores_gets_the_least_defaults(monkeypatch):
+    import os
+
+    from kazdata.settings import load_settings
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    settings = load_settings(environ={})
+    assert (settings.workers, settings.query_processes) == (2, 4)
