@@ -556,3 +556,12 @@ def test_a_machine_that_cannot_count_its_cores_gets_the_least_defaults(monkeypat
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     settings = load_settings(environ={})
     assert (settings.workers, settings.query_processes) == (2, 4)
+
+
+def test_flag_values_are_checked_and_converted_as_environment_values_are():
+    from pathlib import Path
+
+    from kazdata.settings import load_settings
+    assert load_settings({"release": "elsewhere/rel"}, environ={}).release == Path("elsewhere/rel")
+    with pytest.raises(ValueError, match="base 'https://example.org/data' must end with '/'"):
+        load_settings({"base": "https://example.org/data"}, environ={})
