@@ -565,3 +565,31 @@ def test_flag_values_are_checked_and_converted_as_environment_values_are():
     assert load_settings({"release": "elsewhere/rel"}, environ={}).release == Path("elsewhere/rel")
     with pytest.raises(ValueError, match="base 'https://example.org/data' must end with '/'"):
         load_settings({"base": "https://example.org/data"}, environ={})
+
+
+# -- the entity table the build writes (kazdata.builder.documents) --------------------------------
+
+def test_the_entity_table_gives_each_entity_its_types_parents_date_and_a_label_from_the_dump(release_dir,
+                                                                                               dump_store):
+    """Expected values from the published dump, queried with pyoxigraph."""
+    from kazdata.release.opened import Release
+
+    def objects(iri: str, predicate: str) -> list[ox.Literal | ox.NamedNode]:
+        return [row["o"] for row in dump_store.query(f"SELECT DISTINCT ?o WHERE {{ <{iri}> <{predicate}> ?o }}")]
+
+    entities = Release(release_dir).entities
+    assert len(entities) > 50
+    dated = 0
+    for path in entities:
+        entry = entities[path]
+        iri = entry["iri"]
+        assert sorted(entry["types"]) == sorted(t.value for t in objects(iri, "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"))
+        assert sorted(entry["parent"]) == sorted(p.value for p in objects(iri, "https://schema.org/superEvent"))
+        names = {n.value for p in ("http://www.w3.org/2000/01/rdf-schema#label", "https://schema.org/name")
+                 for n in objects(iri, p)}
+        assert entry["labels"]["en"] in names, (path, entry["labels"], names)
+        starts = objects(iri, "https://schema.org/startDate")
+        if starts:
+            assert entry["sort_date"] in {start.value for start in starts}
+            dated += 1
+    assert dated >= 5
