@@ -593,3 +593,25 @@ def test_the_entity_table_gives_each_entity_its_types_parents_date_and_a_label_f
             assert entry["sort_date"] in {start.value for start in starts}
             dated += 1
     assert dated >= 5
+
+
+def test_the_release_is_named_by_the_version_and_date_the_dataset_description_states(release_dir):
+    """data/dataset.ttl, read by rdflib, against what the opened release says (not its digest)."""
+    from rdflib import Graph, URIRef
+
+    from kazdata.release.opened import Release
+    from tests.conftest import ROOT
+    described = Graph().parse(ROOT / "data" / "dataset.ttl")
+    [version] = described.objects(None, URIRef("http://www.w3.org/2002/07/owl#versionInfo"))
+    [issued] = described.objects(None, URIRef("http://purl.org/dc/terms/issued"))
+    release = Release(release_dir)
+    assert (release.version, release.issued) == (str(version), str(issued))
+
+
+def test_the_build_reports_its_progress_through_the_documents(tmp_path):
+    from kazdata.builder import build_release
+    from kazdata.release.opened import Release
+    said: list[str] = []
+    release = build_release(tmp_path / "release", progress=said.append)
+    count = len(Release(release).entities)
+    assert f"    {count}/{count} entities" in said
