@@ -615,3 +615,13 @@ def test_the_build_reports_its_progress_through_the_documents(tmp_path):
     release = build_release(tmp_path / "release", progress=said.append)
     count = len(Release(release).entities)
     assert f"    {count}/{count} entities" in said
+
+
+@pytest.mark.parametrize("path", ["/", "/timeline", "/ontology", "/shapes"])
+def test_site_pages_are_sent_gzipped_to_clients_that_take_gzip(client, path):
+    import gzip
+    plain = client.get(path, headers={"Accept": "text/html", "Accept-Encoding": "identity"})
+    packed = client.get(path, headers={"Accept": "text/html", "Accept-Encoding": "gzip"})
+    assert plain.status_code == packed.status_code == 200 and "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data and b"<html" in plain.data
