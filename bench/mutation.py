@@ -1,6 +1,6 @@
 """How many planted bugs the tests catch: every mutant of the modules where a silent bug hurts users most.
 
-    python bench/mutation.py                       # every module below, one after the other (about an hour)
+    python bench/mutation.py                       # every module below, one after another (hours on 2 busy cores)
     python bench/mutation.py results negotiation   # some of them, by the names below
     python bench/mutation.py results --only 7 12   # chosen mutants of one module (``--list`` numbers them)
     python bench/mutation.py --prove               # the tool's own check: a bug the tests must catch is caught
