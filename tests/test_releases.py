@@ -20,6 +20,7 @@ from kazdata.errors import ReleaseError
 from kazdata.release.publish import publish
 from kazdata.sources import bundled
 from tests.conftest import KAZDATA, LiveServer
+from tests.processes import is_running, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW_CLAIM = "/doc/claim/zhanaozen-shooting-deaths-example-wire.ttl"
@@ -60,12 +61,14 @@ def test_switching_release_under_load_fails_no_request(tmp_path, release_dir, se
         threads = [threading.Thread(target=_hammer, args=(server, stop, outcomes)) for _ in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(1.5)
+        wait_until(lambda: len(outcomes) > 50, 30, "50 requests answered before the switch")
         publish(second_release, link)
-        deadline = time.monotonic() + 10
-        while requests.get(server.url(NEW_CLAIM)).status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.5)  # every worker has switched by now
+        # every worker has switched when 16 requests in a row (spread over the 2 workers) find the
+        # new release
+        wait_until(lambda: all(requests.get(server.url(NEW_CLAIM)).status_code == 200 for _ in range(16)), 20,
+                   "16 answers in a row from the new release")
+        switched = len(outcomes)
+        wait_until(lambda: len(outcomes) > switched + 50, 30, "50 requests answered after the switch")
         stop.set()
         for thread in threads:
             thread.join()
@@ -232,9 +235,15 @@ def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, server_na
             time.sleep(0.1)
         tree = server.processes()
         assert tree["supervisor"] and tree["queries"] and len(tree["workers"]) == 2  # LiveServer's --workers
-        os.kill(min(tree["queries"]), signal.SIGKILL)
+        killed = min(tree["queries"])
+        os.kill(killed, signal.SIGKILL)
         statuses = [_ask(server) for _ in range(10)]
         assert statuses == [200] * 10, statuses
+        # replaced: the killed process is gone and the count is back to what it was
+        wait_until(lambda: not is_running(killed), 10, f"query process {killed} reaped")
+        wait_until(lambda: len(server.processes()["queries"]) == len(tree["queries"]), 10,
+                   f"{len(tree['queries'])} query processes again")
+        assert killed not in server.processes()["queries"]
         os.kill(tree["supervisor"], signal.SIGKILL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and server.processes()["supervisor"] in (None, tree["supervisor"]):

@@ -77,6 +77,28 @@ class ApacheReadingHtaccess(Apache):
 WEB_SERVERS = {"nginx": Nginx, "apache": Apache, "apache-htaccess": ApacheReadingHtaccess}
 
 
+class ApacheSharedHosting(Apache):
+    """Apache with site/.htaccess and nothing of kazdata in the server configuration, as on shared
+    hosting, where only .htaccess can be written: the export's apache.conf with the Include of
+    kazdata-apache.conf (the release's ETags, the /sparql proxy, the site's <Directory>) replaced by
+    the <Directory> a host gives (AllowOverride FileInfo), on a port of its own."""
+
+    def __init__(self, out: Path, port: int) -> None:
+        exported = (out / "apache.conf").read_text()
+        include = f'Include "{out}/kazdata-apache.conf"'
+        assert exported.count(include) == 1 and exported.count(f"Listen 127.0.0.1:{port}") == 1
+        config = exported.replace(include, f'<Directory "{out}/site">\n    Options FollowSymLinks\n'
+                                           "    AllowOverride FileInfo\n    Require all granted\n</Directory>")
+        own_port = free_port()
+        config = config.replace(f"Listen 127.0.0.1:{port}", f"Listen 127.0.0.1:{own_port}")
+        config = config.replace("logs/apache2.pid", "logs/shared-hosting.pid")
+        assert "kazdata-apache.conf" not in config and "RewriteMap" not in config and "Proxy" not in config
+        (out / "shared-hosting.conf").write_text(config)
+        executable = require_debian_package("apache2", "/usr/sbin/apache2")
+        ServerProcess.__init__(self, "apache2", [executable, "-d", str(out), "-f", str(out / "shared-hosting.conf"),
+                                                 "-DFOREGROUND"], own_port, 20)
+
+
 @pytest.fixture(scope="module")
 def export_dir(release_dir, live_server) -> tuple[Path, int]:
     """An export in a folder every user can read (Apache started as root serves as nobody)."""
@@ -480,3 +502,33 @@ def test_a_weak_etag_in_if_none_match_is_not_modified_on_every_server(live_serve
         assert requests.get(root.url(path), headers=weak).status_code == 304, (root, path)
         assert requests.head(root.url(path), headers=weak).status_code == 304, (root, path)
         assert requests.get(root.url(path), headers={"If-None-Match": 'W/"0000"'}).status_code == 200
+
+
+def test_htaccess_alone_serves_what_the_python_server_serves(live_server, export_dir, entity_paths):
+    """Shared hosting: no line of kazdata's in the server configuration. Every /id/ redirects and
+    every document, in every format and language, and the pages, dumps and sitemap are sent as
+    the Python server sends them (status, type, body; the ETags are Apache's own without the
+    RewriteMap, decision 006); what is not there is 404."""
+    server = ApacheSharedHosting(*export_dir)
+    try:
+        session = requests.Session()
+        checked = 0
+        paths = [f"/doc/{path}" for path in entity_paths]
+        paths += ["/", "/timeline", "/ontology", "/shapes", "/dataset", "/dumps/", "/dumps/kazdata.ttl",
+                  "/sitemap.xml", "/SHA256SUMS", "/context.jsonld", "/doc/place/no-such-place", "/nowhere"]
+        for path in paths:
+            for accept in ("text/turtle", "text/html", "application/ld+json", None):
+                headers = {"Accept": accept} if accept else {}
+                python = session.get(live_server.url(path), headers=headers, allow_redirects=False)
+                static = session.get(server.url(path), headers=headers, allow_redirects=False)
+                assert static.status_code == python.status_code, (path, accept)
+                if python.status_code == 200:
+                    assert static.headers["Content-Type"] == python.headers["Content-Type"], (path, accept)
+                    assert static.content == python.content, (path, accept)
+                    checked += 1
+        for path in entity_paths:
+            redirect = session.get(server.url(f"/id/{path}"), allow_redirects=False)
+            assert redirect.status_code == 303 and server.normalise("Location", redirect.headers["Location"]) == f"/doc/{path}"
+        assert checked > 4 * len(entity_paths)
+    finally:
+        server.stop()

@@ -1,5 +1,6 @@
 """The rules the suite keeps about itself: a missing system package fails in CI instead of
-skipping, and a parametrize over nothing fails at collection instead of passing silently."""
+skipping, a parametrize over nothing fails at collection instead of passing silently, and an
+assertion in a thread fails its test instead of being printed and forgotten."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def test_an_empty_parameter_set_fails_the_run(tmp_path):
                            str(conftest.ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode != 0 and "Empty parameter set" in done.stdout + done.stderr, done.stdout
+
+
+def test_an_assertion_in_a_thread_fails_the_test(tmp_path):
+    (tmp_path / "test_thread.py").write_text(
+        "import threading\n\ndef test_in_a_thread():\n"
+        "    thread = threading.Thread(target=lambda: exec('assert 1 == 2, \"seen in the thread\"'))\n"
+        "    thread.start()\n    thread.join()\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
+                           str(conftest.ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1 and "1 failed" in done.stdout and "seen in the thread" in done.stdout, done.stdout
 
 
 def test_servers_and_commands_are_this_interpreters_kazdata():

@@ -1,0 +1,38 @@
+"""Waiting on what a test can observe of a process, instead of sleeping and hoping.
+
+A sleep long enough on a quiet machine is too short on a loaded one, and too long everywhere
+else; these wait for the condition itself, up to a deadline, and say what they waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def wait_until(condition: Callable[[], object], seconds: float, what: str) -> None:
+    """Return as soon as ``condition()`` is true; fail the test naming ``what`` at the deadline."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {seconds} s: {what}")
+        time.sleep(0.05)
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a process that has not ended (an unreaped zombie has ended)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time ``pid`` has used so far (user and system), 0 once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
