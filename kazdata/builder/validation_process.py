@@ -125,7 +125,10 @@ def _validate(source_paths: list[Path], progress: Progress | None, verdict: Conn
     cpu = cpu_seconds()
     message: tuple[bool, object]
     try:
-        report = validate_sources(source_paths, progress=progress or lines.append, shapes_paths=shapes_paths)
+        # one process (workers=1): the build's worker pool has the other cores; a helper loading the
+        # union again beside it would only add CPU to the build (decision 008)
+        report = validate_sources(source_paths, progress=progress or lines.append, shapes_paths=shapes_paths,
+                                  workers=1)
         message = (False, (report, lines, cpu_seconds() - cpu))
     except Exception as error:  # noqa: BLE001 - not handled here: the parent raises it, details kept
         message = (True, _passable(error))
