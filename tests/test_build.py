@@ -262,8 +262,10 @@ def test_a_validation_process_that_dies_fails_the_build_instead_of_hanging():
 
 
 def test_a_validation_process_that_dies_without_a_verdict_does_not_hide_the_builds_error(tmp_path):
-    """Seen once at 10^6 triples: the validation process ended with no verdict while a step
-    failed, and the build reported only "ended without a verdict", losing the step's error."""
+    """A validation process that ends without sending a verdict (killed, or crashed in C) while a
+    step failed: the build says the validation was lost and raises the step's error, not only
+    "ended without a verdict". (The "exit code 0" once seen at 10^6 was another fault, an error
+    verdict read twice: test_refused_builds' MINUS case.)"""
     script = """
 import os, sys
 from pathlib import Path
