@@ -8,7 +8,12 @@ in pySHACL, one source file per worker process), each in a fresh process so that
 its own. Prints a table with the ratio.
 
     python bench/validation.py [--sizes 1e4,1e5,1e6] [--pyshacl-at 1e4,1e5]
+    python bench/validation.py --sources FOLDER [--pyshacl-at all]
     python bench/validation.py --suite
+
+``--sources`` validates one folder instead, for example ``kazdata generate --events 21277 FOLDER``
+(about 10^6 triples): bench/scale.py keeps its sources across runs, so after a change to the
+generator they may no longer conform, and a run then times the reporting of every violation.
 
 ``--suite`` runs the W3C SHACL test suite vendored in tests/w3c-shacl/ instead (tests/shacl_suite.py)
 and prints, per engine, how many of its 120 tests came out right, were handed over to pySHACL
@@ -111,12 +116,23 @@ def suite() -> None:
           "out ($shapesGraph), refused with a message naming the shape)")
 
 
+def _folders(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """(label, folder) pairs to validate: the one ``--sources`` names (label "all", so that
+    ``--pyshacl-at all`` runs pySHACL on it too), else bench/scale.py's at each size."""
+    if args.sources:
+        return [("all", Path(args.sources))]
+    import scale
+    per_event = scale.triples_per_event()
+    return [(size, scale.generated(size, per_event)) for size in args.sizes.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1e4,1e5,1e6", help="scales of bench/scale.py, comma-separated")
     parser.add_argument("--pyshacl-at", default="1e4,1e5", help="scales at which to run the pySHACL engine too")
     parser.add_argument("--one", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
     parser.add_argument("--suite", action="store_true", help="run the W3C SHACL test suite instead")
+    parser.add_argument("--sources", help="validate this folder of sources instead of bench/scale.py's")
     args = parser.parse_args()
     if args.suite:
         suite()
@@ -125,11 +141,8 @@ def main() -> None:
         engine, folder = args.one
         print(json.dumps(measure(engine, Path(folder))))
         return
-    import scale
-    per_event = scale.triples_per_event()
     rows = []
-    for size in args.sizes.split(","):
-        folder = scale.generated(size, per_event)
+    for size, folder in _folders(args):
         triples, files = count_triples(folder), len(list(folder.glob("*.ttl")))
         new = _in_fresh_process("sparql", folder)
         old = _in_fresh_process("pyshacl", folder) if size in args.pyshacl_at.split(",") else None

@@ -262,8 +262,10 @@ def test_a_validation_process_that_dies_fails_the_build_instead_of_hanging():
 
 
 def test_a_validation_process_that_dies_without_a_verdict_does_not_hide_the_builds_error(tmp_path):
-    """Seen once at 10^6 triples: the validation process ended with no verdict while a step
-    failed, and the build reported only "ended without a verdict", losing the step's error."""
+    """A validation process that ends without sending a verdict (killed, or crashed in C) while a
+    step failed: the build says the validation was lost and raises the step's error, not only
+    "ended without a verdict". (The "exit code 0" once seen at 10^6 was another fault, an error
+    verdict read twice: test_refused_builds' MINUS case.)"""
     script = """
 import os, sys
 from pathlib import Path
@@ -287,3 +289,34 @@ except ValueError as error:
                             text=True, timeout=120)
     assert "raised: the step's own error" in result.stdout, result.stderr[-2000:]
     assert "without a verdict" in result.stderr
+
+
+def test_a_validation_error_that_does_not_pickle_still_reaches_the_build(tmp_path):
+    """An error the validation process cannot pickle made its send fail: the process ended (exit
+    code 1) with no verdict, and the build said only "ended without a verdict". Its text is sent."""
+    script = """
+import sys, threading
+from pathlib import Path
+import kazdata.builder as builder
+import kazdata.builder.validation_process as validation_process
+
+class Unpicklable(Exception):
+    def __init__(self):
+        super().__init__("a rule the validator could not judge")
+        self.lock = threading.Lock()
+
+def failing_validation(*args, **kwargs):
+    raise Unpicklable()
+
+validation_process.validate_sources = failing_validation
+try:
+    builder.build_release(Path(sys.argv[1]), progress=lambda line: print(line, file=sys.stderr))
+except Exception as error:
+    print("raised:", type(error).__name__, error)
+"""
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "out")], capture_output=True,
+                            text=True, timeout=120)
+    assert "raised: RuntimeError validation failed: Unpicklable('a rule the validator could not judge')" \
+        in result.stdout, (result.stdout, result.stderr[-2000:])
+    assert "without a verdict" not in result.stdout + result.stderr
+    assert not (tmp_path / "out").exists()

@@ -60,3 +60,17 @@ def test_the_build_is_refused_with_file_line_node_and_rule(tmp_path, case):
     assert f"rule:  {rule}" in result.stderr
     if value:
         assert f"value: {value}" in result.stderr
+
+
+def test_shapes_that_shacl_forbids_are_refused_with_the_reason_not_as_a_lost_verdict(tmp_path):
+    """The validation process sends its verdict once. When the verdict was an error (here: MINUS in
+    a query with pre-bound variables), the build raised it between two steps and then, handling
+    that error, asked for the verdict again: the pipe had only its end left, and the build printed
+    "the validation process ended without a verdict (exit code 0)" over the real reason."""
+    result = _build(tmp_path, SECOND, FIXTURES / "refused" / "minus-shapes.ttl")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert not (tmp_path / "release").exists()
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("kazdata: https://example.org/curator-shapes#ArticleAuthorShape: "), last
+    assert "uses MINUS, which SHACL forbids" in last
+    assert "without a verdict" not in result.stderr, result.stderr[-2000:]

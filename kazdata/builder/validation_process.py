@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -47,6 +48,7 @@ class Validation:
         self.progress = progress
         self.started = time.perf_counter()
         self.report: ValidationReport | None = None
+        self.error: BaseException | None = None  # the verdict, when it was an error: kept, as the report is
         context: Any = multiprocessing.get_context(start_method())
         self.verdict, sender = context.Pipe(duplex=False)
         self.process = context.Process(target=_validate, args=(source_paths, progress if live else None, sender, shapes_paths),
@@ -68,11 +70,19 @@ class Validation:
         self.verdict.close()
 
     def raise_if_failed(self) -> None:
-        if self.report is not None or self.verdict.poll():
+        if self.report is not None or self.error is not None or self.verdict.poll():
             self.wait()
 
     def wait(self) -> None:
-        """Raise SourceError or ValidationFailed if the sources do not conform."""
+        """Raise SourceError or ValidationFailed if the sources do not conform.
+
+        May be called again (the build calls it between steps, before publishing, and once more
+        when a step failed): it gives the same verdict each time. The pipe holds the verdict once,
+        so an error received is kept like a report; reading the pipe again would find only its end,
+        and the build then said "ended without a verdict" over the validation's own error.
+        """
+        if self.error is not None:
+            raise self.error
         report = self.report
         if report is None:
             report, lines, cpu = self._receive()
@@ -97,10 +107,12 @@ class Validation:
         try:
             failed, value = self.verdict.recv()
         except EOFError:
-            raise ValidationLost(f"the validation process ended without a verdict (exit code "
-                                 f"{self.process.exitcode}); nothing was published") from None
+            self.error = ValidationLost(f"the validation process ended without a verdict (exit code "
+                                        f"{self.process.exitcode}); nothing was published")
+            raise self.error from None
         self.process.join(EXIT_SECONDS)
         if failed:
+            self.error = value
             raise value
         return value
 
@@ -113,9 +125,23 @@ def _validate(source_paths: list[Path], progress: Progress | None, verdict: Conn
     cpu = cpu_seconds()
     message: tuple[bool, object]
     try:
-        report = validate_sources(source_paths, progress=progress or lines.append, shapes_paths=shapes_paths)
+        # one process (workers=1): the build's worker pool has the other cores; a helper loading the
+        # union again beside it would only add CPU to the build (decision 008)
+        report = validate_sources(source_paths, progress=progress or lines.append, shapes_paths=shapes_paths,
+                                  workers=1)
         message = (False, (report, lines, cpu_seconds() - cpu))
     except Exception as error:  # noqa: BLE001 - not handled here: the parent raises it, details kept
-        message = (True, error)
+        message = (True, _passable(error))
     verdict.send(message)
     verdict.close()
+
+
+def _passable(error: Exception) -> Exception:
+    """``error`` if it crosses to the parent whole, else a RuntimeError with its text: an error
+    that does not pickle (or unpickle) would end this process with no verdict sent, and the build
+    would report a lost validation instead of the reason."""
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception as failure:  # noqa: BLE001 - whatever stops it, the text still goes
+        return RuntimeError(f"validation failed: {error!r} (its details could not be passed on: {failure})")
+    return error

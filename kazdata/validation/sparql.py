@@ -251,6 +251,8 @@ def run_constraint(store: ox.Store, constraint: SparqlConstraint, focus: set) ->
         if constraint.shape_path is None:
             raise ValueError(f"{constraint.shape}: $PATH in the query of a shape without sh:path")
         query = query.replace("$PATH", constraint.shape_path)
+    if not focus:  # no focus node, no result: not run (on clean data the dangling-link rule has none)
+        return []
     if not constraint.whole_graph:  # pre-bind $this to each focus node (SHACL's own definition)
         rows: Iterable = (row for node in sorted(focus, key=str) for row in _rows(store, query, constraint, node))
         limit, offset = None, 0
