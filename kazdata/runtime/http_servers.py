@@ -36,6 +36,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "keepalive": 5,
         "backlog": 2048,
         "limit_request_line": 8190,
+        # beside the port's reservation (kazdata.runtime.preflight.reserve_port), as granian does
+        "reuse_port": True,
         "accesslog": settings.access_log,
         "access_log_format": GUNICORN_COMMON_LOG_FORMAT,
         "errorlog": "-",
