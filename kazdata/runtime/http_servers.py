@@ -28,7 +28,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread",
+        # gthread, answering a request line past limit_request_line with kazdata's 414 text
+        "worker_class": "kazdata.web.gunicorn_worker.KazdataThreadWorker",
         "preload_app": True,
         # a worker being stopped (shutdown, restart) has this long to finish its requests
         "graceful_timeout": 5,
