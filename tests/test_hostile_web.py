@@ -88,6 +88,41 @@ def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
     assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
 
 
+def answer_and_close(sock: socket.socket, within: float) -> tuple[bytes, float]:
+    """What ``sock`` is told before the server closes it, and after how many seconds."""
+    started, answer = time.monotonic(), b""
+    while time.monotonic() - started < within:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        if readable:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return answer, time.monotonic() - started
+            answer += chunk
+    return answer, math.inf
+
+
+def test_under_gunicorn_a_body_late_past_the_deadline_gets_408_and_frees_its_thread(release_dir):
+    """One worker of two threads: one body slot. A stalled body used to hold it (and its thread)
+    for as long as the client kept the connection open; now it is told 408 after --body-timeout
+    and closed, and the next stalled body gets the slot and the same answer (not a 429)."""
+    server = LiveServer(release_dir, ["--server", "gunicorn", "--workers", "1", "--threads", "2",
+                                      "--body-timeout", "1"])
+    try:
+        for _ in range(2):
+            sent = time.monotonic()
+            with stalled_bodies(server, 1) as (sock,):
+                answer, _after = answer_and_close(sock, 15)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"did not arrive within 1 s" in answer
+            assert 0.9 < time.monotonic() - sent < 12
+        on_time = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }", timeout=10,
+                                headers={"Content-Type": "application/sparql-query",
+                                         "Accept": "application/sparql-results+json"})
+        assert on_time.status_code == 200 and on_time.json()["boolean"] is True
+    finally:
+        server.stop()
+
+
 def test_a_failed_if_match_on_a_dump_sends_no_body(server):
     """Werkzeug kept the whole file as the body of its 412."""
     response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"If-Match": '"nope"',
