@@ -24,7 +24,7 @@ GZIP_ACCEPTED = r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*(?:1(?:\.0*)?|0?\.\d*[1
 #: Routes a static deployment hands to the kazdata server behind it (it answers their preflights too).
 PROXIED = ("sparql", "example", "openapi")
 #: What a version or graph name may hold to reach a route, a header and a file name.
-NAME_PATTERN = "[A-Za-z0-9_~-][A-Za-z0-9_~.-]*"
+NAME_PATTERN = "[A-Za-z0-9_~-][A-Za-z0-9_~.+-]*"
 
 
 def check_routable(release: Release) -> None:
