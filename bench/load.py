@@ -16,7 +16,10 @@ connections, a mixed workload: documents in every format, cheap SPARQL, dumps wi
    (`kazdata publish`) and the workers switch to it.
 The attackers connect from other loopback addresses (127.0.0.2-4) than the light traffic
 (127.0.0.1), as other clients would. With ``--rounds N`` the two phases alternate N times (the
-switch happens in the first attacked phase). Prints the light traffic's p99 ratio (phase 2 /
+switch happens in the first attacked phase). Then one document alone and beside 200 stalled
+bodies only (wrk -c8 on /doc/place/aktau; the issue's aim: p99 under 50 ms); under gunicorn the
+stalled bodies get 408 after ``--body-timeout``, under granian the ones past the body slots get
+429 (decision 013). Prints the light traffic's p99 ratio (phase 2 /
 phase 1, per round and their median; target at most 2) and every error. wrk's traffic stands for
 many clients from one address, so this server has no per-client cap. Last, fairness, on servers
 of their own with the default ``--queries-per-client`` and with none: one client (127.0.0.5)
@@ -97,8 +100,8 @@ def workload(release: Path) -> list[str]:
     return lines
 
 
-def run_wrk(url: str, script: Path, paths: Path, seconds: int) -> dict:
-    output = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", str(script), url,
+def run_wrk(url: str, script: Path, paths: Path, seconds: int, connections: int = 32) -> dict:
+    output = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url,
                              "--", str(paths)], capture_output=True, text=True, timeout=seconds + 60).stdout
 
     def ms(label: str) -> float:
@@ -133,17 +136,20 @@ class Attack:
 
     STALLED_BODIES = 200
 
-    def __init__(self, root: str, host: str, port: int) -> None:
+    def __init__(self, root: str, host: str, port: int, *, stalled_only: bool = False) -> None:
         self.root, self.host, self.port = root, host, port
         self.stop = threading.Event()
         self.heavy_statuses: list[int | str] = []
         self.flood_statuses: list[int | str] = []
         self.stalled_answers: list[bytes] = []
-        self.threads = [threading.Thread(target=self.heavy, args=(HEAVY[i % 2],)) for i in range(4)]
+        self.hostile_statuses: list[int | str] = []
+        self.threads = [threading.Thread(target=self.stalled_bodies)]
+        if stalled_only:
+            return
+        self.threads += [threading.Thread(target=self.heavy, args=(HEAVY[i % 2],)) for i in range(4)]
         self.threads += [threading.Thread(target=self.slow_sender) for _ in range(8)]
         self.threads += [threading.Thread(target=self.slow_reader) for _ in range(8)]
-        self.threads += [threading.Thread(target=self.stalled_bodies), threading.Thread(target=self.host_flood)]
-        self.hostile_statuses: list[int | str] = []
+        self.threads += [threading.Thread(target=self.host_flood)]
         self.threads += [threading.Thread(target=self.hostile_text, args=(i,)) for i in range(2)]
 
     def heavy(self, query: str) -> None:
@@ -303,6 +309,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--server", default=None, choices=["gunicorn", "granian"], help="default: kazdata's default")
     parser.add_argument("--query-processes", type=int, default=None)
+    parser.add_argument("--body-timeout", type=float, default=None, help="default: kazdata's default")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("bench/load.py needs wrk: apt-get install wrk")
@@ -326,6 +333,8 @@ def main() -> int:
             command += ["--threads", str(args.threads)]
         if args.query_processes is not None:
             command += ["--query-processes", str(args.query_processes)]
+        if args.body_timeout is not None:
+            command += ["--body-timeout", str(args.body_timeout)]
         server = start_server(command, root, work / "server.log")
         script, paths = work / "mixed.lua", work / "paths.txt"
         script.write_text(LUA)
@@ -356,6 +365,13 @@ def main() -> int:
             floods.extend(attack.flood_statuses)
             stalled.extend(attack.stalled_answers)
             hostile.extend(str(status) for status in attack.hostile_statuses)
+        # slow bodies alone: one document, 8 connections, without and beside 200 stalled bodies
+        one_document = work / "document.txt"
+        one_document.write_text("text/turtle - /doc/place/aktau\n")
+        document_alone = run_wrk(root, script, one_document, args.seconds, connections=8)
+        with Attack(root, "127.0.0.1", port, stalled_only=True) as slow:
+            time.sleep(3)  # let the 200 connect
+            document_stalled = run_wrk(root, script, one_document, args.seconds, connections=8)
         try:
             alive = requests.get(root + "/doc/place/aktau.ttl", timeout=5).status_code
         except requests.ConnectionError as error:
@@ -400,6 +416,13 @@ def main() -> int:
               f"non-2xx in the attacked phases (the first includes the switch): {failed}")
         print(f"stalled bodies ({Attack.STALLED_BODIES} held open) answered by the server: "
               + ", ".join(f"{a.decode()}: {stalled.count(a)}" for a in sorted(set(stalled))))
+        answered = slow.stalled_answers
+        print(f"/doc/place/aktau alone (wrk -c8): p99 {document_alone['p99']:.2f} ms, {document_alone['rps']:.0f} req/s, "
+              f"non-2xx {document_alone['non_2xx']}, socket errors {document_alone['socket_errors']}; beside "
+              f"{Attack.STALLED_BODIES} stalled bodies: p99 {document_stalled['p99']:.2f} ms (target < 50 ms), "
+              f"{document_stalled['rps']:.0f} req/s, non-2xx {document_stalled['non_2xx']}, socket errors "
+              f"{document_stalled['socket_errors']}; stalled bodies answered: "
+              + (", ".join(f"{a.decode()}: {answered.count(a)}" for a in sorted(set(answered))) or "none"))
         flood = [str(status) for status in floods]
         print(f"Host flood requests: {len(flood)}, statuses: "
               + ", ".join(f"{s}: {flood.count(s)}" for s in sorted(set(flood))))

@@ -54,6 +54,13 @@ class PayloadTooLarge(KazdataError):
     title = "Payload too large"
 
 
+class RequestTimeout(KazdataError):
+    """The request's body did not arrive in time; the connection is closed after the answer."""
+
+    status = 408
+    title = "Request timeout"
+
+
 class UriTooLong(KazdataError):
     status = 414
     title = "URI too long"

@@ -184,8 +184,11 @@ def graph_links(url: str, fmt: Format, formats: Iterable[Format]) -> str:
 MAX_URL_LENGTH = 8000
 
 
-def url_too_long(length: int) -> str:
-    return (f"the URL is {length} bytes long, more than the {MAX_URL_LENGTH} this server takes; "
+def url_too_long(length: int | None) -> str:
+    """The 414's message; ``length`` is None when the server stopped reading the request line
+    before its end (gunicorn past its own limit)."""
+    size = f"{length} bytes long" if length is not None else "too long to read"
+    return (f"the URL is {size}, more than the {MAX_URL_LENGTH} bytes this server takes; "
             "send a long SPARQL query by POST instead (Content-Type application/sparql-query, or a "
             "form with a 'query' field)")
 

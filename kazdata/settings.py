@@ -168,6 +168,11 @@ class Settings:
                                  "N-Triples form, in the query process); more is cut and flagged like "
                                  "`--result-limit`.", _whole(1))
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", _whole(1))
+    body_timeout: float = _setting(10.0, "Longest a request body may take to arrive, in seconds; a slower one "
+                                   "gets `408` and its connection is closed. Under gunicorn; granian reads "
+                                   "bodies where no Python code can time them out, so there slow bodies are "
+                                   "bounded by number instead (at most half a worker's threads; decision 013).",
+                                   _seconds)
     public_url: str | None = _setting(None, "The site's public URL (ending in `/`), for the absolute URLs a "
                                       "response carries (the sitemap, the service description's endpoint); "
                                       "the `Host` header is never used for them, and redirects are "

@@ -88,6 +88,41 @@ def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
     assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
 
 
+def answer_and_close(sock: socket.socket, within: float) -> tuple[bytes, float]:
+    """What ``sock`` is told before the server closes it, and after how many seconds."""
+    started, answer = time.monotonic(), b""
+    while time.monotonic() - started < within:
+        readable, _, _ = select.select([sock], [], [], 0.2)
+        if readable:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return answer, time.monotonic() - started
+            answer += chunk
+    return answer, math.inf
+
+
+def test_under_gunicorn_a_body_late_past_the_deadline_gets_408_and_frees_its_thread(release_dir):
+    """One worker of two threads: one body slot. A stalled body used to hold it (and its thread)
+    for as long as the client kept the connection open; now it is told 408 after --body-timeout
+    and closed, and the next stalled body gets the slot and the same answer (not a 429)."""
+    server = LiveServer(release_dir, ["--server", "gunicorn", "--workers", "1", "--threads", "2",
+                                      "--body-timeout", "1"])
+    try:
+        for _ in range(2):
+            sent = time.monotonic()
+            with stalled_bodies(server, 1) as (sock,):
+                answer, _after = answer_and_close(sock, 15)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"did not arrive within 1 s" in answer
+            assert 0.9 < time.monotonic() - sent < 12
+        on_time = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }", timeout=10,
+                                headers={"Content-Type": "application/sparql-query",
+                                         "Accept": "application/sparql-results+json"})
+        assert on_time.status_code == 200 and on_time.json()["boolean"] is True
+    finally:
+        server.stop()
+
+
 def test_a_failed_if_match_on_a_dump_sends_no_body(server):
     """Werkzeug kept the whole file as the body of its 412."""
     response = requests.get(server.url("/dumps/kazdata.ttl"), headers={"If-Match": '"nope"',
@@ -124,14 +159,15 @@ def test_one_range_is_still_served_and_one_past_the_end_refused(server, release_
     assert past.status_code == 416
 
 
-def test_close_matches_come_from_the_index_in_bounded_work():
+def test_close_matches_come_from_the_index_in_bounded_work(tmp_path):
     """At 10^6 triples a 404 compared the wanted name with every name (seconds of CPU); the
     index ranks at most MAX_CANDIDATES names, however many the release has."""
     from kazdata.release import name_index
-    from kazdata.release.name_index import NameIndex
+    from kazdata.release.name_index import NameIndex, write_name_index
     names = {f"event {n} strike in the oil field": (f"event/e{n}", f"Event {n}") for n in range(60_000)}
     names["zhanaozen shooting"] = ("event/zhanaozen-shooting", "Zhanaozen shooting")
-    index = NameIndex(names)
+    write_name_index(tmp_path / "names.idx", names)
+    index = NameIndex.open(tmp_path / "names.idx")
     ranked = []
     original = name_index.difflib.SequenceMatcher.set_seq1
 
@@ -146,6 +182,54 @@ def test_close_matches_come_from_the_index_in_bounded_work():
     finally:
         name_index.difflib.SequenceMatcher.set_seq1 = original  # type: ignore[method-assign]
     assert 0 < len(ranked) <= 2 * name_index.MAX_CANDIDATES
+
+
+@pytest.mark.parametrize("wanted", ["aktauu", "mangystau", "kazmunaigas", "police crackdwn", "zhanaozn"])
+def test_the_releases_name_index_finds_what_difflib_finds_over_every_name(release_dir, wanted):
+    """The index written by the build, against the brute force it replaced: difflib over every
+    label and slug of the entity table (read with the csv module, not kazdata's reader)."""
+    import csv
+    import difflib
+    import json
+
+    from kazdata.release.name_index import NAMES, NameIndex
+    names = {}
+    with (release_dir / "docs" / "entities.tsv").open(encoding="utf-8", newline="") as table:
+        for path, entry in csv.reader(table, delimiter="\t", quoting=csv.QUOTE_NONE):
+            label = json.loads(entry)["labels"]["en"]
+            names[label.lower()] = path
+            names[path.rsplit("/", 1)[-1].replace("-", " ")] = path
+    best = difflib.get_close_matches(wanted, list(names), n=1, cutoff=0.4)
+    assert best, wanted
+    found = [path for path, _label in NameIndex.open(release_dir / NAMES).close_matches(wanted, 5)]
+    assert names[best[0]] in found
+
+
+def test_the_server_takes_close_matches_from_the_index_the_build_wrote(release_dir, tmp_path):
+    """The running server reads docs/names.idx (it no longer indexes the entity table in each
+    worker): a release whose index was written with one more name, a valid checksum and all,
+    lists that name's entity on a 404 the entity table alone would not lead to."""
+    import hashlib
+    import shutil
+
+    from kazdata.release.name_index import NAMES, write_name_index
+    release = tmp_path / "release"
+    shutil.copytree(release_dir, release)
+    index_path = release / NAMES
+    write_name_index(index_path, {"qqq zzyzx": ("place/aktau", "Aktau")})
+    digest = hashlib.sha256(index_path.read_bytes()).hexdigest()
+    sums = release / "SHA256SUMS"
+    sums.write_text("".join(f"{digest}  {NAMES}\n" if line.endswith(f"  {NAMES}") else line + "\n"
+                            for line in sums.read_text().splitlines()))
+    server = LiveServer(release, ["--verify", "full"])
+    try:
+        response = requests.get(server.url("/doc/place/qqq-zzyzy"), headers={"Accept": "text/html"}, timeout=10)
+        plain = requests.get(server.url("/doc/place/aktauu"), headers={"Accept": "text/html"}, timeout=10)
+    finally:
+        server.stop()
+    assert response.status_code == 404
+    assert 'href="/doc/place/aktau"' in response.text
+    assert plain.status_code == 404 and 'href="/doc/place/aktau"' not in plain.text  # the index has no other name
 
 
 def test_an_html_404_lists_close_matches_from_the_index(server):

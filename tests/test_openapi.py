@@ -92,13 +92,13 @@ def test_every_operation_documents_its_statuses_and_media_types(spec):
     assert "303" in paths["/id/{kind}/{slug}"]["get"]["responses"]
     sparql = paths["/sparql"]
     assert {"200", "400", "403", "406", "429", "503"} <= set(sparql["get"]["responses"])
-    assert {"200", "400", "403", "406", "413", "503"} <= set(sparql["post"]["responses"])
+    assert {"200", "400", "403", "406", "408", "413", "503"} <= set(sparql["post"]["responses"])
     assert set(sparql["post"]["requestBody"]["content"]) == {"application/x-www-form-urlencoded",
                                                               "application/sparql-query"}
     assert {p["name"] for p in sparql["get"]["parameters"]} == {"query", "default-graph-uri", "named-graph-uri",
                                                                 "format", "download", "bom", "timeout"}
     errors = spec["components"]["responses"]
-    assert set(errors) == {"E400", "E403", "E404", "E405", "E406", "E413", "E414", "E416", "E429", "E503"}
+    assert set(errors) == {"E400", "E403", "E404", "E405", "E406", "E408", "E413", "E414", "E416", "E429", "E503"}
     for response in errors.values():
         assert set(response["content"]) == {"text/plain", "text/html", "application/json"}
     for path, item in paths.items():

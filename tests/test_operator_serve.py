@@ -79,6 +79,58 @@ def test_a_port_held_by_another_program_is_one_line(release_dir):
                          f"port {port} on 127.0.0.1 is already in use")
 
 
+def listen_check(port: int) -> str:
+    """What a second server's port check sees: "free" if a socket without ``SO_REUSEPORT`` can
+    listen on the port, else the error's name (written here, not imported from kazdata)."""
+    import errno
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen(1)
+        except OSError as error:
+            return errno.errorcode[error.errno]
+    return "free"
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_the_port_is_held_from_the_check_until_the_server_listens(server, release_dir):
+    """Between ``kazdata serve``'s port check and the HTTP server's bind the query processes start
+    (a second or more here); a second server checking then used to find the port free and start
+    beside the first. The port is now reserved at the check: busy all along, and the server
+    behind it still gets every connection."""
+    import os
+    port = free_port()
+    process = subprocess.Popen(
+        ["kazdata", "serve", "--release", str(release_dir), "--port", str(port), "--workers", "1",
+         "--server", server], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:  # printed once the query processes run, before the HTTP server starts
+            if line.startswith("kazdata: serving"):
+                break
+        assert listen_check(port) == "EADDRINUSE"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "the server did not start"
+            time.sleep(0.2)
+        assert listen_check(port) == "EADDRINUSE"
+        with requests.Session() as fresh:  # a new connection each: none may land on the reservation
+            fresh.headers["Connection"] = "close"
+            assert [fresh.get(f"http://127.0.0.1:{port}/doc/place/aktau", timeout=10).status_code
+                    for _ in range(20)] == [200] * 20
+    finally:
+        process.terminate()
+        process.wait(30)
+    assert listen_check(port) == "free"
+
+
 def test_access_log_in_common_log_format_and_errors_always_logged(release_dir, tmp_path):
     access = tmp_path / "access.log"
     server = LiveServer(release_dir, ["--access-log", str(access), "--query-timeout", "1"])

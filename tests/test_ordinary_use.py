@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.conftest import LiveServer
+
 #: ``/doc/`` by plain GET is answered by FastDocuments, with a query string by the Flask route
 DOCUMENT_PATHS = ["/doc/place/aktau", "/doc/place/aktau?via=flask"]
 JSON_LD_PROFILE = 'application/ld+json;profile="http://www.w3.org/ns/json-ld#{}"'
@@ -242,6 +244,46 @@ def test_a_url_too_long_is_414_saying_to_post(live_server, accept, media_type):
     posted = requests.post(live_server.url("/sparql"), data={"query": query},
                            headers={"Accept": "application/sparql-results+json"})
     assert posted.status_code == 200
+
+
+def _raw_get(port: int, target: str) -> tuple[int, dict, bytes]:
+    """One GET on a fresh connection, read to its close or its Content-Length (requests would
+    not show what a server sends before it reads the whole line)."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+@pytest.mark.parametrize("length", [9_000, 70_000])
+def test_past_gunicorns_own_limit_a_url_still_gets_the_414_saying_to_post(release_dir, length):
+    """gunicorn stops reading a request line at 8190 bytes and used to answer with its own HTML
+    page ("Request Line is too large"); kazdata's worker answers with the app's text."""
+    server = LiveServer(release_dir, ["--server", "gunicorn", "--workers", "1"])
+    try:
+        status, headers, body = _raw_get(server.port, "/sparql?query=" + "x" * length)
+    finally:
+        server.stop()
+    assert status == 414
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert int(headers["content-length"]) == len(body)
+    assert b"by POST" in body and b"<html" not in body
+
+
+def test_past_granians_own_limit_a_url_gets_granians_empty_414(live_server):
+    """What decision 011 says granian does and kazdata cannot change: a request target over
+    65,534 bytes is refused by the HTTP parser granian is built on (hyper), before any Python
+    runs, with an empty 414; up to that, the app's 414 says to POST."""
+    status, _headers, body = _raw_get(live_server.port, "/sparql?query=" + "x" * 60_000)
+    assert status == 414 and b"by POST" in body
+    status, headers, body = _raw_get(live_server.port, "/sparql?query=" + "x" * 70_000)
+    assert (status, headers.get("content-length"), body) == (414, "0", b"")
 
 
 # -- One answer per question ----------------------------------------------------------------

@@ -265,6 +265,52 @@ def test_everything_else_that_has_a_uri_matches(live_server, web_server, path):
             _both(live_server, web_server, session, path, {"Accept": accept, "Accept-Encoding": encoding})
 
 
+def test_the_iris_the_release_names_dereference_as_in_python(live_server, web_server, release_dir):
+    """VoID's root resource (/id/), the release's version IRI, the ontology's version IRIs and
+    the named graphs (negotiated, as the Python server serves them), with their near misses."""
+    release = Release(release_dir)
+    versions = sorted(iri.rsplit("/", 1)[1] for iri in release.ontology_versions)
+    graphs = sorted(iri.rsplit("/", 1)[1] for iri in release.graphs)
+    assert versions and len(graphs) >= 2
+    paths = ["/id/", "/id", f"/releases/{release.version}", f"/releases/{release.version}/", "/releases/0.0.0-other",
+             *(f"/ontology/{version}" for version in versions), f"/ontology/{versions[0]}.ttl", "/ontology/0.0.0-other",
+             "/graph/nothing", "/graph/nothing.ttl"]
+    for graph in graphs:
+        paths += [f"/graph/{graph}", f"/graph/{graph}/", f"/graph/{graph}.n3",
+                  *(f"/graph/{graph}.{extension}" for extension in DOCUMENT_FORMATS)]
+    session = requests.Session()
+    for path in paths:
+        for accept in ("text/html", "*/*", "text/turtle", "application/rdf+xml, application/ld+json;q=0.5", "image/png"):
+            for encoding in ("gzip", "identity"):
+                _both(live_server, web_server, session, path, {"Accept": accept, "Accept-Encoding": encoding})
+
+
+#: What a CORS preflight's answer must carry exactly as the Python server's.
+PREFLIGHT_COMPARED = ("Allow", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+                      "Access-Control-Max-Age", "Access-Control-Allow-Origin", "Access-Control-Expose-Headers",
+                      "X-Content-Type-Options", "Referrer-Policy")
+
+
+@pytest.mark.parametrize("path", ["/doc/place/aktau", "/doc/place/aktau.ttl", "/id/place/aktau", "/doc/place/nowhere",
+                                  "/id/", "/ontology", "/graph/ontology", "/releases/1.0.0", "/dumps/kazdata.ttl",
+                                  "/", "/index/event", "/static/style.css", "/nothing", "/sparql"])
+def test_a_cors_preflight_is_answered_as_in_python(live_server, web_server, path):
+    """A page on another origin that sends If-None-Match (or any header that is not simple) to
+    /doc/ asks first with OPTIONS; without the answer the browser never sends the request."""
+    session = requests.Session()
+    for asked in ("If-None-Match, Accept-Language", None):
+        headers = {"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "GET",
+                   **({"Access-Control-Request-Headers": asked} if asked else {})}
+        python = session.options(live_server.url(path), headers=headers, allow_redirects=False)
+        static = session.options(web_server.url(path), headers=headers, allow_redirects=False)
+        assert static.status_code == python.status_code, (path, asked)
+        for name in PREFLIGHT_COMPARED:
+            assert static.headers.get(name) == python.headers.get(name), (path, asked, name)
+        if path.startswith(("/doc/", "/id/")):
+            assert static.status_code == 204 and static.content == b""
+            assert "if-none-match" in static.headers["Access-Control-Allow-Headers"].lower()
+
+
 def test_sitemap_lists_the_same_urls_under_the_public_base(live_server, web_server):
     python = requests.get(live_server.url("/sitemap.xml"))
     static = requests.get(web_server.url("/sitemap.xml"), headers={"Host": "elsewhere.example"})

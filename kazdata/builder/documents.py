@@ -41,6 +41,7 @@ from kazdata.entities.graph_view import GraphView, index_entry_predicates
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
 from kazdata.release.entity_index import write_entity_index
 from kazdata.release.search_index import write_search_index
+from kazdata.release.name_index import NAMES, names_of, write_name_index
 from kazdata.vocabulary import LICENSE
 
 DOCUMENTS = "docs/documents.nt.gz"
@@ -104,6 +105,8 @@ def finish_documents(context: BuildContext, view: GraphView, results: Iterable[t
     write_entity_index(release, entries, {"base": context.base, "languages": view.languages, "graphs": graphs,
                                           "places": view.places, "version": release_version(release, context.info),
                                           "issued": context.info.issued.isoformat()})
+    # the 404 pages' close matches, indexed once here rather than in every server process
+    write_name_index(release / NAMES, names_of((entry["path"], entry["labels"]["en"]) for entry in entries))
     return entries
 
 

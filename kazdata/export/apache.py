@@ -26,8 +26,8 @@ from kazdata.export.negotiation_tables import (
     accept_table,
     language_table,
 )
-from kazdata.export.responses import contract_context, document_links, graph_links
-from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.export.responses import contract_context, document_links, graph_links, named_graph_links
+from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS, HTML
 from kazdata.http_contract import DOCUMENT_PREFERENCE, nothing_published, see_other
 from kazdata.release.opened import Release
 
@@ -120,6 +120,10 @@ def render(release: Release, files: list[ExportedFile], *, out: Path, listen: st
         "modules": MODULES, "modules_dir": MODULES_DIR, "sent": SENT,
         "format_chain": rewrite_chain(accept_table(DOCUMENT_PREFERENCE), "Accept", "KAZDATA_EXT",
                                       "KAZDATA_NEGOTIATE_FORMAT"),
+        "named_graph_chain": rewrite_chain(accept_table(list(GRAPH_FORMATS.values())), "Accept", "KAZDATA_EXT",
+                                           "KAZDATA_NEGOTIATE_GRAPH_FORMAT"),
+        "graph_extensions": "|".join(GRAPH_FORMATS),
+        "named_graph_links": named_graph_links(f"%{{{SENT}KAZDATA_NAMED}}e"),
         "page_chain": rewrite_chain(accept_table([HTML]), "Accept", "KAZDATA_PAGE_FORMAT",
                                     "KAZDATA_NEGOTIATE_PAGE"),
         "language_chain": rewrite_chain(language_table(release.languages), "Accept-Language",
@@ -129,7 +133,7 @@ def render(release: Release, files: list[ExportedFile], *, out: Path, listen: st
         "modified": email.utils.formatdate(release.modified, usegmt=True),
         "not_acceptable": _text(context["not_acceptable"]),
         "page_not_acceptable": _text(context["page_not_acceptable"]),
-        "see_other": _text(see_other("/doc/%{reqenv:KAZDATA_STEM}")),
+        "see_other": _text(see_other("%{reqenv:KAZDATA_SEE_OTHER}")),
         "not_found": _text(f"404 Not found: {nothing_published('%{REQUEST_URI}')}\n"),
     })
     if urlsplit(upstream).scheme not in ("http", "https"):

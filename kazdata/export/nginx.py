@@ -21,11 +21,14 @@ from kazdata.export.negotiation_tables import (
     accept_table,
     language_table,
 )
-from kazdata.export.responses import contract_context, document_links, graph_links
-from kazdata.formats import DOCUMENT_FORMATS, HTML
+from kazdata.export.responses import contract_context, document_links, graph_links, named_graph_links
+from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS, HTML
 from kazdata.http_contract import (
     DOCUMENT_PREFERENCE,
+    no_graph,
     no_index,
+    no_ontology_version,
+    no_release_version,
     nothing_published,
     see_other,
     unknown_suffix,
@@ -100,9 +103,10 @@ def render(release: Release, files: list[ExportedFile], *, out: Path, listen: st
     """File name -> text of the configuration for a site exported to ``out``."""
     context = contract_context(release)
     accept, page_accept = accept_table(DOCUMENT_PREFERENCE), accept_table([HTML])
+    graph_accept = accept_table(list(GRAPH_FORMATS.values()))
     languages = language_table(release.languages)
     etags = etag_entries(files)
-    keys = [key for table in (accept, page_accept, languages) for key, _ in table.exact + table.plain] \
+    keys = [key for table in (accept, page_accept, graph_accept, languages) for key, _ in table.exact + table.plain] \
         + [key for key, _ in etags]
     parts = urlsplit(upstream)
     context.update({
@@ -113,6 +117,14 @@ def render(release: Release, files: list[ExportedFile], *, out: Path, listen: st
         "hash_bucket_size": max(128, _power_of_two(max(len(k) for k in keys) + 24)),
         "accept_map": table_maps(accept, "$http_accept", "$kazdata_format"),
         "page_accept_map": table_maps(page_accept, "$http_accept", "$kazdata_page_format"),
+        "graph_accept_map": table_maps(graph_accept, "$http_accept", "$kazdata_graph_format"),
+        "named_graph_links": named_graph_links("$kazdata_named_graph"),
+        "graph_not_acceptable": _nginx_text(context["graph_not_acceptable"]),
+        "unknown_graph_suffix": unknown_suffix("$kazdata_suffix", GRAPH_FORMATS.values()),
+        "no_graph": no_graph("$kazdata_named_graph", [iri.rsplit("/", 1)[-1] for iri in release.graphs]),
+        "no_release": no_release_version("$kazdata_release", release.version),
+        "no_ontology_version": no_ontology_version("$kazdata_ontology_version", release.ontology_versions),
+        "see_other_dataset": _nginx_text(see_other(context["see_other_target"])),
         "language_map": table_maps(languages, "$http_accept_language", "$kazdata_language"),
         "extensions": list(DOCUMENT_FORMATS),
         "unknown_suffix": unknown_suffix("$kazdata_suffix", DOCUMENT_FORMATS.values()),

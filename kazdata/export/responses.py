@@ -14,19 +14,75 @@ from collections.abc import Iterable
 from typing import Any
 
 from kazdata import http_contract as contract
-from kazdata.formats import FILE_FORMATS, HTML, Format
+from kazdata.formats import FILE_FORMATS, GRAPH_FORMATS, HTML, Format
 from kazdata.release.opened import Release
 
 #: Accept-Encoding allowing gzip: ``gzip`` or ``*`` with a non-zero quality (Werkzeug's rule).
 GZIP_ACCEPTED = r"(?:^|,)\s*(?:gzip|\*)\s*(?:;\s*q\s*=\s*(?:1(?:\.0*)?|0?\.\d*[1-9]\d*))?\s*(?:,|$)"
 
 
+#: Routes a static deployment hands to the kazdata server behind it (it answers their preflights too).
+PROXIED = ("sparql", "example", "openapi")
+#: What a version or graph name may hold to reach a route, a header and a file name.
+NAME_PATTERN = "[A-Za-z0-9_~-][A-Za-z0-9_~.+-]*"
+
+
 def check_routable(release: Release) -> None:
-    """ValueError for an entity whose kind or slug the routes do not match."""
+    """ValueError for an entity, version or named graph whose name the routes do not match."""
     for path in release.entities:
         kind, slug = path.split("/", 1)
         if not (re.fullmatch(contract.KIND_PATTERN, kind) and re.fullmatch(contract.SLUG_PATTERN, slug)):
             raise ValueError(f"entity path {path!r} has characters the static configuration does not route")
+    for name in [release.version, *ontology_versions(release)]:
+        if not re.fullmatch(NAME_PATTERN, name):
+            raise ValueError(f"version {name!r} has characters the static configuration does not route")
+    for name in named_graphs(release):
+        if not re.fullmatch(contract.SLUG_PATTERN, name):
+            raise ValueError(f"named graph {name!r} has characters the static configuration does not route")
+
+
+def route_pattern(path: str) -> str:
+    """A route's path (``/doc/{kind}/{slug}``) as a regular expression over a URL path, matching
+    what Werkzeug matches for it: a parameter is one segment, and a trailing slash is optional
+    (the app routes with ``strict_slashes`` off)."""
+    stem = path.rstrip("/")
+    if not stem:
+        return "/"
+    return "".join("[^/]+" if part.startswith("{") else re.escape(part)
+                   for part in re.split(r"(\{\w+\})", stem)) + "/?"
+
+
+def preflight_routes() -> str:
+    """The paths whose CORS preflight the static deployment answers itself: every route but
+    those proxied to the kazdata server, as one alternation."""
+    return "|".join(route_pattern(route.path) for name, route in contract.ROUTES.items() if name not in PROXIED)
+
+
+def preflight_methods() -> str:
+    """``Allow`` of a preflight: what Flask answers for the read-only routes (they add OPTIONS)."""
+    methods = {method for name, route in contract.ROUTES.items() if name not in PROXIED for method in route.methods}
+    assert methods == set(contract.READ), methods  # one answer for every route the export serves
+    return ", ".join(sorted({*methods, "OPTIONS"}))
+
+
+def ontology_versions(release: Release) -> list[str]:
+    """The versions of ``{base}ontology/{version}`` that the ontology names as its version IRIs."""
+    prefix = f"{release.base}ontology/"
+    return sorted(iri[len(prefix):] for iri in release.ontology_versions
+                  if iri.startswith(prefix) and "/" not in iri[len(prefix):])
+
+
+def named_graphs(release: Release) -> list[str]:
+    """The names of ``{base}graph/{name}``, the release's named graphs."""
+    prefix = f"{release.base}graph/"
+    return sorted(iri[len(prefix):] for iri in release.graphs if iri.startswith(prefix))
+
+
+def named_graph_links(graph: str) -> list[tuple[str, str]]:
+    """``(extension, Link header)`` of ``/graph/{name}`` per RDF format; ``graph`` is the web
+    server's expression for the name."""
+    formats = list(GRAPH_FORMATS.values())
+    return [(fmt.extension, contract.graph_links(f"/graph/{graph}", fmt, formats)) for fmt in formats]
 
 
 def content_types() -> list[tuple[str, str]]:
@@ -73,4 +129,11 @@ def contract_context(release: Release) -> dict[str, Any]:
         "page_language": contract.PAGE_LANGUAGE,
         "not_acceptable": not_acceptable(contract.DOCUMENT_PREFERENCE),
         "page_not_acceptable": not_acceptable([HTML]),
+        "graph_not_acceptable": not_acceptable(GRAPH_FORMATS.values()),
+        "graph_extensions": list(GRAPH_FORMATS),
+        "preflight_routes": preflight_routes(), "preflight_methods": preflight_methods(),
+        "preflight_allow_headers": contract.PREFLIGHT_ALLOW_HEADERS, "preflight_max_age": contract.PREFLIGHT_MAX_AGE,
+        "release_version": re.escape(release.version),
+        "ontology_versions": "|".join(re.escape(version) for version in ontology_versions(release)),
+        "see_other_target": contract.ROOT_RESOURCE_TARGET,
     }

@@ -224,7 +224,8 @@ What this is
   Every entity document of the release in every format (Turtle, JSON-LD, N-Triples, RDF/XML,
   HTML in {", ".join(release.languages)}), the dumps, the dataset description, ontology, shapes,
   JSON-LD context and site pages, with nginx and Apache httpd configurations that answer as
-  `kazdata serve` does: /id/ 303 redirects, content negotiation on Accept and Accept-Language,
+  `kazdata serve` does: /id/ 303 redirects, the release's version IRI, the ontology's version
+  IRIs and the named graphs, content negotiation on Accept and Accept-Language, CORS preflights,
   the same headers and ETags, precomputed gzip, byte ranges. /sparql is proxied to a kazdata
   server.
 

@@ -173,16 +173,6 @@ class Release:
                        if name.startswith("dumps/"))
 
     @cached_property
-    def names(self) -> dict[str, tuple[str, str]]:
-        """Lower-case English label or slug words -> (entity path, label), for close matches."""
-        names: dict[str, tuple[str, str]] = {}
-        for path, entry in self.entities.items():
-            label = entry["labels"]["en"]
-            names[label.lower()] = (path, label)
-            names[path.rsplit("/", 1)[-1].replace("-", " ")] = (path, label)
-        return names
-
-    @cached_property
     def checksums_file(self) -> ReleaseFile:
         """SHA256SUMS itself, which does not list itself, with its digest computed once."""
         path = self.directory / CHECKSUMS

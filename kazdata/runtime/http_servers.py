@@ -28,7 +28,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "bind": f"{settings.host}:{settings.port}",
         "workers": settings.workers,
         "threads": settings.threads,
-        "worker_class": "gthread",
+        # gthread, answering a request line past limit_request_line with kazdata's 414 text
+        "worker_class": "kazdata.web.gunicorn_worker.KazdataThreadWorker",
         "preload_app": True,
         # a worker being stopped (shutdown, restart) has this long to finish its requests
         "graceful_timeout": 5,
@@ -36,6 +37,8 @@ def gunicorn_options(settings: Settings) -> dict:
         "keepalive": 5,
         "backlog": 2048,
         "limit_request_line": 8190,
+        # beside the port's reservation (kazdata.runtime.preflight.reserve_port), as granian does
+        "reuse_port": True,
         "accesslog": settings.access_log,
         "access_log_format": GUNICORN_COMMON_LOG_FORMAT,
         "errorlog": "-",

@@ -37,7 +37,7 @@ def serve(settings: Settings, *, dev: bool = False, build_missing: bool = False)
     from kazdata.release.opened import OpenedRelease
     from kazdata.runtime.preflight import preflight
     from kazdata.runtime.server_logs import log_errors, shape_note
-    preflight(settings, dev=dev, build_missing=build_missing)
+    reservation = preflight(settings, dev=dev, build_missing=build_missing)  # open until we return
     log_errors()
     ensure_release(settings)
     # refuse a broken release with a clear message; the app and the query supervisor then skip
@@ -45,6 +45,7 @@ def serve(settings: Settings, *, dev: bool = False, build_missing: bool = False)
     opened = OpenedRelease.open(settings.release, settings.verify)
     if dev:
         from kazdata.web.app import create_app
+        reservation.close()  # Werkzeug binds without SO_REUSEPORT, so it could not bind beside it
         create_app(settings, opened=opened).run(host=settings.host, port=settings.port, threaded=True)
         return 0
     service = None
@@ -65,4 +66,5 @@ def serve(settings: Settings, *, dev: bool = False, build_missing: bool = False)
     note = shape_note(settings.server, settings.workers, settings.threads)
     if note:
         print(note, file=sys.stderr, flush=True)
-    return keep(lambda: HTTP_SERVERS[settings.server].run(settings, app_options), service)
+    with reservation:  # granian and gunicorn bind with SO_REUSEPORT beside it
+        return keep(lambda: HTTP_SERVERS[settings.server].run(settings, app_options), service)

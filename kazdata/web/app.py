@@ -52,8 +52,9 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     register_security_headers(app)
     if fast_queries and settings.backend != "remote":  # queries before Flask's router (kazdata.web.fast_queries)
         app.wsgi_app = FastQueries(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
-    # slow bodies may hold at most half the threads (kazdata.web.request_body)
-    app.wsgi_app = BodyGate(app.wsgi_app, slots=settings.threads // 2)  # type: ignore[method-assign]
+    # slow bodies may hold at most half the threads, for at most body_timeout (kazdata.web.request_body)
+    app.wsgi_app = BodyGate(app.wsgi_app, slots=settings.threads // 2,  # type: ignore[method-assign]
+                            seconds=settings.body_timeout, max_body=settings.max_body)
     # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware
     app.wsgi_app = FastDocuments(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
     return app

@@ -1,8 +1,9 @@
 """414 for a URL longer than ``MAX_URL_LENGTH``, with a body that says what to do instead.
 
 A GET query is the usual way to get there, so the message points to POST. The limit is kazdata's
-own, checked before any view: the HTTP server's limit would answer first and with an empty body
-(``kazdata.http_contract.MAX_URL_LENGTH`` says why this number).
+own, checked before any view, under the HTTP servers' own limits: past those gunicorn answers
+with this text too (``kazdata.web.gunicorn_worker``), granian with an empty 414 that no Python
+code can change (``kazdata.http_contract.MAX_URL_LENGTH`` and docs/decisions/011 say why).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from kazdata.http_contract import dumps_listing, published_checksums, sitemap
-from kazdata.release.name_index import NameIndex
+from kazdata.release.name_index import NAMES, NameIndex
 from kazdata.release.opened import Release
 from kazdata.release.search_index import SEARCH_INDEX, SearchIndex
 
@@ -84,8 +84,6 @@ class ReleaseCaches:
     #: serialised service descriptions kept: one per format (the endpoint URL is a setting)
     MAX_SERVICE_DESCRIPTIONS = 16
     MAX_SERVICE_DESCRIPTION_BYTES = 16 << 20
-    #: a release with at most this many names has its close-match index built in the request
-    NAMES_INDEXED_AT_ONCE = 20_000
 
     def __init__(self, release: Release) -> None:
         self.release = release
@@ -95,8 +93,6 @@ class ReleaseCaches:
             self.MAX_SERVICE_DESCRIPTIONS, self.MAX_SERVICE_DESCRIPTION_BYTES, _body_bytes)
         self._lock = threading.Lock()
         self._once: dict[str, object] = {}
-        self._name_index: NameIndex | None = None
-        self._indexing = False
 
     @cached_property
     def http_date(self) -> str:
@@ -113,27 +109,16 @@ class ReleaseCaches:
         """The /dumps/ page: the dump files never change within a release."""
         return dumps_listing(self.release)
 
-    def close_matches(self, wanted: str, limit: int) -> list[tuple[str, str]]:
-        """Entities whose names resemble ``wanted`` (``kazdata.release.name_index``). The index
-        is built at the first 404: at once for a release of up to ``NAMES_INDEXED_AT_ONCE``
-        names (a fraction of a second), else on a thread of its own, and until it is ready a 404
-        lists no matches: at 10^6 triples building it takes seconds, and no request waits for it."""
-        index = self._name_index
-        if index is None:
-            with self._lock:
-                if not self._indexing:
-                    self._indexing = True
-                    if len(self.release.names) <= self.NAMES_INDEXED_AT_ONCE:
-                        self._build_name_index()
-                    else:
-                        threading.Thread(target=self._build_name_index, name="kazdata-names", daemon=True).start()
-            index = self._name_index
-            if index is None:
-                return []
-        return index.close_matches(wanted, limit)
+    @cached_property
+    def name_index(self) -> NameIndex | None:
+        """The release's close-match index (``kazdata.release.name_index``), mapped, not read;
+        None for a release written before the build made one (its 404s list no matches)."""
+        return NameIndex.open(self.release.directory / NAMES) if self.release.has(NAMES) else None
 
-    def _build_name_index(self) -> None:
-        self._name_index = NameIndex(self.release.names)
+    def close_matches(self, wanted: str, limit: int) -> list[tuple[str, str]]:
+        """Entities whose names resemble ``wanted``, in bounded work whatever the release's size."""
+        index = self.name_index
+        return index.close_matches(wanted, limit) if index is not None else []
 
     @cached_property
     def published_checksums(self) -> bytes:
