@@ -40,8 +40,8 @@ from kazdata.entities.description_pages import render_shapes_page
 from kazdata.entities.graph_view import GraphView, index_entry_predicates
 from kazdata.entities.triples import TripleIndex, TripleSet, parse_lines, split_line
 from kazdata.release.entity_index import write_entity_index
-from kazdata.release.search_index import write_search_index
 from kazdata.release.name_index import NAMES, names_of, write_name_index
+from kazdata.release.search_index import write_search_index
 from kazdata.vocabulary import LICENSE
 
 DOCUMENTS = "docs/documents.nt.gz"
