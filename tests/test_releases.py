@@ -10,12 +10,14 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import requests
 
 from kazdata.builder import build_release, quiet
+from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import ReleaseError
 from kazdata.release.publish import publish
 from kazdata.sources import bundled
@@ -32,7 +34,9 @@ def second_release(tmp_path_factory) -> Path:
     sources.mkdir()
     for path in [*bundled.sources_dir().glob("*.ttl"), FIXTURES / "second-source" / "example-wire-2011-12-20.ttl"]:
         shutil.copy(path, sources / path.name)
-    return build_release(root / "release", sources_dir=sources, progress=quiet)
+    # a new version: a version names one release, and publishing keeps both (kazdata.release.history)
+    return build_release(root / "release", sources_dir=sources, progress=quiet,
+                         info=replace(resolve_release_info(), version="1.0.1"))
 
 
 def _hammer(server: LiveServer, stop: threading.Event, outcomes: list) -> None:
