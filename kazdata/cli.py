@@ -123,6 +123,14 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_package(args: argparse.Namespace) -> int:
+    from kazdata.release.package import package
+    bag = package(Path(args.release), Path(args.out), contact_name=args.contact_name, contact_email=args.contact_email)
+    print(f"{args.out}: a valid BagIt bag of {len(bag.payload_entries())} files "
+          f"(Payload-Oxum {bag.info['Payload-Oxum']}), manifests {', '.join(bag.algorithms)}")
+    return 0
+
+
 def cmd_export_static(args: argparse.Namespace) -> int:
     from kazdata.export.static_site import export_static
     settings = load_settings({"release": args.release, "public_url": args.public_url})
@@ -209,6 +217,14 @@ COMMANDS: tuple[Command, ...] = (
             "disk). The version TO serves is refused: publish another first.",
             (_argument("versions", nargs="+", metavar="VERSION", help="a kept version to remove"),
              _argument("--to", required=True, help="the symlink the server serves"), _HISTORY)),
+    Command("package", cmd_package, "write a release as a BagIt bag for an archive",
+            "Verify RELEASE, then write OUT, a BagIt bag (RFC 8493) of its dumps, VoID/DCAT description, "
+            "shapes, ontology, change set, DataCite metadata, a README and the citation, with SHA-256 and "
+            "SHA-512 manifests and bag-info.txt; the bag is validated with bagit's own validator.",
+            (_argument("release", help="a release directory (or the symlink a server serves)"),
+             _argument("out", help="the bag's folder (must not exist)"),
+             _argument("--contact-name", help="bag-info Contact-Name (default: the dataset's publisher)"),
+             _argument("--contact-email", help="bag-info Contact-Email (default: none)"))),
     Command("export-static", cmd_export_static, "write every document and an nginx configuration",
             "Write every document of a release in every format, the dumps and pages, and an nginx "
             "configuration that dereferences and negotiates as `kazdata serve` does, to OUT (run it with "

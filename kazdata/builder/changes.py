@@ -65,8 +65,10 @@ def write_changes(context: BuildContext, entries: list[dict]) -> dict | None:
                           f"{context.base}: a change set compares releases with the same IRIs")
     folder = context.release / CHANGES
     folder.mkdir()
-    graphs, by_entity = [], defaultdict(lambda: {"added": [], "removed": []})
-    deletes, adds = [], []
+    graphs: list[dict] = []
+    by_entity: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"added": [], "removed": []})
+    deletes: list[bytes] = []
+    adds: list[bytes] = []
     for name in sorted(_graph_names(previous.directory) | _graph_names(context.release)):
         old, new = _graph_lines(previous.directory, name), _graph_lines(context.release, name)
         iri = context.vocabulary.graph(name)

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from kazdata.errors import NotFound
+from kazdata.http_contract import no_release_version
 from kazdata.release.checksums import CHECKSUMS, file_digest
 from kazdata.release.history import HISTORY_INDEX, KeptRelease, history_of, read_history
 from kazdata.release.opened import Release
@@ -66,8 +67,7 @@ class KeptReleases:
         for entry in self.entries:
             if entry.version == version:
                 return entry
-        raise NotFound(f"there is no release {version!r}; the releases kept are: "
-                       f"{', '.join(self.versions) or 'none'}", versions=self.versions)
+        raise NotFound(no_release_version(version, self.versions), versions=self.versions)
 
     def open(self, version: str) -> Release:
         """The release ``version`` (the served one, or a kept one checked quickly on first use)."""

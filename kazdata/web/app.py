@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     ``kazdata serve`` (reused, not verified again), ``query_socket`` where its query
     processes listen (without one, queries are evaluated in this process's threads),
     ``fallback`` the release to serve if the one the settings point at fails to open."""
-    from kazdata.web import dumps, linked_data, openapi, sparql
+    from kazdata.web import dumps, history, linked_data, mementos, openapi, sparql
     from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
     from kazdata.web.long_urls import register_url_limit
@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(dumps.blueprint)
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
+    app.register_blueprint(history.blueprint)
+    app.register_blueprint(mementos.blueprint)
+    mementos.register_time_travel(app)
     app.before_request(raise_refusal)
     register_url_limit(app)
     register_preflights(app)
