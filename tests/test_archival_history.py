@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -63,9 +64,22 @@ def history(tmp_path_factory):
     link = root / "current"
     kazdata("publish", root / "build-1", "--to", link)
     kazdata("publish", root / "build-2", "--to", link)
-    server = LiveServer(link)
+    server = _our_server(link)
     yield root, server
     server.stop()
+
+
+def _our_server(link: Path) -> LiveServer:
+    """A server on ``link`` that is really ours: on this shared machine another test run can take
+    the port between the free-port check and our bind, and then answer in our place."""
+    for _ in range(3):
+        server = LiveServer(link)
+        time.sleep(0.5)
+        answer = requests.get(server.url("/releases/"), headers={"Accept": "text/turtle"}, timeout=30)
+        if server.process.poll() is None and f"{BASE}releases/1.0.0" in answer.text and "1.1.0" in answer.text:
+            return server
+        server.stop()
+    raise RuntimeError("no server of ours could be started on a free port")
 
 
 def get(server: LiveServer, path: str, **headers: str) -> requests.Response:

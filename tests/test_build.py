@@ -222,7 +222,8 @@ def test_stored_documents_are_the_entity_definition(release_dir):
     whole = TripleIndex((release_dir / "dumps" / "kazdata.nt").read_bytes().splitlines(keepends=True))
     for path in release.entities:
         ref = EntityRef(*path.split("/"))
-        expected = b"".join(describe(whole, ref, release.base, LICENSE, f"{release.base}dataset"))
+        # a document belongs to one release: its versioned dataset (decision 015)
+        expected = b"".join(describe(whole, ref, release.base, LICENSE, f"{release.base}releases/{release.version}"))
         assert release.read(f"docs/{path}.nt") == expected
 
 

@@ -20,6 +20,7 @@ from kazdata.formats import (
     ATOM,
     GRAPH_FORMATS,
     HTML,
+    N_QUADS,
     PLAIN_JSON,
     PLAIN_TEXT,
     RDF_PATCH,
@@ -132,12 +133,18 @@ def release_dump(version: str, name: str) -> Response:
 
 @route(blueprint, "release-change-file")
 def release_change_file(version: str, name: str) -> Response:
-    """``{graph}.added.nq`` / ``{graph}.removed.nq``, the change set's per-graph files."""
+    """A file of the change set: ``{graph}.added.nq``, ``{graph}.removed.nq``, ``changes.rdfp``,
+    ``summary.json`` (the paths ``/releases/{version}/SHA256SUMS`` lists)."""
     release = kept().open(version)
-    if not name.endswith(".nq"):
-        raise NotFound(f"the change set of {version} has only N-Quads files ({{graph}}.added.nq, "
-                       f"{{graph}}.removed.nq); not {name!r}")
-    return send_release_file(release, release.file(f"{CHANGES}/{name}"), content_type="application/n-quads", vary="")
+    fmt = _CHANGE_FILES.get(name.rsplit(".", 1)[-1])
+    if fmt is None or not release.has(f"{CHANGES}/{name}"):
+        raise NotFound(f"the change set of {version} has no file {name!r}; it has "
+                       + ", ".join(n.split("/", 1)[1] for n in sorted(release.digests) if n.startswith(f"{CHANGES}/")))
+    return send_release_file(release, release.file(f"{CHANGES}/{name}"), fmt, vary="")
+
+
+#: the change set's files by extension (``kazdata.builder.changes``)
+_CHANGE_FILES = {fmt.extension: fmt for fmt in (N_QUADS, RDF_PATCH, PLAIN_JSON)}
 
 
 @route(blueprint, "release-changes")
