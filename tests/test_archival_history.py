@@ -25,7 +25,8 @@ import requests
 from rdflib import Graph, Literal, Namespace, URIRef
 
 from kazdata.sources import bundled
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, require_debian_package
+from tests.test_browser import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "second-source" / "example-wire-2011-12-20.ttl"
@@ -330,3 +331,38 @@ def test_a_tampered_release_is_never_bagged(history, tmp_path):
     result = subprocess.run(["kazdata", "package", str(copy), str(tmp_path / "bag")], capture_output=True, text=True)
     assert result.returncode == 1 and "does not match its checksum" in result.stderr
     assert not (tmp_path / "bag").exists()
+
+
+@pytest.fixture(scope="module")
+def page():
+    chromium = require_debian_package("chromium", "/usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser.new_context(locale="en-GB").new_page()
+        browser.close()
+
+
+def test_a_person_browses_the_releases_the_changes_and_an_entity_history(page, history):
+    """In a browser: the list of releases, a change set, the changed entity, its history, an old version."""
+    _, server = history
+    page.goto(server.url("/releases/"))
+    assert page.locator("tr.release").count() == 2
+    assert "1.1.0 (current)" in page.inner_text("table.releases")
+    page.click("text=since 1.0.0")
+    assert page.url.endswith("/releases/1.1.0/changes")
+    changed = page.locator(f"section.entities-changed details[data-path='{RENAMED}']")
+    changed.locator("summary").click()
+    assert OLD_NAME in changed.inner_text() and NEW_NAME in changed.inner_text()
+    assert "organization/example-wire" in page.inner_text("section.entities-added")
+    changed.locator(f"a[href='/doc/{RENAMED}']").click()
+    page.wait_for_load_state()
+    cite = page.inner_text("section.cite")
+    assert "release 1.1.0" in cite and "(Version 1.1.0, issued 2026-12-10)" in cite
+    page.click("text=History of this entity")
+    assert page.url.endswith(f"/timemap/id/{RENAMED}")
+    assert "changed" in page.inner_text("table.history")
+    page.click(f"a.memento[href='/releases/1.0.0/doc/{RENAMED}']")
+    page.wait_for_load_state()
+    assert "(Version 1.0.0, issued 2026-12-03)" in page.inner_text("section.cite")
+    assert NEW_NAME not in page.inner_text("main")

@@ -155,7 +155,8 @@ class PageRenderer:
                  "href": view.href(ox.NamedNode(p["iri"])), "own": p is own} for p in near]
         return {"width": width, "height": height, "dots": dots, "lat": own["lat"], "lon": own["lon"]}
 
-    def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
+    def entity_page(self, ref, triples: list[ox.Triple], language: str, citation=None) -> str:
+        """The entity's page; ``citation`` (``kazdata.release.citation``) fills its "Cite this release" block."""
         view = self.view
         subject = ox.NamedNode(ref.iri(view.base))
         properties: dict[str, dict] = {}
@@ -190,7 +191,7 @@ class PageRenderer:
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
             alternate=alternate, map=self._map(subject),
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
-            html=HTML)
+            html=HTML, citation=citation)
 
     def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
         """The home page, the timeline, the index of each kind of entity and the ontology page."""
