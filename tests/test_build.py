@@ -213,7 +213,7 @@ def test_pages_from_stored_documents_equal_pages_from_the_whole_graph(release_di
         ref = EntityRef(*path.split("/"))
         triples = parse_lines([release.documents.ntriples(ref)])
         for language in release.languages:
-            expected = renderer.entity_page(ref, triples, language).encode()
+            expected = renderer.entity_page(ref, triples, language, citation=release.documents.citation).encode()
             assert release.read(f"docs/{path}.{language}.html") == expected, (path, language)
 
 
