@@ -120,6 +120,9 @@ def add_release(release: Path, folder: Path) -> Path:
     if same and same[0].checksums != digest:
         raise ReleaseError(f"version {version} is already published with other contents ({target}): a version "
                            f"names one release forever; build this one with a new --version")
+    if same and not (target / CHECKSUMS).is_file():
+        raise ReleaseError(f"{folder / HISTORY_INDEX} lists version {version} but {target} is gone: "
+                           f"prune it (kazdata prune {version}) and publish again")
     if same:
         return target  # a rollback to a kept release: nothing to copy
     if release != target.resolve():
