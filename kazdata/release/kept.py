@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from kazdata.errors import NotFound
@@ -53,7 +53,6 @@ class KeptReleases:
         folder = history_of(served.directory)
         entries = read_history(folder) if folder is not None else []
         if served.issued and served.version not in {entry.version for entry in entries}:
-            from datetime import date
             entries = sorted([*entries, KeptRelease(date.fromisoformat(served.issued), served.version,
                                                     file_digest(served.directory / CHECKSUMS))])
         return cls(served, entries, folder)
