@@ -165,7 +165,10 @@ def test_the_change_set_holds_exactly_the_two_edits(history):
     assert _quads(get(server, "/releases/1.1.0/changes/globalpost-2011-12-19.added.nq").content) == {
         ox.Quad(renamed, name, ox.Literal(NEW_NAME, language="en"), source_graph)}
     summary = get(server, "/releases/1.1.0/changes", Accept="application/json").json()
-    statuses = {entity["path"]: entity["status"] for entity in summary["entities"]}
+    assert summary["counts"] == {"added": 3, "removed": 0, "changed": 1} and summary["previous"] == FIRST[0]
+    assert summary["triples"] == {"added": len(expected) + 1, "removed": 1}
+    rows = get(server, "/releases/1.1.0/changes/entities.tsv").text.splitlines()
+    statuses = {row.split("\t")[0]: json.loads(row.split("\t", 1)[1])["status"] for row in rows}
     assert statuses == {RENAMED: "changed", ONLY_IN_SECOND: "added", "article/example-wire-2011-12-20": "added",
                         "organization/example-wire": "added"}
     page = get(server, "/releases/1.1.0/changes", Accept="text/html").text

@@ -10,10 +10,14 @@ the server. The release gets, under ``changes/``:
   naming the change set and the release it follows, then one transaction of ``D`` (delete)
   rows and ``A`` (add) rows, each an N-Quads statement. Applied to the previous release's
   N-Quads dump it gives this release's graphs (the tests check that);
-- ``summary.json``: the same, per entity: which entities were added, removed or changed, with
+- ``entities.tsv``: the same, per entity: which entities were added, removed or changed, with
   the triples about each that were added or removed (the statements of an entity are those
-  whose subject is its IRI; a claim is an entity of its own), and the counts per graph. The
-  server renders ``/releases/{version}/changes`` and the Atom feed from it.
+  whose subject is its IRI; a claim is an entity of its own), one line per entity sorted by
+  path (``path``, a tab, the entry as JSON), so that a server finds one entity's change by a
+  binary search over the mapped file (``kazdata.release.entity_index.EntityIndex``), as it finds
+  entities, whatever the size of the change;
+- ``summary.json``: the counts, per graph and per kind of change, and the two releases: small,
+  what ``/releases/`` and the Atom feed read for every release.
 
 The data has no blank nodes (the shapes name every node), so comparing lines compares triples.
 """
@@ -34,6 +38,7 @@ from kazdata.release.opened import NAMED_GRAPHS, Release
 CHANGES = "changes"
 PATCH = "changes.rdfp"
 SUMMARY = "summary.json"
+ENTITY_CHANGES = "entities.tsv"
 
 
 def _graph_lines(folder: Path, name: str) -> set[bytes]:
@@ -81,12 +86,25 @@ def write_changes(context: BuildContext, entries: list[dict]) -> dict | None:
                 if path is not None:
                     by_entity[path][change].append(line.decode().rstrip("\n"))
         graphs.append({"name": name, "iri": iri, "added": len(new - old), "removed": len(old - new)})
-    base = context.base
-    header = (f"H id <{versioned_iri(base, _version(context))}/changes> .\n"
-              f"H previous <{versioned_iri(base, previous.version)}> .\nTX .\n")
+    header = (f"H id <{versioned_iri(context.base, _version(context))}/changes> .\n"
+              f"H previous <{versioned_iri(context.base, previous.version)}> .\nTX .\n")
     patch = [header.encode(), *(b"D " + row for row in deletes), *(b"A " + row for row in adds), b"TC .\n"]
     (folder / PATCH).write_bytes(b"".join(patch))
-    summary = _summary(context, previous.version, previous.issued.isoformat(), before, entries, graphs, by_entity)
+    return _write_summaries(context, folder, graphs, _entity_changes(before, entries, by_entity))
+
+
+def _write_summaries(context: BuildContext, folder: Path, graphs: list[dict], described: list[dict]) -> dict:
+    """``entities.tsv`` and ``summary.json`` (module docstring); return the summary."""
+    previous = context.info.previous
+    assert previous is not None
+    (folder / ENTITY_CHANGES).write_bytes(b"".join(sorted(
+        e["path"].encode() + b"\t" + json.dumps(e, ensure_ascii=False, sort_keys=True).encode() + b"\n"
+        for e in described)))
+    summary = {"version": _version(context), "issued": context.info.issued.isoformat(), "previous": previous.version,
+               "previous_issued": previous.issued.isoformat(), "graphs": graphs, "entity_count": len(described),
+               "counts": {status: sum(e["status"] == status for e in described)
+                          for status in ("added", "removed", "changed")},
+               "triples": {"added": sum(g["added"] for g in graphs), "removed": sum(g["removed"] for g in graphs)}}
     (folder / SUMMARY).write_text(json.dumps(summary, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
                                   encoding="utf-8")
     return summary
@@ -105,9 +123,8 @@ def _entity_path(subject: bytes, base: str) -> str | None:
     return path if path.count("/") == 1 else None
 
 
-def _summary(context: BuildContext, previous: str, previous_issued: str, before: Release, entries: list[dict],
-             graphs: list[dict], by_entity: dict) -> dict:
-    """The change set per entity: added, removed (by the two releases' entity tables) or changed."""
+def _entity_changes(before: Release, entries: list[dict], by_entity: dict) -> list[dict]:
+    """The change per entity: added, removed (by the two releases' entity tables) or changed."""
     now = {entry["path"]: entry for entry in entries}
     then = set(before.entities.keys())
     described = []
@@ -115,8 +132,6 @@ def _summary(context: BuildContext, previous: str, previous_issued: str, before:
         status = "added" if path not in then else "removed" if path not in now else "changed"
         entry = now.get(path) or before.entities.get(path) or {}
         label = (entry.get("labels") or {}).get("en", path)
-        described.append({"path": path, "label": label, "status": status, **by_entity.get(path, {"added": [], "removed": []})})
-    counts = {status: sum(e["status"] == status for e in described) for status in ("added", "removed", "changed")}
-    return {"version": _version(context), "issued": context.info.issued.isoformat(), "previous": previous,
-            "previous_issued": previous_issued, "graphs": graphs, "entities": described, "counts": counts,
-            "triples": {"added": sum(g["added"] for g in graphs), "removed": sum(g["removed"] for g in graphs)}}
+        described.append({"path": path, "label": label, "status": status,
+                          **by_entity.get(path, {"added": [], "removed": []})})
+    return described

@@ -22,12 +22,14 @@ from pathlib import Path
 from kazdata.errors import NotFound
 from kazdata.http_contract import no_release_version
 from kazdata.release.checksums import CHECKSUMS, file_digest
+from kazdata.release.entity_index import EntityIndex
 from kazdata.release.history import HISTORY_INDEX, KeptRelease, history_of, read_history
 from kazdata.release.opened import Release
 
 #: where a build against a previous release writes its change set (``kazdata.builder.changes``)
 CHANGES = "changes"
 CHANGE_SUMMARY = f"{CHANGES}/summary.json"
+ENTITY_CHANGES = f"{CHANGES}/entities.tsv"
 
 
 def history_stamp(release: Release) -> tuple:
@@ -47,6 +49,10 @@ class KeptReleases:
     entries: list[KeptRelease]
     folder: Path | None
     _opened: dict[str, Release] = field(default_factory=dict)
+    _summaries: dict[str, dict | None] = field(default_factory=dict)
+    _changes: dict[str, EntityIndex | None] = field(default_factory=dict)
+    #: what the web layer rendered from one kept release (a change page), dropped with the history
+    rendered: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def around(cls, served: Release) -> KeptReleases:
@@ -94,11 +100,19 @@ class KeptReleases:
         return found
 
     def summary(self, version: str) -> dict | None:
-        """The change set summary release ``version`` was built with, if it was built against another."""
-        release = self.open(version)
-        if not release.has(CHANGE_SUMMARY):
-            return None
-        return json.loads(release.read(CHANGE_SUMMARY))
+        """The counts of the change set release ``version`` was built with, if it was built against another."""
+        if version not in self._summaries:
+            release = self.open(version)
+            self._summaries[version] = json.loads(release.read(CHANGE_SUMMARY)) if release.has(CHANGE_SUMMARY) else None
+        return self._summaries[version]
+
+    def entity_changes(self, version: str) -> EntityIndex | None:
+        """What release ``version`` changed, per entity (path -> status, triples added and removed)."""
+        if version not in self._changes:
+            summary, release = self.summary(version), self.open(version)
+            self._changes[version] = (EntityIndex(release.directory / ENTITY_CHANGES, summary["entity_count"])
+                                      if summary is not None and release.has(ENTITY_CHANGES) else None)
+        return self._changes[version]
 
 
 def select(mementos: list[KeptRelease], moment: datetime) -> KeptRelease:

@@ -24,6 +24,7 @@ from kazdata.formats import (
     PLAIN_JSON,
     PLAIN_TEXT,
     RDF_PATCH,
+    RESULT_FORMATS,
     Format,
     file_content_type,
 )
@@ -35,6 +36,7 @@ from kazdata.http_contract import (
     see_other,
 )
 from kazdata.release.kept import CHANGES, KeptReleases, history_stamp
+from kazdata.release.opened import Release
 from kazdata.release.series import atom_feed, graph_bytes, series_triples
 from kazdata.web.cors import add_cors
 from kazdata.web.negotiation import choose_format
@@ -144,7 +146,7 @@ def release_change_file(version: str, name: str) -> Response:
 
 
 #: the change set's files by extension (``kazdata.builder.changes``)
-_CHANGE_FILES = {fmt.extension: fmt for fmt in (N_QUADS, RDF_PATCH, PLAIN_JSON)}
+_CHANGE_FILES = {fmt.extension: fmt for fmt in (N_QUADS, RDF_PATCH, PLAIN_JSON, RESULT_FORMATS["tsv"])}
 
 
 @route(blueprint, "release-changes")
@@ -161,7 +163,24 @@ def release_changes(version: str) -> Response:
         return send_release_file(release, release.file(f"{CHANGES}/changes.rdfp"), RDF_PATCH, vary=VARY_ACCEPT)
     if fmt is PLAIN_JSON:
         return send_release_file(release, release.file(f"{CHANGES}/summary.json"), PLAIN_JSON, vary=VARY_ACCEPT)
+    page = history.rendered.get(version)
+    if page is None:  # once per process and kept release: the change set never changes
+        page = history.rendered[version] = render_changes(history, version, summary, release).encode()
+    return respond(page, HTML)
+
+
+#: entities shown per kind of change on a change page; the rest are in the machine forms
+PAGE_ENTITIES = 200
+
+
+def render_changes(history: KeptReleases, version: str, summary: dict, release: Release) -> str:
+    """The change page: the counts, the graphs, and up to ``PAGE_ENTITIES`` entities per kind of change."""
+    groups: dict[str, list[dict]] = {"added": [], "removed": [], "changed": []}
+    changes = history.entity_changes(version)
+    for entry in changes.values() if changes is not None else ():
+        if len(groups[entry["status"]]) < PAGE_ENTITIES:
+            groups[entry["status"]].append(entry)
     files = sorted(name.split("/", 1)[1] for name in release.digests if name.startswith(f"{CHANGES}/")
-                   and name.endswith(".nq"))
-    return respond(render("changes.html", title=f"Changes in release {version}", summary=summary, files=files,
-                          version=version), HTML)
+                   and not name.endswith(".json"))
+    return render("changes.html", title=f"Changes in release {version}", summary=summary, files=files,
+                  version=version, groups=groups, shown=PAGE_ENTITIES)

@@ -183,9 +183,8 @@ def _history_rows(travel: TimeTravel) -> list[dict]:
     present = {entry.version for entry in travel.mementos}
     for entry in reversed(travel.history.entries):
         summary = travel.history.summary(entry.version)
-        change = None
-        if summary is not None and travel.path is not None:
-            change = next((e for e in summary["entities"] if e["path"] == travel.path), None)
+        changes = travel.history.entity_changes(entry.version)
+        change = changes.get(travel.path) if changes is not None and travel.path is not None else None
         rows.append({"entry": entry, "present": entry.version in present, "url": travel.url(entry),
                      "change": change, "summary": summary})
     return rows
