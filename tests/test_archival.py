@@ -354,3 +354,14 @@ def test_w3id_leaves_the_rest_to_the_deployment(w3id):
     for path in ("", "dataset", "releases/1.0.0/dumps/kazdata.nq", "ontology", "graph/ontology"):
         response = _w3id(w3id, path)
         assert (response.status_code, response.headers["Location"]) == (302, f"{W3ID_DEPLOYMENT}/{path}"), path
+
+
+@pytest.mark.parametrize("path", ["place/zhanaozen", "event/zhanaozen-shooting-2011-12-16"])
+def test_every_entity_page_says_how_to_cite_its_release_and_links_its_history(client, release_dir, path):
+    page = client.get(f"/doc/{path}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    graph = void(release_dir)
+    version = str(graph.value(DATASET, DCAT_VERSION))
+    assert _element(page, "citation") == str(graph.value(DATASET, DCTERMS.bibliographicCitation))
+    assert f'href="/releases/{version}/doc/{path}"' in page and f'href="/timemap/id/{path}"' in page
+    [item] = json.loads(_element(page, "csl-json"))
+    assert item["version"] == version and item["URL"] == str(DATASET)
