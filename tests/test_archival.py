@@ -365,3 +365,9 @@ def test_every_entity_page_says_how_to_cite_its_release_and_links_its_history(cl
     assert f'href="/releases/{version}/doc/{path}"' in page and f'href="/timemap/id/{path}"' in page
     [item] = json.loads(_element(page, "csl-json"))
     assert item["version"] == version and item["URL"] == str(DATASET)
+
+
+def test_the_timegate_answers_only_what_the_url_limit_lets_through(client):
+    """The URL limit (414) comes before time travel: a TimeGate never sees an over-long request."""
+    response = client.get("/id/place/" + "a" * 9000, headers={"Accept-Datetime": "Thu, 03 Dec 2026 00:00:00 GMT"})
+    assert response.status_code == 414

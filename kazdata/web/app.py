@@ -44,12 +44,13 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(history.blueprint)
     app.register_blueprint(mementos.blueprint)
-    mementos.register_time_travel(app)
     app.before_request(raise_refusal)
     register_url_limit(app)
     register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)
+    # after the refusals and the URL limit: a TimeGate answers only a request they let through
+    mementos.register_time_travel(app)
     # slow bodies may hold at most half the threads (kazdata.web.request_body)
     app.wsgi_app = BodyGate(app.wsgi_app, slots=settings.threads // 2)  # type: ignore[method-assign]
     # the hot path, before Flask; wrapping wsgi_app is how Flask's documentation adds middleware
