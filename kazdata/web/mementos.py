@@ -1,7 +1,8 @@
 """Time travel (Memento, RFC 7089) over the kept releases.
 
-- **Original resources and TimeGates.** An entity's IRI (``/id/{kind}/{slug}``) and the
-  dataset (``/dataset``) are their own TimeGates (RFC 7089, pattern 2.1): with
+- **Original resources and TimeGates.** When the served release is in a history of releases,
+  an entity's IRI (``/id/{kind}/{slug}``) and the dataset (``/dataset``) are their own
+  TimeGates (RFC 7089, pattern 2.1): with
   ``Accept-Datetime`` they answer 302 to the memento current at that date; without it, as
   before, with ``Vary: Accept-Datetime`` and a Link to their TimeMap. An ``Accept-Datetime``
   that is not an HTTP date is a 400 saying so.
@@ -28,13 +29,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from kazdata.errors import BadRequest, NotFound
 from kazdata.formats import GRAPH_FORMATS, HTML, LINK_FORMAT
 from kazdata.http_contract import GRAPH_FILES, VARY_TIMEGATE, bad_accept_datetime, link_header
-from kazdata.release.history import KeptRelease
+from kazdata.release.history import KeptRelease, history_of
 from kazdata.release.kept import KeptReleases, select
 from kazdata.release.series import graph_bytes, http_date, timemap_links, timemap_triples
 from kazdata.web.documents import plan_document
 from kazdata.web.history import kept, render, respond, see_other_response
 from kazdata.web.negotiation import accepts_gzip, choose_format, choose_language
-from kazdata.web.resources import public_url
+from kazdata.web.resources import public_url, served
 from kazdata.web.routes import route
 from kazdata.web.sending import send_release_file
 
@@ -81,7 +82,13 @@ def accept_datetime(value: str) -> datetime:
 
 
 def _original() -> str | None:
-    """``path`` of the original resource this request names (``""`` for the dataset), else None."""
+    """``path`` of the original resource this request names (``""`` for the dataset), else None.
+
+    None also when the served release is not in a history of releases (``kazdata publish``): a
+    server of one release that nobody published is not a TimeGate, and answers as it always did,
+    as a static export of it does (the parity tests of decision 006 hold)."""
+    if request.endpoint not in (_ENTITY, _DATASET) or history_of(served().release.directory) is None:
+        return None
     if request.endpoint == _ENTITY and request.view_args:
         return f"{request.view_args['kind']}/{request.view_args['slug']}"
     if request.endpoint == _DATASET and request.path == "/dataset":
