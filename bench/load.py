@@ -315,8 +315,9 @@ def main() -> int:
         sys.exit("bench/load.py needs wrk: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="kazdata-load-"))
     try:
-        for name in ("a", "b"):
-            subprocess.run(["kazdata", "build", str(work / name)], check=True, capture_output=True)
+        # b is a new version: publishing the same version again is a rollback that moves nothing
+        for name, extra in (("a", []), ("b", ["--version", "1.0.1-bench"])):
+            subprocess.run(["kazdata", "build", str(work / name), *extra], check=True, capture_output=True)
         link = work / "current"
         subprocess.run(["kazdata", "publish", str(work / "a"), "--to", str(link)], check=True, capture_output=True)
         port = free_port()

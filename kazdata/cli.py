@@ -122,8 +122,25 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from kazdata.release.publish import publish
-    publish(Path(args.release), Path(args.to))
-    print(f"{args.to} -> {Path(args.release).resolve()}")
+    kept = publish(Path(args.release), Path(args.to), Path(args.history) if args.history else None)
+    print(f"{args.to} -> {kept.resolve()}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from kazdata.release.history import default_folder, prune
+    link = Path(args.to)
+    folder = Path(args.history) if args.history else default_folder(link)
+    for version in prune(folder, args.versions, link):
+        print(f"removed {folder / version}")
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from kazdata.release.package import package
+    bag = package(Path(args.release), Path(args.out), contact_name=args.contact_name, contact_email=args.contact_email)
+    print(f"{args.out}: a valid BagIt bag of {len(bag.payload_entries())} files "
+          f"(Payload-Oxum {bag.info['Payload-Oxum']}), manifests {', '.join(bag.algorithms)}")
     return 0
 
 
@@ -154,6 +171,9 @@ def _argument(*names: str, **options: Any) -> tuple[tuple[str, ...], dict[str, A
 
 _SHAPES = _argument("--shapes", action="append", metavar="FILE",
                     help="also validate with this SHACL shapes file (repeatable); the bundled shapes always apply")
+
+_HISTORY = _argument("--history", metavar="DIR",
+                     help="the folder of kept releases (default: `releases` beside the --to symlink)")
 
 COMMANDS: tuple[Command, ...] = (
     Command("build", cmd_build, "validate the sources and write a release",
@@ -202,10 +222,26 @@ COMMANDS: tuple[Command, ...] = (
                             "onto its own at the end, so a failed load changes nothing served")),
             ("store_credentials",)),
     Command("publish", cmd_publish, "switch a served release path to a new release",
-            "Verify RELEASE against its SHA256SUMS, then atomically repoint the symlink TO at it. A server "
-            "started with `--release TO` switches within a second, without failing a request.",
+            "Keep RELEASE in the history of releases (HISTORY/VERSION, hard-linked where possible), verify "
+            "that copy against its SHA256SUMS, then atomically repoint the symlink TO at it. A server "
+            "started with `--release TO` switches within a second, without failing a request, and keeps "
+            "serving every release of the history at /releases/VERSION/. Nothing is deleted (`kazdata prune`).",
             (_argument("release", help="a release directory written by `kazdata build`"),
-             _argument("--to", required=True, help="the symlink the server serves (created if missing)"))),
+             _argument("--to", required=True, help="the symlink the server serves (created if missing)"),
+             _HISTORY)),
+    Command("prune", cmd_prune, "remove releases from the history",
+            "Remove the named versions from the history of releases (first from its index, then from "
+            "disk). The version TO serves is refused: publish another first.",
+            (_argument("versions", nargs="+", metavar="VERSION", help="a kept version to remove"),
+             _argument("--to", required=True, help="the symlink the server serves"), _HISTORY)),
+    Command("package", cmd_package, "write a release as a BagIt bag for an archive",
+            "Verify RELEASE, then write OUT, a BagIt bag (RFC 8493) of its dumps, VoID/DCAT description, "
+            "shapes, ontology, change set, DataCite metadata, a README and the citation, with SHA-256 and "
+            "SHA-512 manifests and bag-info.txt; the bag is validated with bagit's own validator.",
+            (_argument("release", help="a release directory (or the symlink a server serves)"),
+             _argument("out", help="the bag's folder (must not exist)"),
+             _argument("--contact-name", help="bag-info Contact-Name (default: the dataset's publisher)"),
+             _argument("--contact-email", help="bag-info Contact-Email (default: none)"))),
     Command("export-static", cmd_export_static, "write every document and an nginx configuration",
             "Write every document of a release in every format, the dumps and pages, and an nginx "
             "configuration that dereferences and negotiates as `kazdata serve` does, to OUT (run it with "

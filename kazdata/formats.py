@@ -225,6 +225,13 @@ RESULT_FORMATS: dict[str, Format] = {f.extension: f for f in (
            results_writer=write_tsv, w3c=W3C_FORMATS + "SPARQL_Results_TSV"),
 )}
 
+#: The history of releases (``kazdata.release.series``): the feed of releases, a Memento TimeMap
+#: (RFC 7089), a change set as RDF Patch, a change summary as plain JSON.
+ATOM = Format("atom", "Atom", ("application/atom+xml",), "atom")
+LINK_FORMAT = Format("linkformat", "link-format", ("application/link-format",), "link")
+RDF_PATCH = Format("rdfpatch", "RDF Patch", ("application/rdf-patch",), "rdfp")
+PLAIN_JSON = Format("json", "JSON", ("application/json",), "json")
+
 GZIP = Format("gzip", "gzip", ("application/gzip",), "gz", text=False)
 #: Every file a release or a static site sends, by extension: the documents, the dumps, their
 #: gzip copies, the sitemap, the pages' style sheet and script.

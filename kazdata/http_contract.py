@@ -46,8 +46,21 @@ ROUTES: dict[str, Route] = {route.name: route for route in (
     Route("timeline", "/timeline", READ, "the events in date order"),
     Route("kind-index", "/index/{kind}", READ, "the index of the entities of one kind"),
     Route("root-resource", "/id/", READ, "303 See Other to the dataset description (VoID's root resource)"),
+    Route("releases", "/releases/", READ, "the releases kept: HTML, RDF (DCAT versions) or an Atom feed"),
     Route("release-version", "/releases/{version}", READ,
-          "this release's version IRI: 303 See Other to the dataset description; other versions 404"),
+          "a release's version IRI: 303 See Other to its description; a version not kept is 404"),
+    Route("release-dataset", "/releases/{version}/dataset", READ, "a kept release's VoID/DCAT description"),
+    Route("release-sums", "/releases/{version}/SHA256SUMS", READ,
+          "the checksums of a kept release's dumps and change set, by path under /releases/{version}/"),
+    Route("release-dump", "/releases/{version}/dumps/{name}", READ, "a dump of a kept release"),
+    Route("release-changes", "/releases/{version}/changes", READ,
+          "what changed in a release: HTML, a JSON summary or RDF Patch"),
+    Route("release-change-file", "/releases/{version}/changes/{name}", READ,
+          "the triples of one graph a release added or removed, as N-Quads"),
+    Route("memento", "/releases/{version}/doc/{kind}/{slug}", READ,
+          "the document about an entity as a kept release has it (a Memento, RFC 7089)"),
+    Route("timemap", "/timemap/id/{kind}/{slug}", READ, "an entity's TimeMap: link-format, RDF or HTML"),
+    Route("dataset-timemap", "/timemap/dataset", READ, "the dataset description's TimeMap"),
     Route("identifier", "/id/{kind}/{slug}", READ, "303 See Other to the document about the entity"),
     Route("document", "/doc/{kind}/{slug}", READ, "the document about an entity, negotiated"),
     Route("ontology", "/ontology", READ, "the ontology, negotiated"),
@@ -90,11 +103,12 @@ UNSAFE_PATH = r"^[^?]*(?:(?:\.|%2e)(?:\.|%2e)|%2f|%5c|%00)"
 
 #: CORS for a public, read-only, credential-free dataset: any origin may read.
 ALLOW_ORIGIN = "*"
-EXPOSED_HEADERS = "ETag, Link, Content-Location, Content-Length, Vary, X-Kazdata-Truncated, Last-Modified"
+EXPOSED_HEADERS = ("ETag, Link, Content-Location, Content-Length, Vary, X-Kazdata-Truncated, Last-Modified, "
+                   "Memento-Datetime")
 CORS_HEADERS = (("Access-Control-Allow-Origin", ALLOW_ORIGIN), ("Access-Control-Expose-Headers", EXPOSED_HEADERS))
 #: a preflight that names no headers is told these are allowed: negotiation, conditional requests, ranges
 PREFLIGHT_ALLOW_HEADERS = ("Accept, Accept-Language, Content-Type, If-None-Match, If-Modified-Since, "
-                           "If-Match, If-Unmodified-Since, If-Range, Range")
+                           "If-Match, If-Unmodified-Since, If-Range, Range, Accept-Datetime")
 PREFLIGHT_MAX_AGE = "86400"
 #: no sniffing, no referrer leaks: sent with every response
 NOSNIFF = "nosniff"
@@ -216,9 +230,18 @@ def no_ontology_version(version: str, versions: Iterable[str]) -> str:
         ", ".join(sorted(versions)) or "no versioned ontology")
 
 
-def no_release_version(version: str, served: str) -> str:
-    return (f"this server does not hold release {version!r}; it serves release {served!r} "
-            "(older releases are in the archive their publisher keeps)")
+def no_release_version(version: str, kept: Iterable[str]) -> str:
+    return f"there is no release {version!r}; the releases kept are: " + ", ".join(kept)
+
+
+def bad_accept_datetime(value: str) -> str:
+    return (f"Accept-Datetime must be an HTTP date such as 'Thu, 03 Dec 2026 12:00:00 GMT' "
+            f"(RFC 7089, section 2.1.1), not {value!r}")
+
+
+#: Vary of a TimeGate's answers (RFC 7089, section 4.1.1), and of a TimeGate that is also the
+#: original resource and answers without the header
+VARY_TIMEGATE = "Accept, Accept-Datetime"
 
 
 def offered_types(formats: Iterable[Format]) -> list[str]:

@@ -25,6 +25,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDFS, XSD
 
 from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import SourceError
+from kazdata.formats import GRAPH_FORMATS, HTML
 from kazdata.release.opened import Release
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -293,3 +294,80 @@ def test_datacite_json_is_valid_datacite_45_with_the_release_metadata(versioned,
     assert following["relatedIdentifiers"] == [{"relatedIdentifier": f"{BASE}releases/{VERSION}",
                                                  "relatedIdentifierType": "URL", "relationType": "IsNewVersionOf"}]
     assert schema45.validate(following)
+
+
+W3ID_DEPLOYMENT = "https://kazdata.example.org"
+
+
+@pytest.fixture(scope="module")
+def w3id(tmp_path_factory):
+    """docs/w3id.htaccess as w3id.org runs it: in Apache httpd with mod_rewrite, under /kazdata/."""
+    from tests.conftest import ServerProcess, free_port, require_debian_package
+    apache = require_debian_package("apache2", "/usr/sbin/apache2")
+    root = tmp_path_factory.mktemp("w3id")
+    for folder in ("site/kazdata", "logs", "tmp"):
+        (root / folder).mkdir(parents=True)
+    (root / "site" / "kazdata" / ".htaccess").write_bytes((ROOT / "docs" / "w3id.htaccess").read_bytes())
+    port = free_port()
+    modules = "/usr/lib/apache2/modules"
+    (root / "apache.conf").write_text(f"""ServerRoot "{root}"
+ServerName localhost
+Listen 127.0.0.1:{port}
+PidFile logs/apache2.pid
+DefaultRuntimeDir tmp
+ErrorLog logs/error.log
+LoadModule mpm_event_module {modules}/mod_mpm_event.so
+LoadModule authz_core_module {modules}/mod_authz_core.so
+LoadModule rewrite_module {modules}/mod_rewrite.so
+DocumentRoot "{root}/site"
+<Directory "{root}/site">
+    AllowOverride All
+    Require all granted
+</Directory>
+""")
+    server = ServerProcess("apache2", [apache, "-d", str(root), "-f", str(root / "apache.conf"), "-DFOREGROUND"],
+                           port, 20)
+    yield server
+    server.stop()
+
+
+def _w3id(server, path: str, **headers: str) -> requests.Response:
+    return requests.get(server.url(f"/kazdata/{path}"), headers=headers, allow_redirects=False, timeout=10)
+
+
+@pytest.mark.parametrize("media_type", [t for fmt in (*GRAPH_FORMATS.values(), HTML) for t in fmt.media_types])
+def test_w3id_sends_each_media_type_where_the_server_negotiates_it(w3id, client, media_type):
+    """For every media type kazdata offers a document in, the w3id redirect names the document the
+    server itself chooses for that Accept (its Content-Location)."""
+    redirect = _w3id(w3id, "id/place/zhanaozen", Accept=media_type)
+    chosen = client.get("/doc/place/zhanaozen", headers={"Accept": media_type})
+    assert chosen.status_code == 200
+    assert (redirect.status_code, redirect.headers["Location"]) == (303, W3ID_DEPLOYMENT + chosen.headers["Content-Location"])
+
+
+def test_w3id_leaves_the_rest_to_the_deployment(w3id):
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    assert _w3id(w3id, "id/place/zhanaozen", Accept=browser).headers["Location"].endswith("/doc/place/zhanaozen.html")
+    assert _w3id(w3id, "id/place/zhanaozen", Accept="*/*").headers["Location"] == W3ID_DEPLOYMENT + "/doc/place/zhanaozen"
+    timegate = _w3id(w3id, "id/place/zhanaozen", **{"Accept-Datetime": "Thu, 03 Dec 2026 00:00:00 GMT"})
+    assert (timegate.status_code, timegate.headers["Location"]) == (302, W3ID_DEPLOYMENT + "/id/place/zhanaozen")
+    for path in ("", "dataset", "releases/1.0.0/dumps/kazdata.nq", "ontology", "graph/ontology"):
+        response = _w3id(w3id, path)
+        assert (response.status_code, response.headers["Location"]) == (302, f"{W3ID_DEPLOYMENT}/{path}"), path
+
+
+@pytest.mark.parametrize("path", ["place/zhanaozen", "event/zhanaozen-shooting-2011-12-16"])
+def test_every_entity_page_says_how_to_cite_its_release_and_links_its_history(client, release_dir, path):
+    page = client.get(f"/doc/{path}", headers={"Accept": "text/html"}).get_data(as_text=True)
+    graph = void(release_dir)
+    version = str(graph.value(DATASET, DCAT_VERSION))
+    assert _element(page, "citation") == str(graph.value(DATASET, DCTERMS.bibliographicCitation))
+    assert f'href="/releases/{version}/doc/{path}"' in page and f'href="/timemap/id/{path}"' in page
+    [item] = json.loads(_element(page, "csl-json"))
+    assert item["version"] == version and item["URL"] == str(DATASET)
+
+
+def test_the_timegate_answers_only_what_the_url_limit_lets_through(client):
+    """The URL limit (414) comes before time travel: a TimeGate never sees an over-long request."""
+    response = client.get("/id/place/" + "a" * 9000, headers={"Accept-Datetime": "Thu, 03 Dec 2026 00:00:00 GMT"})
+    assert response.status_code == 414

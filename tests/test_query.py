@@ -8,10 +8,12 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 
 import pyoxigraph as ox
 import pytest
 
+from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.release.publish import publish
 from kazdata.runtime.query_client import ProcessBackend
@@ -208,7 +210,8 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
     (sources / "extra-2012-01-01.ttl").write_text(
         "@prefix schema: <https://schema.org/> .\n"
         "<https://w3id.org/kazdata/id/place/switch-test> a schema:Place ; schema:name \"Switch test\"@en .\n")
-    newer = build_release(tmp_path / "newer", sources_dir=sources, progress=quiet)
+    newer = build_release(tmp_path / "newer", sources_dir=sources, progress=quiet,  # a new version: it differs
+                          info=replace(resolve_release_info(), version="1.0.1"))
     backend = ProcessBackend(supervisor.socket_path)
     ask = QueryRequest('ASK { ?p schema:name "Switch test"@en }')
     assert _boolean(backend.query(ask, limit=1, timeout=2.0)) is False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kazdata.builder.changes import write_changes
 from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.documents import (
     describe_chunk,
@@ -202,6 +203,8 @@ def _write_files(context: BuildContext, steps: _Steps, store_dir: Path | None) -
                   lambda: write_void(context, index, graphs, entities, dumps, view.languages))
         steps.run("write site pages", lambda: write_site_pages(context, index, entries, shapes))
         steps.run("copy example queries", lambda: copy_example_queries(context))
+        if context.info.previous is not None:
+            steps.run("write the change set since the previous release", lambda: write_changes(context, entries))
         steps.run("write SHA256SUMS", lambda: write_checksums(context.release))
         if store is not None:  # its CPU time is counted here, when the workers end
             steps.run("finish the on-disk store", lambda: pool.join(store))

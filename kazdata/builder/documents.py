@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from kazdata.builder.context import BuildContext, WorkerInputs
 from kazdata.builder.dumps import write_bytes
-from kazdata.builder.release_info import release_version
+from kazdata.builder.release_info import release_version, versioned_iri
 from kazdata.entities import pages
 from kazdata.entities.description import (
     ALTERNATE_NAME,
@@ -59,7 +59,10 @@ def member(lines: list[bytes]) -> bytes:
 def describe_chunk(inputs: WorkerInputs, refs: list[EntityRef]) -> tuple[list[bytes], list[bytes], list[dict]]:
     """The document and page members and the index entries of ``refs`` (a job for a worker)."""
     index, base, languages = inputs.index, inputs.context.base, inputs.languages
-    dataset = inputs.context.vocabulary.dataset
+    # the versioned dataset (``{base}releases/{version}``, decision 015): a document belongs to one
+    # release; a release named by its content address is known only once its dump is written
+    info = inputs.context.info
+    dataset = versioned_iri(base, info.version) if info.version else inputs.context.vocabulary.dataset
     documents, page_members, own_lines = [], [], []
     wanted = index_entry_predicates(base)
     for ref in refs:

@@ -44,6 +44,8 @@ class PreviousRelease:
 
     version: str
     issued: date
+    #: its directory, which the change set is computed against (``kazdata.builder.changes``)
+    directory: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def read_previous(release: Path) -> PreviousRelease:
     if version is None or issued is None:
         raise SourceError(f"--previous {release}: its description has no dcterms:issued")
     return PreviousRelease(_checked(parse_version, version, f"--previous {release}: dcat:version"),
-                           _checked(parse_issued, issued[:10], f"--previous {release}: dcterms:issued"))
+                           _checked(parse_issued, issued[:10], f"--previous {release}: dcterms:issued"),
+                           Path(release).resolve())
 
 
 def parse_version(text: str) -> str:

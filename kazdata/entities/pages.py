@@ -172,7 +172,8 @@ class PageRenderer:
         drawn = maps.draw(points, "Map of " + ", ".join(p["label"] for p in own) + " and places near")
         return {**drawn, "notes": notes}
 
-    def entity_page(self, ref, triples: list[ox.Triple], language: str) -> str:
+    def entity_page(self, ref, triples: list[ox.Triple], language: str, citation=None) -> str:
+        """The entity's page; ``citation`` (``kazdata.release.citation``) fills its "Cite this release" block."""
         view = self.view
         subject = ox.NamedNode(ref.iri(view.base))
         properties: dict[str, dict] = {}
@@ -210,7 +211,7 @@ class PageRenderer:
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
             alternate=alternate, map=self._map(subject, ref.kind, language), inside=inside,
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
-            html=HTML)
+            html=HTML, citation=citation)
 
     def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
         """The home page, the timeline, the index of each kind of entity and the ontology page."""

@@ -20,13 +20,17 @@ import mmap
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
+
+import pyoxigraph as ox
 
 from kazdata.entities.description import EntityRef
 from kazdata.entities.graph_view import GraphView
 from kazdata.entities.pages import PageRenderer
 from kazdata.entities.triples import TripleSet, parse_lines
 from kazdata.formats import GRAPH_FORMATS, N_TRIPLES, Style
+from kazdata.release.citation import Citation, citation_of
 
 DOCUMENTS = "docs/documents.nt.gz"
 PAGES = "docs/pages.nt.gz"
@@ -47,6 +51,7 @@ class EntityDocuments:
         self.places = places
         self.style = style
         self._packs = {name: _open_pack(directory / name) for name in (DOCUMENTS, PAGES)}
+        self._directory = directory
         self._cache: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
         self._cached_bytes = 0
         self._lock = threading.Lock()
@@ -124,7 +129,17 @@ class EntityDocuments:
         assert language is not None  # parse_name names every HTML document's language
         page = parse_lines([gzip.decompress(self._member(PAGES, ref))])
         view = GraphView(TripleSet(triples + page), self.base, places=self.places, languages=self.languages)
-        return PageRenderer(view, self.style).entity_page(ref, triples, language).encode()
+        return PageRenderer(view, self.style).entity_page(ref, triples, language, citation=self.citation).encode()
+
+    @cached_property
+    def citation(self) -> Citation | None:
+        """How to cite the release, from its description, for the "Cite this release" block of
+        every page (None for a release written before versions: its description cannot be cited)."""
+        try:
+            triples = list(ox.parse(path=str(self._directory / "void.nt"), format=ox.RdfFormat.N_TRIPLES))
+            return citation_of(triples, f"{self.base}dataset")
+        except (OSError, SyntaxError, ValueError):
+            return None
 
 
 def _open_pack(path: Path):

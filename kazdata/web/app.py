@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     processes listen (without one, queries are evaluated in this process's threads),
     ``fallback`` the release to serve if the one the settings point at fails to open;
     ``fast_queries=False`` leaves every query to Flask's view (the parity tests compare the two)."""
-    from kazdata.web import dumps, linked_data, openapi, site, sparql
+    from kazdata.web import dumps, history, linked_data, mementos, openapi, site, sparql
     from kazdata.web.cors import register_preflights
     from kazdata.web.errors import register_error_handlers
     from kazdata.web.fast_queries import FastQueries
@@ -45,11 +45,15 @@ def create_app(settings: Settings | None = None, *, opened: OpenedRelease | None
     app.register_blueprint(sparql.blueprint)
     app.register_blueprint(openapi.blueprint)
     app.register_blueprint(site.blueprint)
+    app.register_blueprint(history.blueprint)
+    app.register_blueprint(mementos.blueprint)
     app.before_request(raise_refusal)
     register_url_limit(app)
     register_preflights(app)
     register_error_handlers(app)
     register_security_headers(app)
+    # after the refusals and the URL limit: a TimeGate answers only a request they let through
+    mementos.register_time_travel(app)
     if fast_queries and settings.backend != "remote":  # queries before Flask's router (kazdata.web.fast_queries)
         app.wsgi_app = FastQueries(app.wsgi_app, app.extensions["kazdata"])  # type: ignore[method-assign]
     # slow bodies may hold at most half the threads, for at most body_timeout (kazdata.web.request_body)

@@ -29,7 +29,6 @@ from kazdata.http_contract import (
     no_graph,
     no_index,
     no_ontology_version,
-    no_release_version,
     nothing_published,
     see_other,
 )
@@ -68,17 +67,6 @@ def identifier(kind: str, slug: str) -> BaseResponse:
 def root_resource() -> BaseResponse:
     """``{base}id/``, VoID's root resource: the top of the entity IRIs, which has no document of
     its own; the dataset description lists what is under it (its kinds, example resources)."""
-    return _see_other(ROOT_RESOURCE_TARGET)
-
-
-@route(blueprint, "release-version")
-def release_version(version: str) -> BaseResponse:
-    """``{base}releases/{version}``, the IRI the description gives this release (decision 015):
-    it is described by ``/dataset``. The server holds one release, so any other version is a
-    404 naming the one it serves, not a redirect to different data."""
-    release = _release()
-    if version != release.version:
-        raise NotFound(no_release_version(version, release.version))
     return _see_other(ROOT_RESOURCE_TARGET)
 
 

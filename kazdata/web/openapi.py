@@ -188,6 +188,7 @@ def release_values(release: Release, settings: Settings) -> dict[str, Any]:
         "example_schema": _enum(examples), "example_name": examples[0] if examples else None,
         "graphs": list(release.graphs), "html_types": [HTML.media_type], "json_ld_types": [JSON_LD.media_type],
         "document_types": graph_types + [HTML.media_type],
+        "graph_type_list": graph_types,
         "sparql_types": [fmt.media_type for fmt in (*RESULT_FORMATS.values(), *GRAPH_FORMATS.values(),
                                                      *DATASET_FORMATS.values(), HTML)],
         "dump_types": sorted({fmt.content_type for fmt in (*DUMP_FORMATS, GZIP)} | set(BINARY_TYPES)),
