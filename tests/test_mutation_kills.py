@@ -244,17 +244,17 @@ def test_the_timeout_message_names_the_limit(seconds, said):
 # -- publishing (kazdata.release.publish) ---------------------------------------------------------
 
 def test_publish_points_a_new_link_at_the_release_and_repoints_it(release_dir, tmp_path):
-    import shutil
-
+    """The link points at the kept copy in the history folder (decision 015), whose files are the
+    release's; a publish into another history folder repoints it, and no staging is left."""
     from kazdata.release.publish import publish
-    other = tmp_path / "other"
-    shutil.copytree(release_dir, other)
     link = tmp_path / "current"
-    publish(release_dir, link)
-    assert link.is_symlink() and link.resolve() == release_dir.resolve()
-    publish(other, link)
-    assert link.is_symlink() and link.resolve() == other.resolve()
-    assert sorted(path.name for path in tmp_path.iterdir()) == [".other.verified", "current", "other"]  # no staging
+    kept = publish(release_dir, link)
+    assert kept.parent == tmp_path / "releases"
+    assert link.is_symlink() and link.resolve() == kept.resolve()
+    assert (kept / "void.ttl").read_bytes() == (release_dir / "void.ttl").read_bytes()
+    other = publish(release_dir, link, history=tmp_path / "elsewhere")
+    assert other.parent == tmp_path / "elsewhere" and link.resolve() == other.resolve()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["current", "elsewhere", "releases"]  # no staging
 
 
 @pytest.mark.parametrize("leftover", ["dangling symlink", "file", "symlink"])
@@ -267,8 +267,8 @@ def test_publish_replaces_what_an_interrupted_switch_left(release_dir, tmp_path,
         staging.write_text("half a switch")
     else:
         staging.symlink_to(release_dir)
-    publish(release_dir, tmp_path / "current")
-    assert (tmp_path / "current").resolve() == release_dir.resolve() and not staging.is_symlink()
+    kept = publish(release_dir, tmp_path / "current")
+    assert (tmp_path / "current").resolve() == kept.resolve() and not staging.is_symlink()
     assert not staging.exists()
 
 
@@ -297,10 +297,13 @@ def test_publish_refuses_a_release_that_does_not_verify_and_changes_nothing(rele
     path.write_bytes(path.read_bytes().replace(b"a", b"b", 1))  # same size
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     link = tmp_path / "current"
-    publish(release_dir, link)
+    kept = publish(release_dir, link)
     with pytest.raises(ReleaseError, match="void.ttl does not match its checksum"):
-        publish(tampered, link)
-    assert link.resolve() == release_dir.resolve()
+        publish(tampered, link)  # the same version: a rollback, but the copy given is not intact
+    assert link.resolve() == kept.resolve()
+    with pytest.raises(ReleaseError, match="void.ttl does not match its checksum"):
+        publish(tampered, tmp_path / "fresh")  # a new history: the copy is kept only if it verifies
+    assert not (tmp_path / "fresh").exists()
 
 
 # -- the settings table (kazdata.settings): defaults and rules as the README states them ----------

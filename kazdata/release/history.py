@@ -123,8 +123,10 @@ def add_release(release: Path, folder: Path) -> Path:
     if same and not (target / CHECKSUMS).is_file():
         raise ReleaseError(f"{folder / HISTORY_INDEX} lists version {version} but {target} is gone: "
                            f"prune it (kazdata prune {version}) and publish again")
-    if same:
-        return target  # a rollback to a kept release: nothing to copy
+    if same:  # a rollback to a kept release: nothing to copy, but a copy given must be intact
+        if release != target.resolve():
+            Release(release, verify="full")
+        return target
     if release != target.resolve():
         if target.exists():
             raise ReleaseError(f"{target} exists but {folder / HISTORY_INDEX} does not list it: move it away first")
