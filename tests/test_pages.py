@@ -84,7 +84,7 @@ def _item(page: str, tag: str, href: str) -> str:
 
 def test_every_figure_names_its_outlet_publisher_and_date_with_a_reference_under_it(client, sources):
     claims = sorted(sources.subjects(RDF.type, KAZ.FigureClaim))
-    assert len(claims) >= 10
+    assert len(claims) >= 8  # the bundled article reports eight figures
     for claim in claims:
         article = sources.value(claim, PROV.wasDerivedFrom)
         publisher = sources.value(article, SCHEMA.publisher)
