@@ -234,12 +234,14 @@ PLAIN_JSON = Format("json", "JSON", ("application/json",), "json")
 
 GZIP = Format("gzip", "gzip", ("application/gzip",), "gz", text=False)
 #: Every file a release or a static site sends, by extension: the documents, the dumps, their
-#: gzip copies, the sitemap, the pages' style sheet and script.
+#: gzip copies, the sitemap, the pages' style sheet and script, robots.txt and the icon.
 FILE_FORMATS: dict[str, Format] = {f.extension: f for f in (
     *DOCUMENT_FORMATS.values(), *DATASET_FORMATS.values(), GZIP,
     Format("sitemap", "XML", ("application/xml",), "xml"),
     Format("css", "CSS", ("text/css",), "css"),
     Format("javascript", "JavaScript", ("text/javascript",), "js"),
+    Format("text", "Plain text", ("text/plain",), "txt"),  # /robots.txt
+    Format("icon", "Icon", ("image/vnd.microsoft.icon",), "ico", text=False),  # /favicon.ico
 )}
 
 

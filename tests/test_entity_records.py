@@ -36,7 +36,8 @@ def _entities(dump_store: ox.Store) -> list[str]:
 
 def _records_pointing_to(dump_store: ox.Store) -> dict[str, set]:
     """entity IRI -> the (record, predicate, object) triples of every claim or quotation that points
-    to it by a property outside PROV, and the labels of what those triples name."""
+    to it by a property outside PROV, the labels of what those triples name, and the reference of
+    each record: the publisher and date of the document it is derived from, the publisher's label."""
     rows = dump_store.query(f"""
         SELECT DISTINCT ?entity ?s ?p ?o WHERE {{
             VALUES ?recordType {{ <{KAZ}FigureClaim> <{KAZ}StatementClaim> <https://schema.org/Quotation> }}
@@ -46,6 +47,12 @@ def _records_pointing_to(dump_store: ox.Store) -> dict[str, set]:
             {{ ?record ?p ?o . BIND (?record AS ?s) }}
             UNION
             {{ ?record ?anything ?s . FILTER isIRI(?s)
+               VALUES ?p {{ <http://www.w3.org/2000/01/rdf-schema#label> }} ?s ?p ?o }}
+            UNION
+            {{ ?record <http://www.w3.org/ns/prov#wasDerivedFrom> ?s .
+               VALUES ?p {{ <https://schema.org/publisher> <https://schema.org/datePublished> }} ?s ?p ?o }}
+            UNION
+            {{ ?record <http://www.w3.org/ns/prov#wasDerivedFrom>/<https://schema.org/publisher> ?s .
                VALUES ?p {{ <http://www.w3.org/2000/01/rdf-schema#label> }} ?s ?p ?o }}
         }}""", use_default_graph_as_union=True)
     found: dict[str, set] = {}
@@ -87,6 +94,10 @@ def test_every_record_about_an_entity_is_in_its_document_whole(documents, dump_s
         assert (None, None, literal) in shooting, literal
     assert (None, URIRef("http://www.w3.org/ns/prov#wasAttributedTo"),
             URIRef(BASE + "id/organization/new-york-times")) in shooting
+    # the reference shown under each figure (issue 18): the article's publisher and date
+    article = URIRef(BASE + "id/article/globalpost-2011-12-19")
+    assert (article, URIRef("https://schema.org/publisher"), URIRef(BASE + "id/organization/globalpost")) in shooting
+    assert (article, URIRef("https://schema.org/datePublished"), None) in shooting
     missing = []
     for entity, triples in sorted(records.items()):
         graph = documents[entity]
@@ -107,6 +118,8 @@ class _PageText(HTMLParser):
         self.texts: list[str] = []
         self.links: set[str] = set()
         self.addresses: set[str] = set()
+        #: the machine-readable dates of ``<time datetime>`` (a reference's publication date)
+        self.dates: set[str] = set()
         self._stack: list[tuple[str, str | None]] = []
         self._in_article = False
         self._skipping = 0
@@ -125,6 +138,8 @@ class _PageText(HTMLParser):
             self.links.add(BASE + "id/" + href[len("/doc/"):])
         elif tag == "a" and attributes.get("class") == "address":
             self.addresses.add(href)
+        elif tag == "time":
+            self.dates.add(attributes.get("datetime") or "")
 
     def handle_endtag(self, tag):
         while self._stack:
@@ -142,7 +157,7 @@ class _PageText(HTMLParser):
 
 
 def test_what_each_page_shows_is_in_its_document(live_server, documents):
-    shown_addresses = set()
+    shown_addresses, shown_dates = set(), set()
     for entity, graph in sorted(documents.items()):
         page = requests.get(live_server.url(f"/doc/{_path(entity)}"), headers={"Accept": "text/html"}, timeout=30)
         assert page.status_code == 200, entity
@@ -153,8 +168,11 @@ def test_what_each_page_shows_is_in_its_document(live_server, documents):
         assert [t for t in parser.texts if t not in literals] == [], entity
         assert sorted(parser.links - iris) == [], entity
         assert sorted(parser.addresses - iris) == [], entity
+        assert sorted(parser.dates - literals) == [], entity
+        shown_dates |= parser.dates
         shown_addresses |= parser.addresses
     assert shown_addresses == {ARTICLE_ADDRESS}, "pages citing the article show its address"
+    assert "2011-12-19" in shown_dates, "pages citing the article show its date"
 
 
 @pytest.mark.parametrize("path", [

@@ -3,6 +3,8 @@ the code that renders them."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import json
 import os
 import re
@@ -11,12 +13,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from rdflib import RDF, RDFS, Graph, Literal, Namespace
 
 from tests.conftest import IN_CI, ROOT, require_debian_package
 
 
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def _plain(page: str) -> str:
+    """The words of an HTML fragment as a reader sees them (tags removed, not spaced out)."""
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page)))
 
 
 def test_timeline_shows_uncertain_days_as_ranges_and_same_day_events_in_recorded_order(client):
@@ -35,6 +43,80 @@ def test_timeline_shows_uncertain_days_as_ranges_and_same_day_events_in_recorded
     assert text.index("Dispute over holiday decorations") < text.index("Police shooting on the central square")
     # a statement reacting to the clashes (16-19 December) comes after the day-certain events of the 16th
     assert text.index("Clashes with police") < text.index("Statement by OSCE")
+
+
+SCHEMA = Namespace("https://schema.org/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+KAZ = Namespace("https://w3id.org/kazdata/ontology#")
+ID = "https://w3id.org/kazdata/id/"
+
+
+@pytest.fixture(scope="module")
+def sources() -> Graph:
+    """The bundled source files, read by rdflib: the independent account of who reported what."""
+    graph = Graph()
+    for path in sorted((ROOT / "data" / "sources").glob("*.ttl")):
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def _english(graph: Graph, term) -> str:
+    return next(str(o) for o in graph.objects(term, RDFS.label) if isinstance(o, Literal) and o.language == "en")
+
+
+def _credit(graph: Graph, record) -> str:
+    """How a record's figure line should credit it, from the source file: its outlet, the
+    publisher of the document it is derived from (when another) and that document's date."""
+    outlet = _english(graph, graph.value(record, PROV.wasAttributedTo))
+    article = graph.value(record, PROV.wasDerivedFrom)
+    publisher = _english(graph, graph.value(article, SCHEMA.publisher))
+    day = dt.date.fromisoformat(str(graph.value(article, SCHEMA.datePublished)))
+    reported_in = f", reported in {publisher}" if publisher != outlet else ""
+    return f"{outlet}{reported_in}, {day.day} {day:%B %Y}"
+
+
+def _item(page: str, tag: str, href: str) -> str:
+    """The ``tag`` element (<li>, <figure>) of the page that holds the link ``href``."""
+    link = page.index(f'href="{href}"')
+    start = page.rindex(f"<{tag}", 0, link)
+    return page[start:page.index(f"</{tag}>", link)]
+
+
+def test_every_figure_names_its_outlet_publisher_and_date_with_a_reference_under_it(client, sources):
+    claims = sorted(sources.subjects(RDF.type, KAZ.FigureClaim))
+    assert len(claims) >= 8  # the bundled article reports eight figures
+    for claim in claims:
+        article = sources.value(claim, PROV.wasDerivedFrom)
+        publisher = sources.value(article, SCHEMA.publisher)
+        for event in sources.objects(claim, SCHEMA.about):
+            page = client.get("/doc/" + event[len(ID):], headers={"Accept": "text/html"}).get_data(as_text=True)
+            item = _item(page, "li", "/doc/" + claim[len(ID):])
+            assert f"— {_credit(sources, claim)} (the claim)" in _plain(item), (claim, item)
+            # the reference, as Wikidata shows one: the document, its address, publisher and date
+            reference = item[item.index('<dl class="reference">'):]
+            assert f'href="/doc/{article[len(ID):]}"' in reference
+            assert f'<a class="address" href="{sources.value(article, SCHEMA.url)}"' in reference
+            assert f'href="/doc/{publisher[len(ID):]}"' in reference
+            assert f'<time datetime="{sources.value(article, SCHEMA.datePublished)}">' in reference
+
+
+def test_the_shooting_figure_line_reads_as_the_issue_asks(client):
+    page = client.get("/doc/event/zhanaozen-shooting-2011-12-16", headers={"Accept": "text/html"}).get_data(as_text=True)
+    item = _plain(_item(page, "li", "/doc/claim/zhanaozen-shooting-deaths-nyt"))
+    assert "at least 13 (deaths: 13, at least) — The New York Times, reported in GlobalPost, 19 December 2011" in item
+
+
+def test_statements_and_quotations_carry_their_reference(client, sources):
+    records = sorted(set(sources.subjects(RDF.type, KAZ.StatementClaim)) | set(sources.subjects(RDF.type, SCHEMA.Quotation)))
+    assert len(records) >= 5
+    for record in records:
+        about = sources.value(record, SCHEMA.about) or sources.value(record, KAZ.saidIn)
+        page = client.get("/doc/" + about[len(ID):], headers={"Accept": "text/html"}).get_data(as_text=True)
+        tag = "figure" if (record, RDF.type, SCHEMA.Quotation) in sources else "li"
+        item = _item(page, tag, "/doc/" + record[len(ID):])
+        assert _credit(sources, record) in _plain(item), (record, item)
+        day = sources.value(sources.value(record, PROV.wasDerivedFrom), SCHEMA.datePublished)
+        assert f'<time datetime="{day}">' in item[item.index('<dl class="reference">'):], record
 
 
 def test_a_place_page_lists_what_is_located_at_places_inside_it(client):
@@ -112,7 +194,7 @@ def test_timeline_draws_days_as_dots_ranges_as_bars_with_sourced_figures(client)
     page = client.get("/timeline", headers={"Accept": "text/html"}).get_data(as_text=True)
     shooting = _entry(page, "event/zhanaozen-shooting-2011-12-16")
     assert '<circle class="day"' in shooting and 'class="uncertain"' not in shooting
-    assert "at least 13 (deaths) — " in _text(shooting) and "The New York Times" in shooting
+    assert "at least 13 (deaths) — The New York Times, reported in GlobalPost, 19 December 2011" in _plain(shooting)
     aktau = _entry(page, "event/aktau-protest-2011-12")
     assert '<rect class="uncertain"' in aktau and '<circle class="day"' not in aktau
     clashes = _entry(page, "event/mangystau-clashes-2011-12-16-17")

@@ -432,6 +432,34 @@ def test_sparql_is_proxied_to_the_kazdata_server(web_server):
     assert requests.post(web_server.url("/sparql"), data={"update": "CLEAR ALL"}).status_code == 403
 
 
+def test_robots_txt_and_the_icon_are_served_at_the_root(live_server, web_server):
+    """Browsers ask for /favicon.ico and crawlers for /robots.txt whatever the pages say (issue 18)."""
+    python = requests.get(live_server.url("/robots.txt"))
+    static = requests.get(web_server.url("/robots.txt"), headers={"Host": "elsewhere.example"})
+    assert static.status_code == python.status_code == 200
+    assert static.text == python.text
+    assert "Sitemap: https://w3id.org/kazdata/sitemap.xml" in static.text and "elsewhere" not in static.text
+    for name in ("Content-Type", "Cache-Control", "Access-Control-Allow-Origin", "X-Content-Type-Options"):
+        assert static.headers.get(name) == python.headers.get(name), name
+    icon = (ROOT / "kazdata" / "entities" / "static" / "favicon.ico").read_bytes()
+    python, static = requests.get(live_server.url("/favicon.ico")), requests.get(web_server.url("/favicon.ico"))
+    assert static.status_code == python.status_code == 200
+    assert static.content == python.content == icon
+    assert static.headers["Content-Type"] == python.headers["Content-Type"] == "image/vnd.microsoft.icon"
+
+
+def test_search_is_proxied_to_the_kazdata_server(live_server, web_server):
+    """The search box on every exported page leads to a working /search (decision 018)."""
+    python = requests.get(live_server.url("/search"), params={"q": "Aktau"})
+    static = requests.get(web_server.url("/search"), params={"q": "Aktau"})
+    assert static.status_code == python.status_code == 200
+    assert static.text == python.text and 'href="/doc/place/aktau"' in static.text
+    assert static.headers["Content-Type"] == python.headers["Content-Type"]
+    # the server's own limit still holds through the proxy; nothing else under /search is proxied
+    assert requests.get(web_server.url("/search"), params={"q": "x" * 201}).status_code == 400
+    assert requests.get(web_server.url("/searchx")).status_code == 404
+
+
 @NGINX_ONLY
 def test_the_export_checks_with_sha256sum(export_dir, web_server):
     out, _ = export_dir
@@ -561,7 +589,8 @@ def test_htaccess_alone_serves_what_the_python_server_serves(live_server, export
         checked = 0
         paths = [f"/doc/{path}" for path in entity_paths]
         paths += ["/", "/timeline", "/ontology", "/shapes", "/dataset", "/dumps/", "/dumps/kazdata.ttl",
-                  "/sitemap.xml", "/SHA256SUMS", "/context.jsonld", "/doc/place/no-such-place", "/nowhere"]
+                  "/sitemap.xml", "/SHA256SUMS", "/context.jsonld", "/doc/place/no-such-place", "/nowhere",
+                  "/robots.txt", "/favicon.ico"]
         for path in paths:
             for accept in ("text/turtle", "text/html", "application/ld+json", None):
                 headers = {"Accept": accept} if accept else {}

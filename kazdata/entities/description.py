@@ -8,6 +8,9 @@ A document about entity E holds (see docs/decisions/003-entity-documents.md):
    with all its own triples: the value, qualifier, wording, counted group, text, speaker, outlet
    (``prov:wasAttributedTo``) and article, everything E's HTML page shows of them, so that the
    machine-readable document says no less than the page (issue 12);
+   and the reference of each record, as Wikidata shows one under a statement: the publisher
+   (``schema:publisher``) and publication date (``schema:datePublished``) of every document a
+   record is derived from (``prov:wasDerivedFrom``), with the publisher's label (issue 18);
 3. the labels, names, alternate names, types and addresses (``schema:url``) of every resource E
    and those records link to, so a client can show names without further requests;
 4. the triples that point to E (incoming links), at most ``INCOMING_LIMIT`` of them (the first
@@ -52,6 +55,11 @@ INCOMING_LIMIT = 200
 #: page is shown in, and, for a cited article, to find it (its schema:url, shown beside every
 #: citation on the pages)
 LABELS_AND_TYPES = frozenset(token(p) for p in (RDFS_LABEL, SCHEMA_NAME, ALTERNATE_NAME, RDF_TYPE, SCHEMA_URL))
+
+#: what a document gives of each source document its records are derived from, besides its label
+#: and address: who published it and when, the reference shown under each statement on the page
+REFERENCE = frozenset(token(ox.NamedNode("https://schema.org/" + name)) for name in ("publisher", "datePublished"))
+_DERIVED_FROM = token(ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom"))
 
 #: schema.org links from a record (claim, quotation) to the entity it is about or by
 _SCHEMA_RECORD_LINKS = ("about", "spokenByCharacter", "creator")
@@ -146,6 +154,13 @@ def labels_and_types(index: TripleIndex, terms, predicates=LABELS_AND_TYPES) -> 
     return [line for term in terms for line in table.get(term, ())]
 
 
+def references(index: TripleIndex, records: list[bytes]) -> list[bytes]:
+    """The publisher and publication date (``REFERENCE``) of each source document the
+    ``records`` lines say a record is derived from (``prov:wasDerivedFrom``)."""
+    sources = {split_line(line)[2] for line in records if split_line(line)[1] == _DERIVED_FROM}
+    return labels_and_types(index, sorted(sources), REFERENCE)
+
+
 def _line(subject: str, predicate: ox.NamedNode, obj) -> bytes:
     return f"<{subject}> {predicate} {obj} .\n".encode()
 
@@ -156,6 +171,7 @@ def describe(index: TripleIndex, ref: EntityRef, base: str, license_iri: str,
     entity = f"<{ref.iri(base)}>".encode()
     context = places.context_lines(index, entity)
     own = concise_bounded_description(index, entity, base) + records_about(index, entity, base) + context
+    own += references(index, own)
     linked = ({split_line(line)[2] for line in own} | {split_line(line)[0] for line in context}) - {entity}
     linked = {term for term in linked if term[:1] == b"<"}
     own_prefix = entity + b" "

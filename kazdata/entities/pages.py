@@ -37,6 +37,7 @@ from kazdata.entities.graph_view import (
     SCHEMA,
     SEM,
     GraphView,
+    format_date,
     format_date_range,
 )
 from kazdata.entities.timeline_drawing import WIDTH, Axis, track
@@ -93,13 +94,18 @@ class PageRenderer:
         return [self.view.link(o, language) for o in self.view.objects(record, predicate)]
 
     def _record(self, record, language: str) -> dict:
-        """What every record shows: its link, the outlets that reported it, the articles it is
-        from with their addresses (``schema:url``)."""
+        """What every record shows: its link, the outlets that reported it, and its reference as
+        Wikidata shows one under a statement: the documents it is from, each with its address
+        (``schema:url``), publisher and publication date, as far as the data gives them (the
+        entity's document carries them: ``description.references``)."""
         view = self.view
         sources = []
         for source in view.objects(record, PROV + "wasDerivedFrom"):
-            url = view.value(source, SCHEMA + "url")
-            sources.append({**view.link(source, language), "url": url.value if url is not None else None})
+            url, published = view.value(source, SCHEMA + "url"), view.value(source, SCHEMA + "datePublished")
+            sources.append({**view.link(source, language), "url": url.value if url is not None else None,
+                            "publishers": self._links(source, SCHEMA + "publisher", language),
+                            "published": {"iso": published.value, "text": format_date(published)}
+                            if isinstance(published, ox.Literal) else None})
         return {"claim": view.link(record, language), "link": view.link(record, language),
                 "outlets": self._links(record, PROV + "wasAttributedTo", language), "sources": sources}
 
@@ -211,7 +217,14 @@ class PageRenderer:
             figures=figures, statements=statements, quotations=quotations, same_as=same_as,
             alternate=alternate, map=self._map(subject, ref.kind, language), inside=inside,
             jsonld=json.dumps(jsonld, ensure_ascii=False).replace("<", "\\u003c"),
-            html=HTML, citation=citation)
+            html=HTML, citation=citation, reference_terms=self._reference_terms(language))
+
+    def _reference_terms(self, language: str) -> dict[str, dict]:
+        """The properties a record's reference is made of, named as the data names them (their
+        labels, else their words: "was derived from", "date published")."""
+        terms = {"source": PROV + "wasDerivedFrom", "url": SCHEMA + "url", "publisher": SCHEMA + "publisher",
+                 "published": SCHEMA + "datePublished", "outlet": PROV + "wasAttributedTo"}
+        return {key: self.view.link(ox.NamedNode(iri), language) for key, iri in terms.items()}
 
     def site_pages(self, index: list[dict], language: str) -> dict[str, str]:
         """The home page, the timeline, the index of each kind of entity and the ontology page."""

@@ -1,11 +1,12 @@
 """What the Python server computes per request, computed once for a static export.
 
-The dumps listing, its checksums and the sitemap depend only on the release and the export's
-settings: the sitemap's absolute URLs are under the ``public_url`` setting (else the release's
+The dumps listing, its checksums, the sitemap and robots.txt depend only on the release and the
+export's settings: the sitemap's absolute URLs are under the ``public_url`` setting (else the release's
 base), as ``kazdata serve`` writes them, never under the Host header, which is the client's to
 choose (docs/decisions/013-hostile-web-traffic.md). So nginx and Apache send these files as
 they are. They are rendered by ``kazdata.http_contract``, as the Python server renders them.
-The stylesheet and script come from the entities package's static folder.
+The stylesheet, script and icon come from the entities package's static folder (the icon
+is also sent at ``/favicon.ico``, where browsers ask for it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from kazdata.entities.pages import STATIC_DIR
-from kazdata.http_contract import dumps_listing, sitemap
+from kazdata.http_contract import dumps_listing, robots_txt, sitemap
 from kazdata.release.opened import Release
 
 if TYPE_CHECKING:
@@ -33,12 +34,13 @@ def write_computed_files(release: Release, writer: SiteWriter, public_url: str |
 
     The sitemap's URLs are under ``public_url`` (the setting, ending in ``/``), else under the
     release's base, as ``kazdata serve`` writes them. The dumps listing, its checksums and the
-    sitemap get no ETag: the Python server sends none for them.
+    sitemap and robots.txt get no ETag: the Python server sends none for them.
     """
     writer.write(f"{COMPUTED}/dumps.html", dumps_listing(release).encode(), "")
     writer.write(f"{COMPUTED}/dumps/SHA256SUMS", release.dump_checksums.encode(), "")
     root = (public_url or release.base).rstrip("/")
     writer.write(f"{COMPUTED}/sitemap.xml", sitemap(release, root).encode(), "")
+    writer.write(f"{COMPUTED}/robots.txt", robots_txt(root).encode(), "")  # names the sitemap under the same root
     for path in sorted(STATIC_DIR.iterdir()):
         if path.is_file():
             body = path.read_bytes()

@@ -2,8 +2,8 @@
 configurations that dereference, negotiate and send the same bytes and headers as ``kazdata serve``.
 
 A dataset that changes only by release needs no Python at request time for its
-dereferenceable part; only ``/sparql`` runs queries, and the configuration proxies it to a
-kazdata server. The export is also an archivist's self-contained copy: ``SHA256SUMS`` covers
+dereferenceable part; only ``/sparql`` and the search page ``/search`` run code, and the
+configuration proxies them to a kazdata server. The export is also an archivist's self-contained copy: ``SHA256SUMS`` covers
 every exported file and ``README.txt`` says what is where.
 
 Layout of ``OUT`` (see docs/decisions/006-static-deployment.md for why)::
@@ -226,8 +226,8 @@ What this is
   JSON-LD context and site pages, with nginx and Apache httpd configurations that answer as
   `kazdata serve` does: /id/ 303 redirects, the release's version IRI, the ontology's version
   IRIs and the named graphs, content negotiation on Accept and Accept-Language, CORS preflights,
-  the same headers and ETags, precomputed gzip, byte ranges. /sparql is proxied to a kazdata
-  server.
+  the same headers and ETags, precomputed gzip, byte ranges; /robots.txt and /favicon.ico.
+  /sparql and the search page /search are proxied to a kazdata server.
 
 Check it
   cd {out} && sha256sum -c --quiet SHA256SUMS
@@ -250,8 +250,8 @@ Layout
   site/identity/NAME   a release file NAME as sent without compression
   site/gzip/NAME       the precomputed gzip copy of NAME (sent with Content-Encoding: gzip)
   site/identity/_kazdata/   what the Python server computes (dumps listing and its
-                       checksums, the sitemap under {root}), computed once here,
-                       and the pages' style sheet and script
+                       checksums, the sitemap and robots.txt under {root}), computed
+                       once here, and the pages' style sheet, script and icon
   site/identity/SHA256SUMS  the checksums of the files served as they are, by URL path
                        (served at /SHA256SUMS)
   SHA256SUMS           checksums of everything in this folder except logs/ and tmp/
