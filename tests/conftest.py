@@ -233,3 +233,16 @@ def virtuoso_server(tmp_path_factory):
     server = VirtuosoServer.start(tmp_path_factory.mktemp("virtuoso"), free_port, query_seconds=20)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per module (the page and query-page tests)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import CHROMIUM_ARGS
+    chromium = require_debian_package("chromium", "/usr/bin/chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import require_debian_package
-from tests.test_browser import CHROMIUM_ARGS
-
 #: one page of every kind the site has
 PAGES = ["/", "/timeline", "/index/place", "/doc/event/zhanaozen-shooting-2011-12-16", "/doc/place/zhanaozen",
          "/doc/place/zhanaozen-central-square", "/doc/person/kalmukhambet-kasymov", "/doc/organization/new-york-times",
@@ -20,16 +17,6 @@ PAGES = ["/", "/timeline", "/index/place", "/doc/event/zhanaozen-shooting-2011-1
 WIDTHS = [1280, 390, 360]
 #: issue 18: no page above this before compression
 MOST_BYTES = 200_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_debian_package("chromium", "/usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def _overflow(page) -> int:

@@ -17,9 +17,6 @@ import pytest
 import requests
 from rdflib import Graph
 
-from tests.conftest import require_debian_package
-from tests.test_browser import CHROMIUM_ARGS
-
 PREFIXES = ("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
             "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n")
 CITIES = PREFIXES + "SELECT ?place ?label WHERE {\n  ?place a schema:City ; rdfs:label ?label\n} ORDER BY ?label"
@@ -31,16 +28,6 @@ QUOTATIONS = ("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3
               "WHERE { ?entity rdfs:comment ?comment ; a ?type } ORDER BY DESC(?length) LIMIT 5")
 #: a syntax error on the third line: FILTER without its expression
 BROKEN = "SELECT ?s WHERE {\n  ?s ?p ?o .\n  FILTER(?o = ) }"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_debian_package("chromium", "/usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture()
