@@ -12,8 +12,10 @@ proxy's freshness (``KAZDATA_CACHE_FRESH``), unchanged documents revalidated by 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -22,8 +24,11 @@ import threading
 import time
 from pathlib import Path
 
+import jsonschema
 import pytest
+import rdflib
 import requests
+import yaml
 
 from kazdata.builder import build_release, quiet
 from tests.conftest import ROOT, ServerProcess, free_port, require_debian_package
@@ -74,21 +79,26 @@ def origins(release_dir, second_release, tmp_path_factory):
             server.stop()
 
 
-@pytest.fixture(scope="module")
-def cache(origins, tmp_path_factory):
-    """The recipe's caching proxy, its upstream the blue origin."""
-    prefix = tmp_path_factory.mktemp("cache")
+def _start_cache(prefix: Path, values: dict[str, str], origin_port: int) -> ServerProcess:
+    """The recipe's caching proxy: the template rendered with ``values`` (as ``envsubst`` does),
+    its release upstream the origin on ``origin_port``."""
     prefix.chmod(0o755)
     for folder in ("logs", "tmp", "cache"):
         (prefix / folder).mkdir()
-    port = free_port()
-    values = {"KAZDATA_CACHE_LISTEN": f"127.0.0.1:{port}", "KAZDATA_SPARQL_UPSTREAM": "127.0.0.1:9",
-              "KAZDATA_CACHE_SIZE": "100m", "KAZDATA_CACHE_FRESH": f"{FRESH_S}s"}
-    config = re.sub(r"\$\{(KAZDATA_[A-Z_]+)\}", lambda m: values[m.group(1)], TEMPLATE.read_text())  # as envsubst
+    config = re.sub(r"\$\{(KAZDATA_[A-Z_]+)\}", lambda m: values[m.group(1)], TEMPLATE.read_text())
     (prefix / "cache.conf").write_text(config)
-    (prefix / "release-upstream.conf").write_text(f"server 127.0.0.1:{origins['blue'].port};\n")
-    server = _nginx(prefix, prefix / "cache.conf", port)
+    (prefix / "release-upstream.conf").write_text(f"server 127.0.0.1:{origin_port};\n")
+    server = _nginx(prefix, prefix / "cache.conf", int(values["KAZDATA_CACHE_LISTEN"].rsplit(":", 1)[1]))
     server.prefix = prefix  # type: ignore[attr-defined]
+    return server
+
+
+@pytest.fixture(scope="module")
+def cache(origins, tmp_path_factory):
+    """The recipe's caching proxy, its upstream the blue origin."""
+    values = {"KAZDATA_CACHE_LISTEN": f"127.0.0.1:{free_port()}", "KAZDATA_SPARQL_UPSTREAM": "127.0.0.1:9",
+              "KAZDATA_CACHE_SIZE": "100m", "KAZDATA_CACHE_FRESH": f"{FRESH_S}s"}
+    server = _start_cache(tmp_path_factory.mktemp("cache"), values, origins["blue"].port)
     yield server
     server.stop()
 
@@ -155,3 +165,104 @@ def test_a_release_switch_is_seen_through_the_cache_and_never_mixes_releases(ori
     unchanged = [d for d in DOCUMENTS if d not in changed]
     assert any(cached == "REVALIDATED" and document in unchanged for at, document, _s, _e, _b, cached in seen
                if at > switched), "unchanged documents are revalidated by ETag, not fetched again"
+
+
+# ---------------------------------------------------------------------------------------------
+# The compose file and the systemd units, as written. No Docker daemon (nor the images: no
+# internet) runs here, so the compose file is checked against the Compose Specification's schema
+# (what `docker compose config` checks) and each service's command is run as written on
+# loopback, with only the hosts, ports and paths that name the compose network replaced.
+
+COMPOSE = ROOT / "docs" / "deploy" / "compose.yaml"
+COMPOSE_SCHEMA = ROOT / "tests" / "vendor" / "compose-spec" / "compose-spec.json"
+#: options whose values name the compose network or the host's folders
+LOCAL_OPTIONS = ("--release", "--host", "--port", "--endpoint")
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def test_the_compose_file_is_a_valid_compose_file():
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in jsonschema.Draft7Validator(schema).iter_errors(_compose())]
+    assert errors == []
+    assert set(_compose()["services"]) == {"store", "sparql", "origin-blue", "origin-green", "cache"}
+
+
+def _compose_sparql_command() -> list[str]:
+    """The sparql service's ``kazdata serve`` words (its command is ``sh -c "pip install ... &&
+    kazdata serve ..."``)."""
+    shell = shlex.split(_compose()["services"]["sparql"]["command"])
+    assert shell[:2] == ["sh", "-c"], shell
+    serve = [part for part in shell[2].split("&&") if part.strip().startswith("kazdata serve")]
+    assert len(serve) == 1, shell
+    return shlex.split(serve[0])[2:]
+
+
+def _unit_sparql_command() -> list[str]:
+    """The ``kazdata serve`` words of docs/deploy.md's kazdata-sparql.service ``ExecStart``."""
+    text = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    unit = text[text.index("kazdata-sparql.service"):]
+    line = re.search(r"^ExecStart=(.*?(?:\\\n.*?)*)$", unit, re.M)
+    assert line, "no ExecStart in the kazdata-sparql unit"
+    words = shlex.split(line.group(1).replace("\\\n", " "))
+    assert words[0].endswith("/kazdata") and words[1] == "serve", words
+    return words[2:]
+
+
+def _localised(words: list[str], values: dict[str, str]) -> list[str]:
+    """``words`` with the values of LOCAL_OPTIONS replaced; every other option kept as written."""
+    out, given = list(words), set()
+    for index, word in enumerate(words[:-1]):
+        if word in LOCAL_OPTIONS:
+            out[index + 1] = values[word]
+            given.add(word)
+    assert given == set(LOCAL_OPTIONS), f"the command should name {LOCAL_OPTIONS}: {words}"
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded_store(virtuoso_server, release_dir):
+    """The recipe's store, Virtuoso, loaded with the release by ``kazdata load``."""
+    loaded = subprocess.run([sys.executable, "-m", "kazdata", "load", str(release_dir),
+                             "--endpoint", virtuoso_server.graph_store,
+                             "--update-endpoint", virtuoso_server.root + "/sparql-auth"],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "KAZDATA_STORE_CREDENTIALS": str(virtuoso_server.credentials)})
+    assert loaded.returncode == 0, loaded.stderr
+    return virtuoso_server
+
+
+EVENTS = "PREFIX schema: <https://schema.org/> SELECT (COUNT(DISTINCT ?e) AS ?n) WHERE { ?e a schema:Event }"
+
+
+@pytest.mark.parametrize("read", [_compose_sparql_command, _unit_sparql_command], ids=["compose", "systemd"])
+def test_the_recipes_sparql_tier_runs_as_written_behind_its_cache(read, loaded_store, release_dir, origins,
+                                                                     tmp_path_factory):
+    port = free_port()
+    words = _localised(read(), {"--release": str(release_dir), "--host": "127.0.0.1", "--port": str(port),
+                                "--endpoint": loaded_store.sparql})
+    public = words[words.index("--public-url") + 1] if "--public-url" in words else "https://w3id.org/kazdata/"
+    tier = ServerProcess("the sparql tier", [sys.executable, "-m", "kazdata", "serve", *words], port, 60, cwd=ROOT)
+    environment = _compose()["services"]["cache"]["environment"]
+    values = {**environment, "KAZDATA_CACHE_LISTEN": f"127.0.0.1:{free_port()}",
+              "KAZDATA_SPARQL_UPSTREAM": f"127.0.0.1:{port}", "KAZDATA_CACHE_SIZE": "100m"}
+    cache = _start_cache(tmp_path_factory.mktemp("compose-cache"), values, origins["blue"].port)
+    try:
+        expected = len(set(rdflib.Graph().parse(release_dir / "dumps" / "kazdata.ttl").subjects(
+            rdflib.RDF.type, rdflib.URIRef("https://schema.org/Event"))))
+        answer = requests.get(cache.url("/sparql"), params={"query": EVENTS}, timeout=30,
+                              headers={"Accept": "application/sparql-results+json"})
+        assert answer.status_code == 200, answer.text
+        assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == expected > 0
+        described = rdflib.Graph().parse(data=requests.get(cache.url("/sparql"), timeout=30,
+                                                           headers={"Accept": "text/turtle"}).text, format="turtle")
+        endpoints = set(described.objects(None, rdflib.URIRef("http://www.w3.org/ns/sparql-service-description#endpoint")))
+        assert endpoints == {rdflib.URIRef(public + "sparql")}  # the command's --public-url was taken
+        document = requests.get(cache.url("/doc/place/aktau"), headers={"Accept": "text/turtle"}, timeout=10)
+        assert document.status_code == 200 and "Aktau" in document.text  # from the origin, through the cache
+    finally:
+        cache.stop()
+        tier.stop()
