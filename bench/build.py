@@ -23,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -143,7 +144,7 @@ def start_up(release: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="triples, comma-separated")
-    parser.add_argument("--cache", default="/tmp/kazdata-bench-build", help="where sources and releases go")
+    parser.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "kazdata-bench-build"), help="where sources and releases go")
     parser.add_argument("--validate", action="store_true", help="run the whole `kazdata build`, validation too")
     parser.add_argument("--store", action="store_true", help="also write the on-disk store (`--store`)")
     parser.add_argument("--json", help="also write the results as JSON to this file")

@@ -5,9 +5,9 @@
 Issue 5 asks for kazdata's Python server at at least 0.5x the requests/s of Oxigraph's own
 server answering ``DESCRIBE`` (the dereferencing equivalent), with a p99 under 20 ms, at 32
 concurrent clients (wrk -t2 -c32). This starts, on one cached release of ``bench/scale.py``
-(``/tmp/kazdata-bench-scale/release-{scale}``, or ``--release``), ``kazdata serve`` under each
+(``kazdata-bench-scale/release-{scale}`` in the temp folder, or ``--release``), ``kazdata serve`` under each
 server named and ``oxigraph serve-read-only`` on a store loaded from the release's N-Quads (kept
-under ``/tmp/kazdata-doc-rate``), then runs wrk on each in turn, the order reversed every other
+under ``kazdata-doc-rate`` in the temp folder), then runs wrk on each in turn, the order reversed every other
 round. kazdata gets ``GET /doc/{kind}/{slug}`` with ``Accept: text/turtle`` rotating over 200
 entities; Oxigraph gets ``DESCRIBE <{base}id/{kind}/{slug}>`` over the same entities. Figures
 are the median of the rounds; the ratio column is kazdata's req/s over Oxigraph's in the same run.

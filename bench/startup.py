@@ -3,7 +3,7 @@
     python bench/startup.py RELEASE [--backends memory,disk] [--verify quick,full,off] [--runs 3]
 
 RELEASE must have been built with ``--store`` for the disk backend (bench/scale.py keeps its
-releases under /tmp/kazdata-bench-scale/). Start = process start until ``ASK {}`` answers 200;
+releases under kazdata-bench-scale/ in the temp folder). Start = process start until ``ASK {}`` answers 200;
 the median of ``--runs`` starts is printed. Loopback only.
 """
 

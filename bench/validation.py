@@ -1,7 +1,7 @@
 """Validation at 10^4, 10^5 and 10^6 triples: time per phase and peak memory, per core engine.
 
 Validates the synthetic sources that bench/scale.py generates (cached under
-/tmp/kazdata-bench-scale/sources-N) with ``validate_sources``, once with the compiled core
+kazdata-bench-scale/sources-N in the temp folder) with ``validate_sources``, once with the compiled core
 engine (``engine="sparql"``, the default: core constraints as SPARQL in Oxigraph) and, at the
 sizes given by ``--pyshacl-at``, once with the reference (``engine="pyshacl"``: core constraints
 in pySHACL, one source file per worker process), each in a fresh process so that its peak RSS is
