@@ -46,3 +46,41 @@ def test_servers_and_commands_are_this_interpreters_kazdata():
     assert conftest.KAZDATA == [sys.executable, "-m", "kazdata"]
     done = subprocess.run([*conftest.KAZDATA, "--help"], capture_output=True, text=True, timeout=60, cwd=conftest.ROOT)
     assert done.returncode == 0 and "usage: kazdata" in done.stdout
+
+
+#: what ``subprocess`` runs a command with
+_RUNNERS = {"run", "Popen", "call", "check_call", "check_output"}
+#: first words of a command that would be whatever is first on ``PATH``, not this interpreter's kazdata
+_FROM_PATH = {"kazdata", "python", "python3"}
+
+
+def _commands_from_path(path) -> list[str]:
+    """``file:line`` of each ``subprocess`` call in ``path`` whose command is a list starting with a
+    name looked up on ``PATH`` (``["kazdata", ...]``, ``["python", ...]``)."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _RUNNERS
+                and node.args and isinstance(node.args[0], ast.List) and node.args[0].elts):
+            continue
+        first = node.args[0].elts[0]
+        if isinstance(first, ast.Constant) and first.value in _FROM_PATH:
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_no_test_runs_a_kazdata_or_python_found_on_path():
+    """Issue 16: a test runs ``conftest.KAZDATA`` (``sys.executable -m kazdata``), never the
+    ``kazdata`` or ``python`` first on ``PATH``, which may be another installation's."""
+    files = sorted((conftest.ROOT / "tests").glob("*.py"))
+    assert len(files) > 40
+    assert [where for path in files for where in _commands_from_path(path)] == []
+
+
+def test_the_path_rule_sees_a_command_from_path(tmp_path):
+    """The rule above can fail: it finds each form a test could write."""
+    sample = tmp_path / "test_sample.py"
+    sample.write_text("import subprocess\nsubprocess.run(['kazdata', 'build'])\n"
+                      "subprocess.Popen(['python', '-m', 'kazdata'])\nsubprocess.run([sys.executable, '-m', 'kazdata'])\n",
+                      encoding="utf-8")
+    assert _commands_from_path(sample) == ["test_sample.py:2", "test_sample.py:3"]
