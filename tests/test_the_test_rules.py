@@ -84,3 +84,48 @@ def test_the_path_rule_sees_a_command_from_path(tmp_path):
                       "subprocess.Popen(['python', '-m', 'kazdata'])\nsubprocess.run([sys.executable, '-m', 'kazdata'])\n",
                       encoding="utf-8")
     assert _commands_from_path(sample) == ["test_sample.py:2", "test_sample.py:3"]
+
+
+def test_ci_run_says_it_is_ci_before_running_the_readmes_command():
+    """``.ci/run`` exports ``CI=true`` itself (a missing browser, nginx or Apache then fails the run
+    on any runner), before the line that runs the tests."""
+    lines = (conftest.ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    exported = [number for number, line in enumerate(lines) if line.strip() == "export CI=true"]
+    tested = [number for number, line in enumerate(lines) if "python -m pytest" in line and not line.startswith("#")]
+    assert exported and tested and exported[0] < tested[0], (exported, tested)
+
+
+def _draws(tmp_path, name: str, environ: dict[str, str]) -> tuple[str, str]:
+    """(the report header's hypothesis line, the integers a hypothesis test drew) of one pytest run
+    of a throw-away test file with the suite's conftest as a plugin."""
+    import os
+    drawn = tmp_path / f"{name}.txt"
+    (tmp_path / f"test_{name}.py").write_text(
+        "import os\nfrom hypothesis import given, settings, strategies as st\n\n"
+        "@settings(max_examples=20)\n@given(st.integers())\n"
+        "def test_draw(n):\n    open(os.environ['DRAWN'], 'a').write(f'{n}\\n')\n", encoding="utf-8")
+    outside = {key: value for key, value in os.environ.items() if key not in ("CI", "KAZDATA_HYPOTHESIS_SEED")}
+    environ = {**outside, "PYTHONPATH": str(conftest.ROOT), "DRAWN": str(drawn), **environ}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                           "-c", str(conftest.ROOT / "pyproject.toml"), "--rootdir", str(tmp_path),
+                           str(tmp_path / f"test_{name}.py")],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path, env=environ)
+    assert done.returncode == 0, done.stdout + done.stderr
+    header = next(line for line in done.stdout.splitlines() if line.startswith("hypothesis: profile"))
+    return header, drawn.read_text(encoding="utf-8")
+
+
+def test_hypothesis_in_ci_replays_the_kept_examples_read_only_and_draws_from_a_fixed_seed(tmp_path):
+    """In CI two runs draw the same examples from the seed the header shows, and the example
+    database in the repository is not written; outside CI the draws are random."""
+    kept = sorted(conftest.HYPOTHESIS_EXAMPLES.rglob("*"))
+    first_header, first = _draws(tmp_path, "ci_first", {"CI": "true"})
+    second_header, second = _draws(tmp_path, "ci_second", {"CI": "true"})
+    assert first_header == second_header == ("hypothesis: profile kazdata-ci, seed 20111216, "
+                                             "examples kept in tests/hypothesis-examples")
+    assert first == second and len(first.splitlines()) >= 10
+    assert sorted(conftest.HYPOTHESIS_EXAMPLES.rglob("*")) == kept  # nothing written in CI
+    other_header, other = _draws(tmp_path, "ci_other_seed", {"CI": "true", "KAZDATA_HYPOTHESIS_SEED": "7"})
+    assert "seed 7," in other_header and other != first
+    local_header, local = _draws(tmp_path, "local", {})
+    assert local_header.startswith("hypothesis: profile kazdata-dev, seed random") and local != first
