@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -78,7 +77,6 @@ def _our_server(link: Path) -> LiveServer:
             server = LiveServer(link)
         except RuntimeError:  # it exited: the port was taken after all
             continue
-        time.sleep(0.5)
         try:
             answer = requests.get(server.url("/releases/"), headers={"Accept": "text/turtle"}, timeout=30).text
         except requests.RequestException:
