@@ -7,6 +7,7 @@ found alive, so they run first in its selection.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pyoxigraph as ox
@@ -87,6 +88,25 @@ def test_the_results_formats_are_the_registered_ones():
             fmt.serialize([], Style({}))
 
 
+#: the names people know the formats by, as the VoID dump labels and the 406 messages show them
+LABELS = {"ttl": "Turtle", "jsonld": "JSON-LD", "nt": "N-Triples", "rdf": "RDF/XML", "html": "HTML",
+          "trig": "TriG", "nq": "N-Quads"}
+RESULT_LABELS = {"srj": "SPARQL JSON", "srx": "SPARQL XML", "csv": "CSV", "tsv": "TSV"}
+
+
+def test_every_format_a_client_sees_named_carries_its_usual_name():
+    assert {extension: fmt.label for extension, fmt in {**DOCUMENT_FORMATS, **DATASET_FORMATS}.items()} == LABELS
+    assert {extension: fmt.label for extension, fmt in RESULT_FORMATS.items()} == RESULT_LABELS
+
+
+def test_the_history_formats_are_the_registered_ones():
+    """The feed, the TimeMap (RFC 7089's application/link-format), RDF Patch, plain JSON."""
+    assert [(f.name, f.media_types, f.extension, f.text) for f in (
+        formats.ATOM, formats.LINK_FORMAT, formats.RDF_PATCH, formats.PLAIN_JSON)] == [
+        ("atom", ("application/atom+xml",), "atom", True), ("linkformat", ("application/link-format",), "link", True),
+        ("rdfpatch", ("application/rdf-patch",), "rdfp", True), ("json", ("application/json",), "json", True)]
+
+
 def test_errors_are_written_in_plain_text_html_or_json_in_that_order():
     assert [(f.name, f.media_types) for f in ERROR_FORMATS] == [
         ("text", ("text/plain",)), ("html", ("text/html", "application/xhtml+xml")),
@@ -136,7 +156,7 @@ def _triple(s: str, p: str, o: ox.NamedNode | ox.Literal | ox.BlankNode) -> ox.T
 
 def test_triples_are_sorted_by_subject_then_type_first_then_predicate_and_object_once_each():
     b_type = _triple("b", RDF_TYPE, ox.NamedNode(EX + "Thing"))
-    b_a = _triple("b", "a", ox.Literal("x"))
+    b_a = _triple("b", "http://a.example/p", ox.Literal("x"))  # sorts before rdf:type's IRI as text
     b_z1, b_z2 = _triple("b", "z", ox.Literal("1")), _triple("b", "z", ox.Literal("2"))
     a_z = _triple("a", "z", ox.Literal("0"))
     assert sort_triples([b_z2, b_a, b_z1, b_type, a_z, b_z1]) == [a_z, b_type, b_a, b_z1, b_z2]
@@ -148,6 +168,8 @@ def test_only_the_prefixes_a_document_uses_and_none_that_would_hide_a_slash():
     written = formats.TURTLE.serialize(triples, Style(prefixes))
     assert b"@prefix ex: <https://example.org/>" in written and b"@prefix xsd:" in written
     assert b"unused" not in written and b"@prefix id:" not in written
+    rdf_xml = formats.RDF_XML.serialize(triples, Style(prefixes))  # RDF/XML declares the prefixes it uses too
+    assert b'xmlns:ex="https://example.org/"' in rdf_xml and b"unused" not in rdf_xml
     assert prefixes_used_by({EX + "id/place/aktau"}, prefixes) == {}  # ex: would print ex:id\/place\/aktau
     assert prefixes_used_by({EX + "id/place"}, prefixes) == {"id": EX + "id/"}
     assert prefixes_used_by({EX + "a", EX + "b"}, prefixes) == {"ex": EX}
@@ -210,11 +232,35 @@ def test_json_ld_embeds_the_context_sorts_the_nodes_and_keeps_lists_in_order():
 
 def test_json_ld_of_one_node_and_of_none_is_still_a_graph():
     one = json.loads(compact_jsonld(GRAPH[:1], Style({}, {"ex": EX})))
-    assert one["@context"] == {"ex": EX} and [node["@id"] for node in one["@graph"]] == ["ex:aktau"]
+    assert one == {"@context": {"ex": EX}, "@graph": [{"@id": "ex:aktau", "@type": "https://schema.org/City"}]}
     assert json.loads(compact_jsonld([], Style({}, {"ex": EX}))) == {"@context": {"ex": EX}, "@graph": []}
+
+
+def test_json_ld_without_a_context_is_still_compacted_into_a_graph():
+    """(rdflib then compacts with the prefixes it binds by itself.)"""
+    document = json.loads(compact_jsonld(GRAPH, Style({})))
+    assert list(document) == ["@context", "@graph"] and len(document["@graph"]) == 2
+    assert isomorphic(rdflib.Graph().parse(data=json.dumps(document), format="json-ld"), _rdflib(GRAPH))
+
+
+def test_json_ld_keys_are_written_sorted_whatever_order_the_context_gives():
+    written = compact_jsonld(GRAPH[:2], Style({}, {"name": {"@id": EX + "name"}, "ex": EX}))
+    assert written.index(b'"ex":') < written.index(b'"name":') < written.index(b'"@graph"')
+
+
+def test_a_style_is_a_value():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Style({}).prefixes = {"ex": EX}  # type: ignore[misc]
 
 
 def test_json_ld_refuses_what_rdflib_cannot_write_with_a_value_error():
     quoted = ox.Triple(ox.NamedNode(EX + "s"), ox.NamedNode(EX + "p"), ox.Literal("o"))
     with pytest.raises(ValueError, match="rdflib cannot write this graph as JSON-LD"):
         compact_jsonld([_triple("claim", "says", quoted)], Style({}))
+
+
+def test_json_ld_arrays_are_sorted_by_code_point_not_by_escaped_text():
+    """``é`` (U+00E9) sorts after ``z``; written as ``\\u00e9`` it would sort before it."""
+    triples = [_triple("s", "v", ox.Literal(text)) for text in ("é", "z", "a")]
+    document = json.loads(compact_jsonld(triples, Style({}, {"ex": EX})))
+    assert document["@graph"][0]["ex:v"] == ["a", "z", "é"]
