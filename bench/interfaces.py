@@ -54,7 +54,9 @@ def stalled_bodies(base: str, count: int):
             sock.close()
 
 
-def run(release: Path, *, workers: int, threads: int, seconds: int, rounds: int, stalled: int) -> dict:
+def run(release: Path, *, workers: int, threads: int, seconds: int, rounds: int, stalled: int,
+        only: str = "") -> dict:
+    loads = [load for load in LOADS if only in load[0]]
     running = {name: c.kazdata_server(release, workers=workers, threads=threads, server=name,
                                       extra=("--body-timeout", "600")) for name in SERVERS}
     c.emit(f"== granian WSGI vs RSGI bridge on {release}, {workers}x{threads}, wrk -t1 -d{seconds}s, "
@@ -68,7 +70,7 @@ def run(release: Path, *, workers: int, threads: int, seconds: int, rounds: int,
         for name, (_server, base) in running.items():
             c.check_urls(base, ["/doc/place/aktau"], TURTLE, "text/turtle")
             c.warm_up(base, ["/doc/place/aktau"], TURTLE)
-        for label, path, headers, connections, with_stalled in LOADS:
+        for label, path, headers, connections, with_stalled in loads:
             for name in c.abba(list(SERVERS), rounds):
                 base = running[name][1]
                 with stalled_bodies(base, stalled if with_stalled else 0):
@@ -82,7 +84,7 @@ def run(release: Path, *, workers: int, threads: int, seconds: int, rounds: int,
             server.__exit__(None, None, None)
     summary = {key: c.combine(results) for key, results in runs.items()}
     rows = []
-    for label, *_ in LOADS:
+    for label, *_ in loads:
         wsgi, rsgi = summary[(label, "granian")], summary[(label, "granian-rsgi")]
         rows.append([label, wsgi["rps"], rsgi["rps"], f"{c.ratio(rsgi['rps'], wsgi['rps']):.2f}",
                      wsgi["p99_ms"], rsgi["p99_ms"], wsgi["errors"] + wsgi["non_2xx"],
@@ -104,13 +106,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--stalled", type=int, default=200)
+    parser.add_argument("--only", default="", help="only the loads whose label holds this text")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args(argv)
     release = Path(args.release) if args.release else Path(tempfile.gettempdir()) / "kazdata-bench-interfaces"
     if not (release / "SHA256SUMS").is_file():
         c.build_release(release)
     results = run(release.resolve(), workers=args.workers, threads=args.threads, seconds=args.seconds,
-                  rounds=args.rounds, stalled=args.stalled)
+                  rounds=args.rounds, stalled=args.stalled, only=args.only)
     c.write_json(args.json, results)
     return results
 

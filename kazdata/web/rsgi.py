@@ -18,7 +18,6 @@ Decision 022 has the measurements.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
@@ -26,6 +25,7 @@ from flask import Flask
 from kazdata.web.documents import answer_document
 from kazdata.web.request_body import BODIES_REFUSED, BODIES_REFUSED_HEADERS, has_body, late_body_answer
 from kazdata.web.resources import SERVED, Resources
+from kazdata.web.thread_pool import ThreadPool
 from kazdata.web.wsgi_calls import Reply, call_app, environ_for, next_batch
 
 
@@ -36,7 +36,7 @@ class RsgiBridge:
         self.flask_app = flask_app
         self.resources: Resources = flask_app.extensions["kazdata"]
         settings = self.resources.settings
-        self.pool = ThreadPoolExecutor(settings.threads, thread_name_prefix="kz-web")
+        self.pool = ThreadPool(settings.threads, "kz-web")
         self.body_slots = max(1, settings.threads // 2)
         self.body_seconds = settings.body_timeout
         self.max_body = settings.max_body
@@ -97,11 +97,10 @@ class RsgiBridge:
                 status, headers, body = document
                 protocol.response_bytes(int(status[:3]), headers, body)
                 return
-        loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(self.pool, call_app, self.flask_app, environ)
-        await self.send(reply, protocol, loop)
+        reply = await self.pool.run(call_app, self.flask_app, environ)
+        await self.send(reply, protocol)
 
-    async def send(self, reply: Reply, protocol: Any, loop: asyncio.AbstractEventLoop) -> None:
+    async def send(self, reply: Reply, protocol: Any) -> None:
         if reply.file is not None:
             path, start, end = reply.file
             if start is None or end is None:
@@ -120,9 +119,9 @@ class RsgiBridge:
                     await transport.send_bytes(chunk)
                 if not more:
                     break
-                chunk, more = await loop.run_in_executor(self.pool, next_batch, reply.rest)
+                chunk, more = await self.pool.run(next_batch, reply.rest)
         finally:
-            await loop.run_in_executor(self.pool, reply.close)
+            await self.pool.run(reply.close)
 
 
 def production_rsgi() -> RsgiBridge:
