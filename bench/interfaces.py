@@ -67,7 +67,7 @@ def run(release: Path, *, workers: int, threads: int, seconds: int, rounds: int,
         for server, _base in running.values():
             server.__enter__()
             started.append(server)
-        for name, (_server, base) in running.items():
+        for _server, base in running.values():
             c.check_urls(base, ["/doc/place/aktau"], TURTLE, "text/turtle")
             c.warm_up(base, ["/doc/place/aktau"], TURTLE)
         for label, path, headers, connections, with_stalled in loads:
