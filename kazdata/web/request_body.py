@@ -15,8 +15,10 @@ document, every GET query) always find a free thread. docs/decisions/005 has the
 Where the HTTP server gives Python the client's socket (gunicorn, as ``gunicorn.socket``), the
 gate also reads the body itself against a deadline (``seconds`` for the whole body, the
 socket's timeout set to what is left before each read): a body not there in time gets ``408``,
-the connection is closed and the thread is free. granian gives no socket and no timeout on its
-read (decision 013), so under granian the count above is the bound.
+the connection is closed and the thread is free. granian's WSGI interface gives no socket and
+no timeout on its read (decision 013), so there the count above is the bound; behind granian's
+RSGI interface the bridge (``kazdata.web.rsgi``) awaits the body against the deadline before
+this gate sees the request (decision 022).
 """
 
 from __future__ import annotations

@@ -11,8 +11,11 @@ same ``429``. A plain ``GET /doc/`` whose bytes are in memory is answered in the
 (``answer_document``, the code ``FastDocuments`` runs under WSGI); every other request, with its
 body read, runs the Flask app on a pool of ``threads`` threads (``call_app``), and its answer
 goes back by ``response_bytes``, ``response_file`` (a release file: granian sends it) or
-``response_stream`` (batches fetched on the pool, so a slow reader holds no thread).
-Decision 022 has the measurements.
+``response_stream`` (batches fetched on the pool, so a slow reader holds no thread; but granian
+2.8's ``send_bytes`` does not wait for the client, so a streamed answer, a SPARQL result past
+64 kB, is taken from its query process at once and buffered by granian, up to ``result_bytes``
+per response, where WSGI would wait for the reader). Decision 022 has the measurements and
+why this is not the default.
 """
 
 from __future__ import annotations
