@@ -134,3 +134,25 @@ def test_a_document_answered_in_the_event_loop_is_the_one_flask_sends(servers):
     first, second = (exchange(servers[1], "GET", "/doc/event/zhanaozen-shooting-2011-12-16.nt", {}, None)
                      for _ in range(2))
     assert wsgi[0] == 200 and first == second == wsgi
+
+
+def test_a_client_that_leaves_mid_answer_is_no_error(release_dir):
+    """A streamed answer whose client has gone ends quietly: nothing to log (granian logs an
+    exception out of the app as an error, with its traceback)."""
+    server = LiveServer(release_dir, ["--server", "granian-rsgi", "--workers", "1", "--result-bytes", "60000000"])
+    try:
+        numbers = " ".join(map(str, range(100)))
+        query = ("SELECT ?x WHERE { VALUES ?a { " + numbers + " } VALUES ?b { " + numbers + " } "
+                 'BIND(CONCAT(STR(?a), "-", STR(?b), "' + "w" * 2000 + '") AS ?x) }')
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                sock.sendall(f"GET /sparql?query={quote(query)} HTTP/1.1\r\nHost: x\r\n"
+                             "Accept: text/tab-separated-values\r\n\r\n".encode())
+                assert sock.recv(20).startswith(b"HTTP/1.1 200")
+        asked = exchange(server, "GET", "/sparql?query=" + quote("ASK {}"), SPARQL_JSON, None)
+        assert asked[0] == 200
+    finally:
+        server.stop()
+    assert server.process.stdout is not None
+    log = server.process.stdout.read().decode()
+    assert "Traceback" not in log and "ERROR" not in log, log

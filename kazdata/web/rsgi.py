@@ -24,6 +24,7 @@ import asyncio
 from typing import Any
 
 from flask import Flask
+from granian.rsgi import ProtocolClosed
 
 from kazdata.web.documents import answer_document
 from kazdata.web.request_body import BODIES_REFUSED, BODIES_REFUSED_HEADERS, has_body, late_body_answer
@@ -123,6 +124,8 @@ class RsgiBridge:
                 if not more:
                     break
                 chunk, more = await self.pool.run(next_batch, reply.rest)
+        except ProtocolClosed:
+            pass  # the client went away: nothing to tell anyone, the answer's source is closed below
         finally:
             await self.pool.run(reply.close)
 
