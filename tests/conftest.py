@@ -34,12 +34,16 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 #: machine; CI reads them without writing and draws the rest from a fixed seed, so a run there is
 #: repeatable and its seed is printed in the report header (``KAZDATA_HYPOTHESIS_SEED`` or
 #: pytest's ``--hypothesis-seed`` to change it). A failure prints the blob that reproduces it.
+#: ``derandomize=False`` in both: hypothesis's own default on a machine it takes for CI derives
+#: each test's draws from the test's source, which would take precedence over the seed and
+#: make the header's seed (and changing it) mean nothing.
 HYPOTHESIS_EXAMPLES = ROOT / "tests" / "hypothesis-examples"
 HYPOTHESIS_SEED = int(os.environ.get("KAZDATA_HYPOTHESIS_SEED", "20111216"))
 hypothesis.settings.register_profile(
-    "kazdata-ci", database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES)), print_blob=True)
+    "kazdata-ci", database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES)), print_blob=True,
+    derandomize=False)
 hypothesis.settings.register_profile(
-    "kazdata-dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES), print_blob=True)
+    "kazdata-dev", database=DirectoryBasedExampleDatabase(HYPOTHESIS_EXAMPLES), print_blob=True, derandomize=False)
 hypothesis.settings.load_profile("kazdata-ci" if IN_CI else "kazdata-dev")
 
 

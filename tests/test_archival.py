@@ -27,6 +27,7 @@ from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import SourceError
 from kazdata.formats import GRAPH_FORMATS, HTML
 from kazdata.release.opened import Release
+from tests.conftest import KAZDATA
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +42,7 @@ VERSION, ISSUED = "2.1.0-rc.1", "2027-01-15"
 
 
 def kazdata(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
+    return subprocess.run([*KAZDATA, *args], capture_output=True, text=True, cwd=ROOT, timeout=300,
                           env={**os.environ, **(env or {})})
 
 

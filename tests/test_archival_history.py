@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -25,7 +24,7 @@ import requests
 from rdflib import Graph, Literal, Namespace, URIRef
 
 from kazdata.sources import bundled
-from tests.conftest import LiveServer, require_debian_package
+from tests.conftest import KAZDATA, LiveServer, require_debian_package
 from tests.test_browser import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +41,7 @@ BEFORE, BETWEEN, AFTER = "Sat, 01 Jan 2000 00:00:00 GMT", "Sat, 05 Dec 2026 12:0
 
 
 def kazdata(*args: str | Path) -> subprocess.CompletedProcess:
-    result = subprocess.run(["kazdata", *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=300,
+    result = subprocess.run([*KAZDATA, *map(str, args)], capture_output=True, text=True, cwd=ROOT, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     return result
@@ -78,7 +77,6 @@ def _our_server(link: Path) -> LiveServer:
             server = LiveServer(link)
         except RuntimeError:  # it exited: the port was taken after all
             continue
-        time.sleep(0.5)
         try:
             answer = requests.get(server.url("/releases/"), headers={"Accept": "text/turtle"}, timeout=30).text
         except requests.RequestException:
@@ -271,9 +269,9 @@ def test_prune_removes_a_version_but_never_the_served_one(history, tmp_path):
     link = tmp_path / "served"
     kazdata("publish", root / "build-1", "--to", link)
     kazdata("publish", root / "build-2", "--to", link)
-    refused = subprocess.run(["kazdata", "prune", "1.1.0", "--to", str(link)], capture_output=True, text=True)
+    refused = subprocess.run([*KAZDATA, "prune", "1.1.0", "--to", str(link)], capture_output=True, text=True)
     assert refused.returncode == 1 and "serves version 1.1.0" in refused.stderr
-    unknown = subprocess.run(["kazdata", "prune", "7.0", "--to", str(link)], capture_output=True, text=True)
+    unknown = subprocess.run([*KAZDATA, "prune", "7.0", "--to", str(link)], capture_output=True, text=True)
     assert unknown.returncode == 1 and "kept: 1.0.0, 1.1.0" in unknown.stderr
     kazdata("prune", "1.0.0", "--to", link)
     assert not (tmp_path / "releases" / "1.0.0").exists() and (tmp_path / "releases" / "1.1.0").is_dir()
@@ -287,7 +285,7 @@ def test_a_version_names_one_release_forever(history, tmp_path):
     kazdata("build", other, "--sources", root / "sources")  # version 1.0.0 again, other contents
     link = tmp_path / "served"
     kazdata("publish", root / "build-1", "--to", link)
-    refused = subprocess.run(["kazdata", "publish", str(other), "--to", str(link)], capture_output=True, text=True)
+    refused = subprocess.run([*KAZDATA, "publish", str(other), "--to", str(link)], capture_output=True, text=True)
     assert refused.returncode == 1 and "already published with other contents" in refused.stderr
     assert os.path.realpath(link) == str((tmp_path / "releases" / "1.0.0").resolve())
     assert (tmp_path / "releases" / "1.0.0" / "dumps" / "kazdata.nq").read_bytes() == (
@@ -337,7 +335,7 @@ def test_a_tampered_release_is_never_bagged(history, tmp_path):
     shutil.copytree(root / "build-1", copy)
     with (copy / "void.ttl").open("ab") as handle:
         handle.write(b"# tampered\n")
-    result = subprocess.run(["kazdata", "package", str(copy), str(tmp_path / "bag")], capture_output=True, text=True)
+    result = subprocess.run([*KAZDATA, "package", str(copy), str(tmp_path / "bag")], capture_output=True, text=True)
     assert result.returncode == 1 and "does not match its checksum" in result.stderr
     assert not (tmp_path / "bag").exists()
 

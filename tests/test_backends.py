@@ -282,7 +282,7 @@ def test_a_runaway_query_is_stopped_and_light_traffic_continues(backend_server):
 
     thread = threading.Thread(target=heavy)
     thread.start()
-    time.sleep(0.3)
+    time.sleep(0.3)  # a head start for the heavy query (a remote store's work cannot be seen from here)
     light = [requests.get(backend_server.url("/sparql"), params={"query": "ASK { ?e a kaz:Strike }"},
                           headers=JSON_RESULTS, timeout=10).json()["boolean"] for _ in range(10)]
     thread.join(30)

@@ -32,6 +32,7 @@ import yaml
 
 from kazdata.builder import build_release, quiet
 from tests.conftest import ROOT, ServerProcess, free_port, require_debian_package
+from tests.processes import wait_until
 
 TEMPLATE = ROOT / "docs" / "deploy" / "cache.conf.template"
 FRESH_S = 1
@@ -137,8 +138,8 @@ def test_a_release_switch_is_seen_through_the_cache_and_never_mixes_releases(ori
     clients = [threading.Thread(target=fetch) for _ in range(4)]
     for client in clients:
         client.start()
-    try:
-        time.sleep(0.5)
+    try:  # traffic through the cache before the switch: every client has fetched every document once
+        wait_until(lambda: len(seen) >= len(clients) * len(DOCUMENTS), 30, "the clients' first round of requests")
         (cache.prefix / "release-upstream.conf").write_text(f"server 127.0.0.1:{origins['green'].port};\n")
         switched = time.monotonic()
         cache.process.send_signal(signal.SIGHUP)  # nginx -s reload

@@ -137,7 +137,7 @@ def test_no_variant_from_the_issue_makes_the_server_connect(live_server, listene
             response = _ask(live_server, query, how)
             assert response.status_code in statuses, (query, how, response.status_code, response.text[:300])
             assert "Traceback" not in response.text
-    time.sleep(0.3)
+    time.sleep(0.3)  # the window in which a connection made late would still reach the listener
     assert listener.connections == []
 
 
@@ -149,7 +149,7 @@ def test_no_generated_variant_makes_the_server_connect(live_server, listener):
         response = _ask(live_server, query)
         answered[query] = response.status_code
         assert response.status_code in (400, 403), (query, response.status_code, response.text[:300])
-    time.sleep(0.3)
+    time.sleep(0.3)  # the window in which a connection made late would still reach the listener
     assert listener.connections == []
     assert 403 in answered.values()  # most are refused for what they are, not as malformed
 
@@ -176,7 +176,7 @@ def test_a_process_cut_off_cannot_reach_a_service_even_unchecked(listener):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.startswith("refused"), out.stdout + out.stderr
-    time.sleep(0.3)
+    time.sleep(0.3)  # the window in which a connection made late would still reach the listener
     assert listener.connections == []
 
 
@@ -293,5 +293,5 @@ def test_an_allow_listed_service_is_called_and_nothing_else(live_server, release
         assert refused.status_code == 403
     finally:
         federating.stop()
-    time.sleep(0.3)
+    time.sleep(0.3)  # the window in which a connection made late would still reach the listener
     assert listener.connections == []

@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -243,22 +244,31 @@ def test_the_timeout_message_names_the_limit(seconds, said):
 
 # -- publishing (kazdata.release.publish) ---------------------------------------------------------
 
-def test_publish_points_a_new_link_at_the_release_and_repoints_it(release_dir, tmp_path):
+@pytest.fixture(scope="module")
+def own_release(release_dir, tmp_path_factory):
+    """A copy of the test release for the publish tests: publishing hard-links the release's files
+    into the history, which changes their ctime, and the shared release's verification record
+    (kazdata.release.checksums) would no longer vouch for them in the tests after."""
+    import shutil
+    return Path(shutil.copytree(release_dir, tmp_path_factory.mktemp("published") / "release"))
+
+
+def test_publish_points_a_new_link_at_the_release_and_repoints_it(own_release, tmp_path):
     """The link points at the kept copy in the history folder (decision 015), whose files are the
     release's; a publish into another history folder repoints it, and no staging is left."""
     from kazdata.release.publish import publish
     link = tmp_path / "current"
-    kept = publish(release_dir, link)
+    kept = publish(own_release, link)
     assert kept.parent == tmp_path / "releases"
     assert link.is_symlink() and link.resolve() == kept.resolve()
-    assert (kept / "void.ttl").read_bytes() == (release_dir / "void.ttl").read_bytes()
-    other = publish(release_dir, link, history=tmp_path / "elsewhere")
+    assert (kept / "void.ttl").read_bytes() == (own_release / "void.ttl").read_bytes()
+    other = publish(own_release, link, history=tmp_path / "elsewhere")
     assert other.parent == tmp_path / "elsewhere" and link.resolve() == other.resolve()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["current", "elsewhere", "releases"]  # no staging
 
 
 @pytest.mark.parametrize("leftover", ["dangling symlink", "file", "symlink"])
-def test_publish_replaces_what_an_interrupted_switch_left(release_dir, tmp_path, leftover):
+def test_publish_replaces_what_an_interrupted_switch_left(own_release, tmp_path, leftover):
     from kazdata.release.publish import publish
     staging = tmp_path / ".current.switching"
     if leftover == "dangling symlink":
@@ -266,38 +276,38 @@ def test_publish_replaces_what_an_interrupted_switch_left(release_dir, tmp_path,
     elif leftover == "file":
         staging.write_text("half a switch")
     else:
-        staging.symlink_to(release_dir)
-    kept = publish(release_dir, tmp_path / "current")
+        staging.symlink_to(own_release)
+    kept = publish(own_release, tmp_path / "current")
     assert (tmp_path / "current").resolve() == kept.resolve() and not staging.is_symlink()
     assert not staging.exists()
 
 
-def test_publish_refuses_a_real_directory_and_changes_nothing(release_dir, tmp_path):
+def test_publish_refuses_a_real_directory_and_changes_nothing(own_release, tmp_path):
     from kazdata.errors import ReleaseError
     from kazdata.release.publish import publish
     served = tmp_path / "current"
     served.mkdir()
     (served / "kept").write_text("x")
     with pytest.raises(ReleaseError, match=f"{served} is a directory, not a symlink"):
-        publish(release_dir, served)
+        publish(own_release, served)
     assert not served.is_symlink() and [p.name for p in served.iterdir()] == ["kept"]
     assert not (tmp_path / ".current.switching").exists()
 
 
-def test_publish_refuses_a_release_that_does_not_verify_and_changes_nothing(release_dir, tmp_path):
+def test_publish_refuses_a_release_that_does_not_verify_and_changes_nothing(own_release, tmp_path):
     import os
     import shutil
 
     from kazdata.errors import ReleaseError
     from kazdata.release.publish import publish
     tampered = tmp_path / "tampered"
-    shutil.copytree(release_dir, tampered)
+    shutil.copytree(own_release, tampered)
     path = tampered / "void.ttl"
     stat = path.stat()
     path.write_bytes(path.read_bytes().replace(b"a", b"b", 1))  # same size
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     link = tmp_path / "current"
-    kept = publish(release_dir, link)
+    kept = publish(own_release, link)
     with pytest.raises(ReleaseError, match="void.ttl does not match its checksum"):
         publish(tampered, link)  # the same version: a rollback, but the copy given is not intact
     assert link.resolve() == kept.resolve()

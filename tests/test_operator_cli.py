@@ -8,13 +8,14 @@ import subprocess
 from pathlib import Path
 
 from kazdata.sources import bundled
+from tests.conftest import KAZDATA
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(["kazdata", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([*KAZDATA, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def test_build_refuses_to_replace_a_folder_that_is_not_a_release(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import LiveServer, free_port
+from tests.conftest import KAZDATA, LiveServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: host ident user [day/Mon/year:hh:mm:ss zone] "method target protocol" status bytes
@@ -23,7 +23,7 @@ COMMON_LOG_LINE = re.compile(r'^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d
 def serve(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """``kazdata serve`` that is expected to refuse: it must end by itself, quickly."""
     import os
-    return subprocess.run(["kazdata", "serve", *args], capture_output=True, text=True, cwd=cwd, timeout=60,
+    return subprocess.run([*KAZDATA, "serve", *args], capture_output=True, text=True, cwd=cwd, timeout=60,
                           env={**os.environ, **(env or {})})
 
 
@@ -102,7 +102,7 @@ def test_the_port_is_held_from_the_check_until_the_server_listens(server, releas
     import os
     port = free_port()
     process = subprocess.Popen(
-        ["kazdata", "serve", "--release", str(release_dir), "--port", str(port), "--workers", "1",
+        [*KAZDATA, "serve", "--release", str(release_dir), "--port", str(port), "--workers", "1",
          "--server", server], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:

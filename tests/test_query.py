@@ -27,7 +27,7 @@ from kazdata.sparql.backends.embedded import (
     lower_priority,
 )
 from kazdata.sparql.policy import Engine, Policy, QueryRequest
-from tests.processes import is_running, wait_until
+from tests.processes import cpu_seconds, is_running, wait_until
 
 # about 11 million rows: a couple of seconds, so the abandoned thread does not burn the test run
 CROSS_PRODUCT = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
@@ -189,17 +189,21 @@ SLOW = QueryRequest("ASK { ?slow ?slow ?slow }")
 
 
 @pytest.fixture()
-def slow_query(monkeypatch):
-    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand)."""
+def slow_query(monkeypatch, tmp_path):
+    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand);
+    the file ``tmp_path / "slow-started"`` appears when one starts evaluating it."""
     from kazdata.runtime import query_process
     real_evaluate = query_process.evaluate
+    started = tmp_path / "slow-started"
 
     def evaluate(store, request, prefixes, rows, *limits):
         if request.text == SLOW.text:
-            time.sleep(1.5)
+            started.touch()
+            time.sleep(1.5)  # the scenario: a query still being evaluated at the switch
         return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
+    return started
 
 
 def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_path):
@@ -229,7 +233,7 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
     in_hand = {}
     slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=2.0)))
     slow.start()
-    time.sleep(0.2)
+    wait_until(slow_query.exists, 10, "the slow query being evaluated in a query process")
     old = supervisor.pid
     try:
         publish(newer, link)
@@ -308,17 +312,19 @@ def test_a_restarted_supervisor_refuses_a_tampered_release(service, tmp_path, re
 
 
 @pytest.mark.parametrize("answered_before_the_limit", [0.06, 0.02, 0.0, -0.02])
-def test_a_kill_at_the_limit_never_hits_the_next_query(release_dir, monkeypatch, answered_before_the_limit):
+def test_a_kill_at_the_limit_never_hits_the_next_query(release_dir, monkeypatch, tmp_path, answered_before_the_limit):
     """The first query answers about when its time limit runs out, while a second one waits for
     the only query process: whether the supervisor sees the answer or the limit first, the
     second query must be answered, never killed in place of the first."""
     from kazdata.runtime import query_process
     limit = 1.0
     real_evaluate = query_process.evaluate
+    started = tmp_path / "late-started"
 
     def evaluate(store, request, prefixes, rows, *limits):  # runs in the query process
         if request.text == "ASK { ?late ?late ?late }":
-            time.sleep(limit - answered_before_the_limit)
+            started.touch()
+            time.sleep(limit - answered_before_the_limit)  # the scenario: an answer about at the limit
         return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
@@ -328,7 +334,8 @@ def test_a_kill_at_the_limit_never_hits_the_next_query(release_dir, monkeypatch,
         backend = ProcessBackend(service.socket_path)
         first = threading.Thread(target=_answer_or_timeout, args=(backend, "ASK { ?late ?late ?late }", limit))
         first.start()
-        time.sleep(0.3)  # the first is being evaluated; the second waits for the only query process
+        # the first is being evaluated; the second waits for the only query process
+        wait_until(started.exists, 10, "the first query being evaluated")
         assert _rows(backend.query(STRIKES, limit=10, timeout=4.0))
         first.join()
     finally:
@@ -351,9 +358,11 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     before = _children(supervisor)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(supervisor.socket_path)
+    used = {pid: cpu_seconds(pid) for pid in before}
     with Connection(sock.detach()) as connection:
         connection.send((QueryRequest(ENDLESS), 10, time.monotonic() + 60))
-        time.sleep(0.3)
+        wait_until(lambda: any(cpu_seconds(pid) > used[pid] + 0.1 for pid in before), 10,
+                   "a query process evaluating the endless query")
     # the web worker has vanished; the service's limit is 2 s
     assert _wait_for(lambda: len(_children(supervisor) - before) == 1, seconds=6)
     # the killed process is listed until the supervisor has reaped it, a moment after its replacement

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from kazdata.sources import bundled
+from tests.conftest import KAZDATA
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SECOND = FIXTURES / "second-source" / "example-wire-2011-12-20.ttl"
@@ -34,7 +35,7 @@ def _build(tmp_path: Path, source: Path, *shapes: Path) -> subprocess.CompletedP
     for path in [*bundled.sources_dir().glob("*.ttl"), source]:
         shutil.copy(path, folder / path.name)
     arguments = [a for s in shapes for a in ("--shapes", str(s))]
-    return subprocess.run(["kazdata", "build", str(tmp_path / "release"), "--sources", str(folder), *arguments],
+    return subprocess.run([*KAZDATA, "build", str(tmp_path / "release"), "--sources", str(folder), *arguments],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -303,7 +303,7 @@ def test_a_tiny_client_timeout_cannot_make_the_server_replace_processes(live_ser
     for _ in range(20):
         response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "timeout": "0.000001"})
         assert response.status_code in (200, 503, 429)  # 429: this client's queries given up still count
-    time.sleep(1)
+    time.sleep(1)  # the window in which a replaced query process would show: nothing happens in it
     assert live_server.processes() == before
 
 
