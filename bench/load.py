@@ -1,6 +1,6 @@
 """Hostile and heavy traffic against `kazdata serve`: one command, loopback only, bounded in time.
 
-    python bench/load.py [--seconds 60] [--rounds N] [--server granian|gunicorn] [--workers N] [--threads T]
+    python bench/load.py [--seconds 60] [--rounds N] [--server granian|granian-rsgi|gunicorn] [--workers N] [--threads T]
 
 Phases, each reported with requests, errors and latency percentiles (wrk, 2 threads, 32
 connections, a mixed workload: documents in every format, cheap SPARQL, dumps with Range):
@@ -18,8 +18,8 @@ The attackers connect from other loopback addresses (127.0.0.2-4) than the light
 (127.0.0.1), as other clients would. With ``--rounds N`` the two phases alternate N times (the
 switch happens in the first attacked phase). Then one document alone and beside 200 stalled
 bodies only (wrk -c8 on /doc/place/aktau; the issue's aim: p99 under 50 ms); under gunicorn the
-stalled bodies get 408 after ``--body-timeout``, under granian the ones past the body slots get
-429 (decision 013). Prints the light traffic's p99 ratio (phase 2 /
+stalled bodies get 408 after ``--body-timeout`` (so do they under granian-rsgi, decision 022),
+under granian's WSGI interface the ones past the body slots get 429 (decision 013). Prints the light traffic's p99 ratio (phase 2 /
 phase 1, per round and their median; target at most 2) and every error. wrk's traffic stands for
 many clients from one address, so this server has no per-client cap. Last, fairness, on servers
 of their own with the default ``--queries-per-client`` and with none: one client (127.0.0.5)
@@ -307,7 +307,8 @@ def main() -> int:
                              "median of the rounds' ratios (the machine's own noise moves a single p99 by 2x)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--server", default=None, choices=["gunicorn", "granian"], help="default: kazdata's default")
+    parser.add_argument("--server", default=None, choices=["gunicorn", "granian", "granian-rsgi"],
+                        help="default: kazdata's default")
     parser.add_argument("--query-processes", type=int, default=None)
     parser.add_argument("--body-timeout", type=float, default=None, help="default: kazdata's default")
     args = parser.parse_args()

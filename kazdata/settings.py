@@ -130,8 +130,10 @@ class Settings:
                              "`kazdata serve`.", Path, shown="`release`")
     base: str = _setting(DEFAULT_BASE, "Canonical base IRI (used by the build; the server serves the "
                          "release's own base).", _base)
-    server: str = _setting("granian", "Production HTTP server: `granian`, or `gunicorn` (about 4x slower on "
-                           "`/doc/`; decision 005).", _server)
+    server: str = _setting("granian", "Production HTTP server: `granian` (its WSGI interface), `granian-rsgi` "
+                           "(its RSGI interface through kazdata's bridge, where request bodies have the "
+                           "`--body-timeout` deadline; slower on queries, decision 022), or `gunicorn` "
+                           "(about 4x slower on `/doc/`; decision 005).", _server)
     workers: int = _setting(None, "Production-server worker processes.", _whole(1),
                             shown="granian: 2 per core, at least 2; gunicorn: 4 per core, at least 4")
     threads: int = _setting(None, "Python threads per worker process (under gunicorn a slow client holds "
@@ -169,9 +171,10 @@ class Settings:
                                  "`--result-limit`.", _whole(1))
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", _whole(1))
     body_timeout: float = _setting(10.0, "Longest a request body may take to arrive, in seconds; a slower one "
-                                   "gets `408` and its connection is closed. Under gunicorn; granian reads "
-                                   "bodies where no Python code can time them out, so there slow bodies are "
-                                   "bounded by number instead (at most half a worker's threads; decision 013).",
+                                   "gets `408` and its connection is closed. Under gunicorn and `granian-rsgi`; "
+                                   "granian's WSGI interface reads bodies where no Python code can time them "
+                                   "out, so there slow bodies are bounded by number instead (at most half a "
+                                   "worker's threads; decisions 013 and 022).",
                                    _seconds)
     public_url: str | None = _setting(None, "The site's public URL (ending in `/`), for the absolute URLs a "
                                       "response carries (the sitemap, the service description's endpoint); "

@@ -366,7 +366,7 @@ def test_derived_defaults_follow_the_readme(monkeypatch):
     ("KAZDATA_QUERY_TIMEOUT", "nan", "'nan' is not a positive number of seconds"),
     ("KAZDATA_BASE", "https://example.org/data", "base 'https://example.org/data' must end with '/'"),
     ("KAZDATA_PUBLIC_URL", "https://example.org", "base 'https://example.org' must end with '/'"),
-    ("KAZDATA_SERVER", "nginx", "server must be one of granian, gunicorn, not 'nginx'"),
+    ("KAZDATA_SERVER", "nginx", "server must be one of granian, granian-rsgi, gunicorn, not 'nginx'"),
     ("KAZDATA_BACKEND", "sqlite", "backend must be one of memory, disk, remote, not 'sqlite'"),
     ("KAZDATA_VERIFY", "yes", "verify must be one of off, quick, full, not 'yes'"),
 ])

@@ -225,7 +225,7 @@ def _ask(server) -> int:
                         headers={"Accept": "application/sparql-results+json"}, timeout=10).status_code
 
 
-SERVERS = ["gunicorn", "granian"]
+SERVERS = ["gunicorn", "granian", "granian-rsgi"]
 
 
 @pytest.mark.parametrize("server_name", SERVERS)

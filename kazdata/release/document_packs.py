@@ -83,6 +83,11 @@ class EntityDocuments:
     def has(self, relative: str) -> bool:
         return self.parse_name(relative) is not None
 
+    def in_memory(self, relative: str) -> bool:
+        """Whether ``get(relative)`` would answer from the cache, without rendering or reading:
+        an event loop answers only such documents itself (``kazdata.web.rsgi``)."""
+        return relative in self._cache
+
     def get(self, relative: str) -> tuple[bytes, str] | None:
         """(bytes, sha256 hex) of a document name, or None when there is no such document."""
         with self._lock:

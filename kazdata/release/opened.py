@@ -163,8 +163,13 @@ class Release:
         return entry
 
     def entity_file(self, ref: EntityRef, extension: str, language: str | None = None) -> ReleaseFile:
-        suffix = f".{language}.{extension}" if language else f".{extension}"
-        return self.file(f"docs/{ref.path}{suffix}")
+        return self.file(entity_relative(ref, extension, language))
+
+    def in_memory(self, relative: str) -> bool:
+        """Whether ``file`` and ``read`` of ``relative`` need neither the disk nor a render."""
+        if relative in self.digests:
+            return relative in self._cache
+        return self.documents.in_memory(relative)
 
     @cached_property
     def dump_checksums(self) -> str:
@@ -221,3 +226,9 @@ def open_release(stamp: tuple, verify: str, opened: OpenedRelease | None = None)
     if opened is not None and opened.stamp == stamp:
         return opened.release
     return Release(Path(stamp[0]), verify=verify)
+
+
+def entity_relative(ref: EntityRef, extension: str, language: str | None = None) -> str:
+    """The release name of an entity's document in a format (and page language)."""
+    suffix = f".{language}.{extension}" if language else f".{extension}"
+    return f"docs/{ref.path}{suffix}"

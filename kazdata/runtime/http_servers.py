@@ -10,6 +10,7 @@ import importlib.util
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from kazdata.runtime.processes import name_process
 from kazdata.settings import Settings
@@ -46,9 +47,10 @@ def gunicorn_options(settings: Settings) -> dict:
     }
 
 
-def run_granian(settings: Settings, app_options: dict) -> None:
-    """Granian's workers load ``kazdata.web.wsgi:production_app``, which reads the settings and
-    the query socket back from the environment."""
+def run_granian(settings: Settings, app_options: dict, rsgi: bool = False) -> None:
+    """Granian's workers load ``kazdata.web.wsgi:production_app`` (or, under RSGI, the bridge
+    ``kazdata.web.rsgi:production_rsgi`` around it), which reads the settings and the query
+    socket back from the environment."""
     from granian import Granian
     from granian.constants import Interfaces
     from granian.log import LogLevels
@@ -61,9 +63,12 @@ def run_granian(settings: Settings, app_options: dict) -> None:
     # With setproctitle installed (granian[pname], or brought by another package) granian renames
     # its processes "granian wsgi ..."; named, they stay "kz-http" and "kz-http worker-N" in ps.
     title = "kz-http" if importlib.util.find_spec("setproctitle") else None  # without it, naming is an error
-    Granian("kazdata.web.wsgi:production_app", factory=True, interface=Interfaces.WSGI,
+    # under RSGI granian allows one blocking thread (the event loop's); the bridge has its pool
+    target, interface, threads = (("kazdata.web.rsgi:production_rsgi", Interfaces.RSGI, 1) if rsgi else
+                                  ("kazdata.web.wsgi:production_app", Interfaces.WSGI, settings.threads))
+    Granian(target, factory=True, interface=interface,
             address=settings.host, port=settings.port, workers=settings.workers,
-            blocking_threads=settings.threads, backlog=2048, websockets=False,
+            blocking_threads=threads, backlog=2048, websockets=False,
             respawn_failed_workers=True, respawn_interval=0.1, workers_kill_timeout=5,
             log_level=LogLevels.warning, log_dictconfig=granian_logging(settings.access_log),
             log_access=settings.access_log is not None, process_name=title).serve()
@@ -109,5 +114,7 @@ class HttpServer:
 #: client holds a gthread thread, hence more of both (decision 005 has the figures)
 HTTP_SERVERS: dict[str, HttpServer] = {
     "granian": HttpServer(run_granian, workers_per_core=2, at_least=2, threads=8),
+    # the same app behind granian's RSGI interface, where request bodies have a deadline (decision 022)
+    "granian-rsgi": HttpServer(partial(run_granian, rsgi=True), workers_per_core=2, at_least=2, threads=8),
     "gunicorn": HttpServer(run_gunicorn, workers_per_core=4, at_least=4, threads=32),
 }

@@ -36,7 +36,7 @@ from kazdata.http_contract import (
     document_links,
     document_vary,
 )
-from kazdata.release.opened import Release
+from kazdata.release.opened import Release, entity_relative
 from kazdata.web.negotiation import (
     accepts_gzip,
     choose_language,
@@ -151,6 +151,48 @@ def modified_since(environ: dict, plan: DocumentPlan) -> bool:
                                 last_modified=datetime.fromtimestamp(plan.last_modified, UTC))
 
 
+def in_memory(release: Release, ref: EntityRef, choice: Choice) -> bool:
+    """Whether ``plan_representation`` would find every byte it reads in memory (nothing to
+    render, nothing read from disk): what an event loop may answer without blocking."""
+    relative = entity_relative(ref, choice.fmt.extension, choice.language)
+    if not release.in_memory(relative):
+        return False
+    return not (choice.gzip_ok and release.has(relative + ".gz")) or release.in_memory(relative + ".gz")
+
+
+def answer_document(environ: dict, served: Served, *,
+                    may_render: bool = True) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    """(status, headers, body) for a plain ``GET /doc/...`` of an entity; None for everything
+    Flask answers instead (errors, Range, HEAD, query strings, other URLs) and, when not
+    ``may_render``, for a document not yet in memory."""
+    path = environ.get("PATH_INFO", "")
+    if (not path.startswith("/doc/") or environ.get("REQUEST_METHOD") != "GET"
+            or environ.get("HTTP_RANGE") or environ.get("QUERY_STRING")):
+        return None
+    parts = path[len("/doc/"):].split("/")
+    if len(parts) != 2:
+        return None
+    kind, slug = parts
+    extension = None
+    if "." in slug:
+        slug, extension = slug.rsplit(".", 1)
+    release = served.release
+    try:
+        release.entity(kind, slug)
+        choice = Choices.get(served, extension, environ.get("HTTP_ACCEPT"),
+                             environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_ACCEPT_ENCODING"))
+        ref = EntityRef(kind, slug)
+        if not may_render and not in_memory(release, ref, choice):
+            return None
+        plan = plan_representation(release, ref, choice)
+    except KazdataError:
+        return None  # Flask renders the error as asked
+    headers = plan.headers + [("ETag", f'"{plan.etag}"'), ("Last-Modified", served.caches.http_date)]
+    if not modified_since(environ, plan):
+        return "304 Not Modified", [h for h in headers if h[0] not in _BODY_HEADERS], b""
+    return "200 OK", headers + [("Content-Length", str(len(plan.body)))], plan.body
+
+
 class FastDocuments:
     """WSGI layer answering plain ``GET /doc/...`` from memory; everything else goes to Flask.
 
@@ -162,28 +204,9 @@ class FastDocuments:
 
     def __call__(self, environ: dict, start_response: Callable):
         served = environ[SERVED] = self.resources.served()  # once: the request finishes on this release
-        path = environ.get("PATH_INFO", "")
-        if (not path.startswith("/doc/") or environ.get("REQUEST_METHOD") != "GET"
-                or environ.get("HTTP_RANGE") or environ.get("QUERY_STRING")):
+        answer = answer_document(environ, served)
+        if answer is None:
             return self.flask_app(environ, start_response)
-        parts = path[len("/doc/"):].split("/")
-        if len(parts) != 2:
-            return self.flask_app(environ, start_response)
-        kind, slug = parts
-        extension = None
-        if "." in slug:
-            slug, extension = slug.rsplit(".", 1)
-        release = served.release
-        try:
-            release.entity(kind, slug)
-            choice = Choices.get(served, extension, environ.get("HTTP_ACCEPT"),
-                                 environ.get("HTTP_ACCEPT_LANGUAGE"), environ.get("HTTP_ACCEPT_ENCODING"))
-            plan = plan_representation(release, EntityRef(kind, slug), choice)
-        except KazdataError:
-            return self.flask_app(environ, start_response)  # Flask renders the error as asked
-        headers = plan.headers + [("ETag", f'"{plan.etag}"'), ("Last-Modified", served.caches.http_date)]
-        if not modified_since(environ, plan):
-            start_response("304 Not Modified", [h for h in headers if h[0] not in _BODY_HEADERS])
-            return [b""]
-        start_response("200 OK", headers + [("Content-Length", str(len(plan.body)))])
-        return [plan.body]
+        status, headers, body = answer
+        start_response(status, headers)
+        return [body]

@@ -15,8 +15,10 @@ document, every GET query) always find a free thread. docs/decisions/005 has the
 Where the HTTP server gives Python the client's socket (gunicorn, as ``gunicorn.socket``), the
 gate also reads the body itself against a deadline (``seconds`` for the whole body, the
 socket's timeout set to what is left before each read): a body not there in time gets ``408``,
-the connection is closed and the thread is free. granian gives no socket and no timeout on its
-read (decision 013), so under granian the count above is the bound.
+the connection is closed and the thread is free. granian's WSGI interface gives no socket and
+no timeout on its read (decision 013), so there the count above is the bound; behind granian's
+RSGI interface the bridge (``kazdata.web.rsgi``) awaits the body against the deadline before
+this gate sees the request (decision 022).
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ BODIES_REFUSED_HEADERS = [("Content-Type", TEXT_PLAIN), ("Content-Length", str(l
                           ("Cache-Control", NO_STORE), *CORS_HEADERS, *SECURITY_HEADERS]
 
 
+def late_body_answer(seconds: float) -> tuple[list[tuple[str, str]], bytes]:
+    """Headers and body of the ``408`` to a body not there within ``seconds``, in plain text
+    like ``BODIES_REFUSED`` and for the same reason: it is written where an event loop awaited
+    the body (``kazdata.web.rsgi``), at whatever rate an attacker stalls."""
+    body = f"408 {RequestTimeout.title}: the request body did not arrive within {seconds:g} s\n".encode()
+    return [("Content-Type", TEXT_PLAIN), ("Content-Length", str(len(body))), ("Connection", "close"),
+            ("Vary", VARY_ACCEPT), ("Cache-Control", NO_STORE), *CORS_HEADERS, *SECURITY_HEADERS], body
+
+
 class BodyGate:
     """WSGI layer: at most ``slots`` requests of this worker may be reading a body at once, and
     where the socket is known, for at most ``seconds``."""
@@ -57,7 +68,7 @@ class BodyGate:
         self.max_body = max_body
 
     def __call__(self, environ: dict, start_response: Callable):
-        if not _has_body(environ):
+        if not has_body(environ):
             return self.app(environ, start_response)
         if not self.slots.acquire(blocking=False):
             start_response("429 Too Many Requests", BODIES_REFUSED_HEADERS)
@@ -103,7 +114,8 @@ class BodyGate:
         environ.pop("HTTP_TRANSFER_ENCODING", None)
 
 
-def _has_body(environ: dict) -> bool:
+def has_body(environ: dict) -> bool:
+    """Whether the request announces a body (a length other than 0, or chunked)."""
     length = environ.get("CONTENT_LENGTH", "").strip()
     return (bool(length) and length != "0") or "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
 

@@ -84,6 +84,11 @@ class Resources:
         return Served(stamp, release, self._open_engine(self.settings, release, self._query_socket),
                       ReleaseCaches(release))
 
+    def peek(self) -> Served | None:
+        """The release being served when no re-check is due, else None: an event loop takes this
+        one and leaves the check (and opening a new release, which takes seconds) to a thread."""
+        return self._served if time.monotonic() - self._checked < CHECK_INTERVAL else None
+
     def served(self) -> Served:
         """The release to serve now (re-checked at most once a second); read it once per request."""
         served = self._served

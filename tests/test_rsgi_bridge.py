@@ -1,0 +1,158 @@
+"""The RSGI bridge (``--server granian-rsgi``, kazdata.web.rsgi) answers as granian's WSGI
+interface does: the same status, headers and bytes, request by request, from two real servers.
+
+The WSGI server is the reference: it is what the rest of the suite checks against the HTTP
+contract. What differs on purpose (a late body's 408) is in tests/test_hostile_web.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from urllib.parse import quote
+
+import pytest
+
+from tests.conftest import LiveServer
+
+TURTLE = {"Accept": "text/turtle"}
+SPARQL_JSON = {"Accept": "application/sparql-results+json"}
+#: answered whole by the query process, more than one 64 kB batch of the bridge
+LARGE = ("SELECT ?x WHERE { VALUES ?a { " + " ".join(map(str, range(40))) + " } VALUES ?b { "
+         + " ".join(map(str, range(40))) + ' } BIND(CONCAT(STR(?a), "-", STR(?b), "' + "w" * 100 + '") AS ?x) }')
+#: (method, path, headers, body)
+EXCHANGES = [
+    ("GET", "/doc/place/aktau", TURTLE, None),
+    ("GET", "/doc/place/aktau", {"Accept": "text/turtle", "Accept-Encoding": "gzip"}, None),
+    ("GET", "/doc/place/aktau.jsonld", {}, None),
+    ("GET", "/doc/place/aktau", {"Accept": "text/html", "Accept-Language": "ru, en;q=0.5"}, None),
+    ("HEAD", "/doc/place/aktau", TURTLE, None),
+    ("GET", "/doc/place/aktau?x=1", TURTLE, None),
+    ("GET", "/doc/place/aktau", {**TURTLE, "Range": "bytes=0-9"}, None),
+    ("GET", "/doc/place/no-such-place", TURTLE, None),
+    ("GET", "/doc/place/no-such-place", {"Accept": "text/html"}, None),
+    ("GET", "/id/place/aktau", {}, None),
+    ("GET", "/dumps/kazdata.nt", {}, None),
+    ("GET", "/dumps/kazdata.nt", {"Accept-Encoding": "gzip"}, None),
+    ("HEAD", "/dumps/kazdata.nt", {}, None),
+    ("GET", "/dumps/kazdata.nt", {"Range": "bytes=10-19"}, None),
+    ("GET", "/dumps/kazdata.nt", {"Range": "bytes=-5"}, None),
+    ("GET", "/dumps/kazdata.nt", {"Range": "bytes=5-3"}, None),
+    ("GET", "/dumps/kazdata.nt", {"Range": "bytes=99999999-"}, None),
+    ("GET", "/dumps/kazdata.nt", {"If-Match": '"nope"'}, None),
+    ("GET", "/dumps/", {}, None),
+    ("GET", "/", {}, None),
+    ("GET", "/sitemap.xml", {}, None),
+    ("GET", "/sparql", {"Accept": "text/turtle"}, None),
+    ("GET", "/sparql", {"Accept": "text/html"}, None),
+    ("OPTIONS", "/sparql", {"Origin": "https://example.org", "Access-Control-Request-Method": "POST"}, None),
+    ("GET", "/sparql?query=" + quote("ASK {}"), SPARQL_JSON, None),
+    ("GET", "/sparql?query=" + quote('ASK { FILTER("é" = "é") }'), SPARQL_JSON, None),
+    ("GET", "/sparql?query=" + quote("SELEKT nothing"), SPARQL_JSON, None),
+    ("GET", "/sparql?query=" + quote(LARGE), {"Accept": "text/csv"}, None),
+    ("POST", "/sparql", {**SPARQL_JSON, "Content-Type": "application/sparql-query"}, b"ASK { ?s ?p ?o }"),
+    ("POST", "/sparql", {**SPARQL_JSON, "Content-Type": "application/x-www-form-urlencoded"},
+     ("query=" + quote(LARGE)).encode()),
+    ("POST", "/sparql", {**SPARQL_JSON, "Content-Type": "text/plain"}, b"ASK {}"),
+    ("DELETE", "/sparql", {}, None),
+]
+
+
+@pytest.fixture(scope="module")
+def servers(release_dir):
+    started = [LiveServer(release_dir, ["--server", name, "--workers", "1", "--queries-per-client", "0"])
+               for name in ("granian", "granian-rsgi")]
+    yield started
+    for server in started:
+        server.stop()
+
+
+def exchange(server: LiveServer, method: str, path: str, headers: dict, body: bytes | None,
+             chunked: bool = False) -> tuple[int, dict, bytes]:
+    """Status, headers (but Date) and the bytes as sent, gzip left as it is."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        if chunked:
+            connection.request(method, path, body=iter([body[:5], body[5:]]) if body else None,
+                               headers=headers, encode_chunked=True)
+        else:
+            connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders() if k.lower() != "date"}, data
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "body"), EXCHANGES,
+                         ids=[f"{m} {p[:60]} {sorted(h.items())}"[:120] for m, p, h, _ in EXCHANGES])
+def test_the_bridge_answers_as_wsgi_does(servers, method, path, headers, body):
+    wsgi, rsgi = (exchange(server, method, path, headers, body) for server in servers)
+    assert rsgi == wsgi
+
+
+def test_a_conditional_request_gets_the_same_304(servers):
+    _status, headers, _body = exchange(servers[0], "GET", "/doc/place/aktau", TURTLE, None)
+    conditional = {**TURTLE, "If-None-Match": headers["etag"]}
+    wsgi, rsgi = (exchange(server, "GET", "/doc/place/aktau", conditional, None) for server in servers)
+    assert wsgi[0] == 304 and rsgi == wsgi
+
+
+def test_a_body_past_max_body_gets_the_same_413_unread(servers):
+    """Announced past ``--max-body``: refused by its length, never read (the bridge does not
+    await it). The bridge's answer also closes the connection, the body being unread."""
+    answers = []
+    for server in servers:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nAccept: application/sparql-results+json\r\n"
+                         b"Content-Type: application/sparql-query\r\nContent-Length: 2000000\r\n\r\nASK")
+            answer = b""
+            while b"\r\n\r\n" not in answer or not answer.endswith(b"}\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        lines = sorted(line.lower() for line in head.split(b"\r\n")[1:]
+                       if not line.lower().startswith((b"date:", b"connection:")))
+        answers.append((head.split(b"\r\n")[0], lines, body))
+    assert answers[0][0] == b"HTTP/1.1 413 Payload Too Large" and answers[1] == answers[0]
+    assert b"request body" in answers[0][2].lower() or b"limit" in answers[0][2]
+
+
+def test_a_chunked_body_is_read_as_wsgi_reads_it(servers):
+    headers = {**SPARQL_JSON, "Content-Type": "application/sparql-query"}
+    wsgi, rsgi = (exchange(server, "POST", "/sparql", headers, b"ASK { ?s ?p ?o }", chunked=True)
+                  for server in servers)
+    assert rsgi == wsgi and b'"boolean":true' in wsgi[2]
+
+
+def test_a_document_answered_in_the_event_loop_is_the_one_flask_sends(servers):
+    """The second request for a document finds it in memory and is answered by the loop; the
+    first was rendered on the pool. Both carry the bytes and headers of the WSGI server."""
+    wsgi = exchange(servers[0], "GET", "/doc/event/zhanaozen-shooting-2011-12-16.nt", {}, None)
+    first, second = (exchange(servers[1], "GET", "/doc/event/zhanaozen-shooting-2011-12-16.nt", {}, None)
+                     for _ in range(2))
+    assert wsgi[0] == 200 and first == second == wsgi
+
+
+def test_a_client_that_leaves_mid_answer_is_no_error(release_dir):
+    """A streamed answer whose client has gone ends quietly: nothing to log (granian logs an
+    exception out of the app as an error, with its traceback)."""
+    server = LiveServer(release_dir, ["--server", "granian-rsgi", "--workers", "1", "--result-bytes", "60000000"])
+    try:
+        numbers = " ".join(map(str, range(100)))
+        query = ("SELECT ?x WHERE { VALUES ?a { " + numbers + " } VALUES ?b { " + numbers + " } "
+                 'BIND(CONCAT(STR(?a), "-", STR(?b), "' + "w" * 2000 + '") AS ?x) }')
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                sock.sendall(f"GET /sparql?query={quote(query)} HTTP/1.1\r\nHost: x\r\n"
+                             "Accept: text/tab-separated-values\r\n\r\n".encode())
+                assert sock.recv(20).startswith(b"HTTP/1.1 200")
+        asked = exchange(server, "GET", "/sparql?query=" + quote("ASK {}"), SPARQL_JSON, None)
+        assert asked[0] == 200
+    finally:
+        server.stop()
+    assert server.process.stdout is not None
+    log = server.process.stdout.read().decode()
+    assert "Traceback" not in log and "ERROR" not in log, log
