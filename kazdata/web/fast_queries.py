@@ -16,6 +16,7 @@ handler renders it as for every other route, so the query never runs twice.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Hashable
 
@@ -83,8 +84,9 @@ class FastQueries:
             if query is None or DOWNLOAD in params or BOM in params:
                 return self.app(environ, start_response)  # "no query", and files for people, are Flask's
             timeout = query_timeout(params)
-            with self.resources.client_queries.admit(environ.get("REMOTE_ADDR") or ""):
-                answer = served.engine.query(query, timeout=timeout)
+            client = environ.get("REMOTE_ADDR") or ""
+            with self.resources.client_queries.admit(client, timeout):
+                answer = served.engine.query(dataclasses.replace(query, client=client), timeout=timeout)
             assert isinstance(answer, Answer)  # the embedded stores' (no fast path for a remote store)
         except KazdataError as error:
             refuse(environ, error)

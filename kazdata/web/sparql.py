@@ -5,6 +5,7 @@ Protocol parsing and response shaping live here; what may run and how is ``kazda
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from urllib.parse import parse_qsl
@@ -288,8 +289,9 @@ def endpoint() -> Response:
     if _wants_html() and request.method != "POST" and DOWNLOAD not in params:  # the page keeps ?format (021)
         return query_page(initial_query=query.text, run=True)
     timeout = query_timeout(params)
-    with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
-        result = served().engine.query(query, timeout=timeout)
+    client = request.remote_addr or ""
+    with current_app.extensions["kazdata"].client_queries.admit(client, timeout):
+        result = served().engine.query(dataclasses.replace(query, client=client), timeout=timeout)
     return _respond(result, params)
 
 
