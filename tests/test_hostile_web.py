@@ -426,3 +426,23 @@ def test_the_cap_holds_over_every_web_worker_and_for_one_client_only(three_worke
     for connection in (first, second, third):
         assert _ask(connection, "ASK { ?s ?p ?o }").status == 200  # the count is back to none
     assert any(line.startswith("127.0.0.2 ") for line in server.log.read_text().splitlines())
+
+
+def test_with_a_remote_store_each_web_worker_counts_its_clients(release_dir):
+    """No query supervisor sees a remote store's queries, and the store runs a query whose
+    client gave up on until its own limit: there the web worker's own count is the cap."""
+    store = LiveServer(release_dir, ["--workers", "1", "--query-timeout", "3", "--queries-per-client", "0"])
+    try:
+        server = LiveServer(release_dir, ["--workers", "1", "--backend", "remote", "--endpoint",
+                                          store.url("/sparql"), "--query-timeout", "3", "--queries-per-client", "1"])
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+            assert _ask(connection, SLOW, timeout="0.3").status == 503
+            refused = _ask(connection, "ASK { ?s ?p ?o }")
+            assert refused.status == 429 and 1 <= int(refused.getheader("Retry-After")) <= 3
+            other = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20, source_address=("127.0.0.2", 0))
+            assert _ask(other, "ASK { ?s ?p ?o }").status == 200
+        finally:
+            server.stop()
+    finally:
+        store.stop()
