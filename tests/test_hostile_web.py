@@ -282,7 +282,7 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
 def test_a_client_cannot_hold_more_than_its_share_of_query_processes(server):
     """Queries given up by their client at timeout=0.3 ran on to the operator's 3 s limit and
     each held a query process; nothing stopped one client from holding all of them."""
-    session = requests.Session()  # one connection, so one web worker: the count is per worker
+    session = requests.Session()  # one connection, so one web worker (the count was per worker)
     json = {"Accept": "application/sparql-results+json"}
     first_sent = time.monotonic()
     for number in range(2):
