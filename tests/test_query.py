@@ -353,8 +353,8 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     before = _children(supervisor)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(supervisor.socket_path)
+    sock.sendall(Ticket("127.0.0.1", time.monotonic() + 60).encode())  # as a web worker, before its query
     with Connection(sock.detach()) as connection:
-        connection.send(Ticket("127.0.0.1", time.monotonic() + 60))
         connection.send((QueryRequest(ENDLESS), 10, time.monotonic() + 60))
         time.sleep(0.3)
     # the web worker has vanished; the service's limit is 2 s

@@ -59,10 +59,6 @@ class Intake:
         except (EOFError, OSError):
             connection.close()  # its web worker gave up, or went
             return True
-        except ValueError as error:
-            log.error("query socket: closed a connection that sent %s", error)
-            connection.close()
-            return True
         if ticket is None:
             return False
         self.waiting.append((connection, ticket))

@@ -5,10 +5,9 @@ once and its children share it copy-on-write; ``disk``: each child opens the Roc
 read-only), then forks ``query_processes`` children and runs one ``selectors`` loop that:
 
 - accepts a web worker's connection on the listening socket it inherited from the keeper, only
-  while a child is idle (else the connection waits in the kernel's backlog), reads its ticket
-  and refuses a client past ``--queries-per-client`` (``kazdata.runtime.query_intake``: the
-  count is of every web worker's queries), or hands it to that child (``socket.send_fds``); the
-  child reads the query, answers and says ``done``;
+  while a child is idle (else it waits in the kernel's backlog), and hands it to that child
+  (``socket.send_fds``), unless its client is past ``--queries-per-client`` (counted over
+  every web worker: ``kazdata.runtime.query_intake``); the child answers and says ``done``;
 - keeps every busy child's times: past ``HEAVY_AFTER`` it renices the child to
   ``HEAVY_NICENESS``, so documents and cheap queries keep their latency beside it; past the
   time limit it SIGKILLs it. A child is handed no other query until the supervisor has read
@@ -212,7 +211,8 @@ class _Supervisor:
                 log.error("query socket: refused a connection from uid %s", uid)
                 return
             unless_handed.pop_all()
-        self.intake.take(connection, time.monotonic())  # handed by _hand_waiting once its ticket is read
+        self.intake.take(connection, time.monotonic())
+        self._hand_waiting()  # now if its ticket was there, as it nearly always is; else once read
 
     def _holds(self, client: str) -> list[Hold]:
         """What ``client``'s queries hold now: one per query process in hand with one of them."""

@@ -17,7 +17,6 @@ handler renders it as for every other route, so the query never runs twice.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable, Hashable
 
@@ -81,13 +80,12 @@ class FastQueries:
         settings = self.resources.settings
         try:
             query, params = read_protocol(method, query_string.encode("latin-1"), media_type, lambda: body,
-                                          accept, endpoint_url(settings, served.release))
+                                          accept, endpoint_url(settings, served.release), environ.get("REMOTE_ADDR") or "")
             if query is None or DOWNLOAD in params or BOM in params:
                 return self.app(environ, start_response)  # "no query", and files for people, are Flask's
             timeout = query_timeout(params)
-            client = environ.get("REMOTE_ADDR") or ""
-            with self.resources.client_queries.admit(client, timeout):
-                answer = served.engine.query(dataclasses.replace(query, client=client), timeout=timeout)
+            with self.resources.client_queries.admit(query.client, timeout):
+                answer = served.engine.query(query, timeout=timeout)
             assert isinstance(answer, Answer)  # the embedded stores' (no fast path for a remote store)
         except KazdataError as error:
             refuse(environ, error)
