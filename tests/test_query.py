@@ -385,6 +385,63 @@ def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     listener.close()
 
 
+def test_a_refusal_sent_before_a_large_query_was_read_reaches_the_web_worker(tmp_path):
+    """The supervisor refuses a client at its cap from the ticket alone and closes the
+    connection, the query unread: a query past a socket buffer then fails to send, and the
+    web worker must still report the refusal (429 and its Retry-After), not a 503."""
+    import socket
+
+    from kazdata.errors import TooManyRequests
+    from kazdata.runtime.query_client import read_ticket, send_frame
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    seen = {}
+
+    def refuses():
+        connection, _ = listener.accept()
+        while (ticket := read_ticket(connection)) is None:
+            time.sleep(0.01)
+        seen["ticket"] = ticket
+        send_frame(connection, ("error", TooManyRequests("no more", headers={"Retry-After": "3"})))
+        connection.close()
+
+    threading.Thread(target=refuses).start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000, client="127.0.0.9")  # more than a socket buffer holds
+    with pytest.raises(TooManyRequests) as refused:
+        ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    assert refused.value.details["headers"] == {"Retry-After": "3"}
+    assert seen["ticket"].client == "127.0.0.9"
+    listener.close()
+
+
+def test_a_full_backlog_makes_a_query_wait_no_longer_than_its_timeout(tmp_path):
+    """Every query process busy: connections wait in the socket's backlog, and when that is full
+    too, connect itself waits, bounded by the socket's send timeout (set before connecting)."""
+    import socket
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)  # never accepted: the second connection finds the backlog full
+    outcomes: list = []
+
+    def ask():
+        started = time.monotonic()
+        try:
+            ProcessBackend(path).query(QueryRequest("ASK {}"), limit=1, timeout=0.5)
+        except QueryTimeout:
+            outcomes.append(time.monotonic() - started)
+
+    askers = [threading.Thread(target=ask, daemon=True) for _ in range(3)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert len(outcomes) == 3 and all(0.4 < seconds < 5 for seconds in outcomes)
+    listener.close()
+
+
 class _UnreadableStore:
     """A store whose files went away under it (what RocksDB reports, path and all)."""
 
