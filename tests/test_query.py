@@ -363,6 +363,34 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     assert _wait_for(lambda: len(_children(supervisor)) == 2, seconds=2)
 
 
+def test_a_ticket_that_comes_late_waits_and_one_that_never_comes_is_dropped(service):
+    """The supervisor reads a connection's ticket without waiting for it: one sent a moment
+    after connecting is read when it comes and the query answered; a connection that sends
+    nothing is closed after ``TICKET_WAIT``, and the supervisor answers others meanwhile."""
+    import socket
+    from multiprocessing.connection import Connection
+
+    from kazdata.runtime.query_client import Ticket
+    from kazdata.runtime.query_intake import TICKET_WAIT
+    supervisor, _link = service
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(supervisor.socket_path)
+    late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    late.connect(supervisor.socket_path)
+    time.sleep(0.3)
+    late.sendall(Ticket("127.0.0.1", time.monotonic() + 5).encode())
+    with Connection(late.detach()) as connection:
+        connection.send((QueryRequest("ASK {}", results_format="srj"), 10, time.monotonic() + 5))
+        assert connection.poll(5)
+        assert connection.recv()[0] == "ok"
+    assert _boolean(ProcessBackend(supervisor.socket_path).query(QueryRequest("ASK {}"), limit=1, timeout=2.0))
+    silent.settimeout(TICKET_WAIT + 5)
+    started = time.monotonic()
+    assert silent.recv(1) == b""  # closed by the supervisor
+    assert time.monotonic() - started < TICKET_WAIT + 1
+    silent.close()
+
+
 def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     """The connection closes before the query is read (a query process dying, a supervisor
     gone): the web worker's send fails, and that must be a clear 503."""
