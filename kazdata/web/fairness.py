@@ -5,7 +5,7 @@ for the whole server (``kazdata.sparql.fair_share``, ``kazdata.runtime.superviso
 count is off. It guards what the supervisor does not see: a remote store (``--backend
 remote``), which runs on a query whose client gave up until its own limit, and the development
 server's query threads. There it counts per web worker, by the same rule (a query counts once
-it has run past ``CHEAP`` until it answers, and from when its client gave up until the
+it has run past 1 s until it answers, and from when its client gave up until the
 operator's limit), so one client holds at most cap x workers of the store's queries.
 
 The client is the connection's address (``REMOTE_ADDR``): a server behind a proxy sees the
