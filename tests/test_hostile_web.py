@@ -397,7 +397,7 @@ def _ask(connection: http.client.HTTPConnection, query: str, **params: str) -> h
 @pytest.fixture(scope="module")
 def three_workers(release_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("access") / "access.log"
-    live = LiveServer(release_dir, ["--workers", "3", "--queries-per-client", "2", "--query-timeout", "4",
+    live = LiveServer(release_dir, ["--workers", "3", "--queries-per-client", "2", "--query-timeout", "6",
                                     "--access-log", str(log)])
     live.log = log
     yield live
@@ -409,20 +409,24 @@ def test_the_cap_holds_over_every_web_worker_and_for_one_client_only(three_worke
     three query processes under a cap of two. The supervisor counts them all."""
     server = three_workers
     first, second, third = _on_distinct_workers(server, 3)
-    given_up = _ask(first, SLOW, timeout="0.3")  # runs on in its process until the 4 s limit
+    started = time.monotonic()
+    given_up = _ask(first, SLOW, timeout="0.3")  # runs on in its process until the 6 s limit
     assert given_up.status == 503
     running: dict = {}
     waiting = threading.Thread(target=lambda: running.update(answer=_ask(second, SLOW)))
     waiting.start()  # its client waits: it counts once it has run 1 s
-    time.sleep(1.5)
+    time.sleep(1.2)
     refused = _ask(third, "ASK { ?s ?p ?o }")
+    while refused.status == 200 and time.monotonic() < started + 4:  # a loaded machine may be slow to start it
+        time.sleep(0.2)
+        refused = _ask(third, "ASK { ?s ?p ?o }")
     assert refused.status == 429
-    assert 1 <= int(refused.getheader("Retry-After")) <= 4
+    assert 1 <= int(refused.getheader("Retry-After")) <= 6
     other = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20, source_address=("127.0.0.2", 0))
     assert _ask(other, "ASK { ?s ?p ?o }").status == 200  # another client is not held back
     assert _ask(third, "ASK { ?s ?p ?o }").status == 429  # the given-up query still holds its process
     waiting.join(20)
-    assert running["answer"].status == 503  # killed at the limit, its process free
+    assert running["answer"].status == 503  # killed at the 6 s limit, its process free
     for connection in (first, second, third):
         assert _ask(connection, "ASK { ?s ?p ?o }").status == 200  # the count is back to none
     assert any(line.startswith("127.0.0.2 ") for line in server.log.read_text().splitlines())
