@@ -336,21 +336,21 @@ def test_every_default_a_server_runs_with_is_the_documented_one():
 
 def test_derived_defaults_follow_the_readme(monkeypatch):
     """granian: 2 workers per core (at least 2) of 8 threads; gunicorn: 4 per core (at least 4) of 32;
-    4 query processes per core (at least 4); a client's share: half the query processes over the
-    workers, at least 1 (with no query processes, half the threads)."""
+    4 query processes per core (at least 4); a client's share: half the query processes, counted
+    over the whole server, at least 1 (with no query processes, half a worker's threads)."""
     import os
 
     from kazdata.settings import load_settings
-    for cores, workers, gunicorn_workers, processes in [(1, 2, 4, 4), (2, 4, 8, 8), (3, 6, 12, 12)]:
+    for cores, workers, gunicorn_workers, processes, share in [(1, 2, 4, 4, 2), (2, 4, 8, 8, 4), (3, 6, 12, 12, 6)]:
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         granian = load_settings(environ={})
         assert (granian.workers, granian.threads, granian.query_processes) == (workers, 8, processes)
-        assert granian.queries_per_client == max(1, processes // (2 * workers))
+        assert granian.queries_per_client == share
         gunicorn = load_settings(environ={"KAZDATA_SERVER": "gunicorn"})
         assert (gunicorn.workers, gunicorn.threads) == (gunicorn_workers, 32)
     chosen = {"KAZDATA_WORKERS": "2", "KAZDATA_QUERY_PROCESSES": "12"}
-    assert load_settings(environ=chosen).queries_per_client == 3
-    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "0"}).queries_per_client == 2  # 8 // 4
+    assert load_settings(environ=chosen).queries_per_client == 6  # not shared over the 2 workers
+    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "0"}).queries_per_client == 4  # 8 threads
     assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "1"}).queries_per_client == 1
     assert load_settings(environ={**chosen, "KAZDATA_QUERIES_PER_CLIENT": "0"}).queries_per_client == 0
 

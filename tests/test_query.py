@@ -354,10 +354,13 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     burn a core for as long as the query would run."""
     import socket
     from multiprocessing.connection import Connection
+
+    from kazdata.runtime.query_client import Ticket
     supervisor, _link = service
     before = _children(supervisor)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(supervisor.socket_path)
+    sock.sendall(Ticket("127.0.0.1", time.monotonic() + 60).encode())  # as a web worker, before its query
     used = {pid: cpu_seconds(pid) for pid in before}
     with Connection(sock.detach()) as connection:
         connection.send((QueryRequest(ENDLESS), 10, time.monotonic() + 60))
@@ -367,6 +370,34 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     assert _wait_for(lambda: len(_children(supervisor) - before) == 1, seconds=6)
     # the killed process is listed until the supervisor has reaped it, a moment after its replacement
     assert _wait_for(lambda: len(_children(supervisor)) == 2, seconds=2)
+
+
+def test_a_ticket_that_comes_late_waits_and_one_that_never_comes_is_dropped(service):
+    """The supervisor reads a connection's ticket without waiting for it: one sent a moment
+    after connecting is read when it comes and the query answered; a connection that sends
+    nothing is closed after ``TICKET_WAIT``, and the supervisor answers others meanwhile."""
+    import socket
+    from multiprocessing.connection import Connection
+
+    from kazdata.runtime.query_client import Ticket
+    from kazdata.runtime.query_intake import TICKET_WAIT
+    supervisor, _link = service
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(supervisor.socket_path)
+    late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    late.connect(supervisor.socket_path)
+    time.sleep(0.3)
+    late.sendall(Ticket("127.0.0.1", time.monotonic() + 5).encode())
+    with Connection(late.detach()) as connection:
+        connection.send((QueryRequest("ASK {}", results_format="srj"), 10, time.monotonic() + 5))
+        assert connection.poll(5)
+        assert connection.recv()[0] == "ok"
+    assert _boolean(ProcessBackend(supervisor.socket_path).query(QueryRequest("ASK {}"), limit=1, timeout=2.0))
+    silent.settimeout(TICKET_WAIT + 5)
+    started = time.monotonic()
+    assert silent.recv(1) == b""  # closed by the supervisor
+    assert time.monotonic() - started < TICKET_WAIT + 1
+    silent.close()
 
 
 def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
@@ -388,6 +419,63 @@ def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
     with pytest.raises(BackendUnavailable):
         ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    listener.close()
+
+
+def test_a_refusal_sent_before_a_large_query_was_read_reaches_the_web_worker(tmp_path):
+    """The supervisor refuses a client at its cap from the ticket alone and closes the
+    connection, the query unread: a query past a socket buffer then fails to send, and the
+    web worker must still report the refusal (429 and its Retry-After), not a 503."""
+    import socket
+
+    from kazdata.errors import TooManyRequests
+    from kazdata.runtime.query_client import read_ticket, send_frame
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    seen = {}
+
+    def refuses():
+        connection, _ = listener.accept()
+        while (ticket := read_ticket(connection)) is None:
+            time.sleep(0.01)
+        seen["ticket"] = ticket
+        send_frame(connection, ("error", TooManyRequests("no more", headers={"Retry-After": "3"})))
+        connection.close()
+
+    threading.Thread(target=refuses).start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000, client="127.0.0.9")  # more than a socket buffer holds
+    with pytest.raises(TooManyRequests) as refused:
+        ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    assert refused.value.details["headers"] == {"Retry-After": "3"}
+    assert seen["ticket"].client == "127.0.0.9"
+    listener.close()
+
+
+def test_a_full_backlog_makes_a_query_wait_no_longer_than_its_timeout(tmp_path):
+    """Every query process busy: connections wait in the socket's backlog, and when that is full
+    too, connect itself waits, bounded by the socket's send timeout (set before connecting)."""
+    import socket
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)  # never accepted: the second connection finds the backlog full
+    outcomes: list = []
+
+    def ask():
+        started = time.monotonic()
+        try:
+            ProcessBackend(path).query(QueryRequest("ASK {}"), limit=1, timeout=0.5)
+        except QueryTimeout:
+            outcomes.append(time.monotonic() - started)
+
+    askers = [threading.Thread(target=ask, daemon=True) for _ in range(3)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert len(outcomes) == 3 and all(0.4 < seconds < 5 for seconds in outcomes)
     listener.close()
 
 

@@ -4,9 +4,10 @@ pyoxigraph cannot interrupt a query, and a Python thread cannot be killed, so a 
 a web worker would burn a core until the worker itself is replaced. ``kazdata serve`` therefore
 evaluates SPARQL in query processes that its query supervisor forks and owns
 (``kazdata.runtime.supervisor``, docs/decisions/004). A web worker only connects to the
-supervisor's Unix socket, sends ``(query, limit, when it gives up)`` and waits: the supervisor
-hands the connection to an idle query process, and it alone renices and kills that process at
-the time limit. So a web worker never signals anything, and giving up is closing a socket.
+supervisor's Unix socket, sends a ``Ticket`` (the client's address, when it gives up) and
+``(query, limit, when it gives up)``, and waits: the supervisor reads the ticket, refuses a
+client past ``--queries-per-client`` (``kazdata.sparql.fair_share``) or hands the connection to
+an idle query process, and it alone renices and kills that process at the time limit. So a web worker never signals anything, and giving up is closing a socket.
 
 Messages are length-prefixed pickles (the framing of ``multiprocessing.connection``) between
 processes of the same server and user (the supervisor checks the peer's uid); nothing from a
@@ -27,6 +28,7 @@ import socket
 import struct
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout
 from kazdata.sparql.answers import ANSWER_FORMATS, Answer
@@ -47,9 +49,49 @@ _LENGTH = struct.Struct("!i")
 PIECE_BYTES = 64 * 1024
 
 
-def send_frame(sock: socket.socket, message: object) -> None:
+#: a ticket's fixed part: when its web worker gives up, then the length of the client's address
+#: (its UTF-8 bytes follow). Packed, not pickled: the supervisor reads one per query, and a
+#: pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
+_TICKET = struct.Struct("!dB")
+
+
+class Ticket(NamedTuple):
+    """What the supervisor reads of a query before handing it on: whose it is (the client's
+    address, at most 255 bytes) and when its web worker stops waiting (``time.monotonic``, one
+    clock for every process of the machine)."""
+
+    client: str
+    give_up_at: float
+
+    def encode(self) -> bytes:
+        address = self.client.encode()[:255]
+        return _TICKET.pack(self.give_up_at, len(address)) + address
+
+
+def frame(message: object) -> bytes:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def send_frame(sock: socket.socket, message: object) -> None:
+    sock.sendall(frame(message))
+
+
+def read_ticket(sock: socket.socket) -> Ticket | None:
+    """The ticket at the head of ``sock``, taken off it, if all of it has arrived; None if not
+    yet (never waits: the supervisor's loop serves every worker). The query behind it is left
+    for the query process. Raises EOFError if the connection ended first."""
+    try:
+        head = sock.recv(_TICKET.size + 255, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return None
+    if not head:
+        raise EOFError
+    if len(head) < _TICKET.size or len(head) < _TICKET.size + head[_TICKET.size - 1]:
+        return None
+    give_up_at, length = _TICKET.unpack_from(head)
+    sock.recv(_TICKET.size + length, socket.MSG_DONTWAIT)  # all there: the peek saw it
+    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at)
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:
@@ -125,14 +167,16 @@ class ProcessBackend:
         checked = self.passed.get(request.text)
         if checked is not None:
             request = dataclasses.replace(request, checked_uses_from=checked)
+        payload = Ticket(request.client, give_up_at).encode() + frame((request, limit, give_up_at))
         sock: socket.socket | None = self._connect(timeout)
         assert sock is not None
         try:
             try:
-                send_frame(sock, (request, limit, give_up_at))
+                sock.sendall(payload)
             except BlockingIOError:  # every query process busy, and the query is larger than a socket buffer
                 raise QueryTimeout(timeout_message(timeout)) from None
             except OSError as error:
+                _raise_refusal(sock)  # the supervisor read the ticket, refused and closed
                 raise _unreachable(error) from None
             reply = _receive(sock, give_up_at, timeout)
             assert sock is not None
@@ -162,20 +206,33 @@ class ProcessBackend:
     def _connect(self, timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(timeout)  # a full backlog makes connect wait
-            sock.connect(self.socket_path)
-            # blocking, with the kernel's timeouts, so neither a full socket buffer nor a
-            # stalled answer waits for ever
-            sock.setblocking(True)
+            # blocking, with the kernel's timeouts, so neither a full backlog (connect waits
+            # for the send timeout), a full socket buffer nor a stalled answer waits for ever;
+            # set before connecting, so that the query follows the connection at once: the
+            # supervisor reads its ticket as it accepts, and one not there yet costs it a wake-up
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(TRANSFER_TIMEOUT))
-        except TimeoutError:
+            sock.connect(self.socket_path)
+        except (TimeoutError, BlockingIOError):
             sock.close()
             raise QueryTimeout(timeout_message(timeout)) from None
         except OSError as error:
             sock.close()
             raise _unreachable(error) from None
         return sock
+
+
+def _raise_refusal(sock: socket.socket) -> None:
+    """Raise the error the supervisor sent before closing the connection, if it did."""
+    try:
+        poller = select.poll()  # not select: a descriptor may be past FD_SETSIZE (``_receive``)
+        poller.register(sock, select.POLLIN)
+        if poller.poll(0):
+            reply = receive_frame(sock)
+            if isinstance(reply, tuple) and reply[0] == "error" and isinstance(reply[1], Exception):
+                raise reply[1]
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass
 
 
 def _timeval(seconds: float) -> bytes:
