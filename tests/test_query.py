@@ -16,7 +16,7 @@ import pytest
 from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.release.publish import publish
-from kazdata.runtime.query_client import ProcessBackend
+from kazdata.runtime.query_client import PIECE_BYTES, ProcessBackend
 from kazdata.runtime.query_service import QueryService
 from kazdata.runtime.supervisor import CHILD_NICENESS, HEAVY_NICENESS
 from kazdata.settings import load_settings
@@ -189,17 +189,21 @@ SLOW = QueryRequest("ASK { ?slow ?slow ?slow }")
 
 
 @pytest.fixture()
-def slow_query(monkeypatch):
-    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand)."""
+def slow_query(monkeypatch, tmp_path):
+    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand);
+    the file returned exists once a query process has begun it."""
     from kazdata.runtime import query_process
     real_evaluate = query_process.evaluate
+    begun = tmp_path / "slow-query-begun"
 
     def evaluate(store, request, prefixes, rows, *limits):
         if request.text == SLOW.text:
+            begun.touch()
             time.sleep(1.5)
         return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
+    return begun
 
 
 def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_path):
@@ -577,3 +581,129 @@ def test_a_text_checked_once_is_not_parsed_again(release_dir, monkeypatch, tmp_p
         assert parses.read_text().count("parse") == 1
     finally:
         service.stop()
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
+def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_query, service, monkeypatch):
+    """The cause of the release-switch test's flake (issue 20 item 3): the supervisor woke with
+    two events at once, the drain signal and a query on a connection it keeps for a web-worker
+    thread. Handling the drain closed the kept connection; the next event of the same wake then
+    used the closed socket, the supervisor raised and, ending, killed its query processes with the
+    query in hand. Made deterministic here: the supervisor is stopped (SIGSTOP) while the kept
+    connection's query arrives and the drain signal waits, so both are ready when it resumes."""
+    from kazdata.runtime import query_client
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path)
+    sent, resend, answers = threading.Event(), threading.Event(), {}
+
+    def send_and_say(sock, message):
+        query_client.send_frame.__wrapped__(sock, message)
+        sent.set()
+
+    send_and_say.__wrapped__ = query_client.send_frame
+    monkeypatch.setattr(query_client, "send_frame", send_and_say)
+
+    def answer(name, read, request, timeout):
+        try:
+            answers[name] = read(backend.query(request, limit=10, timeout=timeout))
+        except (BackendUnavailable, QueryTimeout) as error:
+            answers[name] = error
+
+    def keeping_thread():  # asks once (its connection is then kept), then again when told
+        answer("first", _rows, STRIKES, 2.0)
+        resend.wait(10)
+        answer("second", _rows, STRIKES, 10.0)
+
+    threads = [threading.Thread(target=keeping_thread),
+               threading.Thread(target=answer, args=("slow", _boolean, SLOW, 5.0))]
+    threads[0].start()
+    wait_until(lambda: "first" in answers, 5, "the first answer")
+    threads[1].start()
+    wait_until(slow_query.exists, 5, "the slow query in hand")
+    old = supervisor.current.process
+    os.kill(old.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: _stopped(old.pid), 5, "the supervisor stopped")
+        sent.clear()
+        resend.set()
+        wait_until(sent.is_set, 5, "the query sent on the kept connection")
+        os.kill(old.pid, signal.SIGUSR1)  # drain, as at a release switch
+    finally:
+        os.kill(old.pid, signal.SIGCONT)
+    wait_until(lambda: not old.alive(), 5, "the drained supervisor gone")
+    wait_until(lambda: (supervisor.keep_running(), "second" in answers)[1], 10, "the query asked again")
+    for thread in threads:
+        thread.join(5)
+    assert old.exitcode == 0  # it drained; it did not fail
+    assert answers["slow"] is False  # the query in hand was answered, not killed with its process
+    assert answers["second"] == answers["first"] != []
+
+
+def _kept_connection(backend: ProcessBackend) -> int | None:
+    """The inode of the connection this thread keeps, if it keeps one."""
+    kept = getattr(backend._threads, "kept", None)
+    return os.fstat(kept.sock.fileno()).st_ino if kept is not None else None
+
+
+def test_a_thread_keeps_its_connection_only_once_an_answer_was_read_whole(service):
+    """A thread keeps one connection to the supervisor between its queries (a connect per query
+    cost an accept and a peer check); a connection left mid-answer (a timeout, a long answer
+    relayed and abandoned) is closed, never used again."""
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    first = _kept_connection(backend)
+    assert first is not None
+    for _ in range(3):
+        assert _rows(backend.query(STRIKES, limit=10, timeout=1.0))
+        assert _kept_connection(backend) == first
+    with pytest.raises(BadRequest):  # an error, read whole like an answer
+        backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
+    assert _kept_connection(backend) == first
+    other: dict = {}
+    thread = threading.Thread(target=lambda: other.update(
+        rows=_rows(backend.query(STRIKES, limit=10, timeout=2.0)), kept=_kept_connection(backend)))
+    thread.start()
+    thread.join()
+    assert other["rows"] and other["kept"] not in (None, first)  # a thread of its own, a connection of its own
+    with pytest.raises(QueryTimeout):
+        backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.3)
+    assert _kept_connection(backend) is None  # its query process still answers on it
+    everything = backend.query(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), limit=100_000, timeout=2.0)
+    assert everything.length > PIECE_BYTES
+    pieces = iter(everything.pieces)
+    next(pieces)
+    pieces.close()  # the client went away after a piece
+    assert _kept_connection(backend) is None
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    assert _kept_connection(backend) not in (None, first)
+
+
+def test_a_forked_process_never_writes_on_the_connection_its_parent_keeps(service):
+    """A process forked while a thread keeps a connection has a copy of it: were both to write
+    on it, their frames would mix. The child opens its own."""
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    parent = _kept_connection(backend)
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one query, then report what it keeps
+        try:
+            rows = _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+            os.write(writable, f"{len(rows)} {_kept_connection(backend)}".encode())
+        finally:
+            os._exit(0)
+    os.close(writable)
+    try:
+        said = os.read(readable, 100).decode().split()
+    finally:
+        os.close(readable)
+        os.waitpid(pid, 0)
+    assert said[0] == "1" and said[1] != str(parent)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0)) and _kept_connection(backend) == parent
+

@@ -82,3 +82,17 @@ class Forked:
         if not self.wait(grace):
             self.signal(signal.SIGKILL)
             self.wait(grace)
+
+
+def exit_status_soon(pid: int) -> int | None:
+    """The wait status of a child whose control socket just closed, if it has exited within a
+    few milliseconds (it closes the socket as it exits); None if not yet."""
+    for _ in range(20):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return status
+        time.sleep(0.001)
+    return None

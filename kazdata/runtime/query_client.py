@@ -25,6 +25,7 @@ import select
 import signal
 import socket
 import struct
+import threading
 import time
 from collections.abc import Iterator
 
@@ -45,6 +46,8 @@ _LENGTH = struct.Struct("!i")
 #: an answer up to this size is read whole before the response starts; a longer one is
 #: relayed in pieces of this size as it arrives
 PIECE_BYTES = 64 * 1024
+
+
 
 
 def send_frame(sock: socket.socket, message: object) -> None:
@@ -68,6 +71,14 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 def receive_frame(sock: socket.socket) -> object:
     (size,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
     return pickle.loads(_read_exactly(sock, size))
+
+
+def has_unread(connection: socket.socket) -> bool:
+    """True if the web worker's query is still waiting in ``connection``, unread."""
+    try:
+        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:
+        return False
 
 
 def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
@@ -97,18 +108,60 @@ def _unreachable(error: OSError) -> BackendUnavailable:
                               "try again in a moment")
 
 
+class _Closed(Exception):
+    """A kept connection ended before any reply came: the supervisor closes the connections it
+    keeps when it drains (a release switch) or ends, so the query is sent again on a new one."""
+
+
+class _Kept:
+    """A thread's connection to the query supervisor, kept for its next query.
+
+    It remembers the process that opened it: a process forked while a thread held one has a copy
+    of the same connection, and two processes writing on one connection would mix their frames,
+    so a copy is only ever closed. It closes the connection when it is dropped (its thread ended,
+    or its backend was replaced at a release switch)."""
+
+    __slots__ = ("pid", "sock", "send_timeout")
+
+    def __init__(self, sock: socket.socket, send_timeout: float) -> None:
+        self.sock: socket.socket | None = sock
+        self.pid = os.getpid()
+        self.send_timeout = send_timeout
+
+    def take(self, send_timeout: float) -> socket.socket | None:
+        """The connection, for this process's next query (None in a forked copy, which is closed)."""
+        sock, self.sock = self.sock, None
+        if sock is not None and self.pid != os.getpid():
+            sock.close()
+            return None
+        if sock is not None and send_timeout != self.send_timeout:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
+        return sock
+
+    def __del__(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
+
 class ProcessBackend:
-    """A web worker's handle on the query processes: one connection per query.
+    """A web worker's handle on the query processes: one connection per thread, kept between
+    queries (a connect costs the supervisor an accept and a peer check, about 75 µs a query).
 
     A client that asked for a shorter timeout than the operator's gets its 503 at its own
     timeout; its query process is still killed only at the operator's limit, by the supervisor,
     so a tiny client timeout cannot make the server kill and replace query processes.
 
-    The answer comes as a header frame, ``("ok", format, truncated, length)`` or an error, then
-    ``length`` bytes already written in the client's format: an answer up to ``PIECE_BYTES`` is
-    read at once, a longer one is relayed piece by piece while the response is sent, so a web
-    worker never holds more than a piece of it. The query process holds its connection (and is
-    killed at the time limit) until the last byte is taken.
+    The answer comes as a header frame, ``("ok", format, truncated, length, uses FROM)`` or an
+    error, then ``length`` bytes already written in the client's format: an answer up to
+    ``PIECE_BYTES`` is read at once, a longer one is relayed piece by piece while the response is
+    sent, so a web worker never holds more than a piece of it. The query process holds its
+    connection (and is killed at the time limit) until the last byte is taken.
+
+    A connection is kept only once its answer (or its error) was read whole, so one left in
+    any other state (a timeout, a relayed answer, a failure or an interruption while reading)
+    is closed, never reused. A kept connection that the supervisor has closed meanwhile (a
+    release switch) is noticed before any reply byte, and the query is sent once more on a new
+    connection; it cannot have run, since the supervisor closes only connections it holds idle.
     """
 
     def __init__(self, socket_path: str) -> None:
@@ -117,6 +170,7 @@ class ProcessBackend:
         #: with the text again, the check (an rdflib parse of milliseconds) is not repeated. One
         #: backend serves one release, so its rules never change under these verdicts.
         self.passed: dict[str, bool] = {}
+        self._threads = threading.local()  # .kept: the thread's _Kept, or None
 
     def query(self, request: QueryRequest, *, limit: int, timeout: float) -> Answer:
         """Evaluate in a query process. Raises QueryTimeout past ``timeout``, BadRequest for a
@@ -125,33 +179,54 @@ class ProcessBackend:
         checked = self.passed.get(request.text)
         if checked is not None:
             request = dataclasses.replace(request, checked_uses_from=checked)
-        sock: socket.socket | None = self._connect(timeout)
-        assert sock is not None
+        kept: _Kept | None = getattr(self._threads, "kept", None)
+        if kept is not None:
+            self._threads.kept = None  # kept again only once an answer was read whole
+            sock = kept.take(timeout)
+            if sock is not None:
+                try:
+                    return self._ask(sock, request, limit, give_up_at, timeout, reused=True)
+                except _Closed:
+                    pass  # the supervisor let it go: ask on a new connection
+        return self._ask(self._connect(timeout), request, limit, give_up_at, timeout, reused=False)
+
+    def _ask(self, connection: socket.socket, request: QueryRequest, limit: int, give_up_at: float,
+             timeout: float, reused: bool) -> Answer:
+        """Send the query on ``connection`` and read the reply; the connection is kept for the
+        thread's next query if the reply was read whole, else closed (or handed to the relay,
+        which closes it)."""
+        to_close: socket.socket | None = connection
+        kept: socket.socket | None = None
         try:
             try:
-                send_frame(sock, (request, limit, give_up_at))
+                send_frame(connection, (request, limit, give_up_at))
             except BlockingIOError:  # every query process busy, and the query is larger than a socket buffer
                 raise QueryTimeout(timeout_message(timeout)) from None
             except OSError as error:
+                if reused:
+                    raise _Closed from None
                 raise _unreachable(error) from None
-            reply = _receive(sock, give_up_at, timeout)
-            assert sock is not None
+            reply = _receive(connection, give_up_at, timeout, reused)
             status = reply[0]
             if status == "ok":
                 _status, extension, truncated, length, uses_from = reply
                 self._remember(request.text, uses_from)
                 fmt = ANSWER_FORMATS[extension]
-                if length <= PIECE_BYTES:
-                    return Answer.whole(fmt, _body(sock, length), truncated)
-                answer = Answer(fmt, _relay(sock, length), length, truncated)
-                sock = None  # the relay closes it
+                if length > PIECE_BYTES:
+                    to_close = None  # the relay closes it
+                    return Answer(fmt, _relay(connection, length), length, truncated)
+                answer = Answer.whole(fmt, _body(connection, length), truncated)
+                kept, to_close = connection, None
                 return answer
             if status == "error":
+                kept, to_close = connection, None  # the error frame was read whole
                 raise reply[1]
             raise {name: error for error, name in REPLY_STATUS.items()}[status](reply[1])
         finally:
-            if sock is not None:
-                sock.close()
+            if kept is not None:
+                self._threads.kept = _Kept(kept, timeout)
+            elif to_close is not None:
+                to_close.close()
 
     def _remember(self, text: str, uses_from: bool) -> None:
         if len(text) <= CACHED_QUERY_CHARACTERS and text not in self.passed:
@@ -209,9 +284,10 @@ def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
         sock.close()
 
 
-def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
+def _receive(sock: socket.socket, give_up_at: float, timeout: float, reused: bool = False) -> tuple:
     """The query process's reply header, waiting until ``give_up_at`` (poll: a gthread worker
-    holding many keep-alive connections has descriptors past select's FD_SETSIZE)."""
+    holding many keep-alive connections has descriptors past select's FD_SETSIZE). On a kept
+    connection, an end before any reply raises ``_Closed`` (it is asked again on a new one)."""
     try:
         poller = select.poll()
         poller.register(sock, select.POLLIN)
@@ -220,11 +296,13 @@ def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
         reply = receive_frame(sock)
         assert isinstance(reply, tuple)
         return reply
-    except EOFError:
+    except (EOFError, ConnectionResetError):
         # the supervisor kills at the operator's limit, never before this worker's own timeout:
         # an end seen before it is the process dying (out of memory, killed by hand)
         if time.monotonic() >= give_up_at:
             raise QueryTimeout(timeout_message(timeout)) from None
+        if reused:
+            raise _Closed from None
         raise BackendUnavailable("the query process ended without answering (its supervisor said "
                                  "nothing of how); try again, or a smaller query") from None
     except BlockingIOError:
