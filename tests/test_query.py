@@ -8,7 +8,8 @@ import signal
 import subprocess
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -76,16 +77,28 @@ def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
     assert len(ticks) > 20  # the other thread ran all along
 
 
-@pytest.fixture()
-def service(release_dir, tmp_path):
-    """A query supervisor on a symlinked release, so tests can publish another one."""
+def _service(release_dir, tmp_path, time_limit: float):
     link = tmp_path / "current"
     publish(release_dir, link)
-    settings = load_settings({"release": link, "query_processes": 2, "query_timeout": 2.0}, environ={})
+    settings = load_settings({"release": link, "query_processes": 2, "query_timeout": time_limit}, environ={})
     started = QueryService.start(settings)
     assert _wait_for(lambda: len(_children(started)) == 2)
     yield started, link
     started.stop()
+
+
+@pytest.fixture()
+def service(release_dir, tmp_path):
+    """A query supervisor on a symlinked release, so tests can publish another one."""
+    yield from _service(release_dir, tmp_path, 2.0)
+
+
+@pytest.fixture()
+def patient_service(release_dir, tmp_path):
+    """The same with a 20 s time limit, for tests that hold a query in hand (``slow_query``) while
+    they act: a query process reniced to 19 at 0.2 s can wait a second for the CPU on a loaded
+    machine, which a 2 s limit left no room for (the switch test failed so about one run in 25)."""
+    yield from _service(release_dir, tmp_path, 20.0)
 
 
 def _children(service: QueryService) -> set[int]:
@@ -188,27 +201,38 @@ def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_li
 SLOW = QueryRequest("ASK { ?slow ?slow ?slow }")
 
 
+@dataclass(frozen=True)
+class SlowQuery:
+    """Files that say when ``SLOW`` has begun in a query process, and let it finish."""
+
+    begun: Path
+    finish: Path
+
+
 @pytest.fixture()
 def slow_query(monkeypatch, tmp_path):
-    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand);
-    the file returned exists once a query process has begun it."""
+    """``SLOW`` holds the query process that evaluates it (in processes forked after this) until
+    the test creates ``finish``, or 10 s have passed: a query in hand for exactly as long as the
+    test needs, whatever the machine's load."""
     from kazdata.runtime import query_process
     real_evaluate = query_process.evaluate
-    begun = tmp_path / "slow-query-begun"
+    slow = SlowQuery(tmp_path / "slow-query-begun", tmp_path / "slow-query-may-finish")
 
     def evaluate(store, request, prefixes, rows, *limits):
         if request.text == SLOW.text:
-            begun.touch()
-            time.sleep(1.5)
+            slow.begun.touch()
+            deadline = time.monotonic() + 10
+            while not slow.finish.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
-    return begun
+    return slow
 
 
-def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_path):
+def test_query_processes_switch_to_a_published_release(slow_query, patient_service, tmp_path):
     from kazdata.builder import build_release, quiet
-    supervisor, link = service
+    supervisor, link = patient_service
     sources = tmp_path / "sources"
     shutil.copytree(__import__("kazdata.sources.bundled", fromlist=["x"]).sources_dir(), sources)
     (sources / "extra-2012-01-01.ttl").write_text(
@@ -231,9 +255,9 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
     traffic = threading.Thread(target=steady_traffic)
     traffic.start()
     in_hand = {}
-    slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=2.0)))
+    slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=15.0)))
     slow.start()
-    time.sleep(0.2)
+    wait_until(slow_query.begun.exists, 5, "the slow query in hand")
     old = supervisor.pid
     try:
         publish(newer, link)
@@ -243,6 +267,10 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
             return _boolean(backend.query(ask, limit=1, timeout=2.0))
 
         assert _wait_for(switched, seconds=10)
+        assert supervisor.draining  # the old supervisor, with the slow query still in hand
+    finally:
+        slow_query.finish.touch()
+    try:
         assert _wait_for(lambda: (supervisor.keep_running(), not supervisor.draining)[1])
     finally:
         stop.set()
@@ -588,7 +616,7 @@ def _stopped(pid: int) -> bool:
         return stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
 
 
-def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_query, service, monkeypatch):
+def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_query, patient_service, monkeypatch):
     """The cause of the release-switch test's flake (issue 20 item 3): the supervisor woke with
     two events at once, the drain signal and a query on a connection it keeps for a web-worker
     thread. Handling the drain closed the kept connection; the next event of the same wake then
@@ -596,7 +624,7 @@ def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_
     query in hand. Made deterministic here: the supervisor is stopped (SIGSTOP) while the kept
     connection's query arrives and the drain signal waits, so both are ready when it resumes."""
     from kazdata.runtime import query_client
-    supervisor, _link = service
+    supervisor, _link = patient_service
     backend = ProcessBackend(supervisor.socket_path)
     sent, resend, answers = threading.Event(), threading.Event(), {}
 
@@ -619,11 +647,11 @@ def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_
         answer("second", _rows, STRIKES, 10.0)
 
     threads = [threading.Thread(target=keeping_thread),
-               threading.Thread(target=answer, args=("slow", _boolean, SLOW, 5.0))]
+               threading.Thread(target=answer, args=("slow", _boolean, SLOW, 15.0))]
     threads[0].start()
     wait_until(lambda: "first" in answers, 5, "the first answer")
     threads[1].start()
-    wait_until(slow_query.exists, 5, "the slow query in hand")
+    wait_until(slow_query.begun.exists, 5, "the slow query in hand")
     old = supervisor.current.process
     os.kill(old.pid, signal.SIGSTOP)
     try:
@@ -634,6 +662,8 @@ def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_
         os.kill(old.pid, signal.SIGUSR1)  # drain, as at a release switch
     finally:
         os.kill(old.pid, signal.SIGCONT)
+    time.sleep(0.2)  # the supervisor handles both (a crash ends the slow query with its process)
+    slow_query.finish.touch()
     wait_until(lambda: not old.alive(), 5, "the drained supervisor gone")
     wait_until(lambda: (supervisor.keep_running(), "second" in answers)[1], 10, "the query asked again")
     for thread in threads:
