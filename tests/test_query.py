@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -394,24 +395,30 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
 
 def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     """The connection closes before the query is read (a query process dying, a supervisor
-    gone): the web worker's send fails, and that must be a clear 503."""
-    import socket
-
+    gone): the web worker's send fails, and that must be a clear 503 (once the query was sent
+    again on a new connection, which a drain would have let through)."""
     from kazdata.errors import BackendUnavailable
     path = str(tmp_path / "query.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(1)
+    listener.settimeout(5)
+    closed = []
 
     def dies_at_once():
-        connection, _ = listener.accept()
-        connection.close()
+        for _ in range(2):
+            connection, _ = listener.accept()
+            connection.close()
+            closed.append(connection)
 
-    threading.Thread(target=dies_at_once).start()
+    thread = threading.Thread(target=dies_at_once)
+    thread.start()
     big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
-    with pytest.raises(BackendUnavailable):
+    with pytest.raises(BackendUnavailable, match="ended without answering"):
         ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    thread.join()
     listener.close()
+    assert len(closed) == 2  # the query, then once more on a new connection
 
 
 class _UnreadableStore:
@@ -736,4 +743,24 @@ def test_a_forked_process_never_writes_on_the_connection_its_parent_keeps(servic
         os.waitpid(pid, 0)
     assert said[0] == "1" and said[1] != str(parent)
     assert _rows(backend.query(STRIKES, limit=10, timeout=2.0)) and _kept_connection(backend) == parent
+
+
+def test_a_connection_is_handed_to_a_query_process_only_once_its_query_is_there(service):
+    """A web worker connects, then sends its query. Handed to a query process in between, a
+    connection whose process then died looked as if its query had been read, and the supervisor
+    answered "crashed" for a query that never ran (test_releases' killed-process test saw that
+    503 under load). The supervisor now waits for the query to arrive before handing it on."""
+    from kazdata.runtime.query_client import receive_frame, send_frame
+    supervisor, _link = service
+    before = _children(supervisor)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(supervisor.socket_path)
+        time.sleep(0.3)  # a child is idle: the supervisor accepts at once
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: len(_children(supervisor) - before) == 2, 10, "two new query processes")
+        send_frame(connection, (STRIKES, 10, time.monotonic() + 5.0))
+        connection.settimeout(5.0)
+        reply = receive_frame(connection)
+    assert reply[0] == "ok", reply
 

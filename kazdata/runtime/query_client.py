@@ -109,8 +109,8 @@ def _unreachable(error: OSError) -> BackendUnavailable:
 
 
 class _Closed(Exception):
-    """A kept connection ended before any reply came: the supervisor closes the connections it
-    keeps when it drains (a release switch) or ends, so the query is sent again on a new one."""
+    """A connection ended before any reply came: the supervisor closes the connections it holds
+    unhanded when it drains (a release switch) or ends, so the query is sent again on a new one."""
 
 
 class _Kept:
@@ -180,18 +180,20 @@ class ProcessBackend:
         if checked is not None:
             request = dataclasses.replace(request, checked_uses_from=checked)
         kept: _Kept | None = getattr(self._threads, "kept", None)
-        if kept is not None:
-            self._threads.kept = None  # kept again only once an answer was read whole
-            sock = kept.take(timeout)
-            if sock is not None:
-                try:
-                    return self._ask(sock, request, limit, give_up_at, timeout, reused=True)
-                except _Closed:
-                    pass  # the supervisor let it go: ask on a new connection
-        return self._ask(self._connect(timeout), request, limit, give_up_at, timeout, reused=False)
+        self._threads.kept = None  # kept again only once an answer was read whole
+        taken = kept.take(timeout) if kept is not None else None
+        # the kept connection, then new ones: a connection the supervisor closed before any reply
+        # (a drain) ran nothing, so the query is sent once more
+        for connection in ([taken] if taken is not None else []) + [None, None]:
+            try:
+                return self._ask(connection or self._connect(timeout), request, limit, give_up_at, timeout)
+            except _Closed:
+                continue
+        raise BackendUnavailable("the query process ended without answering (its supervisor said nothing "
+                                 "of how); try again, or a smaller query")
 
     def _ask(self, connection: socket.socket, request: QueryRequest, limit: int, give_up_at: float,
-             timeout: float, reused: bool) -> Answer:
+             timeout: float) -> Answer:
         """Send the query on ``connection`` and read the reply; the connection is kept for the
         thread's next query if the reply was read whole, else closed (or handed to the relay,
         which closes it)."""
@@ -202,11 +204,9 @@ class ProcessBackend:
                 send_frame(connection, (request, limit, give_up_at))
             except BlockingIOError:  # every query process busy, and the query is larger than a socket buffer
                 raise QueryTimeout(timeout_message(timeout)) from None
-            except OSError as error:
-                if reused:
-                    raise _Closed from None
-                raise _unreachable(error) from None
-            reply = _receive(connection, give_up_at, timeout, reused)
+            except OSError:
+                raise _Closed from None
+            reply = _receive(connection, give_up_at, timeout)
             status = reply[0]
             if status == "ok":
                 _status, extension, truncated, length, uses_from = reply
@@ -284,10 +284,11 @@ def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
         sock.close()
 
 
-def _receive(sock: socket.socket, give_up_at: float, timeout: float, reused: bool = False) -> tuple:
+def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
     """The query process's reply header, waiting until ``give_up_at`` (poll: a gthread worker
-    holding many keep-alive connections has descriptors past select's FD_SETSIZE). On a kept
-    connection, an end before any reply raises ``_Closed`` (it is asked again on a new one)."""
+    holding many keep-alive connections has descriptors past select's FD_SETSIZE). An end before
+    any reply raises ``_Closed``: the supervisor closed the connection without handing it on
+    (else it reports how its query process ended)."""
     try:
         poller = select.poll()
         poller.register(sock, select.POLLIN)
@@ -297,14 +298,10 @@ def _receive(sock: socket.socket, give_up_at: float, timeout: float, reused: boo
         assert isinstance(reply, tuple)
         return reply
     except (EOFError, ConnectionResetError):
-        # the supervisor kills at the operator's limit, never before this worker's own timeout:
-        # an end seen before it is the process dying (out of memory, killed by hand)
+        # the supervisor kills at the operator's limit, never before this worker's own timeout
         if time.monotonic() >= give_up_at:
             raise QueryTimeout(timeout_message(timeout)) from None
-        if reused:
-            raise _Closed from None
-        raise BackendUnavailable("the query process ended without answering (its supervisor said "
-                                 "nothing of how); try again, or a smaller query") from None
+        raise _Closed from None
     except BlockingIOError:
         raise BackendUnavailable(f"the query process did not finish its answer within {TRANSFER_TIMEOUT:g} s") from None
     except OSError as error:

@@ -203,7 +203,7 @@ class Supervisor:
                 self._kill(child)  # idle: nothing to lose
 
     def _keep(self, connection: socket.socket) -> None:
-        """Watch ``connection``, whose answer was sent, for the web worker's next query (or its end)."""
+        """Watch ``connection`` (answered, or new and still empty) for the web worker's next query."""
         if self.draining or len(self.kept) >= self.max_kept:
             connection.close()  # the web worker sends its query again on a new connection
             return
@@ -242,7 +242,10 @@ class Supervisor:
             if uid != os.getuid():
                 log.error("query socket: refused a connection from uid %s", uid)
                 return
-            if self._hand(connection, idle):
+            if not has_unread(connection):
+                unless_handed.pop_all()  # handed once its query is there: else a child that dies
+                self._keep(connection)  # now would look to ``_lost`` as if it had read the query
+            elif self._hand(connection, idle):
                 unless_handed.pop_all()
         # no child could take it: closing it gives the web worker its 503 at once
 
