@@ -50,9 +50,14 @@ PIECE_BYTES = 64 * 1024
 
 
 
-def send_frame(sock: socket.socket, message: object) -> None:
+def frame(message: object) -> bytes:
+    """``message`` as one frame: its pickle's length, then the pickle."""
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    sock.sendall(_LENGTH.pack(len(data)) + data)
+    return _LENGTH.pack(len(data)) + data
+
+
+def send_frame(sock: socket.socket, message: object) -> None:
+    sock.sendall(frame(message))
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:
