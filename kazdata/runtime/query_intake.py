@@ -12,6 +12,17 @@ closed unread.
 The ticket is normally there when the connection is accepted (the web worker sends it with the
 query in one write, right after connecting); when it is not, the connection waits in the
 supervisor's selector, never blocking its loop, for at most ``TICKET_WAIT``.
+
+A web-worker thread keeps its connection between queries (``kazdata.runtime.query_client``):
+once a query process has answered, the supervisor gives the connection back here (``keep``),
+and it is watched for the next query. When that comes it is taken exactly as a newly accepted
+connection is (``take``: ticket read, cap applied, queued for a process), so a kept connection
+is no way around the cap. A refused query's connection is closed after its 429, kept or new:
+the query frame behind the ticket is still unread in it, and reading past a frame that may
+arrive in pieces would give the loop a state per connection for the one client it is refusing;
+that client pays one connect on its next query. A drain closes the kept connections
+(``stop_keeping``): their web workers send their next query on a new connection, which the new
+supervisor accepts.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -36,17 +48,27 @@ class Intake:
     """Accepted connections: those whose ticket is still arriving, and those waiting, ticket
     read, for the next idle query process (first come, first handed)."""
 
-    def __init__(self, selector: selectors.BaseSelector, cap: int) -> None:
+    def __init__(self, selector: selectors.BaseSelector, cap: int, max_kept: int) -> None:
         self.selector = selector
         self.cap = cap
         self.arriving: dict[socket.socket, float] = {}  # -> when it is closed if its ticket is not all here
         self.waiting: deque[tuple[socket.socket, Ticket]] = deque()
+        #: connections a web worker keeps between queries, idle, watched for its next query
+        self.kept: set[socket.socket] = set()
+        self.max_kept = max_kept
+        self.keeping = True
 
     def __len__(self) -> int:
+        """The connections here that will need a query process (kept, idle ones will not yet)."""
         return len(self.arriving) + len(self.waiting)
 
+    def connections(self) -> list[socket.socket]:
+        """Every connection held here (a forked query process closes its copies)."""
+        return [*self.arriving, *(connection for connection, _ in self.waiting), *self.kept]
+
     def take(self, connection: socket.socket, now: float) -> None:
-        """A connection just accepted from a web worker (its peer checked)."""
+        """A connection just accepted from a web worker (its peer checked), or a kept one whose
+        next query has come."""
         if not self._read(connection):
             self.arriving[connection] = now + TICKET_WAIT
             self.selector.register(connection, selectors.EVENT_READ, self._on_ticket)
@@ -101,6 +123,29 @@ class Intake:
             connection.close()
         return None
 
+    def keep(self, connection: socket.socket) -> None:
+        """Watch ``connection``, its answer written, for its web worker's next query."""
+        if not self.keeping or len(self.kept) >= self.max_kept:
+            connection.close()  # the web worker sends its query again on a new connection
+            return
+        self.kept.add(connection)
+        self.selector.register(connection, selectors.EVENT_READ, self._on_kept)
+
+    def _on_kept(self, connection: socket.socket) -> None:
+        """A kept connection has a query, taken as a new connection's is; or it has ended (its
+        ticket read then fails, and it is closed)."""
+        self.selector.unregister(connection)
+        self.kept.discard(connection)
+        self.take(connection, time.monotonic())
+
+    def stop_keeping(self) -> None:
+        """Close the kept connections and keep none from now on (a drain, or the end)."""
+        self.keeping = False
+        for connection in self.kept:
+            self.selector.unregister(connection)
+            connection.close()
+        self.kept.clear()
+
     def put_back(self, connection: socket.socket, ticket: Ticket) -> None:
         """A query whose process died before reading it: first in line for the next one."""
         self.waiting.appendleft((connection, ticket))
@@ -113,14 +158,6 @@ class Intake:
         self.arriving.clear()
         while self.waiting:
             self.waiting.popleft()[0].close()
-
-
-def unread(connection: socket.socket) -> bool:
-    """True if the web worker's query is still waiting in ``connection``, unread."""
-    try:
-        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except OSError:
-        return False
 
 
 def _tell(connection: socket.socket, error: KazdataError) -> None:
