@@ -144,6 +144,24 @@ def test_nothing_acceptable_is_a_406_listing_every_offered_type_once(accept):
     assert set(DOCUMENT_TYPES) <= set(listed) and len(listed) == len(set(listed))
 
 
+def test_a_remembered_choice_is_the_one_for_the_same_accept_and_the_same_formats():
+    """The choice is remembered per Accept header and list of formats (issue 20): the same
+    header asked of other formats, or another header of the same formats, is chosen anew, and a
+    refusal stays a refusal."""
+    from kazdata.errors import NotAcceptable
+    from kazdata.formats import DOCUMENT_FORMATS
+    from kazdata.web.negotiation import choose_format, parse_accept
+    accept = parse_accept("text/html;q=0.5, application/n-triples")
+    everything = _document_formats()
+    html = [DOCUMENT_FORMATS["html"]]
+    for _ in range(2):  # the second time from what was remembered
+        assert choose_format(accept, everything).media_types[0] == "application/n-triples"
+        assert choose_format(accept, html).media_types[0] == "text/html"
+        assert choose_format(parse_accept("text/turtle"), everything).media_types[0] == "text/turtle"
+        with pytest.raises(NotAcceptable):
+            choose_format(parse_accept("application/n-triples"), html)
+
+
 def test_understood_drops_only_other_charsets_and_every_other_parameter():
     from werkzeug.datastructures import MIMEAccept
 
