@@ -79,8 +79,12 @@ def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
 
 
 def _service(release_dir, tmp_path, time_limit: float):
+    # a copy: publishing hard-links the files it keeps, which changes their ctime, and the shared
+    # release's record of verified files (tests/test_release_opening.py) must stay valid
+    copy = tmp_path / "release"
+    shutil.copytree(release_dir, copy)
     link = tmp_path / "current"
-    publish(release_dir, link)
+    publish(copy, link)
     settings = load_settings({"release": link, "query_processes": 2, "query_timeout": time_limit}, environ={})
     started = QueryService.start(settings)
     assert _wait_for(lambda: len(_children(started)) == 2)

@@ -263,9 +263,8 @@ class Supervisor:
                 self.intake.put_back(*taken)  # those idle had just died: wait for replacements
 
     def _on_child(self, control: socket.socket) -> None:
-        child = next((c for c in self.children.values() if c.control is control), None)
-        if child is None:
-            return  # forgotten by an earlier event of the same select
+        # registered while it is in ``children``: ``_serve`` skips an event of one forgotten meanwhile
+        child = next(c for c in self.children.values() if c.control is control)
         try:
             said = control.recv(64)
         except OSError:
