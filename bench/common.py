@@ -548,19 +548,23 @@ class HttpClient:
     dilute the differences between servers.
     """
 
-    def __init__(self, base: str, timeout: float = 60.0, keep_alive: bool = True) -> None:
+    def __init__(self, base: str, timeout: float = 60.0, keep_alive: bool = True, source: str | None = None) -> None:
+        """``source``: the local address to connect from (another loopback address is another
+        client to a server's per-client limits)."""
         from urllib.parse import urlsplit
         parts = urlsplit(base)
         self.host, self.port = parts.hostname, parts.port
         self.timeout = timeout
         self.keep_alive = keep_alive
+        self.source = (source, 0) if source else None
         self.conn = None
 
     def get(self, path: str, headers: dict[str, str]) -> tuple[int, dict, bytes]:
         import http.client
         for attempt in (1, 2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout,
+                                                       source_address=self.source)
             try:
                 sent = headers if self.keep_alive else {**headers, "Connection": "close"}
                 self.conn.request("GET", path, headers=sent)

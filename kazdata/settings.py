@@ -160,14 +160,19 @@ class Settings:
                                     "less with `timeout`.", _seconds, shown="`10`")
     query_memory: int = _setting(2048, "Most memory one query process may allocate beyond the store it "
                                  "shares, in MB (a query past it gets a `503`); `0` for no limit.", _whole(0))
-    queries_per_client: int = _setting(None, "Most SPARQL queries one client address may have running in one "
-                                       "web worker; more get `429` with `Retry-After`. A query whose client gave "
-                                       "up first counts until the time limit; `0` for no cap.", _whole(0),
-                                       shown="half the query processes, shared over the workers, at least 1")
+    queries_per_client: int = _setting(None, "Most SPARQL queries one client address may have holding a query "
+                                       "process, counted over the whole server by the query supervisor: a query "
+                                       "counts once it has run 1 s, or once its client gave up on it, until its "
+                                       "process is free; more get `429` with `Retry-After`. With a remote store, "
+                                       "counted in each web worker. `0` for no cap.", _whole(0),
+                                       shown="half the query processes, at least 1")
     result_limit: int = _setting(10000, "Most rows or triples one SPARQL response returns; more is cut and "
                                  "flagged.", _whole(1))
-    result_bytes: int = _setting(32_000_000, "Most bytes of terms one SPARQL result keeps (counted in their "
-                                 "N-Triples form, in the query process); more is cut and flagged like "
+    result_bytes: int = _setting(32_000_000, "Most bytes one SPARQL result keeps, whatever format it is sent "
+                                 "in: counted as the query process writes it, as SPARQL TSV lines (a "
+                                 "`SELECT`) or N-Triples lines (a `CONSTRUCT`/`DESCRIBE`), each row's terms "
+                                 "with their tabs and line end (a remote store's rows: their terms in "
+                                 "N-Triples form); more is cut between rows and flagged like "
                                  "`--result-limit`.", _whole(1))
     max_body: int = _setting(1_000_000, "Largest request body accepted, in bytes.", _whole(1))
     body_timeout: float = _setting(10.0, "Longest a request body may take to arrive, in seconds; a slower one "
@@ -206,8 +211,8 @@ class Settings:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
         if self.queries_per_client is None:  # one client can hold at most half the query processes
-            share = self.query_processes or self.threads
-            object.__setattr__(self, "queries_per_client", max(1, share // (2 * self.workers)))
+            share = self.query_processes or self.threads  # (in-process queries: half a worker's threads)
+            object.__setattr__(self, "queries_per_client", max(1, share // 2))
         object.__setattr__(self, "release", Path(self.release))
         _base(self.base)
 

@@ -6,12 +6,17 @@ header reached absolute URLs, a 412 carried the whole dump, ...).
 
 from __future__ import annotations
 
+import http.client
 import math
+import os
 import select
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -325,7 +330,7 @@ SLOW = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
 def test_a_client_cannot_hold_more_than_its_share_of_query_processes(server):
     """Queries given up by their client at timeout=0.3 ran on to the operator's 3 s limit and
     each held a query process; nothing stopped one client from holding all of them."""
-    session = requests.Session()  # one connection, so one web worker: the count is per worker
+    session = requests.Session()  # one connection, so one web worker (the count was per worker)
     json = {"Accept": "application/sparql-results+json"}
     first_sent = time.monotonic()
     for number in range(2):
@@ -390,3 +395,106 @@ def test_results_are_bounded_in_bytes_without_query_processes_too(release_dir):
     assert response.status_code == 200
     assert 0 < len(response.get_json()["results"]["bindings"]) <= 10  # 20 rows of 10 kB, 100 kB allowed
     assert response.headers["X-Kazdata-Truncated"].startswith("true")
+
+
+def _worker_holding(server: LiveServer, connection: http.client.HTTPConnection) -> int | None:
+    """The pid of the web worker that holds the server's end of ``connection`` (found by its
+    socket's inode: ``/proc/net/tcp`` by the client's address and port, then each worker's
+    descriptors), None if no worker holds it."""
+    def tcp_table(address: str, port: int) -> str:  # as the kernel prints it: the address's bytes, the port
+        return f"{int.from_bytes(socket.inet_aton(address), 'little'):08X}:{port:04X}"
+
+    remote, local = tcp_table(*connection.sock.getsockname()), tcp_table("127.0.0.1", server.port)
+    inode = next((line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                  if line.split()[1:3] == [local, remote]), None)
+    for worker in server.processes()["workers"]:
+        try:
+            if any(os.readlink(f"/proc/{worker}/fd/{fd}") == f"socket:[{inode}]"
+                   for fd in os.listdir(f"/proc/{worker}/fd")):
+                return worker
+        except OSError:
+            continue
+    return None
+
+
+def _on_distinct_workers(server: LiveServer, count: int, source: str = "127.0.0.1") -> list[http.client.HTTPConnection]:
+    """``count`` keep-alive connections from ``source``, each held by a different web worker."""
+    held: dict[int, http.client.HTTPConnection] = {}
+    for _ in range(60):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20, source_address=(source, 0))
+        connection.request("GET", DOC)
+        assert connection.getresponse().read()
+        worker = _worker_holding(server, connection)
+        if worker is None or worker in held:
+            connection.close()
+        else:
+            held[worker] = connection
+        if len(held) == count:
+            return list(held.values())
+    raise AssertionError(f"60 connections reached only {len(held)} distinct web workers")
+
+
+def _ask(connection: http.client.HTTPConnection, query: str, **params: str) -> http.client.HTTPResponse:
+    connection.request("GET", "/sparql?" + urlencode({"query": query, **params}),
+                       headers={"Accept": "application/sparql-results+json"})
+    response = connection.getresponse()
+    response.read()
+    return response
+
+
+@pytest.fixture(scope="module")
+def three_workers(release_dir, tmp_path_factory):
+    log = tmp_path_factory.mktemp("access") / "access.log"
+    live = LiveServer(release_dir, ["--workers", "3", "--queries-per-client", "2", "--query-timeout", "6",
+                                    "--access-log", str(log)])
+    live.log = log
+    yield live
+    live.stop()
+
+
+def test_the_cap_holds_over_every_web_worker_and_for_one_client_only(three_workers):
+    """Each web worker counted its own: a client whose connections reached three workers held
+    three query processes under a cap of two. The supervisor counts them all."""
+    server = three_workers
+    first, second, third = _on_distinct_workers(server, 3)
+    started = time.monotonic()
+    given_up = _ask(first, SLOW, timeout="0.3")  # runs on in its process until the 6 s limit
+    assert given_up.status == 503
+    running: dict = {}
+    waiting = threading.Thread(target=lambda: running.update(answer=_ask(second, SLOW)))
+    waiting.start()  # its client waits: it counts once it has run 1 s
+    time.sleep(1.2)
+    refused = _ask(third, "ASK { ?s ?p ?o }")
+    while refused.status == 200 and time.monotonic() < started + 4:  # a loaded machine may be slow to start it
+        time.sleep(0.2)
+        refused = _ask(third, "ASK { ?s ?p ?o }")
+    assert refused.status == 429
+    assert 1 <= int(refused.getheader("Retry-After")) <= 6
+    other = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20, source_address=("127.0.0.2", 0))
+    assert _ask(other, "ASK { ?s ?p ?o }").status == 200  # another client is not held back
+    assert _ask(third, "ASK { ?s ?p ?o }").status == 429  # the given-up query still holds its process
+    waiting.join(20)
+    assert running["answer"].status == 503  # killed at the 6 s limit, its process free
+    for connection in (first, second, third):
+        assert _ask(connection, "ASK { ?s ?p ?o }").status == 200  # the count is back to none
+    assert any(line.startswith("127.0.0.2 ") for line in server.log.read_text().splitlines())
+
+
+def test_with_a_remote_store_each_web_worker_counts_its_clients(release_dir):
+    """No query supervisor sees a remote store's queries, and the store runs a query whose
+    client gave up on until its own limit: there the web worker's own count is the cap."""
+    store = LiveServer(release_dir, ["--workers", "1", "--query-timeout", "3", "--queries-per-client", "0"])
+    try:
+        server = LiveServer(release_dir, ["--workers", "1", "--backend", "remote", "--endpoint",
+                                          store.url("/sparql"), "--query-timeout", "3", "--queries-per-client", "1"])
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20)
+            assert _ask(connection, SLOW, timeout="0.3").status == 503
+            refused = _ask(connection, "ASK { ?s ?p ?o }")
+            assert refused.status == 429 and 1 <= int(refused.getheader("Retry-After")) <= 3
+            other = http.client.HTTPConnection("127.0.0.1", server.port, timeout=20, source_address=("127.0.0.2", 0))
+            assert _ask(other, "ASK { ?s ?p ?o }").status == 200
+        finally:
+            server.stop()
+    finally:
+        store.stop()

@@ -144,6 +144,24 @@ def test_nothing_acceptable_is_a_406_listing_every_offered_type_once(accept):
     assert set(DOCUMENT_TYPES) <= set(listed) and len(listed) == len(set(listed))
 
 
+def test_a_remembered_choice_is_the_one_for_the_same_accept_and_the_same_formats():
+    """The choice is remembered per Accept header and list of formats (issue 20): the same
+    header asked of other formats, or another header of the same formats, is chosen anew, and a
+    refusal stays a refusal."""
+    from kazdata.errors import NotAcceptable
+    from kazdata.formats import DOCUMENT_FORMATS
+    from kazdata.web.negotiation import choose_format, parse_accept
+    accept = parse_accept("text/html;q=0.5, application/n-triples")
+    everything = _document_formats()
+    html = [DOCUMENT_FORMATS["html"]]
+    for _ in range(2):  # the second time from what was remembered
+        assert choose_format(accept, everything).media_types[0] == "application/n-triples"
+        assert choose_format(accept, html).media_types[0] == "text/html"
+        assert choose_format(parse_accept("text/turtle"), everything).media_types[0] == "text/turtle"
+        with pytest.raises(NotAcceptable):
+            choose_format(parse_accept("application/n-triples"), html)
+
+
 def test_understood_drops_only_other_charsets_and_every_other_parameter():
     from werkzeug.datastructures import MIMEAccept
 
@@ -336,21 +354,21 @@ def test_every_default_a_server_runs_with_is_the_documented_one():
 
 def test_derived_defaults_follow_the_readme(monkeypatch):
     """granian: 2 workers per core (at least 2) of 8 threads; gunicorn: 4 per core (at least 4) of 32;
-    4 query processes per core (at least 4); a client's share: half the query processes over the
-    workers, at least 1 (with no query processes, half the threads)."""
+    4 query processes per core (at least 4); a client's share: half the query processes, counted
+    over the whole server, at least 1 (with no query processes, half a worker's threads)."""
     import os
 
     from kazdata.settings import load_settings
-    for cores, workers, gunicorn_workers, processes in [(1, 2, 4, 4), (2, 4, 8, 8), (3, 6, 12, 12)]:
+    for cores, workers, gunicorn_workers, processes, share in [(1, 2, 4, 4, 2), (2, 4, 8, 8, 4), (3, 6, 12, 12, 6)]:
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         granian = load_settings(environ={})
         assert (granian.workers, granian.threads, granian.query_processes) == (workers, 8, processes)
-        assert granian.queries_per_client == max(1, processes // (2 * workers))
+        assert granian.queries_per_client == share
         gunicorn = load_settings(environ={"KAZDATA_SERVER": "gunicorn"})
         assert (gunicorn.workers, gunicorn.threads) == (gunicorn_workers, 32)
     chosen = {"KAZDATA_WORKERS": "2", "KAZDATA_QUERY_PROCESSES": "12"}
-    assert load_settings(environ=chosen).queries_per_client == 3
-    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "0"}).queries_per_client == 2  # 8 // 4
+    assert load_settings(environ=chosen).queries_per_client == 6  # not shared over the 2 workers
+    assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "0"}).queries_per_client == 4  # 8 threads
     assert load_settings(environ={**chosen, "KAZDATA_QUERY_PROCESSES": "1"}).queries_per_client == 1
     assert load_settings(environ={**chosen, "KAZDATA_QUERIES_PER_CLIENT": "0"}).queries_per_client == 0
 

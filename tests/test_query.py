@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from kazdata.builder.release_info import resolve_release_info
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.release.publish import publish
-from kazdata.runtime.query_client import ProcessBackend
+from kazdata.runtime.query_client import PIECE_BYTES, ProcessBackend
 from kazdata.runtime.query_service import QueryService
 from kazdata.runtime.supervisor import CHILD_NICENESS, HEAVY_NICENESS
 from kazdata.settings import load_settings
@@ -76,16 +78,32 @@ def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
     assert len(ticks) > 20  # the other thread ran all along
 
 
-@pytest.fixture()
-def service(release_dir, tmp_path):
-    """A query supervisor on a symlinked release, so tests can publish another one."""
+def _service(release_dir, tmp_path, time_limit: float):
+    # a copy: publishing hard-links the files it keeps, which changes their ctime, and the shared
+    # release's record of verified files (tests/test_release_opening.py) must stay valid
+    copy = tmp_path / "release"
+    shutil.copytree(release_dir, copy)
     link = tmp_path / "current"
-    publish(release_dir, link)
-    settings = load_settings({"release": link, "query_processes": 2, "query_timeout": 2.0}, environ={})
+    publish(copy, link)
+    settings = load_settings({"release": link, "query_processes": 2, "query_timeout": time_limit}, environ={})
     started = QueryService.start(settings)
     assert _wait_for(lambda: len(_children(started)) == 2)
     yield started, link
     started.stop()
+
+
+@pytest.fixture()
+def service(release_dir, tmp_path):
+    """A query supervisor on a symlinked release, so tests can publish another one."""
+    yield from _service(release_dir, tmp_path, 2.0)
+
+
+@pytest.fixture()
+def patient_service(release_dir, tmp_path):
+    """The same with a 20 s time limit, for tests that hold a query in hand (``slow_query``) while
+    they act: a query process reniced to 19 at 0.2 s can wait a second for the CPU on a loaded
+    machine, which a 2 s limit left no room for (the switch test failed so about one run in 25)."""
+    yield from _service(release_dir, tmp_path, 20.0)
 
 
 def _children(service: QueryService) -> set[int]:
@@ -185,30 +203,43 @@ def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_li
     assert _wait_for(lambda: _children(supervisor) != before, seconds=4)
 
 
-SLOW = QueryRequest("ASK { ?slow ?slow ?slow }")
+#: another client's than the tests' other queries: held in hand past 1 s, it counts against its
+#: client's cap (1, half of 2 query processes), which must not refuse the traffic beside it
+SLOW = QueryRequest("ASK { ?slow ?slow ?slow }", client="192.0.2.50")
+
+
+@dataclass(frozen=True)
+class SlowQuery:
+    """Files that say when ``SLOW`` has begun in a query process, and let it finish."""
+
+    begun: Path
+    finish: Path
 
 
 @pytest.fixture()
 def slow_query(monkeypatch, tmp_path):
-    """``SLOW`` takes 1.5 s in the query processes forked after this (a query still in hand);
-    the file ``tmp_path / "slow-started"`` appears when one starts evaluating it."""
+    """``SLOW`` holds the query process that evaluates it (in processes forked after this) until
+    the test creates ``finish``, or 10 s have passed: a query in hand for exactly as long as the
+    test needs, whatever the machine's load."""
     from kazdata.runtime import query_process
     real_evaluate = query_process.evaluate
-    started = tmp_path / "slow-started"
+    slow = SlowQuery(tmp_path / "slow-query-begun", tmp_path / "slow-query-may-finish")
 
     def evaluate(store, request, prefixes, rows, *limits):
         if request.text == SLOW.text:
-            started.touch()
-            time.sleep(1.5)  # the scenario: a query still being evaluated at the switch
+            slow.begun.touch()
+            deadline = time.monotonic() + 10
+            while not slow.finish.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         return real_evaluate(store, request, prefixes, rows, *limits)
 
     monkeypatch.setattr(query_process, "evaluate", evaluate)
-    return started
+    return slow
 
 
-def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_path):
+def test_query_processes_switch_to_a_published_release(slow_query, patient_service, tmp_path):
     from kazdata.builder import build_release, quiet
-    supervisor, link = service
+    supervisor, link = patient_service
     sources = tmp_path / "sources"
     shutil.copytree(__import__("kazdata.sources.bundled", fromlist=["x"]).sources_dir(), sources)
     (sources / "extra-2012-01-01.ttl").write_text(
@@ -231,9 +262,9 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
     traffic = threading.Thread(target=steady_traffic)
     traffic.start()
     in_hand = {}
-    slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=2.0)))
+    slow = threading.Thread(target=lambda: in_hand.update(answer=backend.query(SLOW, limit=1, timeout=15.0)))
     slow.start()
-    wait_until(slow_query.exists, 10, "the slow query being evaluated in a query process")
+    wait_until(slow_query.begun.exists, 10, "the slow query in hand")
     old = supervisor.pid
     try:
         publish(newer, link)
@@ -243,6 +274,10 @@ def test_query_processes_switch_to_a_published_release(slow_query, service, tmp_
             return _boolean(backend.query(ask, limit=1, timeout=2.0))
 
         assert _wait_for(switched, seconds=10)
+        assert supervisor.draining  # the old supervisor, with the slow query still in hand
+    finally:
+        slow_query.finish.touch()
+    try:
         assert _wait_for(lambda: (supervisor.keep_running(), not supervisor.draining)[1])
     finally:
         stop.set()
@@ -354,10 +389,13 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     burn a core for as long as the query would run."""
     import socket
     from multiprocessing.connection import Connection
+
+    from kazdata.runtime.query_client import Ticket
     supervisor, _link = service
     before = _children(supervisor)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(supervisor.socket_path)
+    sock.sendall(Ticket("127.0.0.1", time.monotonic() + 60).encode())  # as a web worker, before its query
     used = {pid: cpu_seconds(pid) for pid in before}
     with Connection(sock.detach()) as connection:
         connection.send((QueryRequest(ENDLESS), 10, time.monotonic() + 60))
@@ -369,25 +407,116 @@ def test_a_query_whose_web_worker_is_gone_ends_at_the_limit(service):
     assert _wait_for(lambda: len(_children(supervisor)) == 2, seconds=2)
 
 
+def test_a_ticket_that_comes_late_waits_and_one_that_never_comes_is_dropped(service):
+    """The supervisor reads a connection's ticket without waiting for it: one sent a moment
+    after connecting is read when it comes and the query answered; a connection that sends
+    nothing is closed after ``TICKET_WAIT``, and the supervisor answers others meanwhile."""
+    import socket
+    from multiprocessing.connection import Connection
+
+    from kazdata.runtime.query_client import Ticket
+    from kazdata.runtime.query_intake import TICKET_WAIT
+    supervisor, _link = service
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(supervisor.socket_path)
+    late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    late.connect(supervisor.socket_path)
+    time.sleep(0.3)
+    late.sendall(Ticket("127.0.0.1", time.monotonic() + 5).encode())
+    with Connection(late.detach()) as connection:
+        connection.send((QueryRequest("ASK {}", results_format="srj"), 10, time.monotonic() + 5))
+        assert connection.poll(5)
+        assert connection.recv()[0] == "ok"
+    assert _boolean(ProcessBackend(supervisor.socket_path).query(QueryRequest("ASK {}"), limit=1, timeout=2.0))
+    silent.settimeout(TICKET_WAIT + 5)
+    started = time.monotonic()
+    assert silent.recv(1) == b""  # closed by the supervisor
+    assert time.monotonic() - started < TICKET_WAIT + 1
+    silent.close()
+
+
 def test_a_query_process_dying_before_it_reads_the_query_is_a_503(tmp_path):
     """The connection closes before the query is read (a query process dying, a supervisor
-    gone): the web worker's send fails, and that must be a clear 503."""
-    import socket
-
+    gone): the web worker's send fails, and that must be a clear 503 (once the query was sent
+    again on a new connection, which a drain would have let through)."""
     from kazdata.errors import BackendUnavailable
     path = str(tmp_path / "query.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(1)
+    listener.settimeout(5)
+    closed = []
 
     def dies_at_once():
+        for _ in range(2):
+            connection, _ = listener.accept()
+            connection.close()
+            closed.append(connection)
+
+    thread = threading.Thread(target=dies_at_once)
+    thread.start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
+    with pytest.raises(BackendUnavailable, match="ended without answering"):
+        ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    thread.join()
+    listener.close()
+    assert len(closed) == 2  # the query, then once more on a new connection
+
+
+def test_a_refusal_sent_before_a_large_query_was_read_reaches_the_web_worker(tmp_path):
+    """The supervisor refuses a client at its cap from the ticket alone and closes the
+    connection, the query unread: a query past a socket buffer then fails to send, and the
+    web worker must still report the refusal (429 and its Retry-After), not a 503."""
+    import socket
+
+    from kazdata.errors import TooManyRequests
+    from kazdata.runtime.query_client import read_ticket, send_frame
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    seen = {}
+
+    def refuses():
         connection, _ = listener.accept()
+        while (ticket := read_ticket(connection)) is None:
+            time.sleep(0.01)
+        seen["ticket"] = ticket
+        send_frame(connection, ("error", TooManyRequests("no more", headers={"Retry-After": "3"})))
         connection.close()
 
-    threading.Thread(target=dies_at_once).start()
-    big = QueryRequest("ASK {}" + " " * 4_000_000)  # more than a socket buffer holds
-    with pytest.raises(BackendUnavailable):
+    threading.Thread(target=refuses).start()
+    big = QueryRequest("ASK {}" + " " * 4_000_000, client="127.0.0.9")  # more than a socket buffer holds
+    with pytest.raises(TooManyRequests) as refused:
         ProcessBackend(path).query(big, limit=10, timeout=2.0)
+    assert refused.value.details["headers"] == {"Retry-After": "3"}
+    assert seen["ticket"].client == "127.0.0.9"
+    listener.close()
+
+
+def test_a_full_backlog_makes_a_query_wait_no_longer_than_its_timeout(tmp_path):
+    """Every query process busy: connections wait in the socket's backlog, and when that is full
+    too, connect itself waits, bounded by the socket's send timeout (set before connecting)."""
+    import socket
+    path = str(tmp_path / "query.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)  # never accepted: the second connection finds the backlog full
+    outcomes: list = []
+
+    def ask():
+        started = time.monotonic()
+        try:
+            ProcessBackend(path).query(QueryRequest("ASK {}"), limit=1, timeout=0.5)
+        except QueryTimeout:
+            outcomes.append(time.monotonic() - started)
+
+    askers = [threading.Thread(target=ask, daemon=True) for _ in range(3)]
+    for asker in askers:
+        asker.start()
+    for asker in askers:
+        asker.join(10)
+    assert len(outcomes) == 3 and all(0.4 < seconds < 5 for seconds in outcomes)
     listener.close()
 
 
@@ -586,3 +715,181 @@ def test_a_text_checked_once_is_not_parsed_again(release_dir, monkeypatch, tmp_p
         assert parses.read_text().count("parse") == 1
     finally:
         service.stop()
+
+
+def _stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+
+
+def test_a_drain_woken_with_a_kept_connections_query_ends_no_query_in_hand(slow_query, patient_service, monkeypatch):
+    """The cause of the release-switch test's flake (issue 20 item 3): the supervisor woke with
+    two events at once, the drain signal and a query on a connection it keeps for a web-worker
+    thread. Handling the drain closed the kept connection; the next event of the same wake then
+    used the closed socket, the supervisor raised and, ending, killed its query processes with the
+    query in hand. Made deterministic here: the supervisor is stopped (SIGSTOP) while the kept
+    connection's query arrives and the drain signal waits, so both are ready when it resumes."""
+    from kazdata.runtime import query_client
+    supervisor, _link = patient_service
+    backend = ProcessBackend(supervisor.socket_path)
+    sent, resend, answers = threading.Event(), threading.Event(), {}
+
+    def send_and_say(sock, *query):
+        query_client.send_query.__wrapped__(sock, *query)
+        sent.set()
+
+    send_and_say.__wrapped__ = query_client.send_query
+    monkeypatch.setattr(query_client, "send_query", send_and_say)
+
+    def answer(name, read, request, timeout):
+        try:
+            answers[name] = read(backend.query(request, limit=10, timeout=timeout))
+        except (BackendUnavailable, QueryTimeout) as error:
+            answers[name] = error
+
+    def keeping_thread():  # asks once (its connection is then kept), then again when told
+        answer("first", _rows, STRIKES, 2.0)
+        resend.wait(10)
+        answer("second", _rows, STRIKES, 10.0)
+
+    threads = [threading.Thread(target=keeping_thread),
+               threading.Thread(target=answer, args=("slow", _boolean, SLOW, 15.0))]
+    threads[0].start()
+    wait_until(lambda: "first" in answers, 5, "the first answer")
+    threads[1].start()
+    wait_until(slow_query.begun.exists, 10, "the slow query in hand")
+    old = supervisor.current.process
+    os.kill(old.pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: _stopped(old.pid), 5, "the supervisor stopped")
+        sent.clear()
+        resend.set()
+        wait_until(sent.is_set, 5, "the query sent on the kept connection")
+        os.kill(old.pid, signal.SIGUSR1)  # drain, as at a release switch
+    finally:
+        os.kill(old.pid, signal.SIGCONT)
+    time.sleep(0.2)  # the supervisor handles both (a crash ends the slow query with its process)
+    slow_query.finish.touch()
+    wait_until(lambda: not old.alive(), 5, "the drained supervisor gone")
+    wait_until(lambda: (supervisor.keep_running(), "second" in answers)[1], 10, "the query asked again")
+    for thread in threads:
+        thread.join(5)
+    assert old.exitcode == 0  # it drained; it did not fail
+    assert answers["slow"] is False  # the query in hand was answered, not killed with its process
+    assert answers["second"] == answers["first"] != []
+
+
+def _kept_connection(backend: ProcessBackend) -> int | None:
+    """The inode of the connection this thread keeps, if it keeps one."""
+    kept = getattr(backend._threads, "kept", None)
+    return os.fstat(kept.sock.fileno()).st_ino if kept is not None else None
+
+
+def test_a_thread_keeps_its_connection_only_once_an_answer_was_read_whole(service):
+    """A thread keeps one connection to the supervisor between its queries (a connect per query
+    cost an accept and a peer check); a connection left mid-answer (a timeout, a long answer
+    relayed and abandoned) is closed, never used again."""
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    first = _kept_connection(backend)
+    assert first is not None
+    for _ in range(3):
+        assert _rows(backend.query(STRIKES, limit=10, timeout=1.0))
+        assert _kept_connection(backend) == first
+    with pytest.raises(BadRequest):  # an error, read whole like an answer
+        backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
+    assert _kept_connection(backend) == first
+    other: dict = {}
+    thread = threading.Thread(target=lambda: other.update(
+        rows=_rows(backend.query(STRIKES, limit=10, timeout=2.0)), kept=_kept_connection(backend)))
+    thread.start()
+    thread.join()
+    assert other["rows"] and other["kept"] not in (None, first)  # a thread of its own, a connection of its own
+    with pytest.raises(QueryTimeout):  # another client's: it holds its cap till the 2 s limit
+        backend.query(QueryRequest(ENDLESS, client="192.0.2.99"), limit=10, timeout=0.3)
+    assert _kept_connection(backend) is None  # its query process still answers on it
+    everything = backend.query(QueryRequest("SELECT * WHERE { ?s ?p ?o }"), limit=100_000, timeout=2.0)
+    assert everything.length > PIECE_BYTES
+    pieces = iter(everything.pieces)
+    next(pieces)
+    pieces.close()  # the client went away after a piece
+    assert _kept_connection(backend) is None
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    assert _kept_connection(backend) not in (None, first)
+
+
+def test_a_forked_process_never_writes_on_the_connection_its_parent_keeps(service):
+    """A process forked while a thread keeps a connection has a copy of it: were both to write
+    on it, their frames would mix. The child opens its own."""
+    supervisor, _link = service
+    backend = ProcessBackend(supervisor.socket_path)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+    parent = _kept_connection(backend)
+    readable, writable = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one query, then report what it keeps
+        try:
+            rows = _rows(backend.query(STRIKES, limit=10, timeout=2.0))
+            os.write(writable, f"{len(rows)} {_kept_connection(backend)}".encode())
+        finally:
+            os._exit(0)
+    os.close(writable)
+    try:
+        said = os.read(readable, 100).decode().split()
+    finally:
+        os.close(readable)
+        os.waitpid(pid, 0)
+    assert said[0] == "1" and said[1] != str(parent)
+    assert _rows(backend.query(STRIKES, limit=10, timeout=2.0)) and _kept_connection(backend) == parent
+
+
+def test_a_connection_is_handed_to_a_query_process_only_once_its_query_is_there(service):
+    """A web worker connects, then sends its query. Handed to a query process in between, a
+    connection whose process then died looked as if its query had been read, and the supervisor
+    answered "crashed" for a query that never ran (test_releases' killed-process test saw that
+    503 under load). The supervisor now waits for the query to arrive before handing it on."""
+    from kazdata.runtime.query_client import receive_frame, send_query
+    supervisor, _link = service
+    before = _children(supervisor)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(supervisor.socket_path)
+        time.sleep(0.3)  # a child is idle: the supervisor accepts at once
+        for pid in before:
+            os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: len(_children(supervisor) - before) == 2, 10, "two new query processes")
+        send_query(connection, STRIKES, 10, time.monotonic() + 5.0)  # its ticket, then the query
+        connection.settimeout(5.0)
+        reply = receive_frame(connection)
+    assert reply[0] == "ok", reply
+
+
+def test_a_refused_query_on_a_kept_connection_gets_its_429_and_the_connection_is_closed(service):
+    """A query on a connection a thread keeps goes through the supervisor's ticket and cap as a
+    new connection's does: a client holding its cap (1, half of 2 query processes) is refused on
+    it. The supervisor then closes that connection (the refused query is still unread in it), and
+    the web worker does not keep it; the thread's next query connects anew and is kept again."""
+    import select
+
+    from kazdata.errors import TooManyRequests
+    supervisor, _link = service
+    greedy = replace(STRIKES, client="192.0.2.7")
+    backend = ProcessBackend(supervisor.socket_path)
+    assert _rows(backend.query(greedy, limit=10, timeout=2.0))
+    first = _kept_connection(backend)
+    same = os.dup(backend._threads.kept.sock.fileno())  # the kept connection, to see whether the supervisor closes its end
+    try:
+        with pytest.raises(QueryTimeout):  # given up on: its process runs on to the 2 s limit, counted
+            ProcessBackend(supervisor.socket_path).query(replace(greedy, text=ENDLESS), limit=10, timeout=0.3)
+        with pytest.raises(TooManyRequests) as refused:
+            backend.query(greedy, limit=10, timeout=2.0)
+        assert int(refused.value.details["headers"]["Retry-After"]) >= 1
+        assert _kept_connection(backend) is None
+        readable, _, _ = select.select([same], [], [], 5)
+        assert readable  # closed by the supervisor after the refusal (kept, it would stay silent)
+        with pytest.raises(ConnectionResetError):  # closed with the refused query unread in it
+            os.read(same, 1)
+    finally:
+        os.close(same)
+    assert _rows(backend.query(replace(STRIKES, client="192.0.2.8"), limit=10, timeout=2.0))
+    assert _kept_connection(backend) not in (None, first)

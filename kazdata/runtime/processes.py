@@ -37,6 +37,20 @@ def end_with_parent(parent: int, signo: int) -> None:
         os.kill(os.getpid(), signo)
 
 
+def exit_status_soon(pid: int) -> int | None:
+    """The wait status of a child whose control socket just closed, if it has exited within a
+    few milliseconds (it closes the socket as it exits); None if not yet."""
+    for _ in range(20):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return status
+        time.sleep(0.001)
+    return None
+
+
 class Forked:
     """A child this process forked: signalled only while it is unreaped, waited for with a timeout.
 

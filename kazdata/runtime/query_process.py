@@ -7,9 +7,9 @@ supervisor, which hands it nothing else until it has read that.
 
 from __future__ import annotations
 
+import itertools
 import os
 import resource
-import select
 import signal
 import socket
 import time
@@ -21,7 +21,7 @@ import pyoxigraph as ox
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, NotAcceptable
 from kazdata.release.opened import Release
 from kazdata.runtime.isolation import cut_network
-from kazdata.runtime.query_client import receive_frame, send_frame
+from kazdata.runtime.query_client import PIECE_BYTES, frame, receive_frame, send_frame
 from kazdata.sparql.backends.embedded import RESULT_BYTES, evaluate
 from kazdata.sparql.query_check import QueryRules
 
@@ -72,11 +72,9 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
 
 def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limit: float,
             result_bytes: int) -> None:
-    """Read one query from ``client``, answer it: a header frame, then the body's bytes."""
+    """Read one query from ``client`` (the supervisor hands a connection on once its query has
+    arrived), answer it: a header frame, then the body's bytes."""
     try:
-        readable, _, _ = select.select([client], [], [], time_limit)
-        if not readable:
-            return
         message = receive_frame(client)
         assert isinstance(message, tuple)
         request, limit, give_up_at = message
@@ -90,8 +88,13 @@ def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limi
             except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
                 send_frame(client, ("error", error.with_traceback(None)))
                 return
-            send_frame(client, ("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
-            for piece in answer.pieces:
+            header = frame(("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
+            pieces = iter(answer.pieces)
+            first = next(pieces, b"")
+            if len(first) <= PIECE_BYTES:  # one write: the web worker wakes once for a short answer
+                header, first = header + first, b""
+            client.sendall(header)
+            for piece in itertools.chain((first,), pieces):
                 client.sendall(piece)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -22,12 +22,13 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 from dataclasses import dataclass
 
-from kazdata.errors import ReleaseError
+from kazdata.errors import KazdataError, ReleaseError
 from kazdata.release.opened import OpenedRelease, release_stamp
-from kazdata.runtime.processes import Forked
-from kazdata.runtime.supervisor import DRAIN, run_supervisor
+from kazdata.runtime.processes import Forked, end_with_parent, name_process
+from kazdata.runtime.supervisor import DRAIN, Supervisor
 from kazdata.settings import Settings
 
 log = logging.getLogger("kazdata.query")
@@ -218,3 +219,32 @@ class QueryService:
         self.starting, self.current, self.draining = None, None, []
         self._unlisten()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def run_supervisor(settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
+                   ready_fd: int, keeper: int) -> int:
+    """The body of a supervisor the keeper forked: its exit code. Why it could not start goes
+    to ``ready_fd``, where the keeper reads ``ok`` once it serves."""
+    code, why, trace = 1, "", ""
+    supervisor: Supervisor | None = None
+    try:
+        name_process("kz-query-super")
+        end_with_parent(keeper, signal.SIGTERM)
+        supervisor = Supervisor(settings, opened, stamp, listener, ready_fd, keeper)
+        code = supervisor.run()
+    except KazdataError as error:
+        why = error.message
+    except BaseException as error:  # noqa: BLE001 - reported to the keeper, or logged
+        why = f"query supervisor failed: {error!r}"
+        trace = traceback.format_exc()
+    if why and supervisor is not None and supervisor.ready_fd < 0:
+        # it had said ok (and closed the pipe, whose number may name another descriptor now):
+        # the keeper sees it exit, but only this process knows why (a failure while draining
+        # once went unnoticed, its exit looking like the end of a drain)
+        log.error("query supervisor %s: %s\n%s", os.getpid(), why, trace)
+    elif why:
+        try:
+            os.write(ready_fd, why.encode()[:4000])  # one write under PIPE_BUF: read whole
+        except OSError:
+            pass  # the keeper is gone
+    return code

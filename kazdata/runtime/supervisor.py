@@ -1,23 +1,27 @@
 """The query supervisor and its query processes (docs/decisions/004).
 
-A supervisor serves one release. It opens the release's store (``memory``: it loads the dump
-once and its children share it copy-on-write; ``disk``: each child opens the RocksDB store
-read-only), then forks ``query_processes`` children and runs one ``selectors`` loop that:
+A supervisor serves one release. It opens the release's store (``memory``: loaded once, shared
+copy-on-write by its children; ``disk``: each child opens RocksDB read-only), forks
+``query_processes`` children and runs one ``selectors`` loop that:
 
 - accepts a web worker's connection on the listening socket it inherited from the keeper, only
-  while a child is idle (else the connection waits in the kernel's backlog), and hands it to
-  that child (``socket.send_fds``); the child reads the query, answers and says ``done``;
+  while a child is idle (else it waits in the kernel's backlog), and hands it to that child
+  (``socket.send_fds``), unless its client is past ``--queries-per-client`` (counted over
+  every web worker: ``kazdata.runtime.query_intake``); the child answers and says ``done``.
+  The supervisor then keeps the connection and watches it for the web worker's next query,
+  taken and handed on the same way, ticket and cap included (a web worker keeps one
+  connection per thread, ``kazdata.runtime.query_client``);
 - keeps every busy child's times: past ``HEAVY_AFTER`` it renices the child to
   ``HEAVY_NICENESS``, so documents and cheap queries keep their latency beside it; past the
   time limit it SIGKILLs it. A child is handed no other query until the supervisor has read
   its ``done``, and it is signalled only while unreaped, so a kill or a renice can never land
   on another query or on a stranger that got the pid;
-- forks a replacement for every child that died, was killed, or was reniced (a process cannot
-  raise its own priority back without privileges).
+- forks a replacement for every child that died, was killed, or was reniced.
 
 The keeper (``kazdata.runtime.query_service``) starts a new supervisor when the release changes
-or this one dies; SIGUSR1 tells this one to stop accepting and end once the queries in hand are
-answered, SIGTERM to end at once. Its children are SIGKILLed by the kernel if it dies.
+or this one dies; SIGUSR1 tells this one to stop accepting, close the connections it keeps and
+end once the queries in hand are answered, SIGTERM to end at once. Its children are SIGKILLed by
+the kernel if it dies.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import resource
 import selectors
 import shutil
 import signal
@@ -34,12 +39,13 @@ import sys
 import time
 from dataclasses import dataclass
 
-from kazdata.errors import KazdataError
 from kazdata.release.opened import OpenedRelease, open_release
-from kazdata.runtime.processes import end_with_parent, name_process
-from kazdata.runtime.query_client import report_crash
+from kazdata.runtime.processes import end_with_parent, exit_status_soon, name_process
+from kazdata.runtime.query_client import Ticket, has_unread, report_crash
+from kazdata.runtime.query_intake import Intake
 from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.settings import Settings
+from kazdata.sparql.fair_share import Hold
 from kazdata.sparql.query_check import QueryRules
 from kazdata.vocabulary import prefixes_for
 
@@ -55,6 +61,8 @@ CHILD_NICENESS = 0
 DRAIN = signal.SIGUSR1
 #: The longest the loop sleeps with nothing to do: how soon it notices its parent is gone.
 IDLE_WAKE = 1.0
+#: Most connections kept open between queries (one per web-worker thread is expected).
+MAX_KEPT = 1024
 _PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -68,9 +76,10 @@ class _Child:
     handed_at: float | None = None  # when the query in hand was handed over; None when idle
     heavy: bool = False
     client: socket.socket | None = None  # the connection in hand: told if this child crashes
+    ticket: Ticket | None = None  # whose query it is, and when its web worker stops waiting
 
 
-class _Supervisor:
+class Supervisor:
     """One release's query processes, and the only process that signals them (see above)."""
 
     def __init__(self, settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
@@ -86,12 +95,16 @@ class _Supervisor:
         self.time_limit = float(settings.query_timeout)
         self.children: dict[int, _Child] = {}  # pid -> child, while it may be handed queries
         self.forgotten: set[int] = set()  # pids dead or killed, not yet reaped
-        #: connections whose query process died before reading the query: handed again
-        self.unread: list[socket.socket] = []
         self.selector = selectors.DefaultSelector()
+        #: connections accepted and not yet handed (or refused); one whose query process died
+        #: before reading the query is put back there
+        # kept: half the descriptors it may open, so that accepting never fails for want of one
+        self.intake = Intake(self.selector, int(settings.queries_per_client),
+                             min(MAX_KEPT, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2))
         self.parent = keeper
         self.store: Store  # opened by run(), before any child is forked
         self._wakeup_pair: tuple[socket.socket, ...] = ()
+        self._order: dict[object, int] = {}  # which events of one wake go first (``_serve``)
         self.draining = self.stopping = False
         self.accepting = False
         self.fork_after = 0.0  # after a child that could not start: do not fork in a tight loop
@@ -111,9 +124,11 @@ class _Supervisor:
         wakeup = self._watch_signals()
         os.write(self.ready_fd, b"ok")
         os.close(self.ready_fd)
+        self.ready_fd = -1
         try:
             self._serve(wakeup)
         finally:
+            self.intake.stop_keeping()
             self._end_children()
         if os.getppid() != self.parent:  # the keeper that made the socket folder cannot remove it any more
             shutil.rmtree(os.path.dirname(self.listener.getsockname()), ignore_errors=True)
@@ -131,21 +146,25 @@ class _Supervisor:
             signal.signal(signo, lambda *_: None)  # the byte on the wakeup socket says which
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the keeper, which ends us
         self.selector.register(wakeup, selectors.EVENT_READ, self._on_signals)
+        self._order = {wakeup: 0, self.listener: 2}
         return wakeup
 
     def _serve(self, wakeup: socket.socket) -> None:
-        while not self.stopping and not (self.draining and not self._busy()):
+        while not self.stopping and not (self.draining and not self._busy() and not self.intake):
             now = time.monotonic()
             if not self.draining and now >= self.fork_after:
                 for _ in range(self.size - len(self.children)):
                     self._fork_child()
-            self._hand_unread()
+            self._hand_waiting()
             self._accept_while_idle()
             events = self.selector.select(self._next_wake(time.monotonic()))
-            # the listener last: a child that died meanwhile is forgotten before it could be handed a query
-            for key, _events in sorted(events, key=lambda event: event[0].fileobj is self.listener):
-                key.data(key.fileobj)
+            # signals first, the listener last: a child that died meanwhile is forgotten, and a
+            # drain takes effect, before anything is handed to a child
+            for key, _events in sorted(events, key=lambda event: self._order.get(event[0].fileobj, 1)):
+                if self.selector.get_map().get(key.fd) is key:  # not closed by an earlier event of this wake
+                    key.data(key.fileobj)
             self._enforce_limits(time.monotonic())
+            self.intake.expire(time.monotonic())
             if self.forgotten:
                 self._reap()  # in case a SIGCHLD byte was lost from a full wakeup socket
             if os.getppid() != self.parent:
@@ -161,12 +180,13 @@ class _Supervisor:
             wake = min(wake, handed_at + (self.time_limit if child.heavy else HEAVY_AFTER))
         if len(self.children) < self.size and not self.draining:
             wake = min(wake, self.fork_after)
-        return max(0.0, wake - now)
+        return max(0.0, min(wake, self.intake.next_wake() or wake) - now)
 
     def _accept_while_idle(self) -> None:
-        """Listen only while a child is idle: otherwise connections wait in the kernel's
-        backlog, where another supervisor (during a release switch) may take them."""
-        idle = not self.draining and any(c.handed_at is None for c in self.children.values())
+        """Listen only while a child is idle for the connection (those accepted and not yet
+        handed count): otherwise connections wait in the kernel's backlog, where another
+        supervisor (during a release switch) may take them."""
+        idle = not self.draining and sum(c.handed_at is None for c in self.children.values()) > len(self.intake)
         if idle and not self.accepting:
             self.selector.register(self.listener, selectors.EVENT_READ, self._on_connection)
         elif not idle and self.accepting:
@@ -184,12 +204,14 @@ class _Supervisor:
             self.stopping = True
         if DRAIN in received and not self.draining:
             self.draining = True
-            for child in [c for c in self.children.values() if c.handed_at is None]:
-                self._kill(child)  # idle: nothing to lose
+            self.intake.stop_keeping()
+            # idle ones have nothing to lose, but for the connections already accepted
+            for child in [c for c in self.children.values() if c.handed_at is None][len(self.intake):]:
+                self._kill(child)
 
     def _on_connection(self, listener: socket.socket) -> None:
         idle = [] if self.draining else [c for c in self.children.values() if c.handed_at is None]
-        if not idle:
+        if len(idle) <= len(self.intake):
             return  # told to drain, or a child died, since the select: leave it in the backlog
         try:
             connection, _ = listener.accept()
@@ -202,11 +224,17 @@ class _Supervisor:
             if uid != os.getuid():
                 log.error("query socket: refused a connection from uid %s", uid)
                 return
-            if self._hand(connection, idle):
-                unless_handed.pop_all()
-        # no child could take it: closing it gives the web worker its 503 at once
+            unless_handed.pop_all()
+        self.intake.take(connection, time.monotonic())
+        self._hand_waiting()  # now if its ticket was there, as it nearly always is; else once read
 
-    def _hand(self, connection: socket.socket, idle: list[_Child]) -> bool:
+    def _holds(self, client: str) -> list[Hold]:
+        """What ``client``'s queries hold now: one per query process in hand with one of them."""
+        return [Hold(child.ticket.client, child.handed_at, child.ticket.give_up_at, child.handed_at + self.time_limit)
+                for child in self.children.values()
+                if child.handed_at is not None and child.ticket is not None and child.ticket.client == client]
+
+    def _hand(self, connection: socket.socket, ticket: Ticket, idle: list[_Child]) -> bool:
         """Hand ``connection`` to the first of ``idle`` still alive; False if none took it."""
         for child in idle:
             try:
@@ -215,37 +243,42 @@ class _Supervisor:
                 self._forget(child)  # it has just died: try the next one
                 continue
             child.handed_at = time.monotonic()
-            child.client = connection  # kept until ``done``, to report a crash on
+            child.client, child.ticket = connection, ticket  # kept until ``done``, to report a crash on
             return True
         return False
 
-    def _hand_unread(self) -> None:
-        """Hand again the connections of query processes that died before reading their query
-        (killed by hand, or by the kernel, just as it was handed over): nothing of the query
-        ran, so its client should not see the death. Draining, they are closed (a 503)."""
-        while self.unread:
-            idle = [] if self.draining else [c for c in self.children.values() if c.handed_at is None]
-            if not idle and not self.draining and len(self.children) < self.size:
-                return  # a replacement is being forked: wait for it
-            connection = self.unread.pop(0)
-            if not self._hand(connection, idle):
-                connection.close()
+    def _hand_waiting(self) -> None:
+        """Hand the connections whose ticket was read to idle children, first come first, as
+        the per-client cap allows (``Intake.next_query``). Draining, to the children kept for
+        them (an accepted connection cannot go back to the backlog); with none left, they are
+        closed (a 503 each)."""
+        while self.intake.waiting:
+            idle = [c for c in self.children.values() if c.handed_at is None]
+            if not idle:
+                if self.draining and not self.children:
+                    self.intake.close()
+                return  # a child frees, or a replacement is being forked: wait for it
+            taken = self.intake.next_query(self._holds, time.monotonic())
+            if taken is not None and not self._hand(*taken, idle):
+                self.intake.put_back(*taken)  # those idle had just died: wait for replacements
 
     def _on_child(self, control: socket.socket) -> None:
-        child = next((c for c in self.children.values() if c.control is control), None)
-        if child is None:
-            return  # forgotten by an earlier event of the same select
+        # registered while it is in ``children``: ``_serve`` skips an event of one forgotten meanwhile
+        child = next(c for c in self.children.values() if c.control is control)
         try:
             said = control.recv(64)
         except OSError:
             said = b""
         if not said:
             self._lost(child)  # it died (out of memory, killed by hand): a replacement is forked
-        elif child.heavy:
+            return
+        client, child.client, child.ticket = child.client, None, None
+        if child.heavy:
             self._kill(child)  # idle now, and stuck at the lowest priority: a fresh one replaces it
         else:
             child.handed_at = None
-            self._release_client(child)
+        if client is not None:
+            self.intake.keep(client)  # for the web worker's next query
 
     def _enforce_limits(self, now: float) -> None:
         for child, handed_at in self._busy():
@@ -268,7 +301,7 @@ class _Supervisor:
     def _release_client(child: _Child) -> None:
         if child.client is not None:
             child.client.close()
-            child.client = None
+        child.client, child.ticket = None, None
 
     def _forget(self, child: _Child) -> None:
         """Stop handing ``child`` queries: it is dead or dying; ``_reap`` collects its exit."""
@@ -282,12 +315,12 @@ class _Supervisor:
         """``child`` ended by itself; one that could not even start is not re-forked at once.
         The web worker whose query it held is told how it ended (``status``, else read here)."""
         reaped = False
-        if child.client is not None and _unread(child.client):
-            self.unread.append(child.client)  # it never read the query: another child will
+        if child.client is not None and child.ticket is not None and has_unread(child.client):
+            self.intake.put_back(child.client, child.ticket)  # it never read the query: another child will
             child.client = None
         if child.client is not None:
             if status is None:
-                status = _exit_status(child.pid)
+                status = exit_status_soon(child.pid)
                 reaped = status is not None
             report_crash(child.client, child.pid, status)
         self._forget(child)
@@ -334,12 +367,14 @@ class _Supervisor:
 
     def _leave_to_child(self, control: socket.socket) -> None:
         """In a new child: drop the supervisor's signals and descriptors (a sibling holding the
-        supervisor's end of another child's socket would hide that child's death)."""
+        supervisor's end of another child's socket would hide that child's death, and one
+        holding a web worker's connection would keep it open once the supervisor lets it go)."""
         signal.set_wakeup_fd(-1)
         for signo in (signal.SIGCHLD, signal.SIGTERM, DRAIN):
             signal.signal(signo, signal.SIG_DFL)
         self.selector.close()
-        for sock in (control, self.listener, *self._wakeup_pair, *(c.control for c in self.children.values())):
+        for sock in (control, self.listener, *self._wakeup_pair, *(c.control for c in self.children.values()),
+                     *self.intake.connections(), *(c.client for c in self.children.values() if c.client)):
             sock.close()
 
     def _end_children(self) -> None:
@@ -351,46 +386,3 @@ class _Supervisor:
             self._reap()
             if self.forgotten:
                 time.sleep(0.01)
-
-
-def _unread(connection: socket.socket) -> bool:
-    """True if the web worker's query is still waiting in ``connection``, unread."""
-    try:
-        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except OSError:
-        return False
-
-
-def _exit_status(pid: int) -> int | None:
-    """The wait status of a child whose control socket just closed, if it has exited within a
-    few milliseconds (it closes the socket as it exits); None if not yet."""
-    for _ in range(20):
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return None
-        if done:
-            return status
-        time.sleep(0.001)
-    return None
-
-
-def run_supervisor(settings: Settings, opened: OpenedRelease | None, stamp: tuple, listener: socket.socket,
-                   ready_fd: int, keeper: int) -> int:
-    """The body of a supervisor the keeper forked: its exit code. Why it could not start goes
-    to ``ready_fd``, where the keeper reads ``ok`` once it serves."""
-    code, why = 1, ""
-    try:
-        name_process("kz-query-super")
-        end_with_parent(keeper, signal.SIGTERM)
-        code = _Supervisor(settings, opened, stamp, listener, ready_fd, keeper).run()
-    except KazdataError as error:
-        why = error.message
-    except BaseException as error:  # noqa: BLE001 - reported to the keeper
-        why = f"query supervisor failed: {error!r}"
-    if why:
-        try:
-            os.write(ready_fd, why.encode()[:4000])  # one write under PIPE_BUF: read whole
-        except OSError:
-            pass  # it had said ok already: the keeper sees it exit
-    return code

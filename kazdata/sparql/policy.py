@@ -51,6 +51,9 @@ class QueryRequest:
     #: same rules (``kazdata.runtime.query_client`` remembers verdicts per served release): the
     #: check is skipped; None: check it
     checked_uses_from: bool | None = None
+    #: the client's address, as the HTTP server saw it: what the query supervisor counts a
+    #: client's queries by (``--queries-per-client``, ``kazdata.sparql.fair_share``)
+    client: str = ""
 
 
 #: One solution: variable name -> term, or None where the variable is unbound. Plain dicts,

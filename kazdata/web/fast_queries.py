@@ -4,8 +4,9 @@ Flask's routing, request and response objects, hooks and error handling cost abo
 a light query itself (issue 20: ``ASK {}`` took 1.9 ms where Oxigraph's server takes 0.23 ms).
 ``FastQueries`` answers ``GET``/``POST /sparql`` with a query that a client (not a browser)
 sends: it reads the protocol with the same function as Flask's view
-(``kazdata.web.sparql.read_protocol``), negotiates with the same one, holds the same per-client
-count, and sends the same headers; the answer's bytes are relayed as the query process wrote
+(``kazdata.web.sparql.read_protocol``), negotiates with the same one, sends the client's
+address with the query as the view does (its query supervisor caps each client), and sends the
+same headers; the answer's bytes are relayed as the query process wrote
 them. Everything else goes to Flask unchanged: other methods and URLs, a URL past the length
 limit, a request without a query (the service description, the query page), a browser's, a
 body not sent with Content-Length, and every request when the store is remote (its rows are
@@ -79,11 +80,11 @@ class FastQueries:
         settings = self.resources.settings
         try:
             query, params = read_protocol(method, query_string.encode("latin-1"), media_type, lambda: body,
-                                          accept, endpoint_url(settings, served.release))
+                                          accept, endpoint_url(settings, served.release), environ.get("REMOTE_ADDR") or "")
             if query is None or DOWNLOAD in params or BOM in params:
                 return self.app(environ, start_response)  # "no query", and files for people, are Flask's
             timeout = query_timeout(params)
-            with self.resources.client_queries.admit(environ.get("REMOTE_ADDR") or ""):
+            with self.resources.client_queries.admit(query.client, timeout):
                 answer = served.engine.query(query, timeout=timeout)
             assert isinstance(answer, Answer)  # the embedded stores' (no fast path for a remote store)
         except KazdataError as error:

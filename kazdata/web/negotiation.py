@@ -53,22 +53,45 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     return bool(parse_accept_header(accept_encoding)["gzip"])
 
 
+#: (Accept's elements, the offered formats' ids) -> (those formats, the choice or None). Werkzeug's
+#: ``best_match`` tries every offered type against every element: about 30 µs for the SPARQL
+#: endpoint's two lists (both are negotiated for every query), the largest cost of a light query
+#: in the web worker (issue 20); a few Accept values make nearly all traffic. The formats are
+#: kept in the value, so their ids cannot be reused while an entry names them.
+_CHOSEN: dict[tuple, tuple[tuple[Format, ...], Format | None]] = {}
+_CHOSEN_KEPT = 1024
+_CHOSEN_ELEMENTS = 16  # an Accept header with more elements is negotiated, not remembered
+
+
 def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
     """The format the client prefers among ``formats`` (in server preference order).
 
     A request without Accept gets the first format. Raises NotAcceptable listing every
     media type offered when nothing matches.
     """
-    formats = list(formats)
+    formats = tuple(formats)
     if not accept:
         return formats[0]
-    accept = understood(accept)
-    by_type = {media_type: fmt for fmt in formats for media_type in fmt.media_types}
-    best = accept.best_match(list(by_type))
+    key = (tuple(accept), tuple(map(id, formats)))
+    remembered = _CHOSEN.get(key)
+    if remembered is not None:
+        best = remembered[1]
+    else:
+        best = _best(accept, formats)
+        if len(accept) <= _CHOSEN_ELEMENTS:
+            if len(_CHOSEN) >= _CHOSEN_KEPT:
+                _CHOSEN.clear()
+            _CHOSEN[key] = (formats, best)
     if best is None:
-        offered = offered_types(formats)
+        offered = offered_types(list(formats))
         raise NotAcceptable(not_acceptable(offered), offered=offered)
-    return by_type[best]
+    return best
+
+
+def _best(accept: MIMEAccept, formats: tuple[Format, ...]) -> Format | None:
+    by_type = {media_type: fmt for fmt in formats for media_type in fmt.media_types}
+    best = understood(accept).best_match(list(by_type))
+    return None if best is None else by_type[best]
 
 
 def format_for(extension: str | None, accept: MIMEAccept, formats: list[Format]) -> Format:

@@ -57,8 +57,10 @@ class Resources:
         self._opened = opened
         self._query_socket = query_socket
         self._lock = threading.Lock()
-        #: what each client may hold of the query processes (kazdata.web.fairness)
-        self.client_queries = ClientQueries(settings.queries_per_client, settings.query_timeout)
+        #: what each client may hold of a remote store's queries (kazdata.web.fairness); with query
+        #: processes their supervisor counts for the whole server, so not here
+        self.client_queries = ClientQueries(0 if query_socket else settings.queries_per_client,
+                                            settings.query_timeout)
         self._served = self._first(self._stamp(), fallback)
         self._checked = time.monotonic()
 

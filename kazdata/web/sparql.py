@@ -88,13 +88,14 @@ def _body() -> bytes:
 def _protocol_request() -> tuple[QueryRequest | None, dict[str, list[str]]]:
     """Read the query and its parameters the three ways the protocol allows."""
     return read_protocol(request.method, request.query_string, (request.mimetype or "").lower(), _body,
-                         request.accept_mimetypes, _base_iri())
+                         request.accept_mimetypes, _base_iri(), request.remote_addr or "")
 
 
 def read_protocol(method: str, query_string: bytes, media_type: str, body: Callable[[], bytes],
-                  accept: MIMEAccept, base_iri: str) -> tuple[QueryRequest | None, dict[str, list[str]]]:
+                  accept: MIMEAccept, base_iri: str, client: str) -> tuple[QueryRequest | None, dict[str, list[str]]]:
     """The query and its parameters, read the three ways the protocol allows, from a request's
-    parts (Flask's view and the fast path, ``kazdata.web.fast_queries``, both call it)."""
+    parts (Flask's view and the fast path, ``kazdata.web.fast_queries``, both call it);
+    ``client`` is the connection's address, which the query carries to the per-client cap."""
     params: dict[str, list[str]] = {}
     for key, value in _parse_pairs(query_string, "query string"):
         params.setdefault(key, []).append(value)
@@ -128,7 +129,7 @@ def read_protocol(method: str, query_string: bytes, media_type: str, body: Calla
     return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
                         tuple(params.get("named-graph-uri", [])), base_iri=base_iri,
                         results_format=results_format, graph_format=graph_format,
-                        results_refusal=results_refusal, graph_refusal=graph_refusal), params
+                        results_refusal=results_refusal, graph_refusal=graph_refusal, client=client), params
 
 
 def _format_or_refusal(params: dict[str, list[str]], formats: list[Format],
@@ -288,7 +289,7 @@ def endpoint() -> Response:
     if _wants_html() and request.method != "POST" and DOWNLOAD not in params:  # the page keeps ?format (021)
         return query_page(initial_query=query.text, run=True)
     timeout = query_timeout(params)
-    with current_app.extensions["kazdata"].client_queries.admit(request.remote_addr or ""):
+    with current_app.extensions["kazdata"].client_queries.admit(query.client, timeout):
         result = served().engine.query(query, timeout=timeout)
     return _respond(result, params)
 
