@@ -124,6 +124,14 @@ def closing_answers(sockets: list[socket.socket], deadline: float) -> dict:
     return closed
 
 
+def assert_a_posted_query_is_answered(server) -> None:
+    """A POSTed query gets its answer: the body slots and threads the stalled bodies held are free."""
+    on_time = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }", timeout=10,
+                            headers={"Content-Type": "application/sparql-query",
+                                     "Accept": "application/sparql-results+json"})
+    assert on_time.status_code == 200 and on_time.json()["boolean"] is True
+
+
 @pytest.mark.parametrize("http_server", ["gunicorn", "granian-rsgi"])
 def test_a_body_late_past_the_deadline_gets_408_and_frees_its_thread(release_dir, http_server):
     """One worker of two threads: one body slot. A stalled body used to hold it (and its thread)
@@ -141,10 +149,7 @@ def test_a_body_late_past_the_deadline_gets_408_and_frees_its_thread(release_dir
             assert answer.startswith(b"HTTP/1.1 408"), answer
             assert b"did not arrive within 1 s" in answer
             assert 0.9 < time.monotonic() - sent < 12
-        on_time = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }", timeout=10,
-                                headers={"Content-Type": "application/sparql-query",
-                                         "Accept": "application/sparql-results+json"})
-        assert on_time.status_code == 200 and on_time.json()["boolean"] is True
+        assert_a_posted_query_is_answered(server)
     finally:
         server.stop()
 
@@ -168,10 +173,7 @@ def test_under_rsgi_200_stalled_bodies_are_all_closed_by_the_deadline_and_docume
         assert statuses in ([b"HTTP/1.1 408"], [b"HTTP/1.1 408", b"HTTP/1.1 429"]), statuses
         late = [(answer, at) for answer, at in answers.values() if answer.startswith(b"HTTP/1.1 408")]
         assert all(b"did not arrive within 2 s" in answer and at - sent > 1.9 for answer, at in late)
-        on_time = requests.post(server.url("/sparql"), data="ASK { ?s ?p ?o }", timeout=10,
-                                headers={"Content-Type": "application/sparql-query",
-                                         "Accept": "application/sparql-results+json"})
-        assert on_time.status_code == 200 and on_time.json()["boolean"] is True
+        assert_a_posted_query_is_answered(server)
     finally:
         server.stop()
 
