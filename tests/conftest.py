@@ -23,6 +23,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
 
 from kazdata.builder import build_release, quiet
 from kazdata.settings import load_settings
+from tests.processes import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The ``kazdata`` command of the interpreter running the tests: never whatever ``kazdata`` is
@@ -161,12 +162,7 @@ class ServerProcess:
         return self.root + path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, 10)
 
 
 class LiveServer(ServerProcess):

@@ -7,6 +7,7 @@ else; these wait for the condition itself, up to a deadline, and say what they w
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,3 +37,16 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_process(process: subprocess.Popen, seconds: float) -> None:
+    """Ask ``process`` to end (SIGTERM), and kill it if it has not within ``seconds``: a server
+    that ignores its SIGTERM must not outlive the test that started it."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from tests.processes import stop_process
+
 VIRTUOSO = "/usr/bin/virtuoso-t"
 ISQL = "/usr/bin/isql-vt"
 #: Where Debian's package keeps Virtuoso's bundled web pages; the HTTP server needs a root.
@@ -142,11 +144,5 @@ class VirtuosoServer:
         self.isql(f"ld_dir('{self.load_dir}', '{nquads.name}', '{graph}');\nrdf_loader_run();\ncheckpoint;\n")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 30)  # a checkpoint on the way out may take a while
         self.log.close()

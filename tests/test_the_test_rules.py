@@ -32,6 +32,8 @@ def test_an_empty_parameter_set_fails_the_run(tmp_path):
 
 
 def test_an_assertion_in_a_thread_fails_the_test(tmp_path):
+    # the generated test's thread fails on purpose: the rule under test is that pytest (by
+    # pyproject's filterwarnings) reports it as a failure of that test, not as a warning
     (tmp_path / "test_thread.py").write_text(
         "import threading\n\ndef test_in_a_thread():\n"
         "    thread = threading.Thread(target=lambda: exec('assert 1 == 2, \"seen in the thread\"'))\n"
