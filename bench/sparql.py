@@ -34,11 +34,13 @@ connections all come from one address, and the cap would refuse most of them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -97,6 +99,17 @@ def _once_rdflib(dataset, query: str) -> tuple[float | None, str]:
     return (time.perf_counter() - started) * 1000, outcome
 
 
+@contextlib.contextmanager
+def _kazdata_and_oxigraph(release: Path, *extra: str) -> Iterator[tuple[str, str]]:
+    """kazdata and Oxigraph's server on the same release, side by side: their base URLs."""
+    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
+        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
+        kazdata, kazdata_base = c.kazdata_server(release, workers=c.default_workers(), extra=extra)
+        oxigraph, oxigraph_base = c.oxigraph_server(location)
+        with kazdata, oxigraph:
+            yield kazdata_base, oxigraph_base
+
+
 def query_timings(release: Path, runs: int) -> dict:
     from rdflib import Dataset
     queries = sorted((release / "queries").glob("*.rq"))
@@ -106,37 +119,33 @@ def query_timings(release: Path, runs: int) -> dict:
     per_query: dict[str, dict] = {}
     dataset = Dataset(default_union=True)
     dataset.parse(release / "dumps" / "kazdata.nq", format="nquads")
-    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
-        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
-        kazdata, kazdata_base = c.kazdata_server(release, workers=c.default_workers())
-        oxigraph, oxigraph_base = c.oxigraph_server(location)
+    with _kazdata_and_oxigraph(release) as (kazdata_base, oxigraph_base):
         started = time.perf_counter()
-        with kazdata, oxigraph:
-            k_client, o_client = c.HttpClient(kazdata_base), c.HttpClient(oxigraph_base)
-            for path in queries:
-                text = path.read_text(encoding="utf-8")
-                full = c.with_prefixes(text)
-                engines = {
-                    "kazdata": functools.partial(_once_http, k_client, "/sparql?query=" + quote(text)),
-                    "oxigraph": functools.partial(_once_http, o_client, "/query?query=" + quote(full)),
-                    "rdflib": functools.partial(_once_rdflib, dataset, full),
-                }
-                entry = {name: {"times": [], "rows": ""} for name in engines}
-                failed = set()
-                for i in range(runs + 1):  # run 0 is the warm-up
-                    for name, once in engines.items():
-                        if name in failed:
-                            continue
-                        elapsed, outcome = once()
-                        entry[name]["rows"] = outcome
-                        if elapsed is None:
-                            failed.add(name)
-                            entry[name]["times"] = []
-                        elif i:
-                            entry[name]["times"].append(elapsed)
-                per_query[path.stem] = entry
-            k_client.close()
-            o_client.close()
+        k_client, o_client = c.HttpClient(kazdata_base), c.HttpClient(oxigraph_base)
+        for path in queries:
+            text = path.read_text(encoding="utf-8")
+            full = c.with_prefixes(text)
+            engines = {
+                "kazdata": functools.partial(_once_http, k_client, "/sparql?query=" + quote(text)),
+                "oxigraph": functools.partial(_once_http, o_client, "/query?query=" + quote(full)),
+                "rdflib": functools.partial(_once_rdflib, dataset, full),
+            }
+            entry = {name: {"times": [], "rows": ""} for name in engines}
+            failed = set()
+            for i in range(runs + 1):  # run 0 is the warm-up
+                for name, once in engines.items():
+                    if name in failed:
+                        continue
+                    elapsed, outcome = once()
+                    entry[name]["rows"] = outcome
+                    if elapsed is None:
+                        failed.add(name)
+                        entry[name]["times"] = []
+                    elif i:
+                        entry[name]["times"].append(elapsed)
+            per_query[path.stem] = entry
+        k_client.close()
+        o_client.close()
         c.emit(f"  {len(queries)} queries done ({time.perf_counter() - started:.0f} s)")
 
     rows = []
@@ -320,26 +329,21 @@ def concurrent_timings(release: Path, seconds: int) -> dict:
            "connections (wrk -t2), kazdata (--queries-per-client 0) and Oxigraph's server in turn ==")
     meter = c.CpuMeter()
     per_query: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-sparql-") as tmp:
-        location = c.oxigraph_store(release, Path(tmp) / "oxigraph")
-        kazdata, kazdata_base = c.kazdata_server(release, workers=c.default_workers(),
-                                                 extra=("--queries-per-client", "0"))
-        oxigraph, oxigraph_base = c.oxigraph_server(location)
-        with kazdata, oxigraph:
-            for number, path in enumerate(queries):
-                text = path.read_text(encoding="utf-8")
-                targets = {"kazdata": (kazdata_base, "/sparql?query=" + quote(text)),
-                           "oxigraph": (oxigraph_base, "/query?query=" + quote(c.with_prefixes(text)))}
-                order = list(targets) if number % 2 == 0 else list(targets)[::-1]
-                entry = {}
-                for name in order:
-                    base, target = targets[name]
-                    # unmeasured: kazdata's web workers learn the query check's verdict from a first
-                    # answer each (decision 004); without it every query process parses the query
-                    c.warm_up(base, [target], JSON, seconds=1)
-                    entry[name] = c.wrk(base, [target], JSON, connections=CONNECTIONS, duration=seconds,
-                                        label=f"{path.stem} {name}")
-                per_query[path.stem] = entry
+    with _kazdata_and_oxigraph(release, "--queries-per-client", "0") as (kazdata_base, oxigraph_base):
+        for number, path in enumerate(queries):
+            text = path.read_text(encoding="utf-8")
+            targets = {"kazdata": (kazdata_base, "/sparql?query=" + quote(text)),
+                       "oxigraph": (oxigraph_base, "/query?query=" + quote(c.with_prefixes(text)))}
+            order = list(targets) if number % 2 == 0 else list(targets)[::-1]
+            entry = {}
+            for name in order:
+                base, target = targets[name]
+                # unmeasured: kazdata's web workers learn the query check's verdict from a first
+                # answer each (decision 004); without it every query process parses the query
+                c.warm_up(base, [target], JSON, seconds=1)
+                entry[name] = c.wrk(base, [target], JSON, connections=CONNECTIONS, duration=seconds,
+                                    label=f"{path.stem} {name}")
+            per_query[path.stem] = entry
     rows, shares = [], []
     for name, entry in per_query.items():
         ours, peer = entry["kazdata"], entry["oxigraph"]

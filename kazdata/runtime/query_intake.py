@@ -151,7 +151,9 @@ class Intake:
         self.waiting.appendleft((connection, ticket))
 
     def close(self) -> None:
-        """Close every connection still here (each web worker answers 503)."""
+        """Close every connection still here. Its web worker sees the connection end before
+        any reply and sends the query once more on a new connection (to the next supervisor,
+        in a release switch); only if that ends the same way does its client get a 503."""
         for connection in list(self.arriving):
             self.selector.unregister(connection)
             connection.close()

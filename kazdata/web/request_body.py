@@ -43,9 +43,16 @@ READ_SIZE = 65536
 #: Flask and its error renderers it cost 1.5 ms of the worker's time each, against ~20 us here.
 BODIES_REFUSED = (f"429 {TooManyRequests.title}: too many request bodies are arriving at once; "
                   "try again in a moment\n").encode()
-BODIES_REFUSED_HEADERS = [("Content-Type", TEXT_PLAIN), ("Content-Length", str(len(BODIES_REFUSED))),
-                          ("Retry-After", "1"), ("Connection", "close"), ("Vary", VARY_ACCEPT),
-                          ("Cache-Control", NO_STORE), *CORS_HEADERS, *SECURITY_HEADERS]
+
+
+def plain_closing_headers(body: bytes, *extra: tuple[str, str]) -> list[tuple[str, str]]:
+    """The headers of an answer this module writes itself: plain text, never stored, and the
+    connection closed (the request's body, if any, is left unread)."""
+    return [("Content-Type", TEXT_PLAIN), ("Content-Length", str(len(body))), *extra, ("Connection", "close"),
+            ("Vary", VARY_ACCEPT), ("Cache-Control", NO_STORE), *CORS_HEADERS, *SECURITY_HEADERS]
+
+
+BODIES_REFUSED_HEADERS = plain_closing_headers(BODIES_REFUSED, ("Retry-After", "1"))
 
 
 def late_body_answer(seconds: float) -> tuple[list[tuple[str, str]], bytes]:
@@ -53,8 +60,7 @@ def late_body_answer(seconds: float) -> tuple[list[tuple[str, str]], bytes]:
     like ``BODIES_REFUSED`` and for the same reason: it is written where an event loop awaited
     the body (``kazdata.web.rsgi``), at whatever rate an attacker stalls."""
     body = f"408 {RequestTimeout.title}: the request body did not arrive within {seconds:g} s\n".encode()
-    return [("Content-Type", TEXT_PLAIN), ("Content-Length", str(len(body))), ("Connection", "close"),
-            ("Vary", VARY_ACCEPT), ("Cache-Control", NO_STORE), *CORS_HEADERS, *SECURITY_HEADERS], body
+    return plain_closing_headers(body), body
 
 
 class BodyGate:
