@@ -59,6 +59,24 @@ MaxQueryCostEstimationTime = 0
 """
 
 
+def listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds the socket listening on loopback ``port`` (Linux /proc)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(f"socket:[{fields[9]}]")
+    fd_folder = Path(f"/proc/{pid}/fd")
+    return any(_readlink(fd) in inodes for fd in fd_folder.iterdir()) if fd_folder.exists() else False
+
+
+def _readlink(path: Path) -> str:
+    try:
+        return str(path.readlink())
+    except OSError:  # closed meanwhile
+        return ""
+
+
 class VirtuosoServer:
     """``virtuoso-t`` in the foreground on two loopback ports, its database in ``folder``.
 
@@ -117,6 +135,10 @@ class VirtuosoServer:
             try:  # its HTTP server comes up before its SQL port, which isql needs
                 if (requests.get(self.sparql, params={"query": "ASK {}"}, timeout=2).status_code == 200
                         and socket.create_connection(self._sql_address(), timeout=2).close() is None):
+                    if not listens(self.process.pid, int(self.root.rsplit(":", 1)[1])):
+                        # Virtuoso carries on without the HTTP port it could not bind: what answered
+                        # was another server (another test session's), which SIGSTOP would not pause
+                        raise RuntimeError("Address already in use: the HTTP port answers for another process")
                     return
             except (requests.ConnectionError, OSError):
                 pass
