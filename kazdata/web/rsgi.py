@@ -101,8 +101,19 @@ class RsgiBridge:
                 status, headers, body = document
                 protocol.response_bytes(int(status[:3]), headers, body)
                 return
-        reply = await self.pool.run(call_app, self.flask_app, environ)
+        call = self.pool.run(call_app, self.flask_app, environ)
+        try:
+            reply = await asyncio.shield(call)
+        except asyncio.CancelledError:
+            # the call goes on on its thread: its answer (a query's connection, the app's close)
+            # is closed when it comes, instead of being dropped unclosed
+            call.add_done_callback(self._close_abandoned)
+            raise
         await self.send(reply, protocol)
+
+    def _close_abandoned(self, call: asyncio.Future) -> None:
+        if not call.cancelled() and call.exception() is None:
+            self.pool.run(call.result().close)
 
     async def send(self, reply: Reply, protocol: Any) -> None:
         if reply.file is not None:
@@ -116,6 +127,7 @@ class RsgiBridge:
             protocol.response_bytes(reply.status, reply.headers, reply.body)
             return
         transport = protocol.response_stream(reply.status, reply.headers)
+        batch: asyncio.Future | None = None
         try:
             chunk, more = reply.body, True
             while True:
@@ -123,11 +135,17 @@ class RsgiBridge:
                     await transport.send_bytes(chunk)
                 if not more:
                     break
-                chunk, more = await self.pool.run(next_batch, reply.rest)
+                batch = self.pool.run(next_batch, reply.rest)
+                chunk, more = await asyncio.shield(batch)
         except ProtocolClosed:
             pass  # the client went away: nothing to tell anyone, the answer's source is closed below
         finally:
-            await self.pool.run(reply.close)
+            if batch is not None and not batch.done():
+                # cancelled while a thread reads the answer on: closing it now, from another
+                # thread, would fail ("generator already executing") and leave it open
+                batch.add_done_callback(lambda _: self.pool.run(reply.close))
+            else:
+                await self.pool.run(reply.close)
 
 
 def production_rsgi() -> RsgiBridge:
