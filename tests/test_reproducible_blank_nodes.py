@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
+from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
-from kazdata.formats import GRAPH_FORMATS
+from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS
 from kazdata.sources import bundled
 
 FIXTURES = Path(__file__).parent / "fixtures"
-RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
+RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml", "trig": "trig", "nq": "nquads"}
 
 #: Blank nodes as a writer may be given them: labelled, nested, one reached from two nodes.
 BLANK_GRAPH = (b"<https://w3id.org/kazdata/id/article/a> <https://schema.org/identifier> _:one .\n"
@@ -41,7 +41,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from kazdata.builder import build_release, quiet
 from kazdata.export.static_site import export_static
-from kazdata.formats import GRAPH_FORMATS, Style
+from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, Style, rdf_bytes
 from kazdata.settings import load_settings
 from kazdata.web.app import create_app
 
@@ -62,13 +62,17 @@ for fmt in GRAPH_FORMATS.values():
 triples = list(ox.parse(sys.argv[3].encode(), format=ox.RdfFormat.N_TRIPLES))
 for fmt in GRAPH_FORMATS.values():
     (answers / f"blank.{fmt.extension}").write_bytes(fmt.serialize(triples, Style({})))
+graph = ox.NamedNode("https://w3id.org/kazdata/graph/notes")
+quads = sorted((ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples), key=str)
+for fmt in DATASET_FORMATS.values():  # as the dumps are written
+    (answers / f"blank.{fmt.extension}").write_bytes(rdf_bytes(quads, fmt.rdf_format))
 """
 
 
 def _write_everything(sources: Path, out: Path, seed: str) -> dict[str, bytes]:
     environ = {**os.environ, "PYTHONHASHSEED": seed}
-    done = subprocess.run([sys.executable, "-c", WRITE_EVERYTHING, str(sources), str(out), BLANK_GRAPH.decode()], env=environ,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", WRITE_EVERYTHING, str(sources), str(out), BLANK_GRAPH.decode()],
+                          env=environ, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     tree = {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     shutil.rmtree(out)  # the second process writes to the same path: configurations name it
@@ -89,8 +93,9 @@ def test_two_processes_write_the_same_bytes_for_sources_with_blank_nodes(tmp_pat
     # what was compared holds what it should: documents of every format, dumps, checksums, and
     # the anonymous nodes (published under .well-known/genid/, as they are in the dumps)
     names = set(first)
-    for extension in GRAPH_FORMATS:
+    for extension in [*GRAPH_FORMATS, *DATASET_FORMATS]:
         assert f"release/dumps/kazdata.{extension}" in names
+    for extension in GRAPH_FORMATS:
         assert f"site/site/identity/docs/article/globalpost-2011-12-19.{extension}" in names
     assert "site/site/identity/docs/article/globalpost-2011-12-19.en.html" in names
     assert {"release/SHA256SUMS", "site/SHA256SUMS"} <= names
@@ -100,5 +105,8 @@ def test_two_processes_write_the_same_bytes_for_sources_with_blank_nodes(tmp_pat
     for extension in GRAPH_FORMATS:
         written = Graph().parse(data=first[f"answers/blank.{extension}"], format=RDFLIB_FORMAT[extension])
         assert isomorphic(reference, written), extension
+    for extension in DATASET_FORMATS:
+        dataset = Dataset().parse(data=first[f"answers/blank.{extension}"], format=RDFLIB_FORMAT[extension])
+        assert isomorphic(reference, dataset.graph(URIRef("https://w3id.org/kazdata/graph/notes"))), extension
     assert any(isinstance(q.subject, ox.BlankNode) for q in ox.parse(
         first["answers/service.nt"], format=ox.RdfFormat.N_TRIPLES))
