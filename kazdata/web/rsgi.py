@@ -101,19 +101,14 @@ class RsgiBridge:
                 status, headers, body = document
                 protocol.response_bytes(int(status[:3]), headers, body)
                 return
-        call = self.pool.run(call_app, self.flask_app, environ)
-        try:
-            reply = await asyncio.shield(call)
-        except asyncio.CancelledError:
-            # the call goes on on its thread: its answer (a query's connection, the app's close)
-            # is closed when it comes, instead of being dropped unclosed
-            call.add_done_callback(self._close_abandoned)
-            raise
+        # cancelled, the call goes on on its thread: its answer (a query's connection, the app's
+        # teardown) is closed when it comes, not dropped unclosed
+        reply = await self.pool.run(call_app, self.flask_app, environ, abandoned=self._close_reply)
         await self.send(reply, protocol)
 
-    def _close_abandoned(self, call: asyncio.Future) -> None:
-        if not call.cancelled() and call.exception() is None:
-            self.pool.run(call.result().close)
+    def _close_reply(self, reply: Reply | None) -> None:
+        if reply is not None:
+            self.pool.run(reply.close)
 
     async def send(self, reply: Reply, protocol: Any) -> None:
         if reply.file is not None:
@@ -135,16 +130,15 @@ class RsgiBridge:
                     await transport.send_bytes(chunk)
                 if not more:
                     break
-                batch = self.pool.run(next_batch, reply.rest)
-                chunk, more = await asyncio.shield(batch)
+                # cancelled while a thread reads the answer on, the answer is closed once that
+                # thread is done: from another thread meanwhile, a generator refuses to close
+                # ("generator already executing") and stays open
+                batch = self.pool.run(next_batch, reply.rest, abandoned=lambda _: self._close_reply(reply))
+                chunk, more = await batch
         except ProtocolClosed:
             pass  # the client went away: nothing to tell anyone, the answer's source is closed below
         finally:
-            if batch is not None and not batch.done():
-                # cancelled while a thread reads the answer on: closing it now, from another
-                # thread, would fail ("generator already executing") and leave it open
-                batch.add_done_callback(lambda _: self.pool.run(reply.close))
-            else:
+            if batch is None or not batch.cancelled():
                 await self.pool.run(reply.close)
 
 
