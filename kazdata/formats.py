@@ -132,9 +132,14 @@ def to_rdflib(triples: Iterable[ox.Triple]) -> rdflib.Graph:
     for importing it at start (decision 007, *Imports*).
     """
     import rdflib
+    triples = sort_triples(triples)
+    # rdflib's N-Triples parser gives each blank node a fresh random label unless told which
+    # label stands for which node; mapping each label to itself keeps the input's labels, as
+    # Oxigraph's writers do, so the same triples give the same compact JSON-LD in every process.
+    labels = {term.value: term.value for t in triples for term in (t.subject, t.object)
+              if isinstance(term, ox.BlankNode)}
     graph = rdflib.Graph()
-    graph.parse(data=rdf_bytes(sort_triples(triples), ox.RdfFormat.N_TRIPLES),
-                format="nt")
+    graph.parse(data=rdf_bytes(triples, ox.RdfFormat.N_TRIPLES), format="nt", bnode_context=labels)
     return graph
 
 

@@ -41,6 +41,27 @@ def test_the_ast_check_sees_an_import_inside_a_function():
     assert _imported_roots(tree) == {"werkzeug", "flask"}
 
 
+def _private_names_imported(tree: ast.AST) -> set[str]:
+    """``module.name`` for each ``from module import _name`` of another package than kazdata."""
+    return {f"{node.module}.{alias.name}" for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+            and node.module.split(".")[0] not in ("kazdata", "__future__")
+            for alias in node.names if alias.name.startswith("_")}
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_name_of_a_library_is_imported(module):
+    """A library's private names (Werkzeug's ``_RangeWrapper`` was one) change or go without
+    notice in any release; kazdata uses the public API or code of its own."""
+    private = _private_names_imported(ast.parse(module.read_text(encoding="utf-8")))
+    assert not private, f"{module.relative_to(PACKAGE)} imports private names: {sorted(private)}"
+
+
+def test_the_private_name_check_sees_one_among_public_names():
+    tree = ast.parse("from werkzeug.wsgi import FileWrapper, _RangeWrapper\nfrom kazdata.x import _own\n")
+    assert _private_names_imported(tree) == {"werkzeug.wsgi._RangeWrapper"}
+
+
 @pytest.mark.parametrize("module", ["kazdata.export.static_site", "kazdata.builder", "kazdata.runtime.serve",
                                     "kazdata.cli"])
 def test_importing_a_package_outside_the_web_loads_no_flask(module):

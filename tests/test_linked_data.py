@@ -11,8 +11,9 @@ import requests
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS
+from kazdata.formats import DOCUMENT_FORMATS, GRAPH_FORMATS, Format
 from kazdata.release.opened import Release
+from kazdata.web.negotiation import choose_format, parse_accept
 
 RDFLIB_FORMAT = {"ttl": "turtle", "jsonld": "json-ld", "nt": "nt", "rdf": "xml"}
 BASE = "https://w3id.org/kazdata/"
@@ -97,6 +98,20 @@ def test_unacceptable_type_is_406_listing_the_offer(live_server):
     assert response.status_code == 406
     assert "text/turtle" in response.text and "application/ld+json" in response.text
     assert "Accept" in response.headers["Vary"]
+
+
+def test_a_remembered_choice_never_answers_for_other_formats_at_the_same_addresses():
+    """``choose_format`` remembers its choices by the formats' ids: an id is reused once its
+    object is freed, so an entry whose formats could be freed would answer for new formats made
+    at the same addresses. Fresh formats are made and dropped in turn, the wanted type offered
+    first, then second: each time the offered format of that type is the one chosen."""
+    accept = parse_accept("text/x-wanted")
+    for turn in range(300):
+        wanted_first = turn % 2 == 0
+        offered = (Format("a", "A", ("text/x-wanted" if wanted_first else "text/x-other",), "a"),
+                   Format("b", "B", ("text/x-other" if wanted_first else "text/x-wanted",), "b"))
+        assert choose_format(accept, offered) is offered[0 if wanted_first else 1], turn
+        del offered
 
 
 def test_unknown_uri_is_404_with_close_matches_for_people(live_server):

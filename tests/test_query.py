@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -16,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 
 from kazdata.builder.release_info import resolve_release_info
-from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, NotAcceptable, QueryTimeout
 from kazdata.release.publish import publish
 from kazdata.runtime.query_client import PIECE_BYTES, ProcessBackend
 from kazdata.runtime.query_service import QueryService
@@ -76,6 +78,28 @@ def test_a_runaway_query_times_out_in_process_and_other_threads_keep_running():
     thread.join()
     assert 0.4 < waited < 1.5
     assert len(ticks) > 20  # the other thread ran all along
+
+
+def test_a_refused_query_leaves_no_pyoxigraph_object_for_the_caller_thread_to_drop():
+    """A query result is pyoxigraph's and may only be dropped on the thread that made it (pyo3
+    refuses another thread's drop and leaks it, reporting "unsendable"). An error raised while a
+    result was alive remembers the frames that held it, in its traceback and in the error it was
+    raised from: carried to the caller's thread, the result would be dropped there."""
+    engine = Engine(InProcessBackend(ox.Store(), {}), Policy(timeout=5))
+    refused = [  # the writer fails on the result (JSON-LD has no triple terms); the kind is not taken
+        QueryRequest("CONSTRUCT { <urn:a> <urn:b> <<( <urn:a> <urn:b> <urn:c> )>> } WHERE {}", graph_format="jsonld"),
+        QueryRequest("CONSTRUCT { <urn:a> <urn:b> <urn:c> } WHERE {}", graph_format=None),
+    ]
+    dropped_elsewhere = []
+    hook, sys.unraisablehook = sys.unraisablehook, dropped_elsewhere.append
+    try:
+        for request in refused:
+            with pytest.raises(NotAcceptable):
+                engine.query(request)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert [str(report.exc_value) for report in dropped_elsewhere] == []
 
 
 def _service(release_dir, tmp_path, time_limit: float):

@@ -7,13 +7,23 @@ contract. What differs on purpose (a late body's 408) is in tests/test_hostile_w
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import os
 import socket
+import struct
+import threading
+from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+from werkzeug.test import EnvironBuilder
 
+from kazdata.web.rsgi import RsgiBridge
+from kazdata.web.wsgi_calls import BATCH, FilesWrapped, call_app
 from tests.conftest import LiveServer
+from tests.processes import wait_until
 
 TURTLE = {"Accept": "text/turtle"}
 SPARQL_JSON = {"Accept": "application/sparql-results+json"}
@@ -160,3 +170,139 @@ def test_a_client_that_leaves_mid_answer_is_no_error(release_dir):
     assert server.process.stdout is not None
     log = server.process.stdout.read().decode()
     assert "Traceback" not in log and "ERROR" not in log, log
+
+
+class _HeldAnswer:
+    """A WSGI answer that waits at ``hold`` before its first chunk (``first=False``) or after it
+    (``first=True``), then goes on for ever; records its ``close``, as Flask's answer runs its
+    teardown there (a query's connection is closed there)."""
+
+    def __init__(self, hold: threading.Event, *, first: bool) -> None:
+        self.hold, self.first, self.closed = hold, first, threading.Event()
+        self.chunks = None
+
+    def __iter__(self):
+        self.chunks = self._chunks()
+        return self.chunks
+
+    def _chunks(self):
+        if self.first:
+            yield b"x" * BATCH
+        self.hold.wait(10)
+        while True:
+            yield b"y" * 1024
+
+    def close(self) -> None:
+        if self.chunks is not None:  # as Werkzeug's ClosingIterator closes the view's generator
+            self.chunks.close()
+        self.closed.set()
+
+
+class _FakeApp:
+    """What the bridge needs of the Flask app: a WSGI callable and the ``kazdata`` extension."""
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.extensions = {"kazdata": SimpleNamespace(
+            settings=SimpleNamespace(threads=2, body_timeout=5, max_body=100), peek=lambda: None)}
+
+    def __call__(self, environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        if not self.answer.first:  # the app itself is slow (a query still running)
+            self.answer.hold.wait(10)
+        return self.answer
+
+
+class _Protocol:
+    def response_stream(self, status, headers):
+        return SimpleNamespace(send_bytes=self.send_bytes)
+
+    async def send_bytes(self, data):
+        pass
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["while the app runs", "while the answer is read on"])
+def test_a_cancelled_request_closes_the_answer_its_thread_was_still_making(first):
+    """granian 2.8 does not cancel a request whose client leaves (it goes on to ProtocolClosed),
+    but a cancelled request must not drop an answer unclosed when its thread hands it back, nor
+    close it from another thread while the first still reads it (a generator then refuses)."""
+    hold = threading.Event()
+    answer = _HeldAnswer(hold, first=first)
+    bridge = RsgiBridge(_FakeApp(answer))
+    environ = {"PATH_INFO": "/sparql", "REQUEST_METHOD": "GET"}
+
+    async def cancel_midway() -> None:
+        task = asyncio.create_task(bridge.answer(environ, _Protocol()))
+        await asyncio.sleep(0.2)  # the pool's thread is waiting at ``hold``
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        hold.set()
+        for _ in range(100):
+            if answer.closed.is_set():
+                return
+            await asyncio.sleep(0.05)
+
+    asyncio.run(cancel_midway())
+    assert answer.closed.is_set()
+
+
+def _descriptors(pids) -> int:
+    return sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in pids)
+
+
+def test_clients_that_leave_mid_query_leave_no_connection_open(release_dir):
+    """Clients that close their socket while their query runs, or while its answer streams,
+    leave the web worker and the query supervisor with the descriptors they had before: each
+    thread keeps at most one connection to the supervisor, and the query processes hold none."""
+    threads = 2
+    server = LiveServer(release_dir, ["--server", "granian-rsgi", "--workers", "1", "--threads", str(threads),
+                                      "--queries-per-client", "0", "--query-processes", "2"])
+    numbers = " ".join(map(str, range(100)))
+    streamed = ("SELECT ?x WHERE { VALUES ?a { " + numbers + " } VALUES ?b { " + numbers + " } "
+                'BIND(CONCAT(STR(?a), "-", STR(?b), "' + "w" * 200 + '") AS ?x) }')  # 2 MB, relayed
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { " + " ".join(
+        f"VALUES ?v{i} {{ {' '.join(map(str, range(12)))} }}" for i in range(6)) + " }"  # 3 million rows
+    try:
+        for _ in range(threads * 2):  # every thread has made (and keeps) its connection
+            assert exchange(server, "GET", "/sparql?query=" + quote(streamed), {"Accept": "text/csv"}, None)[0] == 200
+        processes = server.processes()
+        worker, supervisor = processes["workers"], [processes["supervisor"]]
+        before = _descriptors(worker), _descriptors(supervisor)
+        for query in (slow, streamed) * 6:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+                sock.sendall(f"GET /sparql?query={quote(query)} HTTP/1.1\r\nHost: x\r\n"
+                             "Accept: text/tab-separated-values\r\n\r\n".encode())
+                if query is streamed:
+                    assert sock.recv(20).startswith(b"HTTP/1.1 200")  # then left mid-answer
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # a reset
+        asked = exchange(server, "GET", "/sparql?query=" + quote("ASK {}"), SPARQL_JSON, None)
+        assert asked[0] == 200 and b"true" in asked[2]
+        # the abandoned queries run to their end; then each side is back where it was, give or
+        # take the one connection each thread keeps (a leak would be one per abandoned request)
+        wait_until(lambda: _descriptors(worker) <= before[0] + threads and
+                   _descriptors(supervisor) <= before[1] + threads, 60,
+                   f"descriptors back to {before} (+{threads} kept)")
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(("method", "range_header", "sent"), [
+    ("GET", None, "whole"), ("GET", "bytes=10-19", (10, 20)), ("GET", "bytes=-5", "last 5"),
+    ("HEAD", "bytes=10-19", None), ("GET", "bytes=99999999-", None)])
+def test_a_dump_and_a_range_of_it_go_to_granian_as_the_file_on_disk(app, release_dir, method, range_header, sent):
+    """The bridge hands granian the file and the byte range (``response_file_range``) rather than
+    reading it in Python; a HEAD's 206 and a 416 have no file to send."""
+    environ = EnvironBuilder(path="/dumps/kazdata.nt", method=method,
+                             headers={"Range": range_header} if range_header else {}).get_environ()
+    environ["wsgi.file_wrapper"] = FilesWrapped()
+    reply = call_app(app, environ)
+    dump = release_dir / "dumps" / "kazdata.nt"
+    size = dump.stat().st_size
+    expected = {"whole": (None, None), "last 5": (size - 5, size), None: None}.get(sent, sent)
+    got = None if reply.file is None else reply.file[1:]
+    assert got == expected
+    if reply.file is not None:
+        assert Path(reply.file[0]).resolve() == dump.resolve()
+    else:
+        reply.close()

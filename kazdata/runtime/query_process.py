@@ -22,7 +22,7 @@ from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, NotAccepta
 from kazdata.release.opened import Release
 from kazdata.runtime.isolation import cut_network
 from kazdata.runtime.query_client import PIECE_BYTES, frame, receive_frame, send_frame
-from kazdata.sparql.backends.embedded import RESULT_BYTES, evaluate
+from kazdata.sparql.backends.embedded import RESULT_BYTES, detached, evaluate
 from kazdata.sparql.query_check import QueryRules
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limi
             try:
                 answer = evaluate(store, request, rules, limit, result_bytes)
             except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
-                send_frame(client, ("error", error.with_traceback(None)))
+                send_frame(client, ("error", detached(error)))
                 return
             header = frame(("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
             pieces = iter(answer.pieces)

@@ -101,8 +101,14 @@ class RsgiBridge:
                 status, headers, body = document
                 protocol.response_bytes(int(status[:3]), headers, body)
                 return
-        reply = await self.pool.run(call_app, self.flask_app, environ)
+        # cancelled, the call goes on on its thread: its answer (a query's connection, the app's
+        # teardown) is closed when it comes, not dropped unclosed
+        reply = await self.pool.run(call_app, self.flask_app, environ, abandoned=self._close_reply)
         await self.send(reply, protocol)
+
+    def _close_reply(self, reply: Reply | None) -> None:
+        if reply is not None:
+            self.pool.run(reply.close)
 
     async def send(self, reply: Reply, protocol: Any) -> None:
         if reply.file is not None:
@@ -116,6 +122,7 @@ class RsgiBridge:
             protocol.response_bytes(reply.status, reply.headers, reply.body)
             return
         transport = protocol.response_stream(reply.status, reply.headers)
+        batch: asyncio.Future | None = None
         try:
             chunk, more = reply.body, True
             while True:
@@ -123,11 +130,16 @@ class RsgiBridge:
                     await transport.send_bytes(chunk)
                 if not more:
                     break
-                chunk, more = await self.pool.run(next_batch, reply.rest)
+                # cancelled while a thread reads the answer on, the answer is closed once that
+                # thread is done: from another thread meanwhile, a generator refuses to close
+                # ("generator already executing") and stays open
+                batch = self.pool.run(next_batch, reply.rest, abandoned=lambda _: self._close_reply(reply))
+                chunk, more = await batch
         except ProtocolClosed:
             pass  # the client went away: nothing to tell anyone, the answer's source is closed below
         finally:
-            await self.pool.run(reply.close)
+            if batch is None or not batch.cancelled():
+                await self.pool.run(reply.close)
 
 
 def production_rsgi() -> RsgiBridge:

@@ -24,30 +24,38 @@ class ThreadPool:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._started = False
 
-    def run(self, function: Callable, *args: Any) -> asyncio.Future:
-        """``function(*args)`` on a pool thread; await the returned future for its result."""
+    def run(self, function: Callable, *args: Any, abandoned: Callable[[Any], None] | None = None) -> asyncio.Future:
+        """``function(*args)`` on a pool thread; await the returned future for its result.
+
+        A call goes on when its future is cancelled (a thread cannot be stopped); ``abandoned``
+        is then given what it returns (None if it raised), in the loop, to close what nobody
+        will take: a cancelled request's answer, for one.
+        """
         if not self._started:
             self._started = True
             for number in range(self.size):
                 threading.Thread(target=self._work, name=f"{self.name}-{number}", daemon=True).start()
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._jobs.put((loop, future, function, args))
+        self._jobs.put((loop, future, function, args, abandoned))
         return future
 
     def _work(self) -> None:
         while True:
-            loop, future, function, args = self._jobs.get()
+            loop, future, function, args, abandoned = self._jobs.get()
             try:
                 result = function(*args)
             except BaseException as error:  # noqa: BLE001 - handed to the awaiting coroutine, which raises it
-                loop.call_soon_threadsafe(_settle, future, None, error)
+                loop.call_soon_threadsafe(_settle, future, None, error, abandoned)
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                loop.call_soon_threadsafe(_settle, future, result, None, abandoned)
 
 
-def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
+def _settle(future: asyncio.Future, result: Any, error: BaseException | None,
+            abandoned: Callable[[Any], None] | None) -> None:
     if future.cancelled():
+        if abandoned is not None:
+            abandoned(result if error is None else None)
         return
     if error is not None:
         future.set_exception(error)

@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.wsgi import FileWrapper, _RangeWrapper
+from werkzeug.http import parse_content_range_header
+from werkzeug.wsgi import FileWrapper
 
 #: bytes gathered on the thread before the loop sends them: one executor round trip per batch
 BATCH = 65536
@@ -28,8 +29,21 @@ _UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 
 
 class FileToSend(FileWrapper):
-    """``wsgi.file_wrapper``: Werkzeug's ``send_file`` wraps an open file in it, and the bridge
-    hands a file on disk to granian (``response_file``) instead of reading it in Python."""
+    """What ``wsgi.file_wrapper`` wraps an open file in: Werkzeug's ``send_file`` does, and the
+    bridge hands a file on disk to granian (``response_file``) instead of reading it in Python."""
+
+
+class FilesWrapped(list):
+    """One request's ``wsgi.file_wrapper``: wraps each file in a ``FileToSend`` and remembers it.
+
+    A 206 answer is that wrapper inside Werkzeug's own range wrapper, a private class; knowing
+    which file the request wrapped, the bridge finds the range in the public ``Content-Range``
+    header instead of in that class's attributes."""
+
+    def __call__(self, file: Any, buffer_size: int = 8192) -> FileToSend:
+        wrapped = FileToSend(file, buffer_size)
+        self.append(wrapped)
+        return wrapped
 
 
 def environ_for(scope: Any, body: bytes) -> dict:
@@ -44,7 +58,7 @@ def environ_for(scope: Any, body: bytes) -> dict:
         "REMOTE_ADDR": scope.client.rpartition(":")[0].strip("[]"),
         "wsgi.url_scheme": scope.scheme,
         "wsgi.input": io.BytesIO(body),
-        "wsgi.file_wrapper": FileToSend,
+        "wsgi.file_wrapper": FilesWrapped(),
     }
     for name, value in scope.headers.items():
         key = name.upper().replace("-", "_")
@@ -82,7 +96,7 @@ def call_app(app: Callable, environ: dict) -> Reply:
     iterable = app(environ, started)
     close = getattr(iterable, "close", lambda: None)
     try:
-        file = _file_on_disk(iterable)
+        file = _file_on_disk(iterable, environ, started)
         if file is not None:
             close()
             return Reply(started.status, started.headers, file=file)
@@ -108,14 +122,24 @@ def next_batch(chunks: Iterator[bytes]) -> tuple[bytes, bool]:
     return b"".join(batch), False
 
 
-def _file_on_disk(iterable: Any) -> tuple[str, int | None, int | None] | None:
-    """(path, start, end) when ``iterable`` is a file on disk sent whole or as one range."""
+def _file_on_disk(iterable: Any, environ: dict, started: _Started) -> tuple[str, int | None, int | None] | None:
+    """(path, start, end) when ``iterable`` is a file on disk sent whole or as one range: the one
+    file the request wrapped, with the 206's ``Content-Range`` (Werkzeug sends one range at most;
+    a HEAD's 206 has no body to send)."""
     start = end = None
-    if isinstance(iterable, _RangeWrapper):
-        start, end = iterable.start_byte, iterable.end_byte
-        iterable = iterable.iterable
-        if end is None:
+    if not isinstance(iterable, FileToSend):
+        wrapped = environ.get("wsgi.file_wrapper")
+        if started.status != 206 or environ["REQUEST_METHOD"] == "HEAD" or \
+                not isinstance(wrapped, FilesWrapped) or len(wrapped) != 1:
             return None
-    if isinstance(iterable, FileToSend) and isinstance(getattr(iterable.file, "name", None), str):
+        sent = parse_content_range_header(_header(started.headers, "Content-Range"))
+        if sent is None or sent.start is None or sent.stop is None:
+            return None
+        iterable, start, end = wrapped[0], sent.start, sent.stop
+    if isinstance(getattr(iterable.file, "name", None), str):
         return iterable.file.name, start, end
     return None
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name.lower()), None)

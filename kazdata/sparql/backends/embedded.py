@@ -135,6 +135,21 @@ def evaluate(store: ox.Store, request: QueryRequest, rules: QueryRules, limit: i
         raise BadRequest(f"the query failed: {error}") from None
 
 
+E = TypeVar("E", bound=BaseException)
+
+
+def detached(error: E) -> E:
+    """``error`` without the frames it passed through, nor the error it was raised from (whose
+    frames are those of ``evaluate``), for the caller to carry to another thread or process.
+
+    Those frames hold pyoxigraph's query results, which may only be dropped on the thread that
+    made them: pyo3 refuses another thread's drop, leaks the result and reports it as
+    "unsendable" (a CONSTRUCT refused as JSON-LD carried its result to the request thread so).
+    """
+    error.__context__ = error.__cause__ = None
+    return error.with_traceback(None)
+
+
 def row_bytes(row: dict[str, ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple | None]) -> int:
     """A row's size as the byte limit counts it: its terms in N-Triples form."""
     return sum(len(str(term)) for term in row.values() if term is not None)
@@ -200,8 +215,7 @@ class InProcessBackend:
             try:
                 outcome["result"] = evaluate(self.store, request, self.rules, limit, self.result_bytes)
             except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
-                # keep no traceback: its frames hold pyoxigraph objects that must die on this thread
-                outcome["error"] = error.with_traceback(None)
+                outcome["error"] = detached(error)
 
         worker = threading.Thread(target=run, name="sparql-query", daemon=True)
         worker.start()
