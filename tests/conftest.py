@@ -223,6 +223,31 @@ def live_server(release_dir):
 
 
 @pytest.fixture(scope="session")
+def steady_server(release_dir):
+    """A server whose processes change only by what the test using it does, for tests that
+    compare its processes before and after. On the shared ``live_server`` a query process is
+    replaced at any moment: an earlier test's query given up by its client runs on to the 3 s
+    limit and is killed there, and any query past 0.2 s has its process reniced, then replaced
+    (kazdata.runtime.supervisor); in that order the nesting test saw a query process "die".
+    Tests give up no slow query on this one, and it waits until every process is up (query
+    processes are forked after the server first answers)."""
+    server = LiveServer(release_dir, ["--query-timeout", "3", "--queries-per-client", "0", "--query-processes", "4"])
+    try:
+        tree: dict = {}
+        deadline = time.monotonic() + 30
+        while not (tree.get("supervisor") and len(tree["workers"]) == 2 and len(tree["queries"]) == 4):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the steady server's processes are not all up within 30 s: {tree}")
+            time.sleep(0.05)
+            tree = server.processes()
+    except BaseException:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory):
     """An empty OpenLink Virtuoso (Debian's ``virtuoso-opensource``) on two free loopback ports,
     with a throw-away database folder and ini and its own ``dba`` password
