@@ -22,7 +22,7 @@ from kazdata.errors import ReleaseError
 from kazdata.release.publish import publish
 from kazdata.sources import bundled
 from tests.conftest import KAZDATA, LiveServer
-from tests.processes import is_running, wait_until
+from tests.processes import OutputLines, is_running, wait_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NEW_CLAIM = "/doc/claim/zhanaozen-shooting-deaths-example-wire.ttl"
@@ -110,22 +110,6 @@ def test_a_tampered_release_is_refused_at_start(tmp_path, release_dir):
         publish(tampered, tmp_path / "link")
 
 
-class OutputLines:
-    """The lines a server writes, read as they come by a thread (the pipe is otherwise unread)."""
-
-    def __init__(self, server: LiveServer) -> None:
-        self.lines: list[str] = []
-        self._thread = threading.Thread(target=self._read, args=(server.process.stdout,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream) -> None:
-        for line in stream:
-            self.lines.append(line.decode(errors="replace"))
-
-    def count(self, text: str) -> int:
-        return sum(text in line for line in list(self.lines))
-
-
 def _until(condition, seconds: float, between=lambda: None) -> bool:
     """Whether ``condition()`` came true within ``seconds``, calling ``between()`` while waiting."""
     deadline = time.monotonic() + seconds
@@ -153,7 +137,7 @@ def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, relea
     publish(release_dir, link)
     server = LiveServer(link)
     try:
-        output = OutputLines(server)
+        output = OutputLines(server.process)
         tampered = _point_at_a_tampered_copy(link, release_dir, tmp_path)
         answers: list[requests.Response] = []
 
@@ -182,7 +166,7 @@ def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tm
     publish(release_dir, link)
     server = LiveServer(link)
     try:
-        output = OutputLines(server)
+        output = OutputLines(server.process)
         tampered = _point_at_a_tampered_copy(link, release_dir, tmp_path)
         workers = server.processes()["workers"]
         for victim in workers:
