@@ -171,8 +171,11 @@ def test_a_long_query_is_moved_to_the_lowest_priority(service):
     backend = ProcessBackend(supervisor.socket_path)
     seen = {}
 
-    def watch():  # until one child runs at the lowest priority, within the query's 1 s limit
-        lowest, deadline = max(HEAVY_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)), time.monotonic() + 0.9
+    def watch():
+        # until one child runs at the lowest priority: it does from 0.2 s after it took the query
+        # until the service's 2 s limit kills it, whenever the query reached it; a window of
+        # 0.9 s from this thread's start could close before that on a loaded machine
+        lowest, deadline = max(HEAVY_NICENESS, os.getpriority(os.PRIO_PROCESS, 0)), time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
                 now = {pid: os.getpriority(os.PRIO_PROCESS, pid) for pid in _children(supervisor)}
