@@ -184,13 +184,15 @@ def test_a_process_cut_off_cannot_reach_a_service_even_unchecked(listener):
 @pytest.mark.parametrize("size", [24_000, 900_000])
 def test_an_unterminated_string_is_answered_within_the_time_limit(live_server, size):
     """The old check's regular expression took 31-56 s on 24 KB of ``\\"``; the live server's
-    time limit is 3 s, and a refusal must come before it."""
+    time limit is 10 s, and a refusal must come before it (the check runs in the query process,
+    under the limit: cut there, it would be a 503). How the scans grow with the input, in CPU
+    time: test_the_scans_before_the_parse_are_linear."""
     query = 'SELECT * WHERE { ?s ?p """' + '\\"' * ((size - 30) // 2)
     started = time.monotonic()
     response = _ask(live_server, query, "body")
     elapsed = time.monotonic() - started
     assert response.status_code == 400, response.text[:300]
-    assert elapsed < 3.0
+    assert elapsed < 10
 
 
 def _best_of(function, argument, runs: int = 3) -> float:
