@@ -204,6 +204,21 @@ class LiveServer(ServerProcess):
         return {"http": http, "workers": named(children(http), "kz-http"), "supervisor": supervisor,
                 "queries": named(children(supervisor), "kz-query")}
 
+    def settled(self, workers: int, queries: int | None = None, seconds: float = 30) -> dict:
+        """``processes()`` once it shows ``workers`` web workers and ``queries`` query processes
+        (any number if None) under a supervisor. The server answers as soon as one worker
+        listens: the others, and the query processes, may still be starting (or not yet named)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            tree = self.processes()
+            if tree["supervisor"] and len(tree["workers"]) == workers and (
+                    queries is None or len(tree["queries"]) == queries) and tree["queries"]:
+                return tree
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not within {seconds} s: {workers} web workers and "
+                                     f"{queries or 'some'} query processes, only {tree}")
+            time.sleep(0.05)
+
     def descendants(self) -> set[int]:
         """Every process below ``kazdata serve``, however deep."""
         found, todo = set(), [self.process.pid]
@@ -238,13 +253,7 @@ def steady_server(release_dir):
     processes are forked after the server first answers)."""
     server = LiveServer(release_dir, ["--query-timeout", "3", "--queries-per-client", "0", "--query-processes", "4"])
     try:
-        tree: dict = {}
-        deadline = time.monotonic() + 30
-        while not (tree.get("supervisor") and len(tree["workers"]) == 2 and len(tree["queries"]) == 4):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the steady server's processes are not all up within 30 s: {tree}")
-            time.sleep(0.05)
-            tree = server.processes()
+        server.settled(workers=2, queries=4)
     except BaseException:
         server.stop()
         raise

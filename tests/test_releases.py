@@ -168,7 +168,7 @@ def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tm
     try:
         output = OutputLines(server.process)
         tampered = _point_at_a_tampered_copy(link, release_dir, tmp_path)
-        workers = server.processes()["workers"]
+        workers = server.settled(workers=2)["workers"]
         for victim in workers:
             os.kill(victim, signal.SIGKILL)
         assert _until(lambda: len(server.processes()["workers"] - workers) == 2, 30), output.lines
@@ -192,8 +192,7 @@ def test_a_killed_worker_is_replaced(release_dir):
     """Its own server: killing a worker of the shared one would change what later tests see."""
     server = LiveServer(release_dir)
     try:
-        workers = server.processes()["workers"]
-        assert len(workers) == 2  # LiveServer's --workers
+        workers = server.settled(workers=2)["workers"]  # LiveServer's --workers
         victim = min(workers)
         os.kill(victim, signal.SIGKILL)
         assert _until(lambda: len(server.processes()["workers"]) == 2 and victim not in server.processes()["workers"], 20)
@@ -213,16 +212,13 @@ SERVERS = ["gunicorn", "granian", "granian-rsgi"]
 
 
 @pytest.mark.parametrize("server_name", SERVERS)
-def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, server_name):
+def test_a_killed_query_process_or_supervisor_is_replaced(release_dir, settings, server_name):
     """Under either HTTP server: the supervisor replaces a query process, and the keeper that
     ``kazdata serve`` runs as replaces the supervisor (docs/decisions/005)."""
     server = LiveServer(release_dir, ["--server", server_name])
     try:
-        deadline = time.monotonic() + 10  # gunicorn forks its workers one by one, after the first serves
-        while time.monotonic() < deadline and len(server.processes()["workers"]) < 2:
-            time.sleep(0.1)
-        tree = server.processes()
-        assert tree["supervisor"] and tree["queries"] and len(tree["workers"]) == 2  # LiveServer's --workers
+        # LiveServer's --workers (gunicorn forks them one by one) and the default query processes
+        tree = server.settled(workers=2, queries=settings.query_processes)
         killed = min(tree["queries"])
         os.kill(killed, signal.SIGKILL)
         statuses = [_ask(server) for _ in range(10)]
@@ -264,12 +260,13 @@ def _gone(pids: set[int], seconds: float = 10) -> set[int]:
 
 @pytest.mark.parametrize("server_name", SERVERS)
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_the_server_leaves_no_process_or_socket_behind(release_dir, server_name, stop_signal, tmp_path,
-                                                                monkeypatch):
+def test_stopping_the_server_leaves_no_process_or_socket_behind(release_dir, settings, server_name, stop_signal,
+                                                                tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the query processes' socket folder goes
     server = LiveServer(release_dir, ["--server", server_name])
     try:
         assert [p.name for p in tmp_path.iterdir() if p.name.startswith("kazdata-query-")]
+        server.settled(workers=2, queries=settings.query_processes)  # every process up, to be stopped
         everything = server.descendants()
         assert len(everything) >= 5  # keeper's children: HTTP master, workers, supervisor, queries
         os.kill(server.process.pid, stop_signal)
