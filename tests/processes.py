@@ -31,6 +31,18 @@ def is_running(pid: int) -> bool:
         return False
 
 
+def is_stopped(pid: int) -> bool:
+    """Whether every thread of ``pid`` has stopped (SIGSTOP). A stop is not done when ``kill``
+    returns: one thread is woken to take it and stops the others, and on a loaded machine that
+    thread may wait for a CPU while the others go on (Virtuoso answered a query so)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+        states = [Path(f"/proc/{pid}/task/{task}/stat").read_text().rsplit(")", 1)[1].split()[0] for task in tasks]
+    except OSError:
+        return False
+    return bool(states) and all(state in ("T", "t") for state in states)
+
+
 def cpu_seconds(pid: int) -> float:
     """The CPU time ``pid`` has used so far (user and system), 0 once it has ended."""
     try:
