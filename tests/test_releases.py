@@ -177,7 +177,7 @@ def test_a_worker_restarted_while_the_pointer_names_a_tampered_release_serves(tm
         def answers() -> bool:  # the new workers exist before they listen
             try:
                 return requests.get(server.url("/doc/place/aktau.ttl"), timeout=10).status_code == 200
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not answering yet: a loaded machine
                 return False
         assert _until(answers, 30) and server.process.poll() is None, output.lines
         for _ in range(10):

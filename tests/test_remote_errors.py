@@ -166,7 +166,7 @@ def real_store(request, tmp_path_factory):
         try:
             requests.get(url, params={"query": "ASK {}"}, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not answering yet: a loaded machine
             time.sleep(0.1)
     yield url, process
     process.kill()
