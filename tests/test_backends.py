@@ -59,7 +59,7 @@ def _oxigraph_loaded(folder: Path, release: Path, *flags: str):
         try:
             requests.get(root + "/query", params={"query": "ASK {}"}, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not answering yet: a loaded machine
             time.sleep(0.1)
     loaded = subprocess.run([*KAZDATA, "load", str(release), "--endpoint", root + "/store",
                              "--update-endpoint", root + "/update"],

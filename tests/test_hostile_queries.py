@@ -154,9 +154,10 @@ def test_no_generated_variant_makes_the_server_connect(live_server, listener):
     assert 403 in answered.values()  # most are refused for what they are, not as malformed
 
 
-def test_query_processes_have_no_network_of_their_own(live_server):
-    """The second defence: the query processes sit in a network namespace of their own."""
-    queries = live_server.processes()["queries"]
+def test_query_processes_have_no_network_of_their_own(steady_server):
+    """The second defence: the query processes sit in a network namespace of their own. (On a
+    server whose query processes are not being replaced meanwhile: conftest's steady_server.)"""
+    queries = steady_server.processes()["queries"]
     assert queries
     own = os.readlink("/proc/self/ns/net")
     for pid in queries:
@@ -183,13 +184,15 @@ def test_a_process_cut_off_cannot_reach_a_service_even_unchecked(listener):
 @pytest.mark.parametrize("size", [24_000, 900_000])
 def test_an_unterminated_string_is_answered_within_the_time_limit(live_server, size):
     """The old check's regular expression took 31-56 s on 24 KB of ``\\"``; the live server's
-    time limit is 3 s, and a refusal must come before it."""
+    time limit is 10 s, and a refusal must come before it (the check runs in the query process,
+    under the limit: cut there, it would be a 503). How the scans grow with the input, in CPU
+    time: test_the_scans_before_the_parse_are_linear."""
     query = 'SELECT * WHERE { ?s ?p """' + '\\"' * ((size - 30) // 2)
     started = time.monotonic()
     response = _ask(live_server, query, "body")
     elapsed = time.monotonic() - started
     assert response.status_code == 400, response.text[:300]
-    assert elapsed < 3.0
+    assert elapsed < 10
 
 
 def _best_of(function, argument, runs: int = 3) -> float:
@@ -214,12 +217,14 @@ def test_the_scans_before_the_parse_are_linear(function, opening, unit):
     assert _best_of(function, large, 5) < 24 * max(_best_of(function, small, 5), 1e-3)
 
 
-def test_deep_nesting_is_refused_before_evaluation(live_server):
-    before = live_server.processes()["queries"]
+def test_deep_nesting_is_refused_before_evaluation(live_server, steady_server):
+    # the processes are compared on steady_server: the shared live_server's are replaced
+    # whenever an earlier test's given-up query reaches the time limit
+    before = steady_server.processes()["queries"]
     deep = "SELECT * WHERE { ?s ?p ?o FILTER(" + "(" * 10_000 + "?o" + ")" * 10_001 + " }"
-    response = _ask(live_server, deep, "body")
+    response = _ask(steady_server, deep, "body")
     assert response.status_code == 400 and "64" in response.text, response.text[:300]
-    assert live_server.processes()["queries"] == before  # no query process died
+    assert steady_server.processes()["queries"] == before  # no query process died
     escaped = _ask(live_server, "SELECT * WHERE { ?s ?p ?o FILTER(" + "\\u0028" * 100 + "?o" + ")" * 101 + " }")
     assert escaped.status_code == 400 and "64" in escaped.text, escaped.text[:300]  # as SPARQL 1.1 reads it
 

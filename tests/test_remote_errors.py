@@ -23,6 +23,7 @@ from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.sparql.backends.remote import RemoteBackend
 from kazdata.sparql.policy import QueryRequest, SelectResult
 from tests.conftest import free_port, require_debian_package
+from tests.processes import is_stopped, wait_until
 
 STACK_TRACE = "java.lang.NullPointerException\n\tat org.apache.jena.sparql.engine.QueryExecutionBase"
 ROWS = 200_000
@@ -165,7 +166,7 @@ def real_store(request, tmp_path_factory):
         try:
             requests.get(url, params={"query": "ASK {}"}, timeout=1)
             break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not answering yet: a loaded machine
             time.sleep(0.1)
     yield url, process
     process.kill()
@@ -188,6 +189,7 @@ def test_a_real_store_that_stalls_is_a_time_out_and_then_answers_again(real_stor
     endpoint, process = real_store
     process.send_signal(signal.SIGSTOP)
     try:
+        wait_until(lambda: is_stopped(process.pid), 10, "the store stopped")  # else it may still answer
         started = time.monotonic()
         with pytest.raises(QueryTimeout):
             _ask_real(endpoint, "ASK {}", timeout=1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -13,6 +14,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, TSV, TURTLE, XML, SPARQLWrapper
 
 from kazdata.formats import DATASET_FORMATS, GRAPH_FORMATS, RESULT_FORMATS
+from kazdata.runtime.supervisor import HEAVY_NICENESS
 from tests.conftest import LiveServer
 from tests.processes import cpu_seconds, is_running, wait_until
 
@@ -228,11 +230,20 @@ def test_runaway_query_is_stopped_and_the_server_keeps_answering(runaway_server)
     thread.start()
     busy = []
 
-    def one_is_busy() -> bool:  # CPU used since: the query is running there (an idle one uses none)
-        busy[:] = [pid for pid in before if cpu_seconds(pid) > used[pid] + 0.05]
+    def reniced(pid: int) -> bool:  # to the lowest priority, by the supervisor, once it ran 0.2 s
+        try:
+            return os.getpriority(os.PRIO_PROCESS, pid) == HEAVY_NICENESS > os.getpriority(os.PRIO_PROCESS, 0)
+        except ProcessLookupError:
+            return False
+
+    def one_is_busy() -> bool:
+        # CPU used since (an idle one uses none), or reniced: on a loaded machine a process at
+        # niceness 19 may get no 0.05 s of CPU before the 3 s limit kills it (test_query's twin
+        # failed so with -n 4 on 2 cores)
+        busy[:] = [pid for pid in before if cpu_seconds(pid) > used[pid] + 0.05 or reniced(pid)]
         return bool(busy)
 
-    wait_until(one_is_busy, 3, "a query process evaluating the runaway query")
+    wait_until(one_is_busy, 10, "a query process evaluating the runaway query")  # sent by a thread: maybe late
     light = [requests.get(live_server.url("/doc/place/aktau.ttl"), timeout=5).status_code for _ in range(20)]
     thread.join(30)
     assert light == [200] * 20
@@ -297,14 +308,17 @@ def test_example_queries_have_stable_urls(live_server, release_dir):
         assert example["question"] in page.text
 
 
-def test_a_tiny_client_timeout_cannot_make_the_server_replace_processes(live_server):
-    before = live_server.processes()
-    assert before["supervisor"] and len(before["queries"]) >= 4
+def test_a_tiny_client_timeout_cannot_make_the_server_replace_processes(steady_server):
+    """(On a server of its own: the shared one's query processes are replaced whenever an
+    earlier test's given-up query reaches the time limit.)"""
+    before = steady_server.processes()
+    assert before["supervisor"] and len(before["queries"]) == 4
     for _ in range(20):
-        response = requests.get(live_server.url("/sparql"), params={"query": PLACES, "timeout": "0.000001"})
-        assert response.status_code in (200, 503, 429)  # 429: this client's queries given up still count
+        response = requests.get(steady_server.url("/sparql"), params={"query": PLACES, "timeout": "0.000001"},
+                                timeout=30)
+        assert response.status_code in (200, 503)
     time.sleep(1)  # the window in which a replaced query process would show: nothing happens in it
-    assert live_server.processes() == before
+    assert steady_server.processes() == before
 
 
 @pytest.mark.parametrize("sizes", [[], [1], [3, 3, 3], [5] * 7, [10, 1, 1, 10]])
