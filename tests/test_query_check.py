@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -212,6 +213,40 @@ def test_a_query_without_a_watched_word_is_not_parsed_and_one_with_is_parsed_in_
     assert parsed == []
     assert _check("SELECT * FROM <http://e/g> WHERE { ?s ?p ?o }").uses_from
     assert parsed == [("SELECT * FROM <http://e/g> WHERE { ?s ?p ?o }", "sparql-check")]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "queries"
+
+
+@pytest.mark.parametrize("query", [
+    "# which events, with their dates, from which source?\nSELECT * WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p ?o } # within the union: add nothing\r",
+    'SELECT * WHERE { ?s ?p "taken from a service, with insert" }',
+    "SELECT * WHERE { ?s ?p '''copy\nand drop''' }",
+    "SELECT * WHERE { ?s <http://e/from/service> <http://e/with#load> }",
+    (EXAMPLES / "08-clashes-sub-events.rq").read_text(encoding="utf-8"),  # "within" in a comment
+])
+def test_a_watched_word_only_in_a_comment_string_or_iri_needs_no_parse(monkeypatch, query):
+    """A keyword is code: words in comments, strings and IRIs cannot be SERVICE, FROM or an
+    update. The example query 08 was parsed (250 ms) for "within" in its comment."""
+    parsed: list[str] = []
+    monkeypatch.setattr(query_check, "parseQuery", parsed.append)
+    assert _check(query) == CheckedQuery(uses_from=False)
+    assert parsed == []
+
+
+@pytest.mark.parametrize("query", [
+    # an escaped # or ' in a prefixed name opens no comment and no string (SPARQL's PN_LOCAL_ESC):
+    # read as one, it hid the SERVICE after it, and Oxigraph runs such a query
+    r"SELECT * WHERE { ?s ?p ex:a\#b SERVICE <http://e/> { ?s ?p ?o } }",
+    r"SELECT * WHERE { ?s ?p ex:a\'b SERVICE <http://e/> { ?s ?p ?o } } # '",
+    # with escapes resolved the same text opens a string: SERVICE is code in the other reading
+    r'SELECT * WHERE { ?s ?p ?o FILTER(?o != \u0022) } SERVICE <http://e/> { ?s ?p ?o } # "',
+])
+def test_code_behind_an_escaped_comment_or_string_opener_is_still_checked(query):
+    with pytest.raises((Forbidden, BadRequest)) as refused:
+        _check(query, allowlist=(), prefixes={"ex": "http://e/"})
+    assert "SERVICE" in str(refused.value)
 
 
 def test_verdicts_and_rules_are_values_and_the_remembered_verdicts_are_not_shown():
