@@ -34,6 +34,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout, TooManyRequests
+from kazdata.runtime.verdicts import DIGEST_BYTES, NO_DIGEST, digest
 from kazdata.sparql.answers import ANSWER_FORMATS, Answer
 from kazdata.sparql.policy import QueryRequest, timeout_message
 from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
@@ -52,23 +53,26 @@ _LENGTH = struct.Struct("!i")
 PIECE_BYTES = 64 * 1024
 
 
-#: a ticket's fixed part: when its web worker gives up, then the length of the client's address
-#: (its UTF-8 bytes follow). Packed, not pickled: the supervisor reads one per query, and a
-#: pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
-_TICKET = struct.Struct("!dB")
+#: a ticket's fixed part: when its web worker gives up, the digest of the query's text, then the
+#: length of the client's address (its UTF-8 bytes follow). Packed, not pickled: the supervisor
+#: reads one per query, and a pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
+_TICKET = struct.Struct(f"!d{DIGEST_BYTES}sB")
 
 
 class Ticket(NamedTuple):
     """What the supervisor reads of a query before handing it on: whose it is (the client's
-    address, at most 255 bytes) and when its web worker stops waiting (``time.monotonic``, one
-    clock for every process of the machine)."""
+    address, at most 255 bytes), when its web worker stops waiting (``time.monotonic``, one
+    clock for every process of the machine) and the digest of its text, for the query check's
+    verdict the supervisor may know (``kazdata.runtime.verdicts``; ``NO_DIGEST`` when the web
+    worker knows it itself)."""
 
     client: str
     give_up_at: float
+    digest: bytes = NO_DIGEST
 
     def encode(self) -> bytes:
         address = self.client.encode()[:255]
-        return _TICKET.pack(self.give_up_at, len(address)) + address
+        return _TICKET.pack(self.give_up_at, self.digest, len(address)) + address
 
 
 def frame(message: object) -> bytes:
@@ -85,7 +89,9 @@ def send_query(sock: socket.socket, request: QueryRequest, limit: int, give_up_a
     """A web worker's query as the supervisor reads it, on a new or a kept connection alike: the
     ``Ticket`` then the frame ``(request, limit, give_up_at)``, in one write (so the supervisor
     finds the query behind its ticket, and wakes once)."""
-    sock.sendall(Ticket(request.client, give_up_at).encode() + frame((request, limit, give_up_at)))
+    known = request.checked_uses_from is not None
+    ticket = Ticket(request.client, give_up_at, NO_DIGEST if known else digest(request.text))
+    sock.sendall(ticket.encode() + frame((request, limit, give_up_at)))
 
 
 def read_ticket(sock: socket.socket) -> Ticket | None:
@@ -103,9 +109,9 @@ def read_ticket(sock: socket.socket) -> Ticket | None:
         raise EOFError
     if len(head) <= _TICKET.size or len(head) <= _TICKET.size + head[_TICKET.size - 1]:
         return None
-    give_up_at, length = _TICKET.unpack_from(head)
+    give_up_at, text_digest, length = _TICKET.unpack_from(head)
     sock.recv(_TICKET.size + length, socket.MSG_DONTWAIT)  # all there: the peek saw it
-    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at)
+    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at, text_digest)
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:
