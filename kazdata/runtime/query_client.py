@@ -5,9 +5,11 @@ a web worker would burn a core until the worker itself is replaced. ``kazdata se
 evaluates SPARQL in query processes that its query supervisor forks and owns
 (``kazdata.runtime.supervisor``, docs/decisions/004). A web worker only writes to the
 supervisor's Unix socket, on a connection its thread keeps between queries or a new one: a
-``Ticket`` (the client's address, when it gives up) and ``(query, limit, when it gives up)``,
-then waits. The supervisor reads the ticket, refuses a client past ``--queries-per-client``
-(``kazdata.sparql.fair_share``) or hands the connection to an idle query process, and it alone
+``Ticket`` (the client's address, when it gives up, the digest of the query's text) and
+``(query, limit, when it gives up)``, then waits. The supervisor reads the ticket, refuses a
+client past ``--queries-per-client`` (``kazdata.sparql.fair_share``) or hands the connection to
+an idle query process, with the query check's verdict when one of its processes reached it for
+that text (``kazdata.runtime.verdicts``), and it alone
 renices and kills that process at the time limit. So a web worker never signals anything, and
 giving up is closing a socket.
 
