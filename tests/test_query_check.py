@@ -152,6 +152,7 @@ def test_an_escape_that_names_no_character_is_a_bad_request_naming_it(escaped):
     ("ASK { ?s <http://e/(((> ?o }", 1), ("ASK { ?s ?p ?o } # (((\n", 1), ("# (((\rASK {}", 1),
     ("ASK { ?s ?p ?o FILTER(?o < 3) FILTER((?o > 1)) }", 3),
     ("<http://e/>((", 2), ('"s"((', 2), ("'s'[[", 2), ("# c\n((", 2), ('"""s"""((', 2),  # right after a skip
+    ("ex:a\\#((", 2), ("ex:a\\'((", 2), ("ex:\\((", 1),  # an escaped character, and only it, is skipped
 ])
 def test_nesting_counts_brackets_outside_strings_iris_and_comments(text, depth):
     assert nesting_depth(text) == depth
