@@ -51,3 +51,10 @@ def test_the_ticket_carries_the_digest_to_the_supervisor():
         sender.sendall(ticket.encode() + b"the query")
         assert read_ticket(receiver) == ("192.0.2.7", 123.5, _digest(NAMED))
         assert receiver.recv(64) == b"the query"
+
+
+def test_any_text_has_a_digest_even_one_no_client_can_send():
+    """A lone surrogate cannot come through the protocol (its UTF-8 is refused), but a digest
+    must not raise in a web worker whatever text it holds."""
+    lone = "ASK { ?s ?p '\ud800' }"
+    assert verdicts.digest(lone) == hashlib.blake2b(lone.encode("utf-8", "surrogatepass"), digest_size=16).digest()
