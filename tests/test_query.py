@@ -777,6 +777,56 @@ def test_a_text_checked_once_is_not_parsed_again(release_dir, monkeypatch, tmp_p
         service.stop()
 
 
+NAMED = QueryRequest("SELECT ?e FROM <https://w3id.org/kazdata/graph/globalpost-2011-12-19> WHERE { ?e a kaz:Strike }")
+
+
+def test_a_verdict_one_query_process_reached_is_not_checked_again_by_another(slow_query, release_dir,
+                                                                             monkeypatch, tmp_path):
+    """Issue 20: a query process that had not seen a text parsed it again (an example query
+    under 32 connections ran at 8 req/s, every process parsing it). The supervisor keeps the
+    verdicts its query processes report and hands a query on with its own: the text is checked
+    once, though it comes from a web worker (a backend of its own) with no verdict to send, each
+    query process's own memory of verdicts is off, and the second time it is answered while
+    another query holds a query process (the one that checked it, unless the supervisor had not
+    yet read that one's ``done`` when the slow query came)."""
+    from kazdata.runtime import query_process
+    from kazdata.sparql import query_check
+    checks, answered = tmp_path / "checks", tmp_path / "answered"
+    checks.write_text("")
+    real_check, slow_evaluate = query_check.check_query, query_process.evaluate
+
+    def counted(text, *args):  # runs in the query processes
+        if text == NAMED.text:
+            with open(checks, "a") as out:
+                out.write(f"{os.getpid()}\n")
+        return real_check(text, *args)
+
+    def evaluate(store, request, *rest):
+        if request.text == NAMED.text:
+            with open(answered, "a") as out:
+                out.write(f"{os.getpid()}\n")
+        return slow_evaluate(store, request, *rest)
+
+    monkeypatch.setattr(query_check, "check_query", counted)
+    monkeypatch.setattr(query_process, "evaluate", evaluate)
+    monkeypatch.setattr(query_check, "CACHED_QUERY_CHARACTERS", 0)
+    settings = load_settings({"release": release_dir, "query_processes": 2, "query_timeout": 20.0}, environ={})
+    service = QueryService.start(settings)
+    holder = threading.Thread(target=lambda: ProcessBackend(service.socket_path).query(SLOW, limit=10, timeout=20.0))
+    try:
+        assert len(_rows(ProcessBackend(service.socket_path).query(NAMED, limit=10, timeout=10.0))) == 1
+        holder.start()  # the query process that answered is the first idle one again: it takes SLOW
+        wait_until(slow_query.begun.exists, 10, "the slow query in hand")
+        assert len(_rows(ProcessBackend(service.socket_path).query(NAMED, limit=10, timeout=10.0))) == 1
+        first, _second = answered.read_text().split()
+        assert checks.read_text().split() == [first]
+    finally:
+        slow_query.finish.touch()
+        if holder.is_alive():
+            holder.join(20)
+        service.stop()
+
+
 def _stopped(pid: int) -> bool:
     with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
         return stat.read().rsplit(")", 1)[1].split()[0] in ("T", "t")

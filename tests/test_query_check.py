@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -151,6 +152,7 @@ def test_an_escape_that_names_no_character_is_a_bad_request_naming_it(escaped):
     ("ASK { ?s <http://e/(((> ?o }", 1), ("ASK { ?s ?p ?o } # (((\n", 1), ("# (((\rASK {}", 1),
     ("ASK { ?s ?p ?o FILTER(?o < 3) FILTER((?o > 1)) }", 3),
     ("<http://e/>((", 2), ('"s"((', 2), ("'s'[[", 2), ("# c\n((", 2), ('"""s"""((', 2),  # right after a skip
+    ("ex:a\\#((", 2), ("ex:a\\'((", 2), ("ex:\\((", 1),  # an escaped character, and only it, is skipped
 ])
 def test_nesting_counts_brackets_outside_strings_iris_and_comments(text, depth):
     assert nesting_depth(text) == depth
@@ -169,6 +171,17 @@ def test_nesting_up_to_the_documented_limit_passes_and_one_more_is_refused():
         _check(_nested(DOCUMENTED_NESTING + 1))
     assert str(refused.value) == (f"the query nests brackets {DOCUMENTED_NESTING + 1} deep; this endpoint accepts "
                                   f"at most {DOCUMENTED_NESTING} levels")
+
+
+def test_brackets_after_a_prefixed_names_escaped_hash_or_quote_are_counted():
+    """``ex:a\\#`` and ``ex:a\\'`` are names to Oxigraph (PN_LOCAL_ESC), not a comment or a string:
+    read as one, they hid the brackets after them from the bound (and Oxigraph's parser overflows
+    its stack past a few thousand)."""
+    for name in ("ex:a\\#b", "ex:a\\'b"):
+        query = "ASK { ?s ?p " + name + " FILTER(" + "(" * 70 + "1" + ")" * 71 + " } # '"
+        assert nesting_depth(query) == 72
+        with pytest.raises(BadRequest, match="nests brackets 72 deep"):
+            _check(query, prefixes={"ex": "http://e/"})
 
 
 def test_escaped_brackets_count_as_sparql_reads_them():
@@ -212,6 +225,40 @@ def test_a_query_without_a_watched_word_is_not_parsed_and_one_with_is_parsed_in_
     assert parsed == []
     assert _check("SELECT * FROM <http://e/g> WHERE { ?s ?p ?o }").uses_from
     assert parsed == [("SELECT * FROM <http://e/g> WHERE { ?s ?p ?o }", "sparql-check")]
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "queries"
+
+
+@pytest.mark.parametrize("query", [
+    "# which events, with their dates, from which source?\nSELECT * WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { ?s ?p ?o } # within the union: add nothing\r",
+    'SELECT * WHERE { ?s ?p "taken from a service, with insert" }',
+    "SELECT * WHERE { ?s ?p '''copy\nand drop''' }",
+    "SELECT * WHERE { ?s <http://e/from/service> <http://e/with#load> }",
+    (EXAMPLES / "08-clashes-sub-events.rq").read_text(encoding="utf-8"),  # "within" in a comment
+])
+def test_a_watched_word_only_in_a_comment_string_or_iri_needs_no_parse(monkeypatch, query):
+    """A keyword is code: words in comments, strings and IRIs cannot be SERVICE, FROM or an
+    update. The example query 08 was parsed (250 ms) for "within" in its comment."""
+    parsed: list[str] = []
+    monkeypatch.setattr(query_check, "parseQuery", parsed.append)
+    assert _check(query) == CheckedQuery(uses_from=False)
+    assert parsed == []
+
+
+@pytest.mark.parametrize("query", [
+    # an escaped # or ' in a prefixed name opens no comment and no string (SPARQL's PN_LOCAL_ESC):
+    # read as one, it hid the SERVICE after it, and Oxigraph runs such a query
+    r"SELECT * WHERE { ?s ?p ex:a\#b SERVICE <http://e/> { ?s ?p ?o } }",
+    r"SELECT * WHERE { ?s ?p ex:a\'b SERVICE <http://e/> { ?s ?p ?o } } # '",
+    # with escapes resolved the same text opens a string: SERVICE is code in the other reading
+    r'SELECT * WHERE { ?s ?p ?o FILTER(?o != \u0022) } SERVICE <http://e/> { ?s ?p ?o } # "',
+])
+def test_code_behind_an_escaped_comment_or_string_opener_is_still_checked(query):
+    with pytest.raises((Forbidden, BadRequest)) as refused:
+        _check(query, allowlist=(), prefixes={"ex": "http://e/"})
+    assert "SERVICE" in str(refused.value)
 
 
 def test_verdicts_and_rules_are_values_and_the_remembered_verdicts_are_not_shown():

@@ -5,9 +5,11 @@ a web worker would burn a core until the worker itself is replaced. ``kazdata se
 evaluates SPARQL in query processes that its query supervisor forks and owns
 (``kazdata.runtime.supervisor``, docs/decisions/004). A web worker only writes to the
 supervisor's Unix socket, on a connection its thread keeps between queries or a new one: a
-``Ticket`` (the client's address, when it gives up) and ``(query, limit, when it gives up)``,
-then waits. The supervisor reads the ticket, refuses a client past ``--queries-per-client``
-(``kazdata.sparql.fair_share``) or hands the connection to an idle query process, and it alone
+``Ticket`` (the client's address, when it gives up, the digest of the query's text) and
+``(query, limit, when it gives up)``, then waits. The supervisor reads the ticket, refuses a
+client past ``--queries-per-client`` (``kazdata.sparql.fair_share``) or hands the connection to
+an idle query process, with the query check's verdict when one of its processes reached it for
+that text (``kazdata.runtime.verdicts``), and it alone
 renices and kills that process at the time limit. So a web worker never signals anything, and
 giving up is closing a socket.
 
@@ -34,6 +36,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout, TooManyRequests
+from kazdata.runtime.verdicts import DIGEST_BYTES, NO_DIGEST, digest
 from kazdata.sparql.answers import ANSWER_FORMATS, Answer
 from kazdata.sparql.policy import QueryRequest, timeout_message
 from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
@@ -52,23 +55,26 @@ _LENGTH = struct.Struct("!i")
 PIECE_BYTES = 64 * 1024
 
 
-#: a ticket's fixed part: when its web worker gives up, then the length of the client's address
-#: (its UTF-8 bytes follow). Packed, not pickled: the supervisor reads one per query, and a
-#: pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
-_TICKET = struct.Struct("!dB")
+#: a ticket's fixed part: when its web worker gives up, the digest of the query's text, then the
+#: length of the client's address (its UTF-8 bytes follow). Packed, not pickled: the supervisor
+#: reads one per query, and a pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
+_TICKET = struct.Struct(f"!d{DIGEST_BYTES}sB")
 
 
 class Ticket(NamedTuple):
     """What the supervisor reads of a query before handing it on: whose it is (the client's
-    address, at most 255 bytes) and when its web worker stops waiting (``time.monotonic``, one
-    clock for every process of the machine)."""
+    address, at most 255 bytes), when its web worker stops waiting (``time.monotonic``, one
+    clock for every process of the machine) and the digest of its text, for the query check's
+    verdict the supervisor may know (``kazdata.runtime.verdicts``; ``NO_DIGEST`` when the web
+    worker knows it itself)."""
 
     client: str
     give_up_at: float
+    digest: bytes = NO_DIGEST
 
     def encode(self) -> bytes:
         address = self.client.encode()[:255]
-        return _TICKET.pack(self.give_up_at, len(address)) + address
+        return _TICKET.pack(self.give_up_at, self.digest, len(address)) + address
 
 
 def frame(message: object) -> bytes:
@@ -85,7 +91,9 @@ def send_query(sock: socket.socket, request: QueryRequest, limit: int, give_up_a
     """A web worker's query as the supervisor reads it, on a new or a kept connection alike: the
     ``Ticket`` then the frame ``(request, limit, give_up_at)``, in one write (so the supervisor
     finds the query behind its ticket, and wakes once)."""
-    sock.sendall(Ticket(request.client, give_up_at).encode() + frame((request, limit, give_up_at)))
+    known = request.checked_uses_from is not None
+    ticket = Ticket(request.client, give_up_at, NO_DIGEST if known else digest(request.text))
+    sock.sendall(ticket.encode() + frame((request, limit, give_up_at)))
 
 
 def read_ticket(sock: socket.socket) -> Ticket | None:
@@ -103,9 +111,9 @@ def read_ticket(sock: socket.socket) -> Ticket | None:
         raise EOFError
     if len(head) <= _TICKET.size or len(head) <= _TICKET.size + head[_TICKET.size - 1]:
         return None
-    give_up_at, length = _TICKET.unpack_from(head)
+    give_up_at, text_digest, length = _TICKET.unpack_from(head)
     sock.recv(_TICKET.size + length, socket.MSG_DONTWAIT)  # all there: the peek saw it
-    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at)
+    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at, text_digest)
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:

@@ -7,6 +7,7 @@ supervisor, which hands it nothing else until it has read that.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import resource
@@ -20,6 +21,7 @@ import pyoxigraph as ox
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, NotAcceptable
 from kazdata.release.opened import Release
+from kazdata.runtime import verdicts
 from kazdata.runtime.isolation import cut_network
 from kazdata.runtime.query_client import PIECE_BYTES, frame, receive_frame, send_frame
 from kazdata.sparql.backends.embedded import RESULT_BYTES, detached, evaluate
@@ -60,26 +62,35 @@ def answer_queries(control: socket.socket, store: Store, time_limit: float, memo
     opened = store.shared or store.kind.open(store.release)
     _limit_memory(memory_limit)
     while True:
-        message, descriptors, _flags, _address = socket.recv_fds(control, 16, 1)
+        message, descriptors, _flags, _address = socket.recv_fds(control, 64, 1)
         if not message:
             return  # the supervisor is gone (it would also have had us SIGKILLed)
+        said = verdicts.DONE
         for descriptor in descriptors:
             with socket.socket(fileno=descriptor) as client:
                 client.setblocking(True)
-                _answer(client, opened, store.rules, time_limit, result_bytes)
-        control.sendall(b"d")
+                said = _answer(client, opened, store.rules, time_limit, result_bytes, message)
+        control.sendall(said)
 
 
 def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limit: float,
-            result_bytes: int) -> None:
+            result_bytes: int, handed: bytes) -> bytes:
     """Read one query from ``client`` (the supervisor hands a connection on once its query has
-    arrived), answer it: a header frame, then the body's bytes."""
+    arrived, ``handed`` saying what it knows of the query check's verdict), answer it: a header
+    frame, then the body's bytes. Returns the ``done`` for the supervisor, with the verdict
+    when the check ran here and passed (``kazdata.runtime.verdicts``), even if the web worker
+    has gone meanwhile: the verdict stands."""
+    said = verdicts.DONE
     try:
         message = receive_frame(client)
         assert isinstance(message, tuple)
         request, limit, give_up_at = message
         if time.monotonic() >= give_up_at:
-            return  # the web worker stopped waiting while the query was queued
+            return said  # the web worker stopped waiting while the query was queued
+        if request.checked_uses_from is None:
+            shared = verdicts.verdict_for(handed, request.text)
+            if shared is not None:
+                request = dataclasses.replace(request, checked_uses_from=shared)
         # a backstop until the last byte is sent: the supervisor kills at the limit itself
         signal.setitimer(signal.ITIMER_REAL, time_limit + STRAY_QUERY_GRACE)
         try:
@@ -87,7 +98,8 @@ def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limi
                 answer = evaluate(store, request, rules, limit, result_bytes)
             except (BadRequest, Forbidden, NotAcceptable, BackendUnavailable) as error:
                 send_frame(client, ("error", detached(error)))
-                return
+                return said
+            said = verdicts.done(answer.uses_from if request.checked_uses_from is None else None, request.text)
             header = frame(("ok", answer.fmt.extension, answer.truncated, answer.length, answer.uses_from))
             pieces = iter(answer.pieces)
             first = next(pieces, b"")
@@ -95,11 +107,13 @@ def _answer(client: socket.socket, store: ox.Store, rules: QueryRules, time_limi
                 header, first = header + first, b""
             client.sendall(header)
             for piece in itertools.chain((first,), pieces):
-                client.sendall(piece)
+                if piece:
+                    client.sendall(piece)
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     except (OSError, EOFError):
-        pass  # the web worker went away: nothing to answer
+        pass  # the web worker went away: nothing more to answer
+    return said
 
 
 def _limit_memory(megabytes: int) -> None:

@@ -44,6 +44,7 @@ from kazdata.runtime.processes import end_with_parent, exit_status_soon, name_pr
 from kazdata.runtime.query_client import Ticket, has_unread, report_crash
 from kazdata.runtime.query_intake import Intake
 from kazdata.runtime.query_process import Store, answer_queries
+from kazdata.runtime.verdicts import Verdicts
 from kazdata.settings import Settings
 from kazdata.sparql.fair_share import Hold
 from kazdata.sparql.query_check import QueryRules
@@ -102,6 +103,7 @@ class Supervisor:
         self.intake = Intake(self.selector, int(settings.queries_per_client),
                              min(MAX_KEPT, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2))
         self.parent = keeper
+        self.verdicts = Verdicts()  # the query check's, shared by the children (``kazdata.runtime.verdicts``)
         self.store: Store  # opened by run(), before any child is forked
         self._wakeup_pair: tuple[socket.socket, ...] = ()
         self._order: dict[object, int] = {}  # which events of one wake go first (``_serve``)
@@ -238,7 +240,7 @@ class Supervisor:
         """Hand ``connection`` to the first of ``idle`` still alive; False if none took it."""
         for child in idle:
             try:
-                socket.send_fds(child.control, [b"q"], [connection.fileno()])
+                socket.send_fds(child.control, [self.verdicts.hand(ticket.digest)], [connection.fileno()])
             except OSError:
                 self._forget(child)  # it has just died: try the next one
                 continue
@@ -272,6 +274,7 @@ class Supervisor:
         if not said:
             self._lost(child)  # it died (out of memory, killed by hand): a replacement is forked
             return
+        self.verdicts.learn(said)
         client, child.client, child.ticket = child.client, None, None
         if child.heavy:
             self._kill(child)  # idle now, and stuck at the lowest priority: a fresh one replaces it

@@ -67,11 +67,28 @@ def _settings() -> Settings:
     return current_app.extensions["kazdata"].settings
 
 
-def _parse_pairs(raw: bytes, where: str) -> list[tuple[str, str]]:
-    try:
-        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict")
-    except UnicodeDecodeError:
-        raise BadRequest(f"the {where} is not valid UTF-8 once percent-decoded") from None
+#: Query strings and form bodies read, remembered (``_parse_pairs``): at most ``PAIRS_KEPT`` of
+#: up to ``PAIRS_LONGEST`` bytes each, about 2 MB per web worker with their pairs.
+PAIRS_KEPT = 256
+PAIRS_LONGEST = 4096
+_PAIRS: dict[bytes, tuple[tuple[str, str], ...]] = {}
+
+
+def _parse_pairs(raw: bytes, where: str) -> tuple[tuple[str, str], ...]:
+    """The name-value pairs of a query string or form body. Remembered per text: clients repeat
+    the same queries, and percent-decoding an example query's 1-3 kB costs urllib 20-55 µs, a
+    tenth of what a light query costs the web worker (issue 20, 2026-12-04)."""
+    pairs = _PAIRS.get(raw)
+    if pairs is None:
+        try:
+            pairs = tuple(parse_qsl(raw.decode("ascii"), keep_blank_values=True, encoding="utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            raise BadRequest(f"the {where} is not valid UTF-8 once percent-decoded") from None
+        if len(raw) <= PAIRS_LONGEST:
+            if len(_PAIRS) >= PAIRS_KEPT:
+                _PAIRS.clear()
+            _PAIRS[raw] = pairs
+    return pairs
 
 
 def _body() -> bytes:
