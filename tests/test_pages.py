@@ -299,3 +299,32 @@ def test_home_page_charts_a_figure_only_where_sources_differ():
                       ox.NamedNode(base + "id/organization/a"), ox.DefaultGraph()))
     alone = PageRenderer(GraphView(store, base, places=[]), Style({})).site_pages(entries, "en")["home"]
     assert '<figure class="chart">' not in alone
+
+
+def test_ontology_page_headings_are_english_plurals(live_server):
+    """A newcomer reading /ontology saw "Propertyies": the headings are the plural words a reader
+    expects, one per kind of term the ontology declares (owl:Class, the property types)."""
+    page = requests.get(live_server.url("/ontology"), headers={"Accept": "text/html"}).text
+    headings = re.findall(r"<h2>([^<]*)</h2>", page)
+    assert "Classes" in headings and "Properties" in headings, headings
+    assert not any(heading.endswith(("yies", "ys")) for heading in headings), headings
+
+
+def test_a_figure_whose_wording_names_the_counted_group_shows_it_once(live_server, sources):
+    """The article prints "one person was killed": the record keeps the wording "one person" and
+    the counted group "person" (decision 002), and a page must not read "one person person"."""
+    article = (ROOT / "data" / "reference" / "article.txt").read_text(encoding="utf-8")
+    figures = [(claim, str(sources.value(claim, KAZ.wording)), str(group))
+               for claim, group in sources.subject_objects(KAZ.countedGroup)]
+    named = [(claim, wording, group) for claim, wording, group in figures if wording.endswith(group)]
+    assert named, "the source has a figure whose wording already names who is counted"
+    pages = {path: _plain(requests.get(live_server.url(path), headers={"Accept": "text/html"}).text)
+             for path in ("/", "/timeline")}
+    for claim, wording, group in named:
+        assert wording in article, wording
+        about = sources.value(claim, SCHEMA.about)
+        pages["/doc/" + about[len(ID):]] = _plain(requests.get(
+            live_server.url("/doc/" + about[len(ID):]), headers={"Accept": "text/html"}).text)
+        for path, text in pages.items():
+            assert f"{wording} {group}" not in text, (path, wording, group)
+        assert wording in pages["/timeline"]

@@ -114,12 +114,16 @@ class PageRenderer:
         value = view.value(claim, kaz("reportedValue")) or view.value(claim, kaz("reportedDuration"))
         qualifier, kind = view.value(claim, kaz("qualifier")), view.value(claim, kaz("figureKind"))
         group = view.value(claim, kaz("countedGroup"))
+        wording = view.label(view.value(claim, kaz("wording")) or claim, language)
+        shown_group = view.label(group, language) if group else ""
+        if wording.endswith(" " + shown_group):  # "one person": the wording already names who is counted
+            shown_group = ""
         return {**self._record(claim, language),
-                "wording": view.label(view.value(claim, kaz("wording")) or claim, language),
+                "wording": wording,
                 "value": value.value if value is not None else "",
                 "qualifier": view.label(qualifier, language) if qualifier else "",
                 "kind": view.label(kind, language) if kind else "",
-                "group": view.label(group, language) if group else ""}
+                "group": shown_group}
 
     def _statement(self, claim, language: str) -> dict:
         view, kaz = self.view, self.view.vocabulary.term
