@@ -328,3 +328,18 @@ def test_a_figure_whose_wording_names_the_counted_group_shows_it_once(live_serve
         for path, text in pages.items():
             assert f"{wording} {group}" not in text, (path, wording, group)
         assert wording in pages["/timeline"]
+
+
+def test_every_figure_with_a_counted_group_reads_on_the_timeline_as_the_article_prints_it(live_server, sources):
+    """"Thousands oilmen" and "hundreds oil workers" were on the timeline where the article prints
+    "Thousands of oilmen" and "hundreds of oil workers": the figure and who it counts, as shown,
+    are a phrase of the article (its text is the independent source)."""
+    article = _plain((ROOT / "data" / "reference" / "article.txt").read_text(encoding="utf-8")).lower()
+    timeline = _plain(requests.get(live_server.url("/timeline"), headers={"Accept": "text/html"}).text)
+    figures = list(sources.subject_objects(KAZ.countedGroup))
+    assert len(figures) >= 4
+    for claim, group in figures:
+        wording = str(sources.value(claim, KAZ.wording))
+        shown = re.search(re.escape(wording) + r"(?: [^(]*?)?(?= \()", timeline)
+        assert shown is not None and shown.group(0).endswith(str(group)), (wording, group)
+        assert shown.group(0).lower() in article, (claim, shown.group(0))

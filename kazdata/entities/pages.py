@@ -48,6 +48,9 @@ from kazdata.formats import DOCUMENT_FORMATS, HTML, JSON_LD, Style
 HOME_LIST = 40
 #: the most events the timeline draws, in timeline order (``/index/event`` lists all)
 TIMELINE_LIMIT = 300
+#: a figure in words that English joins to who it counts with "of" ("hundreds of oil workers",
+#: "dozens of ..."), as against a number or "several hundred", which take the noun directly
+_COUNTED_IN_WORDS = re.compile(r"\b(?:tens|dozens|scores|hundreds|thousands|millions)\Z", re.I)
 #: the stylesheet and the query page's script, served at /static/ and copied by the export
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _templates = jinja2.Environment(
@@ -118,6 +121,8 @@ class PageRenderer:
         shown_group = view.label(group, language) if group else ""
         if wording.endswith(" " + shown_group):  # "one person": the wording already names who is counted
             shown_group = ""
+        elif shown_group and _COUNTED_IN_WORDS.search(wording):  # "Thousands" of oilmen, "dozens" of ...
+            shown_group = "of " + shown_group
         return {**self._record(claim, language),
                 "wording": wording,
                 "value": value.value if value is not None else "",
