@@ -154,6 +154,24 @@ def test_protocol_errors(live_server, description, request_kwargs, status, words
         assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.parametrize("how", ["body", "form", "get"])
+def test_a_query_file_saved_with_a_byte_order_mark_runs(live_server, how):
+    """Windows editors save a .rq file with a UTF-8 byte-order mark, and ``curl --data-binary
+    @q.rq`` or ``--data-urlencode query@q.rq`` send it on: the mark is not part of the query
+    (RFC 3629, section 6), so the query runs rather than failing at a column the user cannot see."""
+    query = "\ufeff" + PLACES
+    url, accept = live_server.url("/sparql"), {"Accept": "application/sparql-results+json"}
+    if how == "body":
+        response = requests.post(url, data=query.encode("utf-8"),
+                                 headers={**accept, "Content-Type": "application/sparql-query"})
+    elif how == "form":
+        response = requests.post(url, data={"query": query}, headers=accept)
+    else:
+        response = requests.get(url, params={"query": query}, headers=accept)
+    assert response.status_code == 200, response.text
+    assert [row["label"]["value"] for row in response.json()["results"]["bindings"]] == CITIES
+
+
 @pytest.mark.parametrize("update", [
     "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "DELETE WHERE { ?s ?p ?o }",
     "LOAD <http://127.0.0.1:1/x>", "CLEAR ALL", "DROP GRAPH <urn:g>", "CREATE GRAPH <urn:g>",

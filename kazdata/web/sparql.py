@@ -139,11 +139,14 @@ def read_protocol(method: str, query_string: bytes, media_type: str, body: Calla
         raise BadRequest(f"{len(queries)} 'query' parameters given; send exactly one")
     if not queries:
         return None, params
-    if not queries[0].strip():
+    # a .rq file saved by a Windows editor starts with a byte-order mark, which is no part of the
+    # query (RFC 3629, section 6) and which Oxigraph would report at a column nobody can see
+    query = queries[0].removeprefix("\ufeff")
+    if not query.strip():
         raise BadRequest("the 'query' parameter is empty")
     results_format, results_refusal = _format_or_refusal(params, SELECT_FORMATS, accept)
     graph_format, graph_refusal = _format_or_refusal(params, CONSTRUCT_FORMATS, accept)
-    return QueryRequest(queries[0], tuple(params.get("default-graph-uri", [])),
+    return QueryRequest(query, tuple(params.get("default-graph-uri", [])),
                         tuple(params.get("named-graph-uri", [])), base_iri=base_iri,
                         results_format=results_format, graph_format=graph_format,
                         results_refusal=results_refusal, graph_refusal=graph_refusal, client=client), params
