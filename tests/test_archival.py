@@ -372,3 +372,42 @@ def test_the_timegate_answers_only_what_the_url_limit_lets_through(client):
     """The URL limit (414) comes before time travel: a TimeGate never sees an over-long request."""
     response = client.get("/id/place/" + "a" * 9000, headers={"Accept-Datetime": "Thu, 03 Dec 2026 00:00:00 GMT"})
     assert response.status_code == 414
+
+
+#: every record the dump holds of what a source said (a figure, a statement, a quotation: any node
+#: with words or a number a source gave) that is not traced to an outlet and a published document
+UNSOURCED = """
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX schema: <https://schema.org/>
+PREFIX kaz: <https://w3id.org/kazdata/ontology#>
+SELECT DISTINCT ?record WHERE {
+  { ?record a/rdfs:subClassOf* kaz:Claim } UNION { ?record a schema:Quotation }
+  UNION { ?record kaz:reportedValue|kaz:reportedDuration|kaz:wording|schema:text ?said }
+  FILTER NOT EXISTS { ?record prov:wasAttributedTo ?outlet ; prov:wasDerivedFrom ?document .
+                      ?document schema:publisher ?publisher ; schema:datePublished ?day }
+}"""
+
+
+def test_a_downloaded_dump_has_no_figure_statement_or_quotation_without_its_source(live_server):
+    """An archivist downloads the N-Quads dump, checks it against the served SHA256SUMS and asks
+    it for every record of what a source said that names no outlet or no dated, published
+    document: there is none. The same query finds a record once its source is taken away, so an
+    empty answer is not the query's blindness."""
+    sums = dict(line.split("  ")[::-1] for line in
+                requests.get(live_server.url("/dumps/SHA256SUMS"), timeout=10).text.splitlines())
+    dump = requests.get(live_server.url("/dumps/kazdata.nq"), timeout=30).content
+    assert hashlib.sha256(dump).hexdigest() == sums["kazdata.nq"]
+    store = ox.Store()
+    store.load(dump, format=ox.RdfFormat.N_QUADS)
+    records = [s["record"] for s in store.query(
+        "PREFIX schema: <https://schema.org/> SELECT DISTINCT ?record WHERE { { ?record a schema:Quotation } "
+        "UNION { ?record <https://w3id.org/kazdata/ontology#wording> ?w } }", use_default_graph_as_union=True)]
+    assert len(records) >= 8  # the article's 4 quotations and its figures
+    assert list(store.query("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>" + UNSOURCED,
+                            use_default_graph_as_union=True)) == []
+    derived = ox.NamedNode("http://www.w3.org/ns/prov#wasDerivedFrom")
+    for quad in list(store.quads_for_pattern(records[0], derived, None)):
+        store.remove(quad)
+    found = [s["record"] for s in store.query("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>" + UNSOURCED,
+                                              use_default_graph_as_union=True)]
+    assert found == [records[0]]
