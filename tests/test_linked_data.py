@@ -93,6 +93,29 @@ def test_negotiation_honours_q_values_and_wildcards(live_server, accept, expecte
     assert response.headers["Content-Type"].split(";")[0] == expected
 
 
+@pytest.mark.parametrize("path, accept, expected", [
+    # the client refuses Turtle outright: application/x-turtle (an alias) matched */* and brought it back
+    ("/doc/place/aktau", "text/turtle;q=0, */*", "application/ld+json"),
+    ("/doc/place/aktau", "text/*;q=0, */*", "application/ld+json"),
+    ("/doc/place/aktau", "application/ld+json;q=0, application/json;q=0, text/turtle;q=0, */*",
+     "application/n-triples"),
+    # application/* is not text/turtle (it was sent, through application/x-turtle)
+    ("/doc/place/aktau", "application/*", "application/ld+json"),
+    ("/graph/ontology", "application/*", "application/ld+json"),
+    # text/* is not application/sparql-results+xml (it was sent, through text/xml)
+    ("/sparql?query=ASK%7B%7D", "text/*", "text/csv"),
+])
+def test_a_wildcard_reaches_a_format_by_the_type_it_is_sent_as(live_server, path, accept, expected):
+    """RFC 9110 §12.5.1: the type sent is one the client accepts, rated by the most specific
+    element that matches it. An alias (application/x-turtle, text/plain, application/json,
+    text/xml) is taken when the client names it, never through a wildcard the sent type does
+    not match, nor past the client's q=0 for the sent type."""
+    response = requests.get(live_server.url(path), headers={"Accept": accept})
+    assert response.status_code == 200, response.text
+    sent = response.headers["Content-Type"].split(";")[0]
+    assert sent == expected, (accept, sent)
+
+
 def test_unacceptable_type_is_406_listing_the_offer(live_server):
     response = requests.get(live_server.url("/doc/place/aktau"), headers={"Accept": "image/png"})
     assert response.status_code == 406

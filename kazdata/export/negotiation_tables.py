@@ -132,17 +132,18 @@ def accept_table(formats: list[Format]) -> DecisionTable:
     # Werkzeug gives each offered media type the quality of the most specific Accept element
     # matching it (``text/turtle;q=0.5, text/*`` rates text/turtle 0.5, not 1), takes the best
     # quality, prefers a more specific element on a tie, then the server's order. So each tier
-    # tries (a) each format's own media types, (b) its media types rated by "type/*" alone (no
-    # element of their own), (c) those rated by "*/*" alone (no element of their own or of
-    # their type); in each group the formats in server order.
+    # tries (a) each format's own media types, (b) the type it is sent as, rated by "type/*"
+    # alone (no element of its own), (c) rated by "*/*" alone (no element of its own or of its
+    # type); in each group the formats in server order. An alias (application/x-turtle) counts
+    # only where it is named, in (a), as ``kazdata.web.negotiation`` offers it.
     specific, by_type, by_any = [], [], []
     for fmt in formats:
         own = [re.escape(t) for t in fmt.media_types]
         specific.append((fmt.extension, lambda q, own=own: _element("(?:" + "|".join(own) + ")", q)))
-        by_type.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+        by_type.append((fmt.extension, lambda q, types=fmt.media_types[:1]: "^(?:" + "|".join(
             rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?=.*{_element(re.escape(_wildcard(t)), q)})"
             for t in types) + ")"))
-        by_any.append((fmt.extension, lambda q, types=fmt.media_types: "^(?:" + "|".join(
+        by_any.append((fmt.extension, lambda q, types=fmt.media_types[:1]: "^(?:" + "|".join(
             rf"(?!.*{_element(re.escape(t), _ANY_Q)})(?!.*{_element(re.escape(_wildcard(t)), _ANY_Q)})"
             rf"(?=.*{_element(re.escape('*/*'), q)})" for t in types) + ")"))
     plain = [(pattern(q), extension) for q in _Q_TIERS for extension, pattern in specific]

@@ -94,8 +94,15 @@ def choose_format(accept: MIMEAccept, formats: Iterable[Format]) -> Format:
 
 
 def _best(accept: MIMEAccept, formats: tuple[Format, ...]) -> Format | None:
-    by_type = {media_type: fmt for fmt in formats for media_type in fmt.media_types}
-    best = understood(accept).best_match(list(by_type))
+    """Werkzeug's ``best_match`` over each format's own media type (the one it is sent as) and,
+    only where the client names them, its aliases: a wildcard rates the type that is sent, so
+    ``application/*`` never brings Turtle through ``application/x-turtle``, nor ``text/turtle;q=0,
+    */*`` bring it back (RFC 9110 §12.5.1: what is sent is what the client accepts)."""
+    accept = understood(accept)
+    named = {value.lower() for value, _quality in accept}
+    by_type = {media_type: fmt for fmt in formats
+               for media_type in (fmt.media_type, *(t for t in fmt.media_types[1:] if t in named))}
+    best = accept.best_match(list(by_type))
     return None if best is None else by_type[best]
 
 
