@@ -142,6 +142,11 @@ def test_named_graphs_and_protocol_dataset(live_server):
     ("update by form", {"method": "POST", "data": {"update": "DROP ALL"}}, 403, "read-only"),
     ("update body", {"method": "POST", "data": b"CLEAR ALL", "headers": {"Content-Type": "application/sparql-update"}}, 403, "read-only"),
     ("bad method", {"method": "PUT", "data": b"x"}, 405, ""),
+    # the parameter named, not "the query failed: Invalid IRI code point ' '"
+    ("graph not an IRI", {"method": "GET", "params": {"query": "ASK {}", "default-graph-uri": "not an iri"}},
+     400, "default-graph-uri 'not an iri' is not an absolute IRI"),
+    ("named graph relative", {"method": "POST", "data": {"query": "ASK {}", "named-graph-uri": "graph/ontology"}},
+     400, "named-graph-uri 'graph/ontology' is not an absolute IRI"),
 ])
 def test_protocol_errors(live_server, description, request_kwargs, status, words):
     kwargs = dict(request_kwargs)

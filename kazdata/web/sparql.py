@@ -144,6 +144,12 @@ def read_protocol(method: str, query_string: bytes, media_type: str, body: Calla
     query = queries[0].removeprefix("\ufeff")
     if not query.strip():
         raise BadRequest("the 'query' parameter is empty")
+    for name in ("default-graph-uri", "named-graph-uri"):
+        for value in params.get(name, []):
+            try:
+                ox.NamedNode(value)
+            except ValueError as error:  # else "the query failed", naming neither parameter nor value
+                raise BadRequest(f"{name} {value!r} is not an absolute IRI: {error}") from None
     results_format, results_refusal = _format_or_refusal(params, SELECT_FORMATS, accept)
     graph_format, graph_refusal = _format_or_refusal(params, CONSTRUCT_FORMATS, accept)
     return QueryRequest(query, tuple(params.get("default-graph-uri", [])),
