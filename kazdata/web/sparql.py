@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from kazdata.entities.pages import template_environment
 from kazdata.errors import (
@@ -93,12 +94,17 @@ def _parse_pairs(raw: bytes, where: str) -> tuple[tuple[str, str], ...]:
 
 def _body() -> bytes:
     """The request body. A chunked body (no Content-Length) longer than the limit is refused with
-    413 here: Werkzeug would silently cut it at the limit and the query would run truncated."""
-    data = request.get_data(cache=True)
+    413 here: Werkzeug would silently cut it at the limit and the query would run truncated. One
+    whose Content-Length is over the limit gets the same message (Werkzeug's names no limit)."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    too_long = f"the request body is longer than the {limit} bytes this server accepts"
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLarge(too_long) from None
     if request.content_length is None and limit is not None and len(data) >= limit \
             and request.environ["wsgi.input"].read(1):
-        raise PayloadTooLarge(f"the request body is longer than the {limit} bytes this server accepts")
+        raise PayloadTooLarge(too_long)
     return data
 
 
