@@ -9,7 +9,7 @@ import time
 import pyoxigraph as ox
 import pytest
 import requests
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, TSV, TURTLE, XML, SPARQLWrapper
 
@@ -304,6 +304,30 @@ def test_service_description(live_server):
         <{sd}supportedLanguage> <{sd}SPARQL11Query> ; <{sd}resultFormat> <http://www.w3.org/ns/formats/SPARQL_Results_JSON> ;
         <{sd}defaultDataset> ?d . ?d <{sd}namedGraph> ?g . ?g <{sd}name> <https://w3id.org/kazdata/graph/ontology> }}""")
     assert answer.askAnswer
+
+
+#: the W3C's format IRIs (https://www.w3.org/ns/formats/) and the media types they stand for
+W3C_FORMATS = {
+    "SPARQL_Results_JSON": "application/sparql-results+json", "SPARQL_Results_XML": "application/sparql-results+xml",
+    "SPARQL_Results_CSV": "text/csv", "SPARQL_Results_TSV": "text/tab-separated-values",
+    "Turtle": "text/turtle", "N-Triples": "application/n-triples", "JSON-LD": "application/ld+json",
+    "RDF_XML": "application/rdf+xml", "TriG": "application/trig", "N-Quads": "application/n-quads",
+}
+
+
+def test_the_service_description_names_the_result_formats_the_endpoint_sends(live_server):
+    """Each sd:resultFormat is sent when asked for by its media type, for the kind of query it
+    serves; and the endpoint names all of them (a client reading the description misses none)."""
+    graph = Graph().parse(data=requests.get(live_server.url("/sparql"), headers={"Accept": "text/turtle"}).content,
+                          format="turtle")
+    named = {str(o).rsplit("/", 1)[1] for o in graph.objects(
+        None, URIRef("http://www.w3.org/ns/sparql-service-description#resultFormat"))}
+    assert named == set(W3C_FORMATS), named
+    for name, media_type in W3C_FORMATS.items():
+        query = PLACES if name.startswith("SPARQL_Results") else CONSTRUCT
+        response = requests.get(live_server.url("/sparql"), params={"query": query}, headers={"Accept": media_type})
+        assert response.status_code == 200, (name, response.text)
+        assert response.headers["Content-Type"].split(";")[0] == media_type, name
 
 
 def test_cors_preflight(live_server):
