@@ -127,6 +127,11 @@ def _document_formats():
     ("application/json", "application/ld+json"),
     ("text/plain", "application/n-triples"),
     ("*/*;q=0.1, text/html", "text/html"),
+    # a wildcard rates the type a format is sent as; an alias counts only when named
+    ("application/x-turtle", "text/turtle"),
+    ("application/*", "application/ld+json"),
+    ("text/turtle;q=0, */*", "application/ld+json"),
+    ("text/turtle;q=0.5, text/*", "text/html"),
 ])
 def test_the_format_chosen_for_an_accept_header(accept, chosen):
     from kazdata.web.negotiation import choose_format, parse_accept
