@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from kazdata.builder.release_info import resolve_release_info
-from kazdata.errors import BackendUnavailable, BadRequest, NotAcceptable, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, NotAcceptable, QueryTimeout
 from kazdata.release.publish import publish
 from kazdata.runtime.query_client import PIECE_BYTES, ProcessBackend
 from kazdata.runtime.query_service import QueryService
@@ -180,6 +181,66 @@ def no_backstop(monkeypatch):
     ``STRAY_QUERY_GRACE`` past the limit, is for a supervisor that failed to kill them)."""
     from kazdata.runtime import query_process
     monkeypatch.setattr(query_process, "STRAY_QUERY_GRACE", 60.0)
+
+
+def _caller_frame_outlives_the_error(call) -> bool:
+    """Whether the frame that made ``call`` and caught its error stays alive past its return
+    until the cyclic collector runs (the collector is held off meanwhile): an object local to it
+    is then not freed when it returns."""
+    class Local:
+        pass
+
+    def caller() -> weakref.ref:
+        held = Local()
+        try:
+            call()
+        except KazdataError:
+            pass
+        return weakref.ref(held)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return caller()() is not None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_an_error_from_a_backend_leaves_no_frame_of_its_caller_to_another_thread(service):
+    """An error raised from a local of the backend (the query process's reply, the helper
+    thread's outcome) held itself through its traceback's frames, and with it every frame it
+    passed through: the caller's, with its locals, lived on until the cyclic collector ran, on
+    whichever thread that was. A pyoxigraph result among them, made on the caller's thread, was
+    then dropped on another, leaked and reported "unsendable" (under load the collector ran in a
+    thread the release-switch test had just started, and failed it)."""
+    supervisor, _link = service
+    backends = [ProcessBackend(supervisor.socket_path), InProcessBackend(ox.Store(), {})]
+    for backend in backends:
+        assert not _caller_frame_outlives_the_error(
+            lambda backend=backend: backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0))
+    dropped_elsewhere: list = []
+    hook, sys.unraisablehook = sys.unraisablehook, dropped_elsewhere.append
+    try:
+        gc.collect()
+        gc.disable()
+
+        def caller_holding_a_result(backend) -> None:
+            result = ox.parse_query_results(b'{"head":{"vars":["x"]},"results":{"bindings":[]}}',
+                                            format=ox.QueryResultsFormat.JSON)
+            with pytest.raises(BadRequest):
+                backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
+            assert result is not None
+
+        for backend in backends:
+            caller_holding_a_result(backend)
+        collector = threading.Thread(target=gc.collect)
+        collector.start()
+        collector.join()
+    finally:
+        gc.enable()
+        sys.unraisablehook = hook
+    assert [str(report.exc_value) for report in dropped_elsewhere] == []
 
 
 def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(no_backstop, service):
