@@ -33,9 +33,35 @@ def server(release_dir):
     live.stop()
 
 
+#: the request-body slots of ``server``: 2 web workers x 8 threads, half of them for bodies
+BODY_SLOTS = 8
+
+
+def _refused(answer: bytes) -> bool:
+    return answer.startswith(b"HTTP/1.1 429")
+
+
+def _told(sockets: list[socket.socket], refused: int, seconds: float) -> dict[socket.socket, bytes]:
+    """What each of ``sockets`` has been told (looked at, not read: a test may read it after),
+    once ``refused`` of them were told 429, or after ``seconds``."""
+    told = dict.fromkeys(sockets, b"")
+    deadline = time.monotonic() + seconds
+    while True:
+        readable, _, _ = select.select([s for s, a in told.items() if not a], [], [], 0)
+        for sock in readable:
+            try:
+                told[sock] = sock.recv(200, socket.MSG_PEEK) or b"closed"
+            except ConnectionResetError:
+                told[sock] = b"reset"
+        if sum(map(_refused, told.values())) >= refused or time.monotonic() > deadline:
+            return told
+        select.select([s for s, a in told.items() if not a], [], [], 0.2)
+
+
 @contextmanager
-def stalled_bodies(server, count: int) -> Iterator[list[socket.socket]]:
-    """``count`` connections that announce a 100 kB query, send three bytes of it and stop."""
+def stalled_bodies(server, count: int, refused: int = 0) -> Iterator[list[socket.socket]]:
+    """``count`` connections that announce a 100 kB query, send three bytes of it and stop,
+    yielded once ``refused`` of them were told 429 (or after 10 s, for the test to judge)."""
     sockets = []
     try:
         for _ in range(count):
@@ -43,7 +69,10 @@ def stalled_bodies(server, count: int) -> Iterator[list[socket.socket]]:
             sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query\r\n"
                          b"Content-Length: 100000\r\n\r\nASK")
             sockets.append(sock)
-        time.sleep(0.5)  # let the server take them all in
+        if refused:  # a wait for the server to have taken them in (a 0.5 s sleep was too short under load)
+            _told(sockets, refused, 10)
+        else:  # nothing shows from here that a body is held: a head start, which a loaded machine
+            time.sleep(0.5)  # may cut short (the test then asks sooner; it cannot fail by it)
         yield sockets
     finally:
         for sock in sockets:
@@ -53,7 +82,9 @@ def stalled_bodies(server, count: int) -> Iterator[list[socket.socket]]:
 def test_stalled_bodies_leave_documents_and_get_queries_answering(server):
     """40 stalled bodies held every thread of the old server: /doc/ timed out for as long as
     they stayed open. Now they may hold at most half of each worker's threads."""
-    with stalled_bodies(server, 40):
+    with stalled_bodies(server, 40, refused=40 - BODY_SLOTS) as sockets:
+        # every body slot held while it asks (the rest refused)
+        assert sum(map(_refused, _told(sockets, 0, 0).values())) >= 40 - BODY_SLOTS
         for _ in range(10):
             response = requests.get(server.url(DOC), headers={"Accept": "text/turtle"}, timeout=5)
             assert response.status_code == 200 and b"globalpost" in response.content
@@ -79,18 +110,11 @@ def test_stalled_bodies_leave_documents_and_get_queries_answering(server):
 
 def test_stalled_bodies_beyond_the_slots_are_told_at_once(server):
     """The ones past the slots get a 429 and a closed connection straight away, unread."""
-    with stalled_bodies(server, 24) as sockets:
-        answers = {sock: b"" for sock in sockets}
-        deadline = time.monotonic() + 10  # a deadline, not a sleep: a loaded machine answers late
-        while time.monotonic() < deadline and sum(a.startswith(b"HTTP/1.1 429") for a in answers.values()) < 24 - 8:
-            readable, _, _ = select.select([s for s, a in answers.items() if not a], [], [], 0.5)
-            for sock in readable:
-                answers[sock] = sock.recv(200) or b"closed"
-        answers = list(answers.values())
-    refused = [a for a in answers if a.startswith(b"HTTP/1.1 429")]
-    # 2 workers x 8 threads, half of them for bodies: at most 8 wait, the rest are refused
-    assert len(refused) >= 24 - 8
-    assert all(a == b"" for a in answers if not a.startswith(b"HTTP/1.1 429"))
+    with stalled_bodies(server, 24, refused=24 - BODY_SLOTS) as sockets:
+        answers = list(_told(sockets, 0, 0).values())
+    # at most BODY_SLOTS wait, told nothing; the rest are refused
+    assert sum(map(_refused, answers)) >= 24 - BODY_SLOTS
+    assert all(a == b"" for a in answers if not _refused(a))
 
 
 def answer_and_close(sock: socket.socket, within: float) -> tuple[bytes, float]:
