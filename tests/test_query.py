@@ -545,6 +545,8 @@ def test_a_ticket_that_comes_late_waits_and_one_that_never_comes_is_dropped(serv
     silent.connect(supervisor.socket_path)
     late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     late.connect(supervisor.socket_path)
+    # the scenario, not a wait: a ticket sent after the supervisor has accepted (a loaded one may
+    # not have yet: the test then shows less, it cannot fail by it)
     time.sleep(0.3)
     late.sendall(Ticket("127.0.0.1", time.monotonic() + 5).encode())
     with Connection(late.detach()) as connection:
