@@ -243,6 +243,25 @@ def test_an_error_from_a_backend_leaves_no_frame_of_its_caller_to_another_thread
     assert [str(report.exc_value) for report in dropped_elsewhere] == []
 
 
+def test_a_web_workers_refusal_leaves_no_frame_of_its_caller_alive():
+    """The same for the cap a web worker counts itself (a remote store): its 429 was raised from
+    a local of the admitting frame."""
+    from kazdata.errors import TooManyRequests
+    from kazdata.web.fairness import ClientQueries
+    queries = ClientQueries(cap=1, time_limit=60)
+    with pytest.raises(QueryTimeout), queries.admit("192.0.2.9", timeout=0.001):
+        raise QueryTimeout("given up")  # its hold counts until the limit
+    time.sleep(0.01)  # past its client's 1 ms (a clock, not another thread, is waited for)
+
+    def ask() -> None:
+        with queries.admit("192.0.2.9", timeout=None):
+            pass
+
+    with pytest.raises(TooManyRequests):
+        ask()
+    assert not _caller_frame_outlives_the_error(ask)
+
+
 def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(no_backstop, service):
     supervisor, _link = service
     backend = ProcessBackend(supervisor.socket_path)
