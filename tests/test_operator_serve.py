@@ -158,14 +158,17 @@ def test_access_log_in_common_log_format_and_errors_always_logged(release_dir, t
 
 def test_no_access_log_by_default_but_errors_are_logged(release_dir):
     server = LiveServer(release_dir, ["--query-timeout", "1"])
+    output_lines = OutputLines(server.process)
     try:
         assert requests.get(server.url("/doc/place/aktau?from=test"), timeout=10).status_code == 200
         runaway = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
         assert requests.post(server.url("/sparql"), data={"query": runaway}, timeout=30).status_code == 503
-        time.sleep(0.5)
+        # a wait for the line, not a 0.5 s sleep: stopped before it reached the pipe, the server
+        # would never write it
+        wait_until(lambda: output_lines.count("POST /sparql answered 503"), 10, "the error's log line")
     finally:
         server.stop()
-    output = server.process.stdout.read().decode()
+    output = output_lines.whole()
     assert "POST /sparql answered 503" in output
     assert "/doc/place/aktau" not in output
 

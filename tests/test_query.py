@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import pyoxigraph as ox
 import pytest
 
 from kazdata.builder.release_info import resolve_release_info
-from kazdata.errors import BackendUnavailable, BadRequest, NotAcceptable, QueryTimeout
+from kazdata.errors import BackendUnavailable, BadRequest, KazdataError, NotAcceptable, QueryTimeout
 from kazdata.release.publish import publish
 from kazdata.runtime.query_client import PIECE_BYTES, ProcessBackend
 from kazdata.runtime.query_service import QueryService
@@ -182,6 +183,85 @@ def no_backstop(monkeypatch):
     monkeypatch.setattr(query_process, "STRAY_QUERY_GRACE", 60.0)
 
 
+def _caller_frame_outlives_the_error(call) -> bool:
+    """Whether the frame that made ``call`` and caught its error stays alive past its return
+    until the cyclic collector runs (the collector is held off meanwhile): an object local to it
+    is then not freed when it returns."""
+    class Local:
+        pass
+
+    def caller() -> weakref.ref:
+        held = Local()
+        try:
+            call()
+        except KazdataError:
+            pass
+        return weakref.ref(held)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return caller()() is not None
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_an_error_from_a_backend_leaves_no_frame_of_its_caller_to_another_thread(service):
+    """An error raised from a local of the backend (the query process's reply, the helper
+    thread's outcome) held itself through its traceback's frames, and with it every frame it
+    passed through: the caller's, with its locals, lived on until the cyclic collector ran, on
+    whichever thread that was. A pyoxigraph result among them, made on the caller's thread, was
+    then dropped on another, leaked and reported "unsendable" (under load the collector ran in a
+    thread the release-switch test had just started, and failed it)."""
+    supervisor, _link = service
+    backends = [ProcessBackend(supervisor.socket_path), InProcessBackend(ox.Store(), {})]
+    for backend in backends:
+        assert not _caller_frame_outlives_the_error(
+            lambda backend=backend: backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0))
+    dropped_elsewhere: list = []
+    hook, sys.unraisablehook = sys.unraisablehook, dropped_elsewhere.append
+    try:
+        gc.collect()
+        gc.disable()
+
+        def caller_holding_a_result(backend) -> None:
+            result = ox.parse_query_results(b'{"head":{"vars":["x"]},"results":{"bindings":[]}}',
+                                            format=ox.QueryResultsFormat.JSON)
+            with pytest.raises(BadRequest):
+                backend.query(QueryRequest("SELECT WHERE {"), limit=10, timeout=2.0)
+            assert result is not None
+
+        for backend in backends:
+            caller_holding_a_result(backend)
+        collector = threading.Thread(target=gc.collect)
+        collector.start()
+        collector.join()
+    finally:
+        gc.enable()
+        sys.unraisablehook = hook
+    assert [str(report.exc_value) for report in dropped_elsewhere] == []
+
+
+def test_a_web_workers_refusal_leaves_no_frame_of_its_caller_alive():
+    """The same for the cap a web worker counts itself (a remote store): its 429 was raised from
+    a local of the admitting frame."""
+    from kazdata.errors import TooManyRequests
+    from kazdata.web.fairness import ClientQueries
+    queries = ClientQueries(cap=1, time_limit=60)
+    with pytest.raises(QueryTimeout), queries.admit("192.0.2.9", timeout=0.001):
+        raise QueryTimeout("given up")  # its hold counts until the limit
+    time.sleep(0.01)  # past its client's 1 ms (a clock, not another thread, is waited for)
+
+    def ask() -> None:
+        with queries.admit("192.0.2.9", timeout=None):
+            pass
+
+    with pytest.raises(TooManyRequests):
+        ask()
+    assert not _caller_frame_outlives_the_error(ask)
+
+
 def test_a_runaway_query_process_is_killed_at_the_limit_and_replaced(no_backstop, service):
     supervisor, _link = service
     backend = ProcessBackend(supervisor.socket_path)
@@ -238,11 +318,16 @@ def test_a_tiny_client_timeout_answers_at_once_but_kills_only_at_the_operator_li
     supervisor, _link = service
     backend = ProcessBackend(supervisor.socket_path)
     before = _children(supervisor)
+    sent = time.monotonic()  # the supervisor's 2 s are counted from its handing on, later than this
     with pytest.raises(QueryTimeout):
         backend.query(QueryRequest(ENDLESS), limit=10, timeout=0.3)
-    time.sleep(0.5)
-    assert _children(supervisor) == before  # still running, within the operator's 2 s
-    assert _wait_for(lambda: _children(supervisor) != before, seconds=4)
+    # told at once: its process still runs, unless a loaded machine returned only past the limit
+    assert _children(supervisor) == before or time.monotonic() >= sent + 2.0
+    # killed (and replaced) at the operator's limit, not at the client's 0.3 s: the order of the
+    # kill and this clock, not a window slept through (0.5 s after the answer, one that came late
+    # on a loaded machine reached past the 2 s)
+    wait_until(lambda: _children(supervisor) != before, 8, "the query process killed and replaced")
+    assert time.monotonic() >= sent + 2.0
 
 
 #: another client's than the tests' other queries: held in hand past 1 s, it counts against its
@@ -479,6 +564,8 @@ def test_a_ticket_that_comes_late_waits_and_one_that_never_comes_is_dropped(serv
     silent.connect(supervisor.socket_path)
     late = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     late.connect(supervisor.socket_path)
+    # the scenario, not a wait: a ticket sent after the supervisor has accepted (a loaded one may
+    # not have yet: the test then shows less, it cannot fail by it)
     time.sleep(0.3)
     late.sendall(Ticket("127.0.0.1", time.monotonic() + 5).encode())
     with Connection(late.detach()) as connection:

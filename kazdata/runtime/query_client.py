@@ -284,7 +284,12 @@ class ProcessBackend:
             if status == "error":
                 if not isinstance(reply[1], TooManyRequests):  # the supervisor closes after a refusal
                     kept, to_close = connection, None  # the error frame was read whole
-                raise reply[1]
+                error = reply[1]
+                del reply
+                try:
+                    raise error
+                finally:  # an error a frame still holds is in a cycle through its traceback (``detached``)
+                    del error
             raise {name: error for error, name in REPLY_STATUS.items()}[status](reply[1])
         finally:
             if kept is not None:
@@ -325,7 +330,12 @@ def _raise_refusal(sock: socket.socket) -> None:
         if poller.poll(0):
             reply = receive_frame(sock)
             if isinstance(reply, tuple) and reply[0] == "error" and isinstance(reply[1], Exception):
-                raise reply[1]
+                error = reply[1]
+                del reply
+                try:
+                    raise error
+                finally:  # no cycle, as in ``_ask``
+                    del error
     except (OSError, EOFError, pickle.UnpicklingError):
         pass
 

@@ -51,7 +51,10 @@ class ClientQueries:
             self._held[client] = holds
             refused = refusal(holds, self.cap, now)
             if refused is not None:
-                raise refused
+                try:
+                    raise refused
+                finally:  # raised from a local: no cycle through its traceback (``detached``)
+                    del refused
             holds.append(hold)
         try:
             yield

@@ -145,6 +145,12 @@ def detached(error: E) -> E:
     Those frames hold pyoxigraph's query results, which may only be dropped on the thread that
     made them: pyo3 refuses another thread's drop, leaks the result and reports it as
     "unsendable" (a CONSTRUCT refused as JSON-LD carried its result to the request thread so).
+
+    The caller raising it must not hold it either: an error raised from a local (a reply, an
+    outcome) is in a cycle, the error's traceback holding that frame and the frame the error,
+    and every frame the error then passes through, the request thread's with its results, lives
+    until the cyclic collector runs, on whichever thread it runs. So it is raised from a local
+    deleted as it leaves (``try: raise error`` / ``finally: del error``).
     """
     error.__context__ = error.__cause__ = None
     return error.with_traceback(None)
@@ -223,5 +229,9 @@ class InProcessBackend:
         if worker.is_alive():
             raise QueryTimeout(timeout_message(timeout))
         if "error" in outcome:
-            raise outcome["error"]
+            error = outcome.pop("error")
+            try:
+                raise error
+            finally:  # no cycle through its traceback (``detached``)
+                del error
         return outcome["result"]
