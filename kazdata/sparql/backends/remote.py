@@ -8,8 +8,9 @@ Graph Store HTTP Protocol. The web workers can then run on as many hosts as traf
 Portability choices:
 - kazdata's default graph is the union of the release's graphs. Stores disagree on how to get
   that (Oxigraph ``--union-default-graph``, Fuseki ``unionDefaultGraph``), so a query that names
-  no dataset is sent with every graph of the release as a ``default-graph-uri``: the protocol's
-  own way, which every store implements;
+  no dataset is sent with every graph of the release as a ``default-graph-uri`` and, so that
+  ``GRAPH`` reaches them and nothing else, as a ``named-graph-uri``: the protocol's own way,
+  which every store implements;
 - the endpoint's predeclared prefixes are written into the query, since the remote store does not
   know them; results come back as SPARQL JSON or N-Triples and are parsed by pyoxigraph, so the
   writers see the same terms whichever backend answered;
@@ -84,12 +85,15 @@ class RemoteBackend:
         client.setTimeout(max(1, int(timeout + 0.999)))
         base = f"BASE <{request.base_iri}>\n" if request.base_iri else ""  # the store's own URL is not ours
         client.setQuery(base + self.prologue + request.text)
-        defaults = list(request.default_graphs)
+        defaults, named = list(request.default_graphs), list(request.named_graphs)
         if not (request.default_graphs or request.named_graphs or checked.uses_from or self.union_default_graph):
-            defaults = self.graphs  # the union, asked for the portable way
+            # the release's dataset, asked for the portable way: its graphs as the default graph
+            # and, for GRAPH, as the named graphs (named with default-graph-uri alone, Oxigraph
+            # has none and Virtuoso has its own system graphs too; decision 019)
+            defaults = named = self.graphs
         for graph in defaults:
             client.addDefaultGraph(graph)
-        for graph in request.named_graphs:
+        for graph in named:
             client.addNamedGraph(graph)
         client.setReturnFormat(TURTLE if client.queryType in _GRAPH_FORMS else JSON)
         return client
