@@ -144,9 +144,11 @@ class Settings:
     endpoint: str | None = _setting(None, "With `--backend remote`: the remote store's SPARQL query URL.")
     union_default_graph: bool = _setting(False, "With `--backend remote`: the store's default graph is already "
                                          "the union of the release's graphs (Oxigraph `--union-default-graph`, "
-                                         "Virtuoso's default, Fuseki `unionDefaultGraph`), so a query naming no "
-                                         "dataset is sent as it is instead of with every graph as a "
-                                         "`default-graph-uri`. The store must then hold this release only.",
+                                         "Fuseki `unionDefaultGraph`; Virtuoso's holds its system graphs too, "
+                                         "decision 019), so a query naming no dataset is sent as it is instead "
+                                         "of with every graph as a `default-graph-uri`, except while a staged "
+                                         "`kazdata load` is under way. The store must then hold this release "
+                                         "only.",
                                          _boolean, shown="`false`")
     store_credentials: Path | None = _setting(None, "A file holding `USER:PASSWORD` (first line) for the "
                                               "store's write endpoints, sent by `kazdata load` when the store "

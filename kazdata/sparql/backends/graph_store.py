@@ -17,6 +17,16 @@ atomic, but at 10^6 triples that one transaction held Oxigraph for over nine min
 of each release. A failure before the switch drops the staging graphs and changes nothing
 served. Without an update endpoint each graph is replaced in place, one by one, and a failure
 part-way leaves a mix (the command says so).
+
+**Staging graphs are in a union default graph.** A store whose default graph is the union of its
+graphs (Oxigraph ``--union-default-graph``, Virtuoso) shows the staging graphs in it beside the
+served ones, every triple twice, for the load's minutes. So a staged load first puts the graph
+``LOADING_GRAPH``, naming every staging graph, and waits ``LOADING_SEEN_S`` for the sparql tier
+to notice it: a ``RemoteBackend`` told the store's default graph is the union
+(``--union-default-graph true``) asks for the release's graphs by name while that graph exists.
+It is dropped with the staging graphs, after the switch or after a failure; when even that drop
+fails (the store died), it stays, the sparql tier keeps asking by name, and the next load drops
+the staging graphs it lists first.
 """
 
 from __future__ import annotations
@@ -35,6 +45,13 @@ import pyoxigraph as ox
 from kazdata.errors import BackendUnavailable, KazdataError
 from kazdata.formats import rdf_bytes
 from kazdata.release.opened import NAMED_GRAPHS, Release
+
+#: The graph that exists while staging graphs do (module docstring), and its predicate naming each.
+LOADING_GRAPH = "urn:kazdata:load:in-progress"
+STAGING = "urn:kazdata:load:staging"
+#: How long a load waits after putting LOADING_GRAPH before staging: twice the time a
+#: ``RemoteBackend`` keeps its last look at it (``kazdata.sparql.backends.remote.LOADING_CHECK_S``).
+LOADING_SEEN_S = 2.0
 
 
 class CredentialsError(KazdataError):
@@ -134,11 +151,13 @@ def graph_payloads(release: Release) -> Iterator[tuple[str, bytes]]:
 
 
 def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
-                 progress: Callable[[LoadedGraph], None] = lambda loaded: None) -> list[LoadedGraph]:
+                 progress: Callable[[LoadedGraph], None] = lambda loaded: None,
+                 wait: float = LOADING_SEEN_S) -> list[LoadedGraph]:
     """Put every graph of ``release`` into ``store``, calling ``progress`` after each.
 
     With ``store.update_url`` the graphs go to staging names and are moved onto their own at
-    the end, so that the store serves the previous graphs until then. Raises
+    the end, so that the store serves the previous graphs until then, announced by
+    LOADING_GRAPH ``wait`` seconds before the first. Raises
     BackendUnavailable naming the graph and the store's answer when a request fails (after
     dropping the staging graphs already written).
     """
@@ -147,9 +166,11 @@ def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
     staged: list[tuple[str, str]] = []
     loaded, switching = [], False
     if store.credentials:  # draw the store's challenge without a body (see _SigningDigest)
-        separator = "&" if "?" in store.url else "?"
-        probe = f"{store.url}{separator}graph={quote('urn:kazdata:load:probe', safe='')}"
-        _send(opener, urllib.request.Request(probe, method="GET"), timeout, f"GET {store.url}", answered=(404,))
+        _send(opener, urllib.request.Request(_graph_url(store.url, "urn:kazdata:load:probe"), method="GET"),
+              timeout, f"GET {store.url}", answered=(404,))
+    if store.update_url:
+        _announce_staging(opener, store, [f"urn:kazdata:load:{token}:{n}" for n in range(len(release.graphs))],
+                          timeout, wait)
     try:
         for number, (graph, body) in enumerate(graph_payloads(release)):
             target = f"urn:kazdata:load:{token}:{number}" if store.update_url else graph
@@ -163,6 +184,8 @@ def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
         while staged:  # one MOVE a request: one transaction of 10^6 quads held Oxigraph for minutes
             _update(opener, store.update_url or "", f"MOVE SILENT <{staged[0][0]}> TO <{staged[0][1]}>", timeout)
             staged.pop(0)
+        if store.update_url:
+            _update(opener, store.update_url, f"DROP SILENT GRAPH <{LOADING_GRAPH}>", timeout)
     except BackendUnavailable as error:
         outcome = (f"{len(loaded)} graph(s) before it were replaced in place, the rest were not"
                    if not store.update_url else "the switch itself failed: check the store's graphs" if switching
@@ -171,16 +194,47 @@ def load_release(release: Release, store: GraphStore, *, timeout: float = 3600,
     finally:
         if staged and store.update_url:  # a failure before the switch: leave nothing behind
             try:
-                _update(opener, store.update_url, " ;\n".join(f"DROP SILENT GRAPH <{s}>" for s, _ in staged), timeout)
+                _drop(opener, store.update_url, [s for s, _ in staged], timeout)
             except BackendUnavailable:
-                pass  # the original failure is the one to report
+                pass  # the original failure is the one to report; LOADING_GRAPH stays, naming them
     return loaded
+
+
+def _announce_staging(opener: urllib.request.OpenerDirector, store: GraphStore, staging: list[str],
+                      timeout: float, wait: float) -> None:
+    """Drop what a failed load left (the staging graphs its LOADING_GRAPH names), put
+    LOADING_GRAPH naming ``staging``, and wait ``wait`` seconds for the sparql tier to see it."""
+    try:
+        with opener.open(urllib.request.Request(_graph_url(store.url, LOADING_GRAPH), method="GET",
+                                                headers={"Accept": "application/n-triples"}), timeout=timeout) as left:
+            syntax = ox.RdfFormat.from_media_type(left.headers.get_content_type()) or ox.RdfFormat.TURTLE
+            earlier = [t.object.value for t in ox.parse(left.read(), format=syntax)
+                       if t.predicate.value == STAGING and isinstance(t.object, ox.NamedNode)]
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise BackendUnavailable(f"GET of <{LOADING_GRAPH}> from {store.url} failed: {error.code}") from None
+        earlier = []
+    except (OSError, SyntaxError) as error:
+        raise BackendUnavailable(f"GET of <{LOADING_GRAPH}> from {store.url} failed: {error}") from None
+    if earlier:
+        _drop(opener, store.update_url or "", earlier, timeout)
+    body = "".join(f"<{LOADING_GRAPH}> <{STAGING}> <{graph}> .\n" for graph in staging).encode()
+    _put(opener, store.url, LOADING_GRAPH, body, timeout, LOADING_GRAPH)
+    time.sleep(wait)
+
+
+def _drop(opener: urllib.request.OpenerDirector, url: str, graphs: list[str], timeout: float) -> None:
+    """Drop ``graphs`` and then LOADING_GRAPH, in one update request."""
+    _update(opener, url, " ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in [*graphs, LOADING_GRAPH]), timeout)
+
+
+def _graph_url(url: str, graph: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}graph={quote(graph, safe='')}"
 
 
 def _put(opener: urllib.request.OpenerDirector, url: str, graph: str, body: bytes, timeout: float,
          named: str) -> None:
-    separator = "&" if "?" in url else "?"
-    request = urllib.request.Request(f"{url}{separator}graph={quote(graph, safe='')}", data=body, method="PUT",
+    request = urllib.request.Request(_graph_url(url, graph), data=body, method="PUT",
                                      headers={"Content-Type": "application/n-triples"})
     _send(opener, request, timeout, f"PUT of graph <{named}> to {url}")
 

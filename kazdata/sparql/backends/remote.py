@@ -41,6 +41,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 
 from kazdata.errors import BackendUnavailable, BadRequest, QueryTimeout
 from kazdata.sparql.backends.embedded import RESULT_BYTES, row_bytes, take_bounded, triple_bytes
+from kazdata.sparql.backends.graph_store import LOADING_GRAPH
 from kazdata.sparql.backends.literal_forms import mend_term, mend_triple
 from kazdata.sparql.policy import (
     AskResult,
@@ -64,6 +65,10 @@ INCOMPLETE_HEADER, INCOMPLETE_STATE = "X-SQL-State", "S1TAT"
 STORE_TIME_OUTS = ("Virtuoso S1T00 Error",)
 #: The longest query checked and sent to a remote store: its check runs in the web worker.
 REMOTE_QUERY_CHARACTERS = 32_768
+#: How long a backend told the store's default graph is the union keeps its last look at
+#: whether a staged load is under way (``graph_store.LOADING_GRAPH``): one ASK a second at most.
+LOADING_CHECK_S = 1.0
+_LOADING = f"ASK {{ GRAPH <{LOADING_GRAPH}> {{ ?s ?p ?o }} }}"
 
 
 class RemoteBackend:
@@ -78,6 +83,32 @@ class RemoteBackend:
         self.graphs = list(graphs)
         self.rules = QueryRules(dict(prefixes), tuple(service_allowlist))
         self.prologue = "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in sorted(prefixes.items()))
+        self._loading_seen: tuple[float, bool] = (-LOADING_CHECK_S, False)  # (when looked, whether loading)
+
+    def _store_union(self) -> bool:
+        """Whether a query naming no dataset may go as it is: the store's default graph is the
+        union (the setting) and no staged load has its staging graphs in it (``LOADING_GRAPH``,
+        looked at once a ``LOADING_CHECK_S`` at most; a look that fails keeps the last answer)."""
+        if not self.union_default_graph:
+            return False
+        looked, loading = self._loading_seen
+        now = time.monotonic()
+        if now - looked >= LOADING_CHECK_S:
+            client = SPARQLWrapper(self.endpoint, agent="kazdata")
+            client.setMethod(POST)
+            client.setTimeout(2)
+            client.setQuery(_LOADING)
+            client.setReturnFormat(JSON)
+            try:
+                answer = client.query().convert()
+                was, loading = loading, bool(answer.get("boolean")) if isinstance(answer, dict) else loading
+                if loading and not was:
+                    log.warning("a staged load is under way in %s: its graphs are asked for by name until "
+                                "<%s> is gone", self.endpoint, LOADING_GRAPH)
+            except (SPARQLWrapperException, OSError, http.client.HTTPException, ValueError):
+                pass
+            self._loading_seen = (now, loading)
+        return not loading
 
     def _client(self, request: QueryRequest, checked: CheckedQuery, timeout: float) -> SPARQLWrapper:
         client = SPARQLWrapper(self.endpoint, agent="kazdata")
@@ -86,7 +117,7 @@ class RemoteBackend:
         base = f"BASE <{request.base_iri}>\n" if request.base_iri else ""  # the store's own URL is not ours
         client.setQuery(base + self.prologue + request.text)
         defaults, named = list(request.default_graphs), list(request.named_graphs)
-        if not (request.default_graphs or request.named_graphs or checked.uses_from or self.union_default_graph):
+        if not (request.default_graphs or request.named_graphs or checked.uses_from or self._store_union()):
             # the release's dataset, asked for the portable way: its graphs as the default graph
             # and, for GRAPH, as the named graphs (named with default-graph-uri alone, Oxigraph
             # has none and Virtuoso has its own system graphs too; decision 019)
