@@ -4,7 +4,7 @@ Per store (an Oxigraph server started with ``--union-default-graph``, and OpenLi
 started by ``tests/stores.py`` with a throw-away database):
 
 - **load**: ``kazdata load`` (the Graph Store Protocol, one PUT per graph, staged and switched
-  with one update; Virtuoso's with Digest authentication), timed with its progress lines, beside
+  with one ``MOVE`` per graph; Virtuoso's with Digest authentication), timed with its progress lines, beside
   the store's own bulk loader on the same N-Quads dump into an empty store (``oxigraph load``,
   Virtuoso's ``ld_dir`` + ``rdf_loader_run``);
 - **query**: the scale's queries through ``kazdata serve --backend remote`` in the portable form
