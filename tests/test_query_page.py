@@ -240,6 +240,24 @@ def test_the_editor_is_tall_and_resizable(page, live_server):
     assert abs(page.locator("#highlight").bounding_box()["height"] - taller) < 2  # the colours follow
 
 
+def test_the_colours_wrap_as_the_text_typed_over_them_on_a_phone(page, live_server):
+    """The editor's colours are a ``pre`` drawn under the textarea's transparent text: if the two
+    wrap long lines differently, the words seen are not where the caret, a selection or the
+    error mark are (kazdata.css's ``pre`` broke words anywhere, the textarea at spaces)."""
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(live_server.url("/sparql"))
+    query = "\n".join(f"SELECT ?entity ?same WHERE {{ ?entity schema:sameAs ?same ; rdfs:label ?label{i} }}"
+                      for i in range(30))
+    page.fill("#query", query)
+    sizes = page.evaluate("[document.getElementById('query'), document.getElementById('highlight')]"
+                          ".map(e => [e.scrollHeight, e.clientHeight, e.clientWidth])")
+    assert sizes[0] == sizes[1], f"textarea {sizes[0]} and colours {sizes[1]} (scroll height, height, width)"
+    assert sizes[0][0] > 2 * sizes[0][1], "the query is longer than the editor, its lines wrapped"
+    page.evaluate("document.getElementById('query').scrollTop = 1e6")
+    page.wait_for_function("() => document.getElementById('highlight').scrollTop"
+                           " === document.getElementById('query').scrollTop")
+
+
 def test_results_wrap_at_word_boundaries_and_scroll_in_their_box_on_a_phone(page, live_server):
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(live_server.url("/sparql"))
