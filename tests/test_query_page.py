@@ -288,6 +288,19 @@ def test_results_wrap_at_word_boundaries_and_scroll_in_their_box_on_a_phone(page
     assert wrapped, "long quotations wrap onto several lines"
 
 
+def test_a_word_longer_than_its_column_stays_in_its_cell(page, live_server):
+    """Only a word that cannot fit its column's widest line is broken, inside its cell; it does
+    not run over the next column (which it did, hiding the IRIs there)."""
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.goto(live_server.url("/sparql"))
+    run(page, 'SELECT ("' + "x" * 300 + '" AS ?long) ?s WHERE { ?s ?p ?o } LIMIT 2')
+    overlaps = page.evaluate("""[...document.querySelectorAll('table.results tbody tr')].map(tr => {
+        const [long, next] = tr.querySelectorAll('td');
+        const text = document.createRange(); text.selectNodeContents(long.querySelector('.cell'));
+        return [text.getBoundingClientRect().right, next.getBoundingClientRect().left]; })""")
+    assert len(overlaps) == 2 and all(right <= left for right, left in overlaps), overlaps
+
+
 def test_row_counts_and_timings(page, live_server, dump_store):
     page.goto(live_server.url("/sparql"))
     run(page, CITIES)
