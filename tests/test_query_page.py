@@ -93,6 +93,27 @@ def test_an_undeclared_prefix_is_named(page, live_server):
     assert "\\u{" not in error, error
 
 
+def test_an_error_on_line_5_after_an_emoji_is_marked_where_the_parser_says(page, live_server):
+    """Oxigraph counts columns in characters, JavaScript strings in UTF-16 units: a character past
+    U+FFFF earlier on the line (an emoji, a mathematical letter) moved the mark and the caret one
+    unit left per character."""
+    query = ('PREFIX schema: <https://schema.org/>\nSELECT ?label\nWHERE {\n  ?place a schema:City .\n'
+             '  ?place schema:name "\U0001F600 \U0001D518" ; nope:label ?label .\n}')
+    line, column = oxigraph_position(query)
+    assert line == 5
+    offset = offset_of(query, line, column)
+    page.goto(live_server.url("/sparql"))
+    run(page, query)
+    error = page.inner_text("#query-error")
+    assert f"line 5, column {column}" in error and "Undeclared prefix nope:" in error, error
+    before = page.evaluate("() => { const r = document.createRange(); const h = document.getElementById('highlight');"
+                           " r.setStart(h, 0); r.setEndBefore(h.querySelector('mark.error-at')); return r.toString(); }")
+    assert before == query[:offset]
+    assert page.inner_text("#highlight mark.error-at") == query[offset]
+    units = len(query[:offset].encode("utf-16-le")) // 2  # what a textarea's selection counts
+    assert page.evaluate("document.getElementById('query').selectionStart") == units
+
+
 def test_a_string_that_never_ends_marks_its_line(page, live_server):
     query = 'SELECT ?s WHERE {\n  ?s ?p "Zhanaozen .\n}'
     page.goto(live_server.url("/sparql"))
@@ -100,6 +121,37 @@ def test_a_string_that_never_ends_marks_its_line(page, live_server):
     assert "line 2" in page.inner_text("#query-error")
     marked = page.eval_on_selector_all("#highlight mark.error-line", "marks => marks.map(m => m.textContent).join('')")
     assert marked == query.split("\n")[1]
+
+
+#: queries the parser refuses with a verdict of its own (not a list of what could come next),
+#: and the words a person needs to read in the answer
+VERDICTS = [
+    ("SELECT ?s (COUNT(?o) AS ?n) WHERE { ?s ?p ?o }", "in GROUP BY or inside an aggregate"),
+    ("SELECT ?o WHERE { ?s ?p ?o } GROUP BY ?s", "in GROUP BY or inside an aggregate"),
+    ("SELECT * WHERE { ?s ?p ?o } GROUP BY ?s", "SELECT * is not authorized with GROUP BY"),
+    ("SELECT ?s ?s WHERE { ?s ?p ?o }", "duplicated variable name in SELECT"),
+    ("SELECT (1 AS ?s) WHERE { ?s ?p ?o }", "the SELECT overrides an existing variable"),
+]
+
+
+@pytest.mark.parametrize(("query", "words"), VERDICTS)
+def test_the_parsers_own_verdict_is_said_as_a_sentence(live_server, query, words):
+    """Oxigraph writes these as expectations ("expected one of “(”, IF, The SELECT contains a
+    variable that is unbound, ..."): shown as such they read as nonsense."""
+    line, column = oxigraph_position(query)
+    body = requests.get(live_server.url("/sparql"), params={"query": query},
+                        headers={"Accept": "application/json"}).json()
+    assert (body["line"], body["column"]) == (line, column)
+    assert body["message"].startswith(f"malformed query at line {line}, column {column}: "), body
+    assert words in body["message"] and "expected" not in body["message"] and "\u201c" not in body["message"], body
+
+
+def test_a_query_without_its_group_by_is_told_so_on_the_page(page, live_server):
+    query, words = VERDICTS[0]
+    page.goto(live_server.url("/sparql"))
+    run(page, query)
+    error = page.inner_text("#query-error")
+    assert words in error and "expected" not in error, error
 
 
 def test_the_error_body_carries_line_and_column_and_scripts_keep_plain_text(live_server):

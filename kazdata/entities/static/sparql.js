@@ -28,6 +28,11 @@
   function escapeHtml(text) {
     return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
+  // where the column-th character of a line starts, in the UTF-16 units a JavaScript string counts
+  // (Oxigraph counts characters: an emoji or a letter past U+FFFF is one column, two units here)
+  function unitsBefore(line, column) {
+    return Array.from(line).slice(0, Math.max(column - 1, 0)).join("").length;
+  }
   // [start, end) of the error mark in the text: one character at the column, or the whole line
   function errorSpan(text) {
     if (!errorAt) return null;
@@ -37,8 +42,8 @@
     for (let i = 0; i < errorAt.line - 1; i++) start += lines[i].length + 1;
     const line = lines[errorAt.line - 1];
     if (errorAt.column == null) return { start: start, end: start + line.length, cls: "error-line" };
-    const offset = start + Math.min(Math.max(errorAt.column - 1, 0), line.length);
-    return { start: offset, end: offset + 1, cls: "error-at" };
+    const offset = start + unitsBefore(line, errorAt.column);
+    return { start: offset, end: offset + (line.codePointAt(offset - start) > 0xFFFF ? 2 : 1), cls: "error-at" };
   }
   function piece(text, from, cls, span) {  // a stretch of text as HTML, the error mark cut into it
     let html = "";
@@ -188,14 +193,14 @@
   }
   function undeclaredPrefix(line, column) {
     const text = textarea.value.split("\n")[line - 1] || "";
-    const found = text.slice(0, column == null ? text.length : column).match(/([A-Za-z][\w.-]*)?:[\w.-]*\s*$/);
+    const found = text.slice(0, column == null ? text.length : unitsBefore(text, column + 1)).match(/([A-Za-z][\w.-]*)?:[\w.-]*\s*$/);
     return found ? (found[1] || "") + ":" : null;
   }
   function moveCaret(line, column) {
     const lines = textarea.value.split("\n");
     let offset = 0;
     for (let i = 0; i < line - 1 && i < lines.length; i++) offset += lines[i].length + 1;
-    offset += Math.min(Math.max((column || 1) - 1, 0), (lines[line - 1] || "").length);
+    offset += unitsBefore(lines[line - 1] || "", column || 1);
     textarea.focus();
     textarea.setSelectionRange(offset, offset);
   }
