@@ -17,6 +17,8 @@ import pytest
 import requests
 from rdflib import Graph
 
+from tests.test_pages_browser import AXE
+
 PREFIXES = ("PREFIX schema: <https://schema.org/>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
             "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n")
 CITIES = PREFIXES + "SELECT ?place ?label WHERE {\n  ?place a schema:City ; rdfs:label ?label\n} ORDER BY ?label"
@@ -250,6 +252,15 @@ def test_download_works_without_javascript(browser, live_server):
 
 def test_a_table_format_for_a_graph_says_so(page, live_server):
     page.goto(live_server.url("/sparql"))
+    page.select_option("#format", "csv")
+    run(page, CITY_GRAPH)  # shown as a table all the same, with a word on the format chosen
+    assert "CSV holds tables: to download this graph, choose Turtle" in page.inner_text("#status")
+    page.select_option("#format", "ttl")
+    run(page, CITIES)
+    assert "Turtle holds graphs: to download this answer, choose CSV" in page.inner_text("#status")
+    page.select_option("#format", "srj")
+    run(page, CITIES)
+    assert "holds" not in page.inner_text("#status")
     page.fill("#query", CITY_GRAPH)
     page.select_option("#format", "csv")
     page.click("#download")
@@ -387,3 +398,42 @@ def test_everything_the_page_loads_comes_from_kazdata(page, live_server):
     page.wait_for_selector("table.results tbody tr")
     run(page, CITIES)
     assert requested and all(url.startswith(live_server.root + "/") or url.startswith("blob:") for url in requested), requested
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_no_serious_violation_with_results_a_graph_or_an_error_shown(browser, live_server, scheme):
+    """axe-core (vendored) on the page in each state a researcher sees, in both colour schemes:
+    light colours fixed in sparql.css (the results' header, the error box, the shortcut) were
+    unreadable in dark mode, a state the page test of every kind of page never reached."""
+    context = browser.new_context(bypass_csp=True, color_scheme=scheme)
+    page = context.new_page()
+    found = {}
+    for query in (SAME_AS, CITY_GRAPH, BROKEN, "ASK {}"):
+        page.goto(live_server.url("/sparql"))
+        run(page, query)
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("axe.run().then(r => r.violations.filter(v => ['serious', 'critical']"
+                                   ".includes(v.impact)).map(v => v.id + ': ' + v.nodes.map(n => n.target).join(' ')))")
+        if violations:
+            found[query.split()[0] + " " + query[-12:]] = violations
+    context.close()
+    assert found == {}
+
+
+def test_keyboard_order_and_names_a_screen_reader_reads(page, live_server):
+    """From the editor, Tab reaches each control in reading order, then the results box (which
+    scrolls, so it takes the focus for the arrow keys); each has a name from its label, found by
+    Playwright's accessibility lookup, not by the page's ids."""
+    page.goto(live_server.url("/sparql"))
+    run(page, CITIES)
+    controls = [page.get_by_role("textbox", name="SPARQL query"), page.get_by_role("button", name="Run query"),
+                page.get_by_role("combobox", name="Format"), page.get_by_role("checkbox", name="BOM for spreadsheets"),
+                page.get_by_role("button", name="Download"), page.get_by_role("region", name="Query results")]
+    controls[0].focus()
+    for control in controls[1:]:
+        page.keyboard.press("Tab")
+        assert control.evaluate("element => element === document.activeElement"), control
+    assert page.get_by_role("status").inner_text().endswith(" ms")  # read out when a query ends
+    run(page, BROKEN)
+    assert page.get_by_role("alert").inner_text().startswith("Bad request (400)")
+    assert controls[0].evaluate("element => element === document.activeElement")  # back at the error

@@ -206,27 +206,64 @@
   }
 
   // -- the URL: ?query=...&format=... --------------------------------------------------------
+  // Each history entry keeps its query and format in its state as well as in its address, so that
+  // back and forward restore a query too long for the address, and an example's entry.
+  const EXAMPLE_PATH = "/sparql/examples/";
+  const opened = { query: textarea.value, path: location.pathname + location.search };
+  let tooLong = false;  // the last query run could not be put in the address
   function pageUrl() {
     const params = new URLSearchParams({ query: textarea.value });
     if (formatSelect.value) params.set("format", formatSelect.value);
     return "/sparql?" + params;
   }
   function remember(push) {
-    const url = pageUrl();
-    if (url.length > LONGEST_URL || url === location.pathname + location.search) return;
-    (push ? history.pushState : history.replaceState).call(history, null, "", url);
+    let url = pageUrl();
+    tooLong = url.length > LONGEST_URL;
+    if (tooLong) url = "/sparql";  // the server would answer 414: the query stays in the state only
+    const state = { query: textarea.value, format: formatSelect.value };
+    if (push && url === location.pathname + location.search && !tooLong) push = false;
+    (push ? history.pushState : history.replaceState).call(history, state, "", url);
   }
-  function restoreFormat() {
-    const wanted = new URLSearchParams(location.search).get("format");
-    if (wanted !== null && Array.prototype.some.call(formatSelect.options, function (o) { return o.value === wanted; })) formatSelect.value = wanted;
+  function chooseFormat(wanted) {
+    const offered = Array.prototype.some.call(formatSelect.options, function (o) { return o.value === wanted; });
+    formatSelect.value = wanted && offered ? wanted : "";
+  }
+  function restoreFormat() { chooseFormat(new URLSearchParams(location.search).get("format")); }
+  function markExample(name) {
+    document.querySelectorAll("ol.examples li").forEach(function (li) {
+      li.classList.toggle("selected", li.querySelector("a.example").dataset.name === name);
+    });
+  }
+  // what the current history entry shows: its state, else its address (a shared link, an
+  // example's URL), else the page as it was first opened
+  function entry() {
+    const params = new URLSearchParams(location.search);
+    const example = location.pathname.startsWith(EXAMPLE_PATH)
+      ? data.examples.find(function (e) { return EXAMPLE_PATH + e.name === location.pathname; }) : null;
+    if (history.state && typeof history.state.query === "string") return { query: history.state.query, format: history.state.format || "", run: true, example: example };
+    if (params.has("query")) return { query: params.get("query"), format: params.get("format") || "", run: true, example: null };
+    if (example) return { query: example.query, format: "", run: true, example: example };
+    if (location.pathname + location.search === opened.path) return { query: opened.query, format: "", run: data.run, example: null };
+    return { query: data.examples.length ? data.examples[0].query : opened.query, format: "", run: false, example: null };
+  }
+  function show(state) {
+    textarea.value = state.query;
+    chooseFormat(state.format);
+    markExample(state.example ? state.example.name : null);
+    clearError();
+    results.replaceChildren();
+    status.textContent = "";
+    if (state.run) run(false);
   }
 
   // -- running and downloading ---------------------------------------------------------------
   async function ask(params, accept) {
     return fetch("/sparql", { method: "POST", body: new URLSearchParams(params), headers: { "Accept": accept } });
   }
+  let latest = 0;  // the run whose answer is shown: an earlier, slower one arriving later is dropped
   async function run(fromUser) {
     if (fromUser) remember(true);
+    const mine = ++latest;
     clearError();
     status.textContent = "Running…";
     results.replaceChildren();
@@ -236,30 +273,45 @@
       response = await ask({ query: textarea.value }, RUN_ACCEPT);
       if (response.status === 406) response = await ask({ query: textarea.value }, "text/turtle");  // terms JSON-LD cannot hold
       text = await response.text();
-    } catch (error) { status.textContent = "The endpoint could not be reached: " + error.message; return; }
+    } catch (error) {
+      if (mine === latest) status.textContent = "The endpoint could not be reached: " + error.message;
+      return;
+    }
+    if (mine !== latest) return;
     if (!response.ok) { showError(response, text); return; }
-    const elapsed = performance.now() - started;
+    const said = showAnswer(response, text, performance.now() - started);
+    status.textContent = said.text + formatNote(said.graph) + (tooLong ? " — too long to keep in the address (over " + LONGEST_URL + " bytes): this page's link does not hold it" : "");
+  }
+  // the answer in the results box; what the status line says of it, and whether it is a graph
+  function showAnswer(response, text, elapsed) {
     const truncated = response.headers.get("X-Kazdata-Truncated");
     const type = response.headers.get("Content-Type") || "";
     if (type.startsWith("application/sparql-results+json")) {
       const json = JSON.parse(text);
       if (typeof json.boolean === "boolean") {
         results.replaceChildren(small("answer", "Answer: " + json.boolean));
-        status.textContent = "ASK answered in " + Math.round(elapsed) + " ms";
-        return;
+        return { text: "ASK answered in " + Math.round(elapsed) + " ms", graph: false };
       }
       const vars = json.head.vars;
       results.replaceChildren(table(vars.map(function (v) { return "?" + v; }),
         json.results.bindings.map(function (row) { return vars.map(function (v) { return row[v]; }); })));
-      status.textContent = summary(json.results.bindings.length, "row", elapsed, truncated);
-    } else if (type.startsWith("application/ld+json")) {
+      return { text: summary(json.results.bindings.length, "row", elapsed, truncated), graph: false };
+    }
+    if (type.startsWith("application/ld+json")) {
       const rows = graphRows(JSON.parse(text));
       results.replaceChildren(table(["subject", "predicate", "object"], rows));
-      status.textContent = summary(rows.length, "triple", elapsed, truncated);
-    } else {
-      const pre = document.createElement("pre"); pre.textContent = text; results.replaceChildren(pre);
-      status.textContent = "Graph answered in " + Math.round(elapsed) + " ms" + (truncated ? " — cut at the endpoint's limit" : "");
+      return { text: summary(rows.length, "triple", elapsed, truncated), graph: true };
     }
+    const pre = document.createElement("pre"); pre.textContent = text; results.replaceChildren(pre);
+    return { text: "Graph answered in " + Math.round(elapsed) + " ms" + (truncated ? " — cut at the endpoint's limit" : ""), graph: true };
+  }
+  // the chosen download format cannot hold this kind of answer: said now, not at the download's 406
+  function formatNote(graph) {
+    const chosen = formatSelect.value;
+    if (!chosen || (chosen in data.graphFormats) === graph) return "";
+    const name = formatSelect.selectedOptions[0].textContent.replace(/ \(.*\)$/, "");
+    return graph ? " — " + name + " holds tables: to download this graph, choose Turtle, JSON-LD or another graph format"
+      : " — " + name + " holds graphs: to download this answer, choose CSV, TSV, SPARQL JSON or SPARQL XML";
   }
   function fileName(response) {
     const named = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
@@ -293,22 +345,21 @@
     if (event.submitter && event.submitter.id === "download") download(); else run(true);
   });
   formatSelect.addEventListener("change", function () { remember(false); });
-  window.addEventListener("popstate", function () {
-    const params = new URLSearchParams(location.search);
-    if (params.has("query")) { textarea.value = params.get("query"); formatSelect.value = ""; restoreFormat(); render(); run(false); }
-  });
+  window.addEventListener("popstate", function () { show(entry()); });
   document.querySelectorAll("a.example").forEach(function (link) {
     link.addEventListener("click", function (event) {
       const example = data.examples.find(function (e) { return e.name === link.dataset.name; });
       if (!example) return;
       event.preventDefault();
-      textarea.value = example.query;
-      history.pushState(null, "", link.href);
-      render();
-      run(false);
+      history.pushState({ query: example.query, format: formatSelect.value }, "", link.getAttribute("href"));
+      show(entry());
     });
   });
-  restoreFormat();
-  render();
-  if (data.run) run(false);
+  if (history.state && typeof history.state.query === "string") {
+    show(entry());  // a reload or a return to this entry: its query, even one too long for the address
+  } else {
+    restoreFormat();
+    render();
+    if (data.run) run(false);
+  }
 })();
