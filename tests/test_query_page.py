@@ -188,10 +188,11 @@ def test_the_query_and_format_go_in_the_url_and_come_back_on_reload(page, live_s
     page.wait_for_function("query => document.getElementById('query').value === query", arg=CITIES)
 
 
-def test_ctrl_enter_runs_the_query(page, live_server, dump_store):
+@pytest.mark.parametrize("keys", ["Control+Enter", "Meta+Enter"])  # Meta: Cmd on a Mac, as the page's hint says
+def test_ctrl_enter_runs_the_query(page, live_server, dump_store, keys):
     page.goto(live_server.url("/sparql"))
     page.fill("#query", CITIES)
-    page.press("#query", "Control+Enter")
+    page.press("#query", keys)
     page.wait_for_selector("table.results tbody tr")
     assert page.locator("table.results tbody tr").count() == len(rows_of(dump_store, CITIES))
     assert parse_qs(urlsplit(page.url).query)["query"] == [CITIES]
@@ -322,15 +323,15 @@ def test_the_colours_wrap_as_the_text_typed_over_them_on_a_phone(page, live_serv
 
 
 def test_results_wrap_at_word_boundaries_and_scroll_in_their_box_on_a_phone(page, live_server):
-    page.set_viewport_size({"width": 390, "height": 844})
+    page.set_viewport_size({"width": 375, "height": 667})
     page.goto(live_server.url("/sparql"))
     run(page, QUOTATIONS)
     page.wait_for_selector("table.results tbody tr")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page does not scroll sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # the page does not scroll sideways
     box = page.evaluate("(() => { const b = document.getElementById('results'); return {overflow:"
                         " getComputedStyle(b).overflowX, right: b.getBoundingClientRect().right,"
                         " inside: b.scrollWidth, shown: b.clientWidth}; })()")
-    assert box["overflow"] == "auto" and box["right"] <= 390
+    assert box["overflow"] == "auto" and box["right"] <= 375
     assert box["inside"] > box["shown"], "the table is wider than a phone: it scrolls in its box, not the page"
     split_words = page.evaluate("""() => {
         const broken = [];
@@ -389,6 +390,39 @@ def test_iris_link_to_their_pages(page, live_server, dump_store):
     page.go_back()
     run(page, CITY_GRAPH)  # a graph's IRIs link too
     assert page.locator("table.results tbody a[href^='/doc/place/']").count() == len(list(dump_store.query(CITY_GRAPH)))
+
+
+#: what Chromium sends when a link is followed
+BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,"
+                  "application/signed-exchange;v=b3;q=0.7")
+#: IRI in a result -> the href its cell must have (None: shown as text, no link)
+LINKED = {
+    "https://w3id.org/kazdata/id/place/aktau": "/doc/place/aktau",
+    "https://w3id.org/kazdata/ontology#PoliceUseOfForce": "/ontology#PoliceUseOfForce",
+    "https://w3id.org/kazdata/graph/ontology": "/graph/ontology",
+    "https://w3id.org/kazdata/dataset": "/dataset",
+    # look like the base, are not under it: left alone
+    "https://w3id.org/kazdata-other/id/place/aktau": "https://w3id.org/kazdata-other/id/place/aktau",
+    "http://w3id.org/kazdata/id/place/aktau": "http://w3id.org/kazdata/id/place/aktau",
+    "https://example.org/w3id.org/kazdata/id/x": "https://example.org/w3id.org/kazdata/id/x",
+    "https://www.wikidata.org/wiki/Special:Search?search=Zhanaozen&go=Go#top":
+        "https://www.wikidata.org/wiki/Special:Search?search=Zhanaozen&go=Go#top",
+    "urn:isbn:9780000000000": None,
+    "javascript:alert(1)": None,
+}
+
+
+def test_iris_under_the_base_open_their_pages_and_others_are_left_alone(page, live_server):
+    values = " ".join(f"<{iri}>" for iri in LINKED)
+    page.goto(live_server.url("/sparql"))
+    run(page, f"SELECT ?iri WHERE {{ VALUES ?iri {{ {values} }} }}")
+    cells = page.eval_on_selector_all("table.results tbody td", "tds => tds.map(td => [td.innerText,"
+                                      " td.querySelector('a') && td.querySelector('a').getAttribute('href')])")
+    assert {text.strip("<>"): href for text, href in cells} == LINKED
+    for href in LINKED.values():
+        if href and href.startswith("/"):  # each link to this host opens something, as a browser asks
+            answered = requests.get(live_server.url(href.split("#")[0]), headers={"Accept": BROWSER_ACCEPT})
+            assert answered.status_code == 200, href
 
 
 def test_everything_the_page_loads_comes_from_kazdata(page, live_server):
