@@ -114,6 +114,8 @@ def test_a_query_too_long_for_the_address_is_said_so_and_kept_in_the_history(pag
     page.go_back()
     wait_for_query(page, SHORT)
     assert parse_qs(urlsplit(page.url).query)["query"] == [SHORT]
+    page.wait_for_selector("table.results tbody tr")
+    assert "too long" not in page.inner_text("#status")
     page.go_forward()
     wait_for_query(page, long_query)
 

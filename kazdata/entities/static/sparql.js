@@ -228,18 +228,16 @@
   // back and forward restore a query too long for the address, and an example's entry.
   const EXAMPLE_PATH = "/sparql/examples/";
   const opened = { query: textarea.value, path: location.pathname + location.search };
-  let tooLong = false;  // the last query run could not be put in the address
   function pageUrl() {
     const params = new URLSearchParams({ query: textarea.value });
     if (formatSelect.value) params.set("format", formatSelect.value);
     return "/sparql?" + params;
   }
+  function tooLong() { return pageUrl().length > LONGEST_URL; }  // the server would answer 414
   function remember(push) {
-    let url = pageUrl();
-    tooLong = url.length > LONGEST_URL;
-    if (tooLong) url = "/sparql";  // the server would answer 414: the query stays in the state only
+    const url = tooLong() ? "/sparql" : pageUrl();  // a query too long is kept in the state only
     const state = { query: textarea.value, format: formatSelect.value };
-    if (push && url === location.pathname + location.search && !tooLong) push = false;
+    if (push && url === location.pathname + location.search && !tooLong()) push = false;
     (push ? history.pushState : history.replaceState).call(history, state, "", url);
   }
   function chooseFormat(wanted) {
@@ -298,7 +296,7 @@
     if (mine !== latest) return;
     if (!response.ok) { showError(response, text); return; }
     const said = showAnswer(response, text, performance.now() - started);
-    status.textContent = said.text + formatNote(said.graph) + (tooLong ? " — too long to keep in the address (over " + LONGEST_URL + " bytes): this page's link does not hold it" : "");
+    status.textContent = said.text + formatNote(said.graph) + (tooLong() ? " — too long to keep in the address (over " + LONGEST_URL + " bytes): this page's link does not hold it" : "");
   }
   // the answer in the results box; what the status line says of it, and whether it is a graph
   function showAnswer(response, text, elapsed) {
