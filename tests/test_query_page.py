@@ -392,6 +392,7 @@ def test_a_long_answer_shows_its_first_thousand_rows_and_the_rest_on_request(pag
     page.get_by_role("button", name="Show 500 more rows (2000 of 2500 shown)").click()
     assert page.evaluate(cells) == [str(n) for n in range(2500)]
     assert page.locator("#results button").count() == 0
+    assert page.evaluate("document.activeElement.id") == "results"  # the focus is not lost with the button
 
 
 def test_iris_link_to_their_pages(page, live_server, dump_store):

@@ -147,7 +147,12 @@
     button.type = "button";
     button.className = "more-rows";
     function label() { button.textContent = "Show " + Math.min(ROWS_AT_ONCE, rows.length - shown) + " more " + word + "s (" + shown + " of " + rows.length + " shown)"; }
-    button.addEventListener("click", function () { more(); if (shown >= rows.length) button.remove(); else label(); });
+    button.addEventListener("click", function () {
+      more();
+      if (shown < rows.length) { label(); return; }
+      button.remove();
+      results.focus();  // not lost to the page's top with the button: the arrow keys still scroll the rows
+    });
     label();
     const both = document.createDocumentFragment();
     both.append(t, button);
