@@ -86,6 +86,12 @@
   });
 
   // -- results ------------------------------------------------------------------------------
+  // The box takes the focus (its rows scroll with the arrow keys) only when it holds something:
+  // empty, a Tab stopped on nothing visible.
+  function showResults() {
+    results.replaceChildren.apply(results, arguments);
+    if (results.firstChild) results.tabIndex = 0; else results.removeAttribute("tabindex");
+  }
   function localHref(iri) {  // the dataset's own IRIs open their pages here; others, themselves
     if (!iri.startsWith(data.base)) return iri;
     const path = iri.slice(data.base.length);
@@ -272,7 +278,7 @@
     chooseFormat(state.format);
     markExample(state.example ? state.example.name : null);
     clearError();
-    results.replaceChildren();
+    showResults();
     status.textContent = "";
     if (state.run) run(false);
   }
@@ -287,7 +293,7 @@
     const mine = ++latest;
     clearError();
     status.textContent = "Running…";
-    results.replaceChildren();
+    showResults();
     const started = performance.now();
     let response, text;
     try {
@@ -310,20 +316,20 @@
     if (type.startsWith("application/sparql-results+json")) {
       const json = JSON.parse(text);
       if (typeof json.boolean === "boolean") {
-        results.replaceChildren(small("answer", "Answer: " + json.boolean));
+        showResults(small("answer", "Answer: " + json.boolean));
         return { text: "ASK answered in " + Math.round(elapsed) + " ms", graph: false };
       }
       const vars = json.head.vars;
-      results.replaceChildren(table(vars.map(function (v) { return "?" + v; }),
+      showResults(table(vars.map(function (v) { return "?" + v; }),
         json.results.bindings.map(function (row) { return vars.map(function (v) { return row[v]; }); }), "row"));
       return { text: summary(json.results.bindings.length, "row", elapsed, truncated), graph: false };
     }
     if (type.startsWith("application/ld+json")) {
       const rows = graphRows(JSON.parse(text));
-      results.replaceChildren(table(["subject", "predicate", "object"], rows, "triple"));
+      showResults(table(["subject", "predicate", "object"], rows, "triple"));
       return { text: summary(rows.length, "triple", elapsed, truncated), graph: true };
     }
-    const pre = document.createElement("pre"); pre.textContent = text; results.replaceChildren(pre);
+    const pre = document.createElement("pre"); pre.textContent = text; showResults(pre);
     return { text: "Graph answered in " + Math.round(elapsed) + " ms" + (truncated ? " — cut at the endpoint's limit" : ""), graph: true };
   }
   // the chosen download format cannot hold this kind of answer: said now, not at the download's 406
