@@ -1,8 +1,8 @@
 """What a researcher sees on the query page when the endpoint will not answer, in Debian's
 headless Chromium against a server of its own with a short time limit and a cap of one query
 per client: a query stopped at the time limit (503) and a query refused because the client
-already holds one (429) each read as a sentence with its status, never as the raw JSON body;
-a slow query's late answer never replaces the answer of a query run after it.
+already holds one (429) each read as a sentence with its status, never as the raw JSON body; a
+proxy's HTML error page as its words, not its markup.
 
 Expected values are the server's settings (the limit in seconds, the cap) and English, not the
 page's code.
@@ -70,3 +70,17 @@ def test_a_query_refused_for_the_clients_share_says_when_to_try_again(page, serv
     assert error.startswith("Too many requests (429): this client already has 1 query running,"), error
     wait = re.search(r"try again in (\d+) s", error)
     assert wait and 1 <= int(wait.group(1)) <= LIMIT, error
+
+
+def test_a_proxys_html_error_page_is_shown_as_its_words(page, server):
+    """Behind nginx or a load balancer a query may come back as the proxy's HTML error page (a
+    502 when kazdata restarts, a 504 past the proxy's own limit): its text is shown, not its
+    markup. The browser stands in for the proxy, answering the page's query with nginx's own page."""
+    nginx_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+                 "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n")
+    page.goto(server.url("/sparql"))
+    page.route("**/sparql", lambda route: route.fulfill(status=502, content_type="text/html", body=nginx_502)
+               if route.request.method == "POST" else route.continue_())
+    run(page, CITIES)
+    error = page.inner_text("#query-error")
+    assert error == "Bad Gateway (502): 502 Bad Gateway nginx/1.22.1", error

@@ -204,6 +204,10 @@
         line = Number.isInteger(body.line) ? body.line : null;
         column = Number.isInteger(body.column) ? body.column : null;
       } catch (e) { /* not the JSON it says: shown as text */ }
+    } else if ((response.headers.get("Content-Type") || "").startsWith("text/html")) {
+      // a proxy's error page (502, 504 from nginx or a load balancer): its words, not its markup
+      const page = new DOMParser().parseFromString(text, "text/html");
+      message = (page.body ? page.body.textContent : "").replace(/\s+/g, " ").trim().slice(0, 300) || "the server sent an error page";
     }
     message = message.replace(/^\d{3} [^:]+: /, "");  // a plain-text body repeats the status
     const strong = document.createElement("strong");
