@@ -481,6 +481,8 @@ def test_keyboard_order_and_names_a_screen_reader_reads(page, live_server):
     controls = [page.get_by_role("textbox", name="SPARQL query"), page.get_by_role("button", name="Run query"),
                 page.get_by_role("combobox", name="Format"), page.get_by_role("checkbox", name="BOM for spreadsheets"),
                 page.get_by_role("button", name="Download"), page.get_by_role("region", name="Query results")]
+    for control in controls[:5]:  # a name one can see, not only one read out (aria-label)
+        assert control.evaluate("e => [...e.labels].some(l => l.checkVisibility()) || e.innerText.trim() !== ''"), control
     page.fill("#query", CITIES)  # nothing run yet: Tab goes from Download to the examples, not an empty box
     page.get_by_role("button", name="Download").focus()
     page.keyboard.press("Tab")
