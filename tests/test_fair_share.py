@@ -36,3 +36,4 @@ def test_a_client_at_its_cap_is_told_when_its_first_hold_ends():
     assert refusal(holds, 0, NOW) is None  # 0: no cap
     soon = refusal([hold(0.2, -0.1, 0.4)], 1, NOW)
     assert soon is not None and soon.details["headers"] == {"Retry-After": "1"}  # at least 1
+    assert "already has 1 query running," in soon.message  # not "1 queries"

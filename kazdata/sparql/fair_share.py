@@ -53,5 +53,6 @@ def refusal(holds: Iterable[Hold], cap: int, now: float) -> TooManyRequests | No
     if len(counted) < cap:
         return None
     wait = max(1, math.ceil(min(hold.ends for hold in counted) - now))
-    return TooManyRequests(f"this client already has {len(counted)} queries running, the most one client "
+    running = f"{len(counted)} {'query' if len(counted) == 1 else 'queries'} running"
+    return TooManyRequests(f"this client already has {running}, the most one client "
                            f"may have; try again in {wait} s", headers={"Retry-After": str(wait)})

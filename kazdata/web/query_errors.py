@@ -4,8 +4,8 @@ Oxigraph's parser reports ``error at 3:18: expected one of ABS, AVG, ..., ['A' .
 '\\u{00C0}'..='\\u{00D6}' | ...], [_]``: the position is what a query page needs to mark the
 editor, but the Unicode ranges of its character classes are noise to anyone reading it. Here the
 message keeps its words and tokens, drops the classes for a short phrase ("a name", "a digit"),
-names the two failures the parser reports as expectations ("Prefix not found", "IRI parsing
-failed"), and hands back the line and column apart, so the JSON error body carries them as
+says the parser's own verdicts, which it also reports as expectations ("Prefix not found",
+"Duplicated variable name in SELECT"), as sentences, and hands back the line and column apart, so the JSON error body carries them as
 numbers (``kazdata.web.errors``). The plain-text body stays a plain-text body (the SPARQL
 Protocol's error for scripts), with the same readable sentence.
 
@@ -25,12 +25,18 @@ _POSITION = re.compile(r"\berror at (\d+):(\d+): ")
 _STRING_LINE = re.compile(r"\bthe string that starts on line (\d+)\b")
 _EXPECTED = re.compile(r"expected (?:one of )?(.*)\Z", re.S)
 _ITEM = re.compile(r"""\s*(?:"((?:[^"\\]|\\.)*)"|(\[(?:'(?:[^'\\]|\\.)*'|[^\]'])*\])|([^,]+))\s*(?:,|\Z)""", re.S)
-#: what the parser reports as an expectation but is a failure of its own
+_UNGROUPED = ("a variable in SELECT is neither grouped nor aggregated: with GROUP BY or an aggregate "
+              "(COUNT, SUM, ...), each variable selected must be in GROUP BY or inside an aggregate")
+#: what the parser reports as an expectation but is a failure of its own, said better; any
+#: other expectation with a space in it is a failure too, said in the parser's words
+#: ("Duplicated variable name in SELECT", "SELECT * is not authorized with GROUP BY")
 _FAILURES = {
     "Prefix not found": "a prefixed name here uses a prefix that is not declared: declare it with "
                         "PREFIX name: <IRI>, or use one of the endpoint's predeclared prefixes",
     "IRI parsing failed": "the IRI here is not valid: an IRI is absolute (or resolves against BASE) "
                           "and holds no spaces, quotes or braces",
+    "The SELECT contains a variable that is unbound": _UNGROUPED,
+    "The SELECT contains an expression with a variable that is unbound": _UNGROUPED,
 }
 #: most expected tokens shown; the rest are counted
 SHOWN = 12
@@ -74,9 +80,11 @@ def explain(message: str) -> QueryError:
 def _expected(listed: str) -> str:
     words: list[str] = []
     phrases: list[str] = []
-    for token, character_class, word in _tokens(listed):
-        if word in _FAILURES:
-            return _FAILURES[word]
+    items = _tokens(listed)
+    failures = [word for _, _, word in items if word and (word in _FAILURES or " " in word)]
+    if failures:  # the parser's own verdict, not a list of what could come next
+        return "; ".join(dict.fromkeys(_FAILURES.get(word) or _sentence(word) for word in failures))
+    for token, character_class, word in items:
         if token is not None:
             words.append(f"\u201c{_unescaped(token)}\u201d")  # “,” reads better than ","  or \",\"
         elif word:
@@ -90,6 +98,11 @@ def _expected(listed: str) -> str:
     if not shown:
         return "unexpected text here"
     return "expected " + (shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1])
+
+
+def _sentence(failure: str) -> str:
+    """The parser's sentence as the rest of ours: "The SELECT ..." -> "the SELECT ..."."""
+    return failure[0].lower() + failure[1:] if failure[1:2].islower() else failure
 
 
 def _tokens(listed: str) -> list[tuple[str | None, str | None, str | None]]:
