@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from kazdata.release.opened import OpenedRelease, open_release
 from kazdata.runtime.processes import end_with_parent, exit_status_soon, name_process
-from kazdata.runtime.query_client import Ticket, has_unread, report_crash
+from kazdata.runtime.query_frames import Ticket, has_unread, report_crash
 from kazdata.runtime.query_intake import Intake
 from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.runtime.verdicts import Verdicts
