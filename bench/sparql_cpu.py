@@ -182,9 +182,9 @@ def run(release: Path, codes: dict[str, Path | None], *, rounds: int, seconds: i
         names = list(started)
         for number in range(rounds):
             order = names if number % 2 == 0 else names[::-1]
-            for name in order:
-                pgid, base = started[name]
-                for qname, (ours, peers) in queries.items():
+            for qname, (ours, peers) in queries.items():
+                for name in order:  # each query on every server back to back: the same load on each
+                    pgid, base = started[name]
                     figures = measure(pgid, base, peers if name == "oxigraph" else ours, seconds, f"{qname} {name}")
                     results[qname].setdefault(name, []).append(figures)
                     c.emit(f"round {number + 1} {qname:>16} {name:>10}: {figures['rps']:7.0f} req/s, "
@@ -207,8 +207,14 @@ def _report(qname: str, by_server: dict[str, list[dict]], names: list[str]) -> N
     oxigraph_rps = c.median([run["rps"] for run in by_server["oxigraph"]])
     c.emit(c.table(["server", *(f"{role} µs" for role in ROLES), "total µs", "wrk µs", "req/s"], rows,
                    title=f"{qname}: CPU µs per request (median of the rounds)"))
+    first = names[0]
     for name in names[:-1]:
-        c.emit(f"  {name}: share of Oxigraph's req/s {c.median([r['rps'] for r in by_server[name]]) / oxigraph_rps:.2f}x")
+        # paired by round: the two measured back to back, under the same load
+        paired = [run["total_us"] / then["total_us"] for run, then in zip(by_server[name], by_server[first], strict=True)]
+        versus = f"; CPU per request / {first}'s, per round: median {c.median(paired):.3f} " \
+                 f"(from {min(paired):.3f} to {max(paired):.3f})" if name != first else ""
+        c.emit(f"  {name}: share of Oxigraph's req/s {c.median([r['rps'] for r in by_server[name]]) / oxigraph_rps:.2f}x"
+               + versus)
 
 
 def main(argv: list[str] | None = None) -> dict:
