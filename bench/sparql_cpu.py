@@ -13,7 +13,10 @@ children's times, less what it had used before): the CPU of each role divided by
 wrk completed is the µs per request. kazdata's roles: granian's Rust threads (``tokio-rt-*``:
 HTTP parsing and writing), the worker threads that run the WSGI app (Python, and granian's
 Rust around each call), the query supervisor, the query processes, and the rest (the keeper,
-granian's main process, a worker's main thread). Oxigraph's server is one process.
+granian's main process, a worker's main thread). Oxigraph's server is one process. Beside the
+CPU it prints each role's voluntary context switches per request (``/proc/PID/task/TID/status``):
+how often a thread slept and had to be woken, which load does not change and which is where a
+hand-off between processes or threads costs most on this machine.
 
 Each ``--code NAME=DIR`` starts a kazdata server with ``PYTHONPATH=DIR`` (a copy of another
 commit's ``kazdata/`` beside this one's: A/B in one run, the servers taking turns round by
@@ -98,15 +101,37 @@ def sample(pgid: int) -> dict:
         runtime = next((tid for tid in threads if (_stat(f"/proc/{pid}/task/{tid}/stat") or ("",))[0]
                         .startswith("tokio")), None)
         by_role: dict[str, float] = {}
+        switches: dict[int, tuple[str, int]] = {}
         for tid in threads:
             thread = _stat(f"/proc/{pid}/task/{tid}/stat")
             if thread is not None:
                 role = _role(name, thread[0], tid == runtime, tid == pid)
                 by_role[role] = by_role.get(role, 0.0) + thread[2]
+                switches[tid] = (role, _sleeps(f"/proc/{pid}/task/{tid}/status"))
         main = _role(name, name, False, True)
         by_role[main] = by_role.get(main, 0.0) + max(0.0, cpu - sum(by_role.values()))
-        processes[pid] = {"name": name, "parent": parent, "roles": by_role, "children": children}
+        processes[pid] = {"name": name, "parent": parent, "roles": by_role, "children": children,
+                          "switches": switches}
     return processes
+
+
+def _sleeps(path: str) -> int:
+    """A thread's voluntary context switches: how often it slept, each a wake-up to pay for."""
+    with contextlib.suppress(OSError, StopIteration, ValueError):
+        with open(path, encoding="ascii") as status:
+            return int(next(line for line in status if line.startswith("voluntary_ctxt_switches")).split()[1])
+    return 0
+
+
+def sleeps_between(before: dict, after: dict) -> dict[str, int]:
+    """Voluntary context switches per role between two samples, over the threads in both."""
+    counted = dict.fromkeys(ROLES, 0)
+    for pid, now in after.items():
+        then = before.get(pid, {}).get("switches", {})
+        for tid, (role, count) in now["switches"].items():
+            if tid in then:
+                counted[role] += count - then[tid][1]
+    return counted
 
 
 def _children_role(name: str) -> str:
@@ -128,16 +153,20 @@ def difference(before: dict, after: dict) -> dict[str, float]:
     return used
 
 
-def measure(pgid: int, base: str, target: str, seconds: int, label: str) -> dict:
-    """wrk over ``CONNECTIONS`` connections for ``seconds``; CPU µs per completed request by role."""
-    c.wrk(base, [target], JSON, connections=CONNECTIONS, duration=1, label=label + " warm-up")
+def measure(pgid: int, base: str, target: str, seconds: int, label: str, connections: int = CONNECTIONS) -> dict:
+    """wrk over ``connections`` for ``seconds``; CPU µs per completed request by role."""
+    threads = min(2, connections)
+    c.wrk(base, [target], JSON, threads=threads, connections=connections, duration=1, label=label + " warm-up")
     before, wrk_before = sample(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = c.wrk(base, [target], JSON, connections=CONNECTIONS, duration=seconds, label=label)
+    result = c.wrk(base, [target], JSON, threads=threads, connections=connections, duration=seconds, label=label)
     after, wrk_after = sample(pgid), resource.getrusage(resource.RUSAGE_CHILDREN)
     requests = max(result["requests"], 1)
     used = difference(before, after)
     wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
+    sleeps = sleeps_between(before, after)
     return {"rps": result["rps"], "requests": result["requests"], "errors": result["errors"] + result["non_2xx"],
+            "sleeps": {role: count / requests for role, count in sleeps.items()},
+            "total_sleeps": sum(sleeps.values()) / requests,
             "us": {role: 1e6 * seconds_ / requests for role, seconds_ in used.items()},
             "total_us": 1e6 * sum(used.values()) / requests, "wrk_us": 1e6 * wrk_cpu / requests,
             "load": c.loadavg()}
@@ -173,9 +202,10 @@ def targets(release: Path, query: str, only: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def run(release: Path, codes: dict[str, Path | None], *, rounds: int, seconds: int, query: str, only: str) -> dict:
+def run(release: Path, codes: dict[str, Path | None], *, rounds: int, seconds: int, query: str, only: str,
+        connections: int = CONNECTIONS) -> dict:
     queries = targets(release, query, only)
-    c.emit(f"\n== CPU per SPARQL request: {', '.join(queries)}; wrk -t2 -c{CONNECTIONS} for {seconds} s each, "
+    c.emit(f"\n== CPU per SPARQL request: {', '.join(queries)}; wrk -c{connections} for {seconds} s each, "
            f"{rounds} round(s), kazdata ({', '.join(codes)}) and Oxigraph's server taking turns ==")
     results: dict[str, dict[str, list[dict]]] = {q: {} for q in queries}
     with servers(release, codes) as started:
@@ -185,7 +215,8 @@ def run(release: Path, codes: dict[str, Path | None], *, rounds: int, seconds: i
             for qname, (ours, peers) in queries.items():
                 for name in order:  # each query on every server back to back: the same load on each
                     pgid, base = started[name]
-                    figures = measure(pgid, base, peers if name == "oxigraph" else ours, seconds, f"{qname} {name}")
+                    figures = measure(pgid, base, peers if name == "oxigraph" else ours, seconds, f"{qname} {name}",
+                                      connections)
                     results[qname].setdefault(name, []).append(figures)
                     c.emit(f"round {number + 1} {qname:>16} {name:>10}: {figures['rps']:7.0f} req/s, "
                            f"{figures['total_us']:6.1f} µs CPU per request, errors {figures['errors']}, "
@@ -207,6 +238,10 @@ def _report(qname: str, by_server: dict[str, list[dict]], names: list[str]) -> N
     oxigraph_rps = c.median([run["rps"] for run in by_server["oxigraph"]])
     c.emit(c.table(["server", *(f"{role} µs" for role in ROLES), "total µs", "wrk µs", "req/s"], rows,
                    title=f"{qname}: CPU µs per request (median of the rounds)"))
+    rows = [[name, *(f"{c.median([run['sleeps'][role] for run in by_server[name]]):.2f}" for role in ROLES),
+             f"{c.median([run['total_sleeps'] for run in by_server[name]]):.2f}"] for name in names]
+    c.emit(c.table(["server", *ROLES, "total"], rows,
+                   title=f"{qname}: voluntary context switches (sleeps, each a wake-up) per request"))
     first = names[0]
     for name in names[:-1]:
         # paired by round: the two measured back to back, under the same load
@@ -223,6 +258,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--code", action="append", default=[],
                         help="NAME=DIR: a kazdata server running the package in DIR (repeatable)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=CONNECTIONS,
+                        help="wrk's connections (1: each request alone, no batching of wake-ups)")
     parser.add_argument("--seconds", type=int, default=4, help="length of each measured wrk run")
     parser.add_argument("--query", default="ASK {}", help="a query measured beside the example queries")
     parser.add_argument("--only", default="01-articles", help="the example queries whose name matches this glob "
@@ -235,7 +272,8 @@ def main(argv: list[str] | None = None) -> dict:
     if not codes:
         codes["kazdata"] = None
     with c.release_dir(args.release) as release:
-        results = run(release, codes, rounds=args.rounds, seconds=args.seconds, query=args.query, only=args.only)
+        results = run(release, codes, rounds=args.rounds, seconds=args.seconds, query=args.query, only=args.only,
+                      connections=args.connections)
     c.write_json(args.json, results)
     return results
 
