@@ -18,7 +18,8 @@ CPU it prints each role's voluntary context switches per request (``/proc/PID/ta
 how often a thread slept and had to be woken, which load does not change and which is where a
 hand-off between processes or threads costs most on this machine.
 
-Each ``--code NAME=DIR`` starts a kazdata server with ``PYTHONPATH=DIR`` (a copy of another
+Each ``--code 'NAME=DIR [FLAGS]'`` starts a kazdata server with ``PYTHONPATH=DIR`` (and those
+``kazdata serve`` flags) (a copy of another
 commit's ``kazdata/`` beside this one's: A/B in one run, the servers taking turns round by
 round); without it, the code this script runs with. kazdata serves with ``--queries-per-client
 0``, as ``bench/sparql.py`` part 3 does: wrk's connections all come from one address.
@@ -173,16 +174,16 @@ def measure(pgid: int, base: str, target: str, seconds: int, label: str, connect
 
 
 @contextlib.contextmanager
-def servers(release: Path, codes: dict[str, Path | None]) -> Iterator[dict[str, tuple[int, str]]]:
+def servers(release: Path, codes: dict[str, tuple[Path | None, tuple[str, ...]]]) -> Iterator[dict[str, tuple[int, str]]]:
     """Each kazdata code tree and Oxigraph's server, started: name -> (process group, base URL)."""
     with tempfile.TemporaryDirectory(prefix="bench-sparql-cpu-") as tmp, contextlib.ExitStack() as stack:
         started = {}
-        for name, code in codes.items():
+        for name, (code, flags) in codes.items():
             env = dict(os.environ)
             if code is not None:
                 env["PYTHONPATH"] = str(code)
             server, base = c.kazdata_server(release, workers=c.default_workers(), env=env,
-                                            extra=("--queries-per-client", "0"))
+                                            extra=("--queries-per-client", "0", *flags))
             stack.enter_context(server)
             assert server.proc is not None
             started[name] = (server.proc.pid, base)
@@ -202,7 +203,7 @@ def targets(release: Path, query: str, only: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def run(release: Path, codes: dict[str, Path | None], *, rounds: int, seconds: int, query: str, only: str,
+def run(release: Path, codes: dict[str, tuple[Path | None, tuple[str, ...]]], *, rounds: int, seconds: int, query: str, only: str,
         connections: int = CONNECTIONS) -> dict:
     queries = targets(release, query, only)
     c.emit(f"\n== CPU per SPARQL request: {', '.join(queries)}; wrk -c{connections} for {seconds} s each, "
@@ -256,7 +257,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     c.add_common_args(parser)
     parser.add_argument("--code", action="append", default=[],
-                        help="NAME=DIR: a kazdata server running the package in DIR (repeatable)")
+                        help="'NAME=DIR [FLAGS]': a kazdata server running the package in DIR ('.': this "
+                        "one's), with `kazdata serve` FLAGS if given (repeatable)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=CONNECTIONS,
                         help="wrk's connections (1: each request alone, no batching of wake-ups)")
@@ -265,12 +267,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--only", default="01-articles", help="the example queries whose name matches this glob "
                         "('' for none)")
     args = parser.parse_args(argv)
-    codes: dict[str, Path | None] = {}
+    codes: dict[str, tuple[Path | None, tuple[str, ...]]] = {}
     for given in args.code:
         name, _, folder = given.partition("=")
-        codes[name] = Path(folder).resolve()
+        folder, *flags = folder.split()
+        codes[name] = (Path(folder).resolve() if folder != "." else None, tuple(flags))
     if not codes:
-        codes["kazdata"] = None
+        codes["kazdata"] = (None, ())
     with c.release_dir(args.release) as release:
         results = run(release, codes, rounds=args.rounds, seconds=args.seconds, query=args.query, only=args.only,
                       connections=args.connections)
