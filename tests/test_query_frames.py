@@ -127,3 +127,17 @@ def test_no_answer_is_a_timeout_at_the_clients_timeout(socket_path):
         assert 0.5 <= waited < 10, waited
     finally:
         fake.close()
+
+
+def test_bytes_behind_a_relayed_answer_are_not_relayed(socket_path):
+    """The same behind an answer just past ``PIECE_BYTES``, which is relayed: the first read
+    holds all of it and the stray frame; the client gets exactly the answer's bytes."""
+    body = os.urandom(PIECE_BYTES + 10)
+    stray = frame(("unavailable", "the query process crashed (SIGKILL) while evaluating this query"))
+    fake = FakeQueryProcess(socket_path, [_answer(body) + stray])
+    try:
+        answer = ProcessBackend(socket_path).query(ASK, limit=10, timeout=5.0)
+        assert answer.length == len(body)
+        assert b"".join(answer.pieces) == body
+    finally:
+        fake.close()

@@ -253,6 +253,7 @@ def _relay(sock: socket.socket, length: int, early: bytes = b"") -> Iterator[byt
     that stops short raises, which aborts the HTTP response (the client sees it cut, not
     complete): its query process was killed at the time limit, which counts to the last byte."""
     try:
+        early = early[:length]  # what came behind the answer is not the client's (the relay closes it)
         if early:
             yield early
         left = length - len(early)
