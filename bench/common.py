@@ -213,9 +213,10 @@ def default_threads() -> int:
 
 def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
                    query_timeout: float | None = None, server: str | None = None,
-                   extra: tuple[str, ...] = ()) -> tuple[Server, str]:
+                   extra: tuple[str, ...] = (), env: dict | None = None) -> tuple[Server, str]:
     """``kazdata serve``, exactly as the CLI runs it; ``server`` None means kazdata's default;
-    ``extra`` flags are added as given (``--access-log FILE``)."""
+    ``extra`` flags are added as given (``--access-log FILE``); ``env`` replaces the environment
+    (``PYTHONPATH`` naming another code tree)."""
     port = free_port()
     argv = ["kazdata", "serve", "--release", str(release), "--host", HOST, "--port", str(port),
             "--workers", str(workers)]
@@ -227,7 +228,8 @@ def kazdata_server(release: Path, *, workers: int, threads: int | None = None,
         argv += ["--query-timeout", str(query_timeout)]
     argv += list(extra)
     base = f"http://{HOST}:{port}"
-    return Server(f"kazdata-{server or 'default'}", argv, base + "/dataset", headers={"Accept": "text/turtle"}), base
+    return Server(f"kazdata-{server or 'default'}", argv, base + "/dataset", headers={"Accept": "text/turtle"},
+                  env=env), base
 
 
 def oxigraph_store(release: Path, location: Path) -> Path:

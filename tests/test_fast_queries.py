@@ -153,3 +153,25 @@ def test_the_protocols_parameters_are_remembered_per_query_string_and_bounded(mo
         with pytest.raises(BadRequest, match="not valid UTF-8"):
             sparql._parse_pairs(b"query=%FF", "query string")
     assert len(sparql._PAIRS) <= 2
+
+
+def test_a_remembered_reading_of_a_request_is_that_clients_under_that_accept_header(release_dir, monkeypatch):
+    """The fast path reads a repeated request once (``_READINGS``), remembered by everything the
+    reading depends on: the same query from another address carries that address to the
+    per-client cap, and under another Accept header is answered in that header's format."""
+    from kazdata.sparql.policy import Engine
+    seen = []
+    real = Engine.query
+
+    def recorded(self, request, timeout=None):
+        seen.append((request.client, request.results_format))
+        return real(self, request, timeout)
+
+    monkeypatch.setattr(Engine, "query", recorded)
+    client = create_app(load_settings({"release": release_dir}, environ={})).test_client()
+    asked = [("192.0.2.1", JSON), ("192.0.2.2", JSON), ("192.0.2.1", "text/csv"), ("192.0.2.1", JSON)]
+    for address, accept in asked:
+        got = client.get("/sparql?query=" + quote(SELECT), headers={"Accept": accept},
+                         environ_base={"REMOTE_ADDR": address})
+        assert got.status_code == 200 and got.mimetype == accept
+    assert seen == [("192.0.2.1", "srj"), ("192.0.2.2", "srj"), ("192.0.2.1", "csv"), ("192.0.2.1", "srj")]

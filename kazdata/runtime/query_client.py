@@ -13,30 +13,36 @@ that text (``kazdata.runtime.verdicts``), and it alone
 renices and kills that process at the time limit. So a web worker never signals anything, and
 giving up is closing a socket.
 
-Messages are length-prefixed pickles (the framing of ``multiprocessing.connection``) between
-processes of the same server and user (the supervisor checks the peer's uid); nothing from a
-client is unpickled (the query text travels inside a ``QueryRequest``). The answer's body follows
-its header frame as raw bytes, already written in the client's format by the query process
-(``kazdata.sparql.answers``): a web worker only relays them.
+The messages and how each side reads them are ``kazdata.runtime.query_frames``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import pickle
 import select
-import signal
 import socket
 import struct
 import threading
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from kazdata.errors import BackendUnavailable, BadRequest, Forbidden, QueryTimeout, TooManyRequests
-from kazdata.runtime.verdicts import DIGEST_BYTES, NO_DIGEST, digest
+
+# also imported from here: the tests' fake supervisors speak the same messages
+from kazdata.runtime.query_frames import (  # noqa: F401
+    FIRST_READ,
+    PIECE_BYTES,
+    Ticket,
+    frame,
+    read_exactly,
+    read_ticket,
+    receive_frame,
+    receive_frame_and_more,
+    send_frame,
+    send_query,
+)
 from kazdata.sparql.answers import ANSWER_FORMATS, Answer
 from kazdata.sparql.policy import QueryRequest, timeout_message
 from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
@@ -45,123 +51,6 @@ from kazdata.sparql.query_check import CACHED_QUERIES, CACHED_QUERY_CHARACTERS
 TRANSFER_TIMEOUT = 60.0
 #: the errors a query process reports (by name) rather than dying of
 REPLY_STATUS = {BadRequest: "bad-request", Forbidden: "forbidden", BackendUnavailable: "unavailable"}
-
-
-log = logging.getLogger("kazdata.query")
-#: a frame's length, before its pickle (the framing of ``multiprocessing.connection``)
-_LENGTH = struct.Struct("!i")
-#: an answer up to this size is read whole before the response starts; a longer one is
-#: relayed in pieces of this size as it arrives
-PIECE_BYTES = 64 * 1024
-
-
-#: a ticket's fixed part: when its web worker gives up, the digest of the query's text, then the
-#: length of the client's address (its UTF-8 bytes follow). Packed, not pickled: the supervisor
-#: reads one per query, and a pickled tuple cost 5 us more per hand-off to write and read (2026-12-03)
-_TICKET = struct.Struct(f"!d{DIGEST_BYTES}sB")
-
-
-class Ticket(NamedTuple):
-    """What the supervisor reads of a query before handing it on: whose it is (the client's
-    address, at most 255 bytes), when its web worker stops waiting (``time.monotonic``, one
-    clock for every process of the machine) and the digest of its text, for the query check's
-    verdict the supervisor may know (``kazdata.runtime.verdicts``; ``NO_DIGEST`` when the web
-    worker knows it itself)."""
-
-    client: str
-    give_up_at: float
-    digest: bytes = NO_DIGEST
-
-    def encode(self) -> bytes:
-        address = self.client.encode()[:255]
-        return _TICKET.pack(self.give_up_at, self.digest, len(address)) + address
-
-
-def frame(message: object) -> bytes:
-    """``message`` as one frame: its pickle's length, then the pickle."""
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(data)) + data
-
-
-def send_frame(sock: socket.socket, message: object) -> None:
-    sock.sendall(frame(message))
-
-
-def send_query(sock: socket.socket, request: QueryRequest, limit: int, give_up_at: float) -> None:
-    """A web worker's query as the supervisor reads it, on a new or a kept connection alike: the
-    ``Ticket`` then the frame ``(request, limit, give_up_at)``, in one write (so the supervisor
-    finds the query behind its ticket, and wakes once)."""
-    known = request.checked_uses_from is not None
-    ticket = Ticket(request.client, give_up_at, NO_DIGEST if known else digest(request.text))
-    sock.sendall(ticket.encode() + frame((request, limit, give_up_at)))
-
-
-def read_ticket(sock: socket.socket) -> Ticket | None:
-    """The ticket at the head of ``sock``, taken off it, once all of it and the start of the
-    query behind it have arrived; None if not yet (never waits: the supervisor's loop serves
-    every worker). The query is left for the query process; waiting for its first byte means a
-    connection is handed on only with its query there, so a query process that dies with the
-    connection in hand and its query unread has surely not run it (``has_unread``). Raises
-    EOFError if the connection ended first."""
-    try:
-        head = sock.recv(_TICKET.size + 256, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        return None
-    if not head:
-        raise EOFError
-    if len(head) <= _TICKET.size or len(head) <= _TICKET.size + head[_TICKET.size - 1]:
-        return None
-    give_up_at, text_digest, length = _TICKET.unpack_from(head)
-    sock.recv(_TICKET.size + length, socket.MSG_DONTWAIT)  # all there: the peek saw it
-    return Ticket(head[_TICKET.size:_TICKET.size + length].decode(errors="replace"), give_up_at, text_digest)
-
-
-def _read_exactly(sock: socket.socket, size: int) -> bytes:
-    """``size`` bytes; EOFError if the connection ends first."""
-    data = sock.recv(size, socket.MSG_WAITALL)
-    while len(data) < size:
-        more = sock.recv(size - len(data), socket.MSG_WAITALL)
-        if not more:
-            raise EOFError
-        data += more
-    if not data and size:
-        raise EOFError
-    return data
-
-
-def receive_frame(sock: socket.socket) -> object:
-    (size,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
-    return pickle.loads(_read_exactly(sock, size))
-
-
-def has_unread(connection: socket.socket) -> bool:
-    """True if the web worker's query is still waiting in ``connection``, unread."""
-    try:
-        return bool(connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except OSError:
-        return False
-
-
-def report_crash(client: socket.socket, pid: int, status: int | None) -> None:
-    """The supervisor's word to the web worker whose query process died while holding its query:
-    a reply frame saying how (a crash is reported as one, not as a time limit or memory).
-    Sent without waiting: the reply buffer is empty, and a full one just drops the report."""
-    if status is not None and os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        how = f"crashed ({signal.Signals(number).name if number in signal.valid_signals() else number})"
-    elif status is not None and os.WIFEXITED(status):
-        how = f"exited with status {os.WEXITSTATUS(status)}"
-    else:
-        how = "ended"
-    log.error("query process %s %s while evaluating a query", pid, how)
-    hint = (" (past its memory limit, the engine aborts this way)" if "SIGABRT" in how else
-            "; the crash was logged: please report the query")
-    frame = pickle.dumps(("unavailable", f"the query process {how} while evaluating this query{hint}"))
-    try:
-        client.setblocking(False)
-        client.send(_LENGTH.pack(len(frame)) + frame)
-    except OSError:
-        pass  # the web worker is gone, or not reading: it sees the connection close
 
 
 def _unreachable(error: OSError) -> BackendUnavailable:
@@ -269,7 +158,7 @@ class ProcessBackend:
             except OSError:
                 _raise_refusal(connection)  # the supervisor read the ticket, refused and closed
                 raise _Closed from None
-            reply = _receive(connection, give_up_at, timeout)
+            reply, early = _receive(connection, give_up_at, timeout)
             status = reply[0]
             if status == "ok":
                 _status, extension, truncated, length, uses_from = reply
@@ -277,12 +166,13 @@ class ProcessBackend:
                 fmt = ANSWER_FORMATS[extension]
                 if length > PIECE_BYTES:
                     to_close = None  # the relay closes it
-                    return Answer(fmt, _relay(connection, length), length, truncated)
-                answer = Answer.whole(fmt, _body(connection, length), truncated)
-                kept, to_close = connection, None
+                    return Answer(fmt, _relay(connection, length, early), length, truncated)
+                answer = Answer.whole(fmt, early[:length] + _body(connection, length - len(early)), truncated)
+                if len(early) <= length:  # else something followed the answer: not kept
+                    kept, to_close = connection, None
                 return answer
             if status == "error":
-                if not isinstance(reply[1], TooManyRequests):  # the supervisor closes after a refusal
+                if not isinstance(reply[1], TooManyRequests) and not early:  # the supervisor closes after a refusal
                     kept, to_close = connection, None  # the error frame was read whole
                 error = reply[1]
                 del reply
@@ -311,7 +201,7 @@ class ProcessBackend:
             # set before connecting, so that the query follows the connection at once: the
             # supervisor reads its ticket as it accepts, and one not there yet costs it a wake-up
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(timeout))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(TRANSFER_TIMEOUT))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TRANSFER_TIMEVAL)
             sock.connect(self.socket_path)
         except (TimeoutError, BlockingIOError):
             sock.close()
@@ -345,20 +235,28 @@ def _timeval(seconds: float) -> bytes:
     return struct.pack("ll", int(seconds), int(seconds % 1 * 1e6))
 
 
+_TRANSFER_TIMEVAL = _timeval(TRANSFER_TIMEOUT)
+
+
 def _body(sock: socket.socket, length: int) -> bytes:
+    if length <= 0:
+        return b""
     try:
-        return _read_exactly(sock, length)
+        return read_exactly(sock, length)
     except (EOFError, OSError):
         raise BackendUnavailable("the query process ended while sending its answer (killed at the time "
                                  "limit, or crashed); try again, or a smaller query") from None
 
 
-def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
-    """The answer's bytes as they arrive. An answer that stops short raises, which aborts the
-    HTTP response (the client sees it cut, not complete): its query process was killed at the
-    time limit, which counts to the last byte."""
+def _relay(sock: socket.socket, length: int, early: bytes = b"") -> Iterator[bytes]:
+    """The answer's bytes as they arrive (``early``: those read with its header). An answer
+    that stops short raises, which aborts the HTTP response (the client sees it cut, not
+    complete): its query process was killed at the time limit, which counts to the last byte."""
     try:
-        left = length
+        early = early[:length]  # what came behind the answer is not the client's (the relay closes it)
+        if early:
+            yield early
+        left = length - len(early)
         while left:
             piece = sock.recv(min(left, PIECE_BYTES))
             if not piece:
@@ -371,19 +269,22 @@ def _relay(sock: socket.socket, length: int) -> Iterator[bytes]:
         sock.close()
 
 
-def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple:
-    """The query process's reply header, waiting until ``give_up_at`` (poll: a gthread worker
-    holding many keep-alive connections has descriptors past select's FD_SETSIZE). An end before
-    any reply raises ``_Closed``: the supervisor closed the connection without handing it on
-    (else it reports how its query process ended)."""
+def _receive(sock: socket.socket, give_up_at: float, timeout: float) -> tuple[tuple, bytes]:
+    """The query process's reply header and the start of the body read with it, waiting until
+    ``give_up_at``: the socket's receive timeout bounds the first read (one system call, where a
+    poll and then a read were two; neither select's FD_SETSIZE nor a thread's GIL is involved),
+    the transfer timeout what follows. An end before any reply raises ``_Closed``: the supervisor
+    closed the connection without handing it on (else it reports how its query process ended)."""
     try:
-        poller = select.poll()
-        poller.register(sock, select.POLLIN)
-        if not poller.poll(max(0.0, give_up_at - time.monotonic()) * 1000):
-            raise QueryTimeout(timeout_message(timeout))  # it goes on until the operator's limit
-        reply = receive_frame(sock)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(give_up_at - time.monotonic()))
+        try:
+            first = sock.recv(FIRST_READ)
+        except BlockingIOError:  # the receive timeout ran out
+            raise QueryTimeout(timeout_message(timeout)) from None  # it goes on until the operator's limit
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _TRANSFER_TIMEVAL)
+        reply, early = receive_frame_and_more(sock, first)
         assert isinstance(reply, tuple)
-        return reply
+        return reply, early
     except (EOFError, ConnectionResetError):
         # the supervisor kills at the operator's limit, never before this worker's own timeout
         if time.monotonic() >= give_up_at:

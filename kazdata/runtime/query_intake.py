@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 
 from kazdata.errors import KazdataError
-from kazdata.runtime.query_client import Ticket, frame, read_ticket
+from kazdata.runtime.query_frames import Ticket, frame, read_ticket
 from kazdata.sparql.fair_share import Hold, refusal
 
 log = logging.getLogger("kazdata.query")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from kazdata.release.opened import OpenedRelease, open_release
 from kazdata.runtime.processes import end_with_parent, exit_status_soon, name_process
-from kazdata.runtime.query_client import Ticket, has_unread, report_crash
+from kazdata.runtime.query_frames import Ticket, has_unread, report_crash
 from kazdata.runtime.query_intake import Intake
 from kazdata.runtime.query_process import Store, answer_queries
 from kazdata.runtime.verdicts import Verdicts
@@ -162,11 +162,15 @@ class Supervisor:
             events = self.selector.select(self._next_wake(time.monotonic()))
             # signals first, the listener last: a child that died meanwhile is forgotten, and a
             # drain takes effect, before anything is handed to a child
-            for key, _events in sorted(events, key=lambda event: self._order.get(event[0].fileobj, 1)):
-                if self.selector.get_map().get(key.fd) is key:  # not closed by an earlier event of this wake
+            if len(events) > 1:
+                events.sort(key=lambda event: self._order.get(event[0].fileobj, 1))
+            registered = self.selector.get_map()  # a live view
+            for key, _events in events:
+                if registered.get(key.fd) is key:  # not closed by an earlier event of this wake
                     key.data(key.fileobj)
             self._enforce_limits(time.monotonic())
-            self.intake.expire(time.monotonic())
+            if self.intake.arriving:
+                self.intake.expire(time.monotonic())
             if self.forgotten:
                 self._reap()  # in case a SIGCHLD byte was lost from a full wakeup socket
             if os.getppid() != self.parent:

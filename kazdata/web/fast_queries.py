@@ -25,11 +25,12 @@ from werkzeug.datastructures import MIMEAccept
 from kazdata.errors import KazdataError
 from kazdata.http_contract import MAX_URL_LENGTH, SECURITY_HEADERS
 from kazdata.sparql.answers import Answer
+from kazdata.sparql.policy import QueryRequest
 from kazdata.web.negotiation import parse_accept
 from kazdata.web.request_body import REFUSAL, refuse
 from kazdata.web.resources import SERVED, Resources
 from kazdata.web.result_files import BOM, DOWNLOAD
-from kazdata.web.sparql import answer_headers, endpoint_url, query_timeout, read_protocol, wants_html
+from kazdata.web.sparql import PAIRS_LONGEST, answer_headers, endpoint_url, query_timeout, read_protocol, wants_html
 
 PATH = "/sparql"
 _TAKEN = ("application/x-www-form-urlencoded", "application/sparql-query")
@@ -37,6 +38,29 @@ _TAKEN = ("application/x-www-form-urlencoded", "application/sparql-query")
 _ACCEPTS: dict[Hashable, MIMEAccept] = {}
 _ACCEPTS_KEPT = 256
 _ACCEPT_LONGEST = 512
+
+
+#: the protocol's reading of a request (``read_protocol``), remembered by everything it depends
+#: on: clients repeat the same requests, and reading one (its parameters, both negotiations)
+#: is half of this layer's Python (issue 20: CPU per request). Only requests of at most
+#: ``PAIRS_LONGEST`` bytes of parameters; a refusal is raised, never kept.
+_READINGS: dict[tuple, tuple[QueryRequest | None, dict[str, list[str]]]] = {}
+
+
+def _read(method: str, query_string: str, media_type: str, body: bytes, accept_header: str | None,
+          base_iri: str, client: str) -> tuple[QueryRequest | None, dict[str, list[str]]]:
+    """``read_protocol``'s answer for this request, read once per distinct request; the
+    parameters returned are shared, so they are only ever read."""
+    key = (method, query_string, media_type, body, accept_header, base_iri, client)
+    reading = _READINGS.get(key)
+    if reading is None:
+        reading = read_protocol(method, query_string.encode("latin-1"), media_type, lambda: body,
+                                _accept(accept_header), base_iri, client)
+        if len(query_string) + len(body) <= PAIRS_LONGEST:
+            if len(_READINGS) >= _ACCEPTS_KEPT:
+                _READINGS.clear()
+            _READINGS[key] = reading
+    return reading
 
 
 def _accept(header: str | None) -> MIMEAccept:
@@ -79,8 +103,8 @@ class FastQueries:
         environ[SERVED] = served
         settings = self.resources.settings
         try:
-            query, params = read_protocol(method, query_string.encode("latin-1"), media_type, lambda: body,
-                                          accept, endpoint_url(settings, served.release), environ.get("REMOTE_ADDR") or "")
+            query, params = _read(method, query_string, media_type, body, environ.get("HTTP_ACCEPT"),
+                                  endpoint_url(settings, served.release), environ.get("REMOTE_ADDR") or "")
             if query is None or DOWNLOAD in params or BOM in params:
                 return self.app(environ, start_response)  # "no query", and files for people, are Flask's
             timeout = query_timeout(params)
@@ -91,5 +115,7 @@ class FastQueries:
             refuse(environ, error)
             return self.app(environ, start_response)
         start_response("200 OK", [*answer_headers(answer, method, settings.result_limit), *SECURITY_HEADERS])
-        return answer.pieces
+        # a whole answer as a list: granian writes a list in one call from Rust; any other
+        # iterable it iterates from Python, taking the GIL back per piece (and calling close)
+        return list(answer.pieces) if isinstance(answer.pieces, tuple) else answer.pieces
 
