@@ -212,3 +212,28 @@ def test_the_time_limit_runs_to_the_last_byte(release_dir):
         assert after.status_code == 200
     finally:
         live.stop()
+
+
+class _RowByRow:
+    """Stands for pyoxigraph's solutions or triples with a writer that writes one line per
+    ``write`` and stops when told (pyoxigraph's buffers several lines a write, and writes the
+    buffer again when a write fails: on those copies a cut one line too late went unseen)."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def serialize(self, output, format) -> None:
+        for line in self.lines:
+            output.write(line)
+
+
+@pytest.mark.parametrize("count", [LIMIT - 1, LIMIT, LIMIT + 1, LIMIT + 2])
+def test_the_cut_keeps_exactly_the_limit_whatever_the_writers_pieces(count):
+    from kazdata.formats import N_TRIPLES, RESULT_FORMATS
+    from kazdata.sparql.answers import graph_answer, select_answer
+    rows = [f"{n}\n".encode() for n in range(1, count + 1)]
+    answer = select_answer(_RowByRow([b"?n\n", *rows]), RESULT_FORMATS["tsv"], LIMIT, 10_000)
+    assert (answer.read(), answer.truncated) == (b"?n\n" + b"".join(rows[:LIMIT]), count > LIMIT)
+    triples = [f"<{EX}n{n}> <{EX}p> {n} .\n".encode() for n in range(1, count + 1)]
+    answer = graph_answer(_RowByRow(triples), N_TRIPLES, LIMIT, 10_000, {})
+    assert (answer.read(), answer.truncated) == (b"".join(triples[:LIMIT]), count > LIMIT)
