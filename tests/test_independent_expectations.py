@@ -65,6 +65,7 @@ def test_every_entity_document_says_what_it_is_about_and_where_it_belongs(client
     the dump (not from ``describe``, which the build uses to write the documents)."""
     paths = _entities(dump_store)
     assert len(paths) > 50
+    linked_to = 0
     for path in paths:
         response = client.get(f"/doc/{path}.nt")
         assert response.status_code == 200, path
@@ -80,6 +81,19 @@ def test_every_entity_document_says_what_it_is_about_and_where_it_belongs(client
         labels = _triples(dump_store.query(f"""CONSTRUCT {{ ?o ?lp ?label }} WHERE {{ <{entity.value}> ?p ?o .
             ?o ?lp ?label FILTER(isIRI(?o) && ?lp IN (rdfs:label, <https://schema.org/name>, rdf:type)) }}""", prefixes=_PREFIXES))
         assert labels <= document, (path, labels - document)
+        # incoming links, each with the names and types of what links here (decision 003, item 4)
+        incoming = _triples(dump_store.query(f"CONSTRUCT {{ ?s ?p <{entity.value}> }} WHERE {{ ?s ?p <{entity.value}> "
+                                             f"FILTER(?s != <{entity.value}>) }}"))
+        assert len(incoming) <= 200 and incoming <= document, (path, incoming - document)
+        count = ox.Triple(doc, ox.NamedNode(BASE + "ontology#incomingLinkCount"),
+                          ox.Literal(str(len(incoming)), datatype=ox.NamedNode(_PREFIXES["xsd"] + "integer")))
+        assert count in document, path
+        linking = _triples(dump_store.query(f"""CONSTRUCT {{ ?s ?lp ?label }} WHERE {{ ?s ?p <{entity.value}> .
+            ?s ?lp ?label FILTER(?s != <{entity.value}> && ?lp IN (rdfs:label, <https://schema.org/name>, rdf:type)) }}""",
+                                            prefixes=_PREFIXES))
+        assert linking <= document, (path, linking - document)
+        linked_to += bool(incoming)
+    assert linked_to > 30  # most entities are linked to: the checks above were not all on empty sets
 
 
 def test_a_document_names_its_entity_in_every_format(client):
