@@ -278,7 +278,7 @@ def report(name: str, module: str, source: bytes, chosen: list[Mutant], outcomes
 
 def prove() -> None:
     """A mutant the tests must kill (JSON results without their literals' datatypes: issue 16's third
-    planted bug, made in the query process the live server starts) is reported killed, and a run of
+    planted bug, in the writer of a remote store's rows) is reported killed, and a run of
     the same tests on the unmutated copy passes: the tool sees the bugs it plants."""
     source = (ROOT / MODULES["results"][0]).read_bytes()
     planted = [mutant for mutant in mutants(source) if b'"datatype"' in source[mutant.start:mutant.end]
