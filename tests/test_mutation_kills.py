@@ -107,6 +107,32 @@ def test_rows_keep_their_order_and_unbound_cells_in_every_results_format(store):
     assert [(row["a"], row["b"]) for row in parsed] == [(row["a"], row["b"]) for row in result.rows]
 
 
+#: a carriage return in a plain, a language-tagged and a typed literal (``TERMS`` has none: a CSV
+#: writer that quoted only on a line feed, and an XML writer that wrote a tagged literal's
+#: carriage return raw, which an XML parser reads as a line feed, both passed every test)
+CARRIAGE_RETURNS = {"plain": ox.Literal("x\r\ny"), "tagged": ox.Literal("c\rd", language="en"),
+                    "typed": ox.Literal("e\rf", datatype=ox.NamedNode(f"{EX}dt"))}
+CARRIAGE_RETURNS_QUERY = (r'SELECT ?plain ?tagged ?typed WHERE { BIND("x\r\ny" AS ?plain) BIND("c\rd"@en AS ?tagged) '
+                          rf'BIND("e\rf"^^<{EX}dt> AS ?typed) }}')
+
+
+def test_a_carriage_return_survives_every_results_writer(store):
+    """Read back by the standard library's parsers (XML, CSV) and pyoxigraph's (JSON, TSV), each
+    cell is the literal written above, carriage return included."""
+    result = _select(store, CARRIAGE_RETURNS_QUERY)
+    assert result.rows == [CARRIAGE_RETURNS]  # the query binds what the table says
+    names = list(CARRIAGE_RETURNS)
+    for writer, results_format in ((write_json, ox.QueryResultsFormat.JSON), (write_tsv, ox.QueryResultsFormat.TSV)):
+        [row] = list(ox.parse_query_results(b"".join(writer(result)), format=results_format))
+        assert {name: row[name] for name in names} == CARRIAGE_RETURNS, writer.__name__
+    ns, xml_lang = "{http://www.w3.org/2005/sparql-results#}", "{http://www.w3.org/XML/1998/namespace}lang"
+    cells = {binding.get("name"): binding[0] for binding in ET.fromstring(b"".join(write_xml(result))).iter(ns + "binding")}
+    assert [(cells[name].text, cells[name].get(xml_lang), cells[name].get("datatype")) for name in names] == [
+        ("x\r\ny", None, None), ("c\rd", "en", None), ("e\rf", None, f"{EX}dt")]
+    rows = list(csv.reader(io.StringIO(b"".join(write_csv(result)).decode(), newline="")))
+    assert rows == [names, ["x\r\ny", "c\rd", "e\rf"]]
+
+
 # -- negotiation (kazdata.web.negotiation): expected choices worked out from RFC 9110 here ---------
 
 DOCUMENT_TYPES = ["text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "text/html"]

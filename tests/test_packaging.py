@@ -39,21 +39,70 @@ def test_every_imported_distribution_is_a_runtime_dependency():
     assert not missing, f"imported by kazdata but not in [project] dependencies: {missing}"
 
 
+def _runtime_closure() -> dict[str, set[str]]:
+    """The distributions ``pip install .`` (no extras) brings, with the extras asked of each: the
+    ``[project] dependencies`` and, recursively, what each installed one requires (markers
+    evaluated for this interpreter and the extras asked), read from the installed metadata."""
+    from importlib.metadata import distribution
+
+    from packaging.utils import canonicalize_name
+    stack = [(Requirement(line), {""}) for line in tomllib.loads(
+        (ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    found: dict[str, set[str]] = {}
+    while stack:
+        requirement, extras = stack.pop()
+        if requirement.marker and not any(requirement.marker.evaluate({"extra": extra}) for extra in extras):
+            continue
+        name = canonicalize_name(requirement.name)
+        if name in found and set(requirement.extras) <= found[name]:
+            continue
+        found.setdefault(name, set()).update(requirement.extras)
+        stack += [(Requirement(line), {"", *found[name]}) for line in distribution(name).requires or []]
+    return found
+
+
+def _venv_with_the_runtime_dependencies(venv: Path) -> None:
+    """A fresh venv holding only what ``pip install .`` would install besides kazdata, linked from
+    this interpreter's installed copies: without the network (issue 16), and without the test
+    extras, which a venv seeing this interpreter's site-packages would also see."""
+    from importlib.metadata import distribution
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True, timeout=60).stdout.strip())
+    closure = _runtime_closure()
+    assert {"rdflib", "pyoxigraph", "flask", "sparqlwrapper", "itsdangerous"} <= set(closure)  # itsdangerous: flask's
+    for name in closure:
+        files = distribution(name).files
+        assert files, f"{name} is installed without a RECORD of its files"
+        for file in files:
+            if file.parts[0] == "..":  # console scripts and data outside site-packages
+                continue
+            target = site / file
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.symlink_to(Path(distribution(name).locate_file(file)).resolve())
+
+
 def test_a_plain_install_loads_into_and_queries_a_remote_store(tmp_path, release_dir):
     """``pip install .`` without extras, in a fresh venv: ``kazdata load`` and ``--backend remote``
-    against a real ``oxigraph serve`` (SPARQLWrapper was only in the test extra)."""
+    against a real ``oxigraph serve`` (SPARQLWrapper was only in the test extra). Hermetic: the
+    wheel is built without build isolation and installed without an index, beside the runtime
+    dependencies only (``_venv_with_the_runtime_dependencies``)."""
     oxigraph = shutil.which("oxigraph")
     assert oxigraph, "the `oxigraph` server (PyPI package oxigraph, in the test extra) is not installed"
     wheels = tmp_path / "wheels"
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
                     "-w", str(wheels), str(ROOT)], check=True, env=env, timeout=300)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+    _venv_with_the_runtime_dependencies(venv)
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--no-deps",
                                 "--disable-pip-version-check", *map(str, wheels.glob("kazdata-*.whl"))],
                                capture_output=True, text=True, env=env, timeout=600)
     assert installed.returncode == 0, installed.stderr
+    checked = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "check"], capture_output=True, text=True,
+                             env=env, timeout=120)
+    assert checked.returncode == 0, checked.stdout  # every requirement of kazdata and its dependencies is there
     kazdata = str(venv / "bin" / "kazdata")
     store_port, port = free_port(), free_port()
     store = subprocess.Popen([oxigraph, "serve", "--location", str(tmp_path / "oxigraph"),

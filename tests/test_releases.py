@@ -85,8 +85,11 @@ def test_switching_release_under_load_fails_no_request(tmp_path, release_dir, se
 
 
 def _tampered_copy(release_dir: Path, target: Path) -> Path:
-    """A copy whose stored document of place/aktau says "Tampered" (what an unverified server would send)."""
+    """A copy whose stored document of place/aktau, and the dump its SPARQL store loads, say
+    "Tampered" (what an unverified server would send)."""
     shutil.copytree(release_dir, target)
+    dump = target / "dumps" / "kazdata.nq"
+    dump.write_bytes(dump.read_bytes().replace(b'"Aktau"', b'"Tampered"'))
     index_file, pack = target / "docs" / "entities.tsv", target / "docs" / "documents.nt.gz"
     lines, data = index_file.read_text().splitlines(keepends=True), pack.read_bytes()
     at = next(i for i, line in enumerate(lines) if line.startswith("place/aktau\t"))
@@ -130,6 +133,21 @@ def _point_at_a_tampered_copy(link: Path, release_dir: Path, tmp_path: Path) -> 
     return tampered
 
 
+def _names_of_aktau(server: LiveServer) -> list[str]:
+    """Aktau's names, asked over SPARQL."""
+    answer = requests.get(server.url("/sparql"), timeout=10, headers={"Accept": "application/sparql-results+json"},
+                          params={"query": "SELECT ?name WHERE { <https://w3id.org/kazdata/id/place/aktau> "
+                                           "schema:name ?name FILTER(LANG(?name) = 'en') }"})
+    assert answer.status_code == 200, answer.text
+    return [row["name"]["value"] for row in answer.json()["results"]["bindings"]]
+
+
+def _asks(server: LiveServer, query: str) -> bool:
+    answer = requests.get(server.url("/sparql"), params={"query": query}, timeout=10,
+                          headers={"Accept": "application/sparql-results+json"})
+    return answer.status_code == 200 and answer.json()["boolean"]
+
+
 def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, release_dir, second_release):
     """Both workers look at the tampered release (each says so in the log) and keep serving the
     old one; a good release published after it is switched to, so they were still looking."""
@@ -150,10 +168,17 @@ def test_a_server_keeps_its_release_when_the_new_one_is_tampered(tmp_path, relea
         for _ in range(6):
             ask()
         assert "Tampered" not in answers[-1].text and "Aktau" in answers[-1].text
+        # the query supervisor started for it refused it too, and SPARQL answers from the old one
+        refusal = "cannot start the query supervisor: " + str(tampered)
+        assert _until(lambda: output.count(refusal) >= 1, 30), output.lines
+        assert "does not match its checksum" in next(line for line in output.lines if refusal in line)
+        assert _names_of_aktau(server) == ["Aktau"]
         kept = publish(second_release, link).resolve()  # the copy kept in the history is what the link names
         assert _until(lambda: output.count(f"now serving release {kept}") >= 2, 60, ask), output.lines
         assert _until(lambda: all(requests.get(server.url(NEW_CLAIM), timeout=10).status_code == 200
                                   for _ in range(8)), 30)
+        new_claim = NEW_CLAIM.removeprefix("/doc/").removesuffix(".ttl")  # and the new release's store answers
+        assert _until(lambda: _asks(server, f"ASK {{ <https://w3id.org/kazdata/id/{new_claim}> ?p ?o }}"), 30)
     finally:
         server.stop()
 

@@ -13,6 +13,7 @@ import os
 import socket
 import struct
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -179,6 +180,7 @@ class _HeldAnswer:
 
     def __init__(self, hold: threading.Event, *, first: bool) -> None:
         self.hold, self.first, self.closed = hold, first, threading.Event()
+        self.waiting = threading.Event()  # set once the answer's thread has reached ``hold``
         self.chunks = None
 
     def __iter__(self):
@@ -188,6 +190,7 @@ class _HeldAnswer:
     def _chunks(self):
         if self.first:
             yield b"x" * BATCH
+        self.waiting.set()
         self.hold.wait(10)
         while True:
             yield b"y" * 1024
@@ -209,6 +212,7 @@ class _FakeApp:
     def __call__(self, environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
         if not self.answer.first:  # the app itself is slow (a query still running)
+            self.answer.waiting.set()
             self.answer.hold.wait(10)
         return self.answer
 
@@ -233,7 +237,10 @@ def test_a_cancelled_request_closes_the_answer_its_thread_was_still_making(first
 
     async def cancel_midway() -> None:
         task = asyncio.create_task(bridge.answer(environ, _Protocol()))
-        await asyncio.sleep(0.2)  # the pool's thread is waiting at ``hold``
+        deadline = time.monotonic() + 30
+        while not answer.waiting.is_set():  # until the pool's thread is waiting at ``hold``
+            assert time.monotonic() < deadline, "the answer's thread never reached hold"
+            await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -31,6 +31,8 @@ TRAVERSALS = [
     "/dumps/../../canary.txt", "/dumps/..%2f..%2fcanary.txt", "/doc/place/..%2f..%2f..%2fcanary.txt",
     "/dumps/%252e%252e/%252e%252e/canary.txt", "/dumps/....//....//canary.txt", "/dumps/%c0%ae%c0%ae/canary.txt",
     "/doc/place/zhanaozen/../../../../canary.txt", "//etc/passwd", "/dumps//etc/passwd",
+    # to files inside the release that no URL sends as they are
+    "/dumps/..%2fvoid.ttl", "/dumps/%2e%2e/docs/entities.tsv", "/doc/place/..%2f..%2fSHA256SUMS", "/doc/../docs/release.json",
 ]
 
 

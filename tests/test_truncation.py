@@ -212,3 +212,90 @@ def test_the_time_limit_runs_to_the_last_byte(release_dir):
         assert after.status_code == 200
     finally:
         live.stop()
+
+
+class _RowByRow:
+    """Stands for pyoxigraph's solutions or triples with a writer that writes one line per
+    ``write`` and stops when told (pyoxigraph's buffers several lines a write, and writes the
+    buffer again when a write fails: on those copies a cut one line too late went unseen)."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+        self.written = 0  # how many lines the writer wrote before it was stopped
+
+    def serialize(self, output, format) -> None:
+        for line in self.lines:
+            self.written += 1
+            output.write(line)
+
+
+@pytest.mark.parametrize("count", [LIMIT - 1, LIMIT, LIMIT + 1, LIMIT + 2])
+def test_the_cut_keeps_exactly_the_limit_whatever_the_writers_pieces(count):
+    from kazdata.formats import N_TRIPLES, RESULT_FORMATS
+    from kazdata.sparql.answers import graph_answer, select_answer
+    rows = [f"{n}\n".encode() for n in range(1, count + 1)]
+    solutions = _RowByRow([b"?n\n", *rows])
+    answer = select_answer(solutions, RESULT_FORMATS["tsv"], LIMIT, 10_000)
+    assert (answer.read(), answer.truncated) == (b"?n\n" + b"".join(rows[:LIMIT]), count > LIMIT)
+    # the writer, and with it the evaluation, is stopped at the row past the limit
+    assert solutions.written == 1 + min(count, LIMIT + 1)
+    triples = [f"<{EX}n{n}> <{EX}p> {n} .\n".encode() for n in range(1, count + 1)]
+    constructed = _RowByRow(triples)
+    answer = graph_answer(constructed, N_TRIPLES, LIMIT, 10_000, {})
+    assert (answer.read(), answer.truncated) == (b"".join(triples[:LIMIT]), count > LIMIT)
+    assert constructed.written == min(count, LIMIT + 1)
+
+
+@pytest.mark.parametrize("header", [b"?n\n", None], ids=["rows", "triples"])
+def test_rows_that_fill_the_byte_bound_exactly_are_sent_whole_and_not_flagged(header):
+    """``--result-bytes`` counts the lines kept (after a SELECT's header): lines that add up to
+    exactly the bound are all kept and nothing is flagged; one byte less and the last line goes."""
+    from kazdata.formats import N_TRIPLES, RESULT_FORMATS
+    from kazdata.sparql.answers import graph_answer, select_answer
+    if header is None:
+        lines = [f"<{EX}n{n}> <{EX}p> {n} .\n".encode() for n in range(10, 13)]
+        answer = lambda bound: graph_answer(_RowByRow(lines), N_TRIPLES, LIMIT, bound, {})  # noqa: E731
+    else:
+        lines = [f"{n}\n".encode() for n in range(10, 13)]
+        answer = lambda bound: select_answer(_RowByRow([header, *lines]), RESULT_FORMATS["tsv"], LIMIT, bound)  # noqa: E731
+    size = sum(map(len, lines))
+    exact = answer(size)
+    assert (exact.read(), exact.truncated) == ((header or b"") + b"".join(lines), False)
+    short = answer(size - 1)
+    assert (short.read(), short.truncated) == ((header or b"") + b"".join(lines[:-1]), True)
+
+
+def test_an_ask_is_never_flagged_and_a_kind_refused_names_what_is_offered():
+    import pyoxigraph as ox
+
+    from kazdata.errors import NotAcceptable
+    from kazdata.formats import RESULT_FORMATS
+    from kazdata.sparql.answers import boolean_answer, refuse_kind
+    answer = boolean_answer(ox.Store().query("ASK {}"), RESULT_FORMATS["srj"])
+    assert (answer.read(), answer.truncated) == (ox.Store().query("ASK {}").serialize(
+        format=ox.QueryResultsFormat.JSON), False)
+    refused = refuse_kind([RESULT_FORMATS["srj"], RESULT_FORMATS["csv"]])
+    assert isinstance(refused, NotAcceptable) and refused.status == 406
+    assert "application/sparql-results+json" in refused.message and "text/csv" in refused.message
+    assert refuse_kind([RESULT_FORMATS["csv"]], "CSV has no form for a graph").message == "CSV has no form for a graph"
+
+
+def test_a_graph_answer_uses_the_prefixes_and_refuses_a_format_that_cannot_hold_its_terms():
+    """Turtle is written with the endpoint's prefixes; a triple term asked for in JSON-LD (which
+    has none; pyoxigraph's RDF/XML writes RDF 1.2's) is a 406 that names every other format."""
+    from rdflib import Graph as RdflibGraph
+
+    from kazdata.errors import NotAcceptable
+    from kazdata.formats import GRAPH_FORMATS
+    from kazdata.sparql.answers import graph_answer
+    plain = [f"<{EX}s> <{EX}p> \"o\" .\n".encode()]
+    turtle = graph_answer(_RowByRow(plain), GRAPH_FORMATS["ttl"], LIMIT, 10_000, {"ex": EX}).read()
+    assert b"@prefix ex: <https://example.org/>" in turtle
+    assert set(RdflibGraph().parse(data=turtle, format="turtle")) == {
+        (URIRef(EX + "s"), URIRef(EX + "p"), Literal("o"))}
+    triple_term = [f"<{EX}s> <{EX}p> <<( <{EX}a> <{EX}b> <{EX}c> )>> .\n".encode()]
+    with pytest.raises(NotAcceptable) as refused:
+        graph_answer(_RowByRow(triple_term), GRAPH_FORMATS["jsonld"], LIMIT, 10_000, {})
+    assert refused.value.message.endswith("; ask for Turtle, N-Triples, RDF/XML, TriG, N-Quads"), refused.value.message
+    assert refused.value.details["offered"] == ["text/turtle", "application/n-triples", "application/rdf+xml",
+                                                "application/trig", "application/n-quads"]
