@@ -35,8 +35,10 @@ def test_an_assertion_in_a_thread_fails_the_test(tmp_path):
     # the generated test's thread fails on purpose: the rule under test is that pytest (by
     # pyproject's filterwarnings) reports it as a failure of that test, not as a warning
     (tmp_path / "test_thread.py").write_text(
-        "import threading\n\ndef test_in_a_thread():\n"
-        "    thread = threading.Thread(target=lambda: exec('assert 1 == 2, \"seen in the thread\"'))\n"
+        "import threading\n\n"
+        "def fail_here():\n    raise AssertionError('seen in the thread')\n\n"
+        "def test_in_a_thread():\n"
+        "    thread = threading.Thread(target=fail_here)\n"
         "    thread.start()\n    thread.join()\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c",
                            str(conftest.ROOT / "pyproject.toml"), "--rootdir", str(tmp_path), str(tmp_path)],
