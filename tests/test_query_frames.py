@@ -57,6 +57,12 @@ class FakeQueryProcess:
         except (EOFError, OSError):
             pass  # the web worker closed this connection, or the test is over
 
+    def __enter__(self) -> FakeQueryProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.listener.close()
         for connection in self.held:
@@ -77,25 +83,19 @@ def test_a_long_answer_is_relayed_from_its_first_byte(socket_path):
     """The first read takes the header and the start of the body: a relayed answer must begin
     with those bytes, not with what the next read brings."""
     body = os.urandom(3 * PIECE_BYTES + 123)
-    fake = FakeQueryProcess(socket_path, [_answer(body)])
-    try:
+    with FakeQueryProcess(socket_path, [_answer(body)]):
         answer = ProcessBackend(socket_path).query(ASK, limit=10, timeout=5.0)
         assert answer.length == len(body)
         assert b"".join(answer.pieces) == body
-    finally:
-        fake.close()
 
 
 def test_a_short_answer_is_read_whole_and_its_connection_kept_for_the_next(socket_path):
     first, second = b'{"head":{},"boolean":true}', b'{"head":{},"boolean":false}'
-    fake = FakeQueryProcess(socket_path, [_answer(first), _answer(second)])
-    try:
+    with FakeQueryProcess(socket_path, [_answer(first), _answer(second)]) as fake:
         backend = ProcessBackend(socket_path)
         assert backend.query(ASK, limit=10, timeout=5.0).read() == first
         assert backend.query(ASK, limit=10, timeout=5.0).read() == second
         assert fake.connections == 1
-    finally:
-        fake.close()
 
 
 def test_bytes_behind_an_answer_are_never_read_as_the_next_answer(socket_path):
@@ -104,29 +104,23 @@ def test_bytes_behind_an_answer_are_never_read_as_the_next_answer(socket_path):
     the connection is not kept, so the thread's next query does not read that as its reply."""
     body = b'{"head":{},"boolean":true}'
     stray = frame(("unavailable", "the query process crashed (SIGKILL) while evaluating this query"))
-    fake = FakeQueryProcess(socket_path, [_answer(body) + stray, _answer(body)])
-    try:
+    with FakeQueryProcess(socket_path, [_answer(body) + stray, _answer(body)]) as fake:
         backend = ProcessBackend(socket_path)
         assert backend.query(ASK, limit=10, timeout=5.0).read() == body
         assert backend.query(ASK, limit=10, timeout=5.0).read() == body
         assert fake.connections == 2
-    finally:
-        fake.close()
 
 
 def test_no_answer_is_a_timeout_at_the_clients_timeout(socket_path):
     """The wait for the answer is bounded by the client's timeout (the socket's receive timeout),
     not by the 60 s a transfer may take once it has begun."""
-    fake = FakeQueryProcess(socket_path, [None])
-    try:
+    with FakeQueryProcess(socket_path, [None]) as fake:
         started = time.monotonic()
         with pytest.raises(QueryTimeout):
             ProcessBackend(socket_path).query(ASK, limit=10, timeout=0.5)
         waited = time.monotonic() - started
         assert fake.queries, "the query reached the fake query process"
         assert 0.5 <= waited < 10, waited
-    finally:
-        fake.close()
 
 
 def test_bytes_behind_a_relayed_answer_are_not_relayed(socket_path):
@@ -134,10 +128,7 @@ def test_bytes_behind_a_relayed_answer_are_not_relayed(socket_path):
     holds all of it and the stray frame; the client gets exactly the answer's bytes."""
     body = os.urandom(PIECE_BYTES + 10)
     stray = frame(("unavailable", "the query process crashed (SIGKILL) while evaluating this query"))
-    fake = FakeQueryProcess(socket_path, [_answer(body) + stray])
-    try:
+    with FakeQueryProcess(socket_path, [_answer(body) + stray]) as fake:
         answer = ProcessBackend(socket_path).query(ASK, limit=10, timeout=5.0)
         assert answer.length == len(body)
         assert b"".join(answer.pieces) == body
-    finally:
-        fake.close()
