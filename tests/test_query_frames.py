@@ -128,7 +128,7 @@ def test_bytes_behind_a_relayed_answer_are_not_relayed(socket_path):
     holds all of it and the stray frame; the client gets exactly the answer's bytes."""
     body = os.urandom(PIECE_BYTES + 10)
     stray = frame(("unavailable", "the query process crashed (SIGKILL) while evaluating this query"))
-    with FakeQueryProcess(socket_path, [_answer(body) + stray]) as fake:
+    with FakeQueryProcess(socket_path, [_answer(body) + stray]):
         answer = ProcessBackend(socket_path).query(ASK, limit=10, timeout=5.0)
         assert answer.length == len(body)
         assert b"".join(answer.pieces) == body
